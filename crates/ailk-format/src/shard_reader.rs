@@ -1,0 +1,314 @@
+//! Reading a shard's footer and AILK section through `object_store` with range reads:
+//! one read for the footer (usually), one for the directory, one per requested payload.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+
+use crate::aligned::AlignedBytes;
+use crate::error::{FormatError, Result};
+use crate::payload::Payload;
+use crate::section::{
+    verify_crc, Section, SectionDirectory, SubsectionEntry, FORMAT_MAJOR, MAX_DIRECTORY_BYTES,
+};
+use crate::shard_writer::{SectionLocation, KEY_DIRECTORY_LENGTH, KEY_LENGTH, KEY_OFFSET, KEY_VERSION};
+use crate::types::SubsectionKind;
+
+const FOOTER_TAIL: u64 = 8;
+/// Largest Parquet footer accepted (guards against a lying length field).
+pub const MAX_FOOTER_BYTES: u64 = 256 << 20;
+
+/// How to open a shard.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// The file size, when known (an Iceberg `DataFile` records it); saves a `HEAD` request.
+    pub file_size: Option<u64>,
+    /// Bytes read speculatively from the end of the file in the first request. Bytes of the
+    /// section that fall inside this window are reused, never read twice. 0 reads exactly
+    /// the 8-byte footer tail first.
+    pub prefetch: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions { file_size: None, prefetch: 64 * 1024 }
+    }
+}
+
+/// The tail of a file kept in memory, to serve later reads that fall inside it.
+#[derive(Debug, Clone)]
+struct Tail {
+    start: u64,
+    bytes: Bytes,
+}
+
+impl Tail {
+    fn get(&self, range: &Range<u64>) -> Option<Bytes> {
+        if range.start < self.start {
+            return None;
+        }
+        let s = (range.start - self.start) as usize;
+        let e = (range.end - self.start) as usize;
+        (e <= self.bytes.len()).then(|| self.bytes.slice(s..e))
+    }
+}
+
+/// An opened shard: its Parquet footer, the section pointers and, when present, the section
+/// directory. Payloads are read on demand.
+#[derive(Debug, Clone)]
+pub struct ShardReader {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    file_size: u64,
+    metadata: Arc<ParquetMetaData>,
+    footer_start: u64,
+    location: Option<SectionLocation>,
+    directory: Option<SectionDirectory>,
+    tail: Tail,
+}
+
+impl ShardReader {
+    /// Reads the footer and, if the file carries a section, its directory.
+    pub async fn open(store: Arc<dyn ObjectStore>, path: Path, opts: ReadOptions) -> Result<Self> {
+        let file_size = match opts.file_size {
+            Some(size) => size,
+            None => store.head(&path).await?.size,
+        };
+        if file_size < 12 {
+            return Err(FormatError::NotParquet(format!(
+                "{file_size} bytes is too short for a Parquet file"
+            )));
+        }
+        let first = opts.prefetch.clamp(FOOTER_TAIL, file_size);
+        let mut tail = Tail {
+            start: file_size - first,
+            bytes: store.get_range(&path, file_size - first..file_size).await?,
+        };
+        let footer_start = footer_start_from_tail(&tail.bytes, file_size)?;
+        if footer_start < tail.start {
+            let missing = store.get_range(&path, footer_start..tail.start).await?;
+            let mut joined = Vec::with_capacity(missing.len() + tail.bytes.len());
+            joined.extend_from_slice(&missing);
+            joined.extend_from_slice(&tail.bytes);
+            tail = Tail { start: footer_start, bytes: Bytes::from(joined) };
+        }
+        let meta_range = footer_start..file_size - FOOTER_TAIL;
+        let meta_bytes =
+            tail.get(&meta_range).ok_or_else(|| FormatError::NotParquet("footer not read".into()))?;
+        let metadata = decode_metadata(&meta_bytes)?;
+        let location = section_location(&metadata, footer_start)?;
+        let mut reader = ShardReader {
+            store,
+            path,
+            file_size,
+            metadata: Arc::new(metadata),
+            footer_start,
+            location,
+            directory: None,
+            tail,
+        };
+        if let Some(loc) = location {
+            let bytes = reader.read_range(loc.offset..loc.offset + loc.directory_length).await?;
+            let directory = SectionDirectory::decode(&bytes)?;
+            if directory.section_length != loc.length || directory.directory_length != loc.directory_length {
+                return Err(FormatError::BadFooterPointer {
+                    key: KEY_LENGTH,
+                    value: loc.length.to_string(),
+                    reason: format!("the section header says {} bytes", directory.section_length),
+                });
+            }
+            reader.directory = Some(directory);
+        }
+        Ok(reader)
+    }
+
+    /// The decoded Parquet footer.
+    pub fn metadata(&self) -> &Arc<ParquetMetaData> {
+        &self.metadata
+    }
+
+    /// File size in bytes.
+    pub fn file_size(&self) -> u64 {
+        self.file_size
+    }
+
+    /// Offset where the Parquet footer (FileMetaData) starts.
+    pub fn footer_start(&self) -> u64 {
+        self.footer_start
+    }
+
+    /// The section pointers, if the file carries a section.
+    pub fn location(&self) -> Option<SectionLocation> {
+        self.location
+    }
+
+    /// The section directory, if the file carries a section.
+    pub fn directory(&self) -> Option<&SectionDirectory> {
+        self.directory.as_ref()
+    }
+
+    /// Reads an arbitrary byte range of the file (served from the prefetched tail if inside it).
+    pub async fn read_range(&self, range: Range<u64>) -> Result<Bytes> {
+        let mut got = self.fetch(std::slice::from_ref(&range)).await?;
+        Ok(got.pop().unwrap_or_default())
+    }
+
+    /// Reads and verifies the payloads of the requested `(kind, column)` pairs only, in one
+    /// batched range request. Missing pairs are an error.
+    pub async fn load(&self, wanted: &[(SubsectionKind, u16)]) -> Result<Vec<(SubsectionEntry, Payload)>> {
+        let (dir, loc) = self.require_section()?;
+        let mut entries = Vec::with_capacity(wanted.len());
+        for &(kind, column) in wanted {
+            entries.push(*dir.find(kind, column).ok_or(FormatError::SubsectionNotFound { kind, column })?);
+        }
+        let ranges: Vec<Range<u64>> =
+            entries.iter().map(|e| loc.offset + e.offset..loc.offset + e.offset + e.length).collect();
+        let fetched = self.fetch(&ranges).await?;
+        entries
+            .into_iter()
+            .zip(fetched)
+            .map(|(entry, bytes)| {
+                verify_crc(&entry, &bytes)?;
+                Ok((entry, Payload::decode(AlignedBytes::new(bytes))?))
+            })
+            .collect()
+    }
+
+    /// Reads the whole section (one range request) and verifies all payloads.
+    pub async fn load_section(&self) -> Result<Section> {
+        let (_, loc) = self.require_section()?;
+        let bytes = self.read_range(loc.offset..loc.offset + loc.length).await?;
+        Section::decode(AlignedBytes::new(bytes))
+    }
+
+    fn require_section(&self) -> Result<(&SectionDirectory, SectionLocation)> {
+        match (&self.directory, self.location) {
+            (Some(dir), Some(loc)) => Ok((dir, loc)),
+            _ => Err(FormatError::BadFooterPointer {
+                key: KEY_OFFSET,
+                value: String::new(),
+                reason: "the file carries no AILK section".into(),
+            }),
+        }
+    }
+
+    /// Fetches ranges, serving those inside the prefetched tail from memory.
+    async fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let mut out: Vec<Option<Bytes>> = ranges.iter().map(|r| self.tail.get(r)).collect();
+        let missing: Vec<Range<u64>> =
+            ranges.iter().zip(&out).filter(|(_, b)| b.is_none()).map(|(r, _)| r.clone()).collect();
+        if !missing.is_empty() {
+            let mut got = self.store.get_ranges(&self.path, &missing).await?.into_iter();
+            for slot in out.iter_mut().filter(|s| s.is_none()) {
+                *slot = got.next();
+            }
+        }
+        out.into_iter()
+            .zip(ranges)
+            .map(|(b, r)| match b {
+                Some(b) if b.len() as u64 == r.end - r.start => Ok(b),
+                _ => {
+                    Err(FormatError::Truncated { what: "range read", needed: r.end - r.start, available: 0 })
+                }
+            })
+            .collect()
+    }
+}
+
+/// Where the footer metadata starts, from the last bytes of a file (`tail`, at least 8 of
+/// them) and the file size.
+fn footer_start_from_tail(tail: &[u8], file_size: u64) -> Result<u64> {
+    let Some(last8) = tail.len().checked_sub(8).map(|at| &tail[at..]) else {
+        return Err(FormatError::NotParquet("short read of the footer".into()));
+    };
+    if &last8[4..] != b"PAR1" {
+        return Err(FormatError::NotParquet("missing PAR1 magic at the end".into()));
+    }
+    let meta_len = u64::from(u32::from_le_bytes([last8[0], last8[1], last8[2], last8[3]]));
+    if meta_len > MAX_FOOTER_BYTES || meta_len + FOOTER_TAIL + 4 > file_size {
+        return Err(FormatError::NotParquet(format!(
+            "footer length {meta_len} does not fit a {file_size}-byte file"
+        )));
+    }
+    Ok(file_size - FOOTER_TAIL - meta_len)
+}
+
+/// Where the footer metadata of an in-memory Parquet file starts.
+pub(crate) fn footer_start(file: &[u8]) -> Result<u64> {
+    if file.len() < 12 || &file[..4] != b"PAR1" {
+        return Err(FormatError::NotParquet("missing PAR1 magic".into()));
+    }
+    footer_start_from_tail(file, file.len() as u64)
+}
+
+/// Decodes a Parquet footer (the thrift `FileMetaData`), never panicking.
+pub(crate) fn decode_metadata(bytes: &[u8]) -> Result<ParquetMetaData> {
+    // The footer is untrusted input: a panic inside the thrift decoder becomes an error.
+    match std::panic::catch_unwind(|| ParquetMetaDataReader::decode_metadata(bytes)) {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(FormatError::NotParquet("the footer metadata could not be decoded".into())),
+    }
+}
+
+fn kv<'a>(metadata: &'a ParquetMetaData, key: &str) -> Option<&'a str> {
+    metadata
+        .file_metadata()
+        .key_value_metadata()?
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_deref())
+}
+
+fn kv_u64(metadata: &ParquetMetaData, key: &'static str) -> Result<u64> {
+    let value = kv(metadata, key).unwrap_or_default();
+    value.parse().map_err(|_| FormatError::BadFooterPointer {
+        key,
+        value: value.into(),
+        reason: "not an unsigned integer".into(),
+    })
+}
+
+/// Reads and checks the `ailake.ailk.*` pointers of a footer; `Ok(None)` when there are none.
+/// `footer_start` is where the footer metadata begins: the section must end before it.
+pub fn section_location(metadata: &ParquetMetaData, footer_start: u64) -> Result<Option<SectionLocation>> {
+    if kv(metadata, KEY_OFFSET).is_none() {
+        return Ok(None);
+    }
+    let version = kv(metadata, KEY_VERSION).unwrap_or_default();
+    let bad_version = || FormatError::BadFooterPointer {
+        key: KEY_VERSION,
+        value: version.into(),
+        reason: "expected major.minor".into(),
+    };
+    let (major, minor) = version.split_once('.').ok_or_else(bad_version)?;
+    let (major, minor): (u16, u16) =
+        (major.parse().map_err(|_| bad_version())?, minor.parse().map_err(|_| bad_version())?);
+    if major != FORMAT_MAJOR {
+        return Err(FormatError::UnsupportedVersion { major, minor, supported: FORMAT_MAJOR });
+    }
+    let offset = kv_u64(metadata, KEY_OFFSET)?;
+    let length = kv_u64(metadata, KEY_LENGTH)?;
+    let directory_length = kv_u64(metadata, KEY_DIRECTORY_LENGTH)?;
+    let end = offset.checked_add(length);
+    if offset < 4 || end.is_none_or(|e| e > footer_start) {
+        return Err(FormatError::BadFooterPointer {
+            key: KEY_OFFSET,
+            value: offset.to_string(),
+            reason: format!(
+                "section {offset}+{length} does not lie between the header and the footer at {footer_start}"
+            ),
+        });
+    }
+    if directory_length > length || !(64..=MAX_DIRECTORY_BYTES).contains(&directory_length) {
+        return Err(FormatError::BadFooterPointer {
+            key: KEY_DIRECTORY_LENGTH,
+            value: directory_length.to_string(),
+            reason: format!("does not fit a {length}-byte section"),
+        });
+    }
+    Ok(Some(SectionLocation { offset, length, directory_length, major, minor }))
+}
