@@ -30,12 +30,20 @@ impl AlignedBytes {
 
     /// Copies `data` into a fresh aligned allocation.
     pub fn copy_from(data: &[u8]) -> Self {
-        let blocks = data.len().div_ceil(ALIGN);
-        let mut storage = vec![Block([0; ALIGN]); blocks];
+        Self::concat(&[data])
+    }
+
+    /// Copies the concatenation of `parts` into a fresh aligned allocation.
+    pub fn concat(parts: &[&[u8]]) -> Self {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut storage = vec![Block([0; ALIGN]); len.div_ceil(ALIGN)];
         let dst: &mut [u8] = bytemuck::cast_slice_mut(storage.as_mut_slice());
-        dst[..data.len()].copy_from_slice(data);
-        let owner = AlignedVec { blocks: storage, len: data.len() };
-        AlignedBytes(Bytes::from_owner(owner))
+        let mut at = 0;
+        for part in parts {
+            dst[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        AlignedBytes(Bytes::from_owner(AlignedVec { blocks: storage, len }))
     }
 
     /// An empty buffer.

@@ -161,7 +161,7 @@ pub struct HnswGraphRef<'a> {
     pub upper: &'a [u32],
 }
 
-impl HnswGraphRef<'_> {
+impl<'a> HnswGraphRef<'a> {
     const KIND: &'static str = "hnsw graph";
 
     /// Checks that every count, offset and neighbour id is consistent.
@@ -218,7 +218,7 @@ impl HnswGraphRef<'_> {
     }
 
     /// Validates and encodes the graph.
-    pub fn encode(&self) -> Result<PayloadBuilder<'_>> {
+    pub fn encode(&self) -> Result<PayloadBuilder<'a>> {
         self.validate().map_err(|e| FormatError::InvalidInput(e.to_string()))?;
         let m = &self.meta;
         let mut meta = Vec::new();

@@ -48,7 +48,7 @@ struct Tail {
 
 impl Tail {
     fn get(&self, range: &Range<u64>) -> Option<Bytes> {
-        if range.start < self.start {
+        if range.start < self.start || range.end < range.start {
             return None;
         }
         let s = (range.start - self.start) as usize;
@@ -68,6 +68,7 @@ pub struct ShardReader {
     footer_start: u64,
     location: Option<SectionLocation>,
     directory: Option<SectionDirectory>,
+    directory_bytes: Bytes,
     tail: Tail,
 }
 
@@ -109,6 +110,7 @@ impl ShardReader {
             footer_start,
             location,
             directory: None,
+            directory_bytes: Bytes::new(),
             tail,
         };
         if let Some(loc) = location {
@@ -122,6 +124,7 @@ impl ShardReader {
                 });
             }
             reader.directory = Some(directory);
+            reader.directory_bytes = bytes;
         }
         Ok(reader)
     }
@@ -178,11 +181,12 @@ impl ShardReader {
             .collect()
     }
 
-    /// Reads the whole section (one range request) and verifies all payloads.
+    /// Reads the whole section (one range request for the part after the already-read
+    /// directory) and verifies all payloads.
     pub async fn load_section(&self) -> Result<Section> {
         let (_, loc) = self.require_section()?;
-        let bytes = self.read_range(loc.offset..loc.offset + loc.length).await?;
-        Section::decode(AlignedBytes::new(bytes))
+        let rest = self.read_range(loc.offset + loc.directory_length..loc.offset + loc.length).await?;
+        Section::decode(AlignedBytes::concat(&[&self.directory_bytes, &rest]))
     }
 
     fn require_section(&self) -> Result<(&SectionDirectory, SectionLocation)> {
@@ -196,26 +200,44 @@ impl ShardReader {
         }
     }
 
-    /// Fetches ranges, serving those inside the prefetched tail from memory.
+    /// Fetches ranges, serving from memory what the prefetched tail already holds: a range
+    /// inside the tail costs no request, one that ends inside it is fetched only up to it.
     async fn fetch(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
-        let mut out: Vec<Option<Bytes>> = ranges.iter().map(|r| self.tail.get(r)).collect();
-        let missing: Vec<Range<u64>> =
-            ranges.iter().zip(&out).filter(|(_, b)| b.is_none()).map(|(r, _)| r.clone()).collect();
-        if !missing.is_empty() {
-            let mut got = self.store.get_ranges(&self.path, &missing).await?.into_iter();
-            for slot in out.iter_mut().filter(|s| s.is_none()) {
-                *slot = got.next();
+        let requests: Vec<Range<u64>> = ranges
+            .iter()
+            .filter(|r| r.start < self.tail.start)
+            .map(|r| r.start..r.end.min(self.tail.start))
+            .collect();
+        let mut fetched = if requests.is_empty() {
+            Vec::new().into_iter()
+        } else {
+            self.store.get_ranges(&self.path, &requests).await?.into_iter()
+        };
+        let mut out = Vec::with_capacity(ranges.len());
+        for r in ranges {
+            let want = r.end - r.start;
+            let head = if r.start < self.tail.start { fetched.next() } else { None };
+            let tail_part = if r.end > self.tail.start {
+                self.tail.get(&(r.start.max(self.tail.start)..r.end))
+            } else {
+                None
+            };
+            let bytes = match (head, tail_part) {
+                (Some(h), None) => h,
+                (None, Some(t)) => t,
+                (Some(h), Some(t)) => Bytes::from([h.as_ref(), t.as_ref()].concat()),
+                (None, None) => Bytes::new(),
+            };
+            if bytes.len() as u64 != want {
+                return Err(FormatError::Truncated {
+                    what: "range read",
+                    needed: want,
+                    available: bytes.len() as u64,
+                });
             }
+            out.push(bytes);
         }
-        out.into_iter()
-            .zip(ranges)
-            .map(|(b, r)| match b {
-                Some(b) if b.len() as u64 == r.end - r.start => Ok(b),
-                _ => {
-                    Err(FormatError::Truncated { what: "range read", needed: r.end - r.start, available: 0 })
-                }
-            })
-            .collect()
+        Ok(out)
     }
 }
 
