@@ -1,1 +1,73 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <command>`:
+//!
+//! - `ci`: exactly what `.ci/run` checks after its installs — fmt, clippy, the workspace
+//!   tests, and that the fuzz targets and the `s3` feature still build.
+//! - `bench [--quick]`: the criterion benchmarks (`benches/`).
+//! - `fuzz-seeds DIR`: writes valid sections and shard files as a seed corpus for `cargo fuzz`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench(args.iter().any(|a| a == "--quick")),
+        Some("fuzz-seeds") => fuzz_seeds(Path::new(args.get(1).map_or("fuzz/corpus", String::as_str))),
+        _ => bail!("usage: cargo xtask <ci | bench [--quick] | fuzz-seeds [DIR]>"),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn run(program: &str, args: &[&str]) -> Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program).args(args).current_dir(root()).status().with_context(|| format!("starting {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed with {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+fn ci() -> Result<()> {
+    run("cargo", &["fmt", "--all", "--", "--check"])?;
+    run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    run("cargo", &["test", "--workspace"])?;
+    run("cargo", &["check", "-p", "ailk-format", "--features", "s3"])?;
+    run("cargo", &["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"])?;
+    Ok(())
+}
+
+fn bench(quick: bool) -> Result<()> {
+    let mut args = vec!["bench", "-p", "ailake-benches"];
+    if quick {
+        args.extend(["--", "--warm-up-time", "1", "--measurement-time", "3"]);
+    }
+    run("cargo", &args)
+}
+
+fn fuzz_seeds(dir: &Path) -> Result<()> {
+    use ailake_benches::{batch, random_vectors, schema};
+    use ailk_format::{write_shard_bytes, IvfCentroids, Metric, RawVectors, SectionBuilder, SubsectionKind, VectorColumn};
+    for target in ["section_decode", "shard_open"] {
+        std::fs::create_dir_all(dir.join(target))?;
+    }
+    for (i, (rows, dim)) in [(1usize, 1u32), (5, 3), (40, 8)].into_iter().enumerate() {
+        let v = random_vectors(rows, dim as usize, i as u64);
+        let mut b = SectionBuilder::new(rows as u64);
+        b.column(VectorColumn::summarize(2, "embedding", Metric::L2, dim, &v)?);
+        b.add(SubsectionKind::RawVectors, 0, RawVectors::encode_f32(dim, &v)?);
+        b.add(SubsectionKind::IvfCentroids, 0, IvfCentroids::encode(dim, &v[..dim as usize])?);
+        let section = b.encode()?;
+        std::fs::write(dir.join("section_decode").join(format!("seed-{i}")), &section)?;
+        let s = schema(dim);
+        let (file, _) = write_shard_bytes(s.clone(), &[batch(&s, dim, &v)], Some(&section), None)?;
+        std::fs::write(dir.join("shard_open").join(format!("seed-{i}")), &file)?;
+    }
+    eprintln!("seeds written under {}", dir.display());
+    Ok(())
+}

@@ -1,1 +1,41 @@
-//! ailake
+//! # ailake
+//!
+//! Vector search on Apache Iceberg tables without a second system: every Parquet data file
+//! carries, inside its own bytes, an AILK section holding its vector index, placed so that
+//! ordinary Parquet readers still read the file.
+//!
+//! This umbrella crate re-exports the public API of the layered crates and maps their errors
+//! into one [`AilakeError`]. Today it exposes the section format ([`format`]) and the dataset
+//! readers of [`index`]; the table writer and search session build on them.
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub use ailk_format as format;
+pub use ailk_index as index;
+
+pub use ailk_format::{
+    memory_store, local_store, Metric, ReadOptions, Section, SectionBuilder, ShardReader, ShardWriter,
+    SubsectionKind, VectorColumn,
+};
+/// The object store trait every ailake component reads and writes through.
+pub use ailk_format::object_store::ObjectStore as Store;
+
+/// The one error type of the public API.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AilakeError {
+    /// The AILK section or Parquet file layer failed.
+    #[error(transparent)]
+    Format(#[from] ailk_format::FormatError),
+    /// The index layer failed.
+    #[error(transparent)]
+    Index(#[from] ailk_index::IndexError),
+}
+
+/// Result alias of the public API.
+pub type AilakeResult<T> = Result<T, AilakeError>;
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::{AilakeError, AilakeResult, Metric, ReadOptions, ShardReader, ShardWriter, Store};
+}
