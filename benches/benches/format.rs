@@ -51,7 +51,8 @@ fn open_vs_whole_file(c: &mut Criterion) {
     sb.add(SubsectionKind::IvfCentroids, 0, ailk_format::IvfCentroids::encode(DIM, centroids).expect("c"));
     let section = sb.encode().expect("section");
     let s = schema(DIM);
-    let (file, _) = write_shard_bytes(s.clone(), &[batch(&s, DIM, &vectors)], Some(&section), None).expect("file");
+    let (file, _) =
+        write_shard_bytes(s.clone(), &[batch(&s, DIM, &vectors)], Some(&section), None).expect("file");
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(dir.path().join("shard.parquet"), &file).expect("write");
     let store = local_store(dir.path()).expect("store");
@@ -64,15 +65,21 @@ fn open_vs_whole_file(c: &mut Criterion) {
     g.bench_function("open_footer_and_section", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let r = ShardReader::open(Arc::clone(&store), path.clone(), ReadOptions { file_size: size, ..Default::default() })
-                    .await
-                    .expect("open");
+                let r = ShardReader::open(
+                    Arc::clone(&store),
+                    path.clone(),
+                    ReadOptions { file_size: size, ..Default::default() },
+                )
+                .await
+                .expect("open");
                 r.load_section().await.expect("section").directory().row_count
             })
         })
     });
     g.bench_function("read_whole_file", |b| {
-        b.iter(|| rt.block_on(async { store.get(&path).await.expect("get").bytes().await.expect("bytes").len() }))
+        b.iter(|| {
+            rt.block_on(async { store.get(&path).await.expect("get").bytes().await.expect("bytes").len() })
+        })
     });
     g.finish();
 }

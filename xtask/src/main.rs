@@ -26,7 +26,11 @@ fn root() -> PathBuf {
 
 fn run(program: &str, args: &[&str]) -> Result<()> {
     eprintln!("$ {program} {}", args.join(" "));
-    let status = Command::new(program).args(args).current_dir(root()).status().with_context(|| format!("starting {program}"))?;
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("starting {program}"))?;
     if !status.success() {
         bail!("`{program} {}` failed with {status}", args.join(" "));
     }
@@ -52,7 +56,9 @@ fn bench(quick: bool) -> Result<()> {
 
 fn fuzz_seeds(dir: &Path) -> Result<()> {
     use ailake_benches::{batch, random_vectors, schema};
-    use ailk_format::{write_shard_bytes, IvfCentroids, Metric, RawVectors, SectionBuilder, SubsectionKind, VectorColumn};
+    use ailk_format::{
+        write_shard_bytes, IvfCentroids, Metric, RawVectors, SectionBuilder, SubsectionKind, VectorColumn,
+    };
     for target in ["section_decode", "shard_open"] {
         std::fs::create_dir_all(dir.join(target))?;
     }

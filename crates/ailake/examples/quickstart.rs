@@ -27,7 +27,8 @@ fn read_texts(path: &std::path::Path, rows: usize) -> anyhow::Result<Vec<String>
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let data_dir = std::path::PathBuf::from(args.get(1).map_or("../shared/data/debian-minilm", String::as_str));
+    let data_dir =
+        std::path::PathBuf::from(args.get(1).map_or("../shared/data/debian-minilm", String::as_str));
     let rows: usize = args.get(2).map_or(Ok(5000), |s| s.parse()).context("rows must be a number")?;
     if !data_dir.join("base.fvecs").exists() {
         bail!("dataset not found at {} (pass its directory as the first argument)", data_dir.display());

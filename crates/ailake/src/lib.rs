@@ -13,12 +13,12 @@
 pub use ailk_format as format;
 pub use ailk_index as index;
 
-pub use ailk_format::{
-    memory_store, local_store, Metric, ReadOptions, Section, SectionBuilder, ShardReader, ShardWriter,
-    SubsectionKind, VectorColumn,
-};
 /// The object store trait every ailake component reads and writes through.
 pub use ailk_format::object_store::ObjectStore as Store;
+pub use ailk_format::{
+    local_store, memory_store, Metric, ReadOptions, Section, SectionBuilder, ShardReader, ShardWriter,
+    SubsectionKind, VectorColumn,
+};
 
 /// The one error type of the public API.
 #[derive(Debug, thiserror::Error)]
