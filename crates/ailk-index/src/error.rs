@@ -15,6 +15,31 @@ pub enum IndexError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A vector or query has the wrong number of values.
+    #[error("dimension mismatch: expected {expected}, got {got}")]
+    DimensionMismatch {
+        /// The index's dimension.
+        expected: usize,
+        /// The dimension given.
+        got: usize,
+    },
+    /// A vector or query contains NaN or ±∞.
+    #[error("non-finite value in {what} (row {row})")]
+    NonFinite {
+        /// `"vectors"` or `"query"`.
+        what: &'static str,
+        /// Row of the offending value.
+        row: usize,
+    },
+    /// `k` must be at least 1.
+    #[error("k must be at least 1")]
+    ZeroK,
+    /// The index holds no vectors.
+    #[error("the index is empty")]
+    EmptyIndex,
+    /// Parameters out of their valid range.
+    #[error("invalid parameters: {0}")]
+    InvalidParams(String),
     /// A TEXMEX (`.fvecs` / `.ivecs`) file is malformed.
     #[error("malformed TEXMEX file {path}: {reason}")]
     Texmex {

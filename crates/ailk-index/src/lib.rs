@@ -1,13 +1,19 @@
 //! # ailk-index
 //!
-//! Vector indexes for ailake shards. This first cut holds the TEXMEX dataset readers used by
-//! tests, benchmarks and examples; distance kernels, flat search, HNSW, k-means and IVF-PQ
-//! land here next (see `docs/ARCHITECTURE.md`).
+//! Vector indexes for ailake shards: distance [`kernels`] (scalar reference plus run-time
+//! dispatched AVX-512 / AVX2+FMA / NEON), exact [`flat`] search (also the ground-truth oracle),
+//! [`hnsw`] graphs built in parallel and loaded in place from AILK sections, and TEXMEX
+//! dataset readers ([`texmex`]).
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod error;
+pub mod flat;
+pub mod kernels;
 pub mod texmex;
+pub mod topk;
 
 pub use ailk_format::Metric;
 pub use error::{IndexError, Result};
+pub use flat::{flat_search, ground_truth, recall_at_k, FlatIndex};
+pub use topk::{Neighbor, TopK};

@@ -1,0 +1,189 @@
+//! Distance kernels behind one safe function per operation, dispatched at run time to the
+//! best instruction set present (AVX-512F, AVX2+FMA, NEON), with a scalar reference.
+//!
+//! Index code calls [`l2_sq`], [`dot`] or [`distance`] and never sees an intrinsic.
+
+#[cfg(target_arch = "aarch64")]
+mod neon;
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::sync::OnceLock;
+
+use ailk_format::Metric;
+
+/// An instruction-set backend for the kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Portable scalar code (the reference).
+    Scalar,
+    /// x86-64 AVX2 with FMA.
+    Avx2Fma,
+    /// x86-64 AVX-512F.
+    Avx512,
+    /// aarch64 NEON.
+    Neon,
+}
+
+type Kernel = fn(&[f32], &[f32]) -> f32;
+
+#[derive(Clone, Copy)]
+struct Table {
+    backend: Backend,
+    l2: Kernel,
+    dot: Kernel,
+}
+
+impl Table {
+    fn for_backend(backend: Backend) -> Option<Table> {
+        let (l2, dot): (Kernel, Kernel) = match backend {
+            Backend::Scalar => (scalar::l2_sq, scalar::dot),
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx2Fma if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
+                (x86::l2_avx2_entry, x86::dot_avx2_entry)
+            }
+            #[cfg(target_arch = "x86_64")]
+            Backend::Avx512 if is_x86_feature_detected!("avx512f") => {
+                (x86::l2_avx512_entry, x86::dot_avx512_entry)
+            }
+            #[cfg(target_arch = "aarch64")]
+            Backend::Neon => (neon::l2_neon, neon::dot_neon),
+            _ => return None,
+        };
+        Some(Table { backend, l2, dot })
+    }
+}
+
+/// Every backend this machine can run, best first; `Scalar` is always last.
+pub fn available_backends() -> Vec<Backend> {
+    [Backend::Avx512, Backend::Avx2Fma, Backend::Neon, Backend::Scalar]
+        .into_iter()
+        .filter(|b| Table::for_backend(*b).is_some())
+        .collect()
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let forced = std::env::var("AILAKE_KERNEL_BACKEND").ok();
+        let wanted = match forced.as_deref() {
+            Some("scalar") => Some(Backend::Scalar),
+            Some("avx2") => Some(Backend::Avx2Fma),
+            Some("avx512") => Some(Backend::Avx512),
+            _ => None,
+        };
+        wanted
+            .and_then(Table::for_backend)
+            .or_else(|| available_backends().into_iter().find_map(Table::for_backend))
+            .unwrap_or(Table { backend: Backend::Scalar, l2: scalar::l2_sq, dot: scalar::dot })
+    })
+}
+
+/// The backend the dispatching functions use (the best available, unless the environment
+/// variable `AILAKE_KERNEL_BACKEND` = `scalar` | `avx2` | `avx512` picks another present one).
+pub fn active_backend() -> Backend {
+    table().backend
+}
+
+/// Squared Euclidean distance. Only the common prefix of unequal slices is used; callers check
+/// dimensions and report mismatches as errors.
+#[inline]
+pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
+    (table().l2)(a, b)
+}
+
+/// Inner product (common prefix, as for [`l2_sq`]).
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    (table().dot)(a, b)
+}
+
+/// Cosine distance `1 − a·b / (‖a‖‖b‖)` of arbitrary vectors (0 when either is zero).
+pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
+    let t = table();
+    let norms = ((t.dot)(a, a) * (t.dot)(b, b)).sqrt();
+    if norms == 0.0 {
+        return 1.0;
+    }
+    1.0 - (t.dot)(a, b) / norms
+}
+
+/// `l2_sq` or `dot` computed with a specific backend, `None` if this machine lacks it (tests
+/// compare every backend with the scalar reference through this).
+pub fn with_backend(backend: Backend, op: Op, a: &[f32], b: &[f32]) -> Option<f32> {
+    let t = Table::for_backend(backend)?;
+    Some(match op {
+        Op::L2Sq => (t.l2)(a, b),
+        Op::Dot => (t.dot)(a, b),
+    })
+}
+
+/// A kernel operation, for [`with_backend`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Squared Euclidean distance.
+    L2Sq,
+    /// Inner product.
+    Dot,
+}
+
+/// The distance an index ranks by for `metric`: smaller is nearer. L2 → squared L2; inner
+/// product → `−a·b`; cosine → `1 − a·b` on vectors normalized at write time.
+#[inline]
+pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    match metric {
+        Metric::L2 => l2_sq(a, b),
+        Metric::InnerProduct => -dot(a, b),
+        Metric::Cosine => 1.0 - dot(a, b),
+    }
+}
+
+/// A metric's distance function resolved once, for hot loops.
+#[derive(Clone, Copy)]
+pub struct DistanceFn {
+    metric: Metric,
+    kernel: Kernel,
+}
+
+impl DistanceFn {
+    /// Resolves the kernel for `metric` on this machine.
+    pub fn new(metric: Metric) -> Self {
+        let t = table();
+        DistanceFn { metric, kernel: if metric == Metric::L2 { t.l2 } else { t.dot } }
+    }
+
+    /// The metric's distance (see [`distance`]).
+    #[inline(always)]
+    pub fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        let raw = (self.kernel)(a, b);
+        match self.metric {
+            Metric::L2 => raw,
+            Metric::InnerProduct => -raw,
+            Metric::Cosine => 1.0 - raw,
+        }
+    }
+
+    /// Distances from `query` to each `dim`-wide row of `block`, written to `out`.
+    pub fn eval_batch(&self, query: &[f32], block: &[f32], dim: usize, out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(block.chunks_exact(dim).map(|row| self.eval(query, row)));
+    }
+}
+
+/// Scales `v` to unit length in place (left unchanged when its norm is 0).
+pub fn normalize(v: &mut [f32]) {
+    let norm = dot(v, v).sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Hints the CPU to start loading the cache line holding `p` (no-op where unsupported).
+#[inline(always)]
+pub fn prefetch(p: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    x86::prefetch(p.as_ptr());
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

@@ -1,0 +1,123 @@
+//! x86-64 kernels: AVX2 + FMA (8 lanes) and AVX-512F (16 lanes, masked tails).
+//!
+//! Each `*_entry` function is a safe wrapper that may only be installed in the dispatch table
+//! after run-time detection of the features its kernel needs.
+
+use std::arch::x86_64::*;
+
+#[target_feature(enable = "avx2,fma")]
+fn hsum256(v: __m256) -> f32 {
+    let lo = _mm256_castps256_ps128(v);
+    let hi = _mm256_extractf128_ps::<1>(v);
+    let s = _mm_add_ps(lo, hi);
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
+    _mm_cvtss_f32(s)
+}
+
+macro_rules! avx2_kernel {
+    ($name:ident, $entry:ident, |$acc:ident, $x:ident, $y:ident| $step:expr, |$sx:ident, $sy:ident| $scalar:expr) => {
+        #[target_feature(enable = "avx2,fma")]
+        fn $name(a: &[f32], b: &[f32]) -> f32 {
+            let n = a.len().min(b.len());
+            let (pa, pb) = (a.as_ptr(), b.as_ptr());
+            let mut acc = [_mm256_setzero_ps(); 4];
+            let mut i = 0;
+            while i + 32 <= n {
+                for (j, $acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: i + 8j + 8 <= i + 32 <= n, and both slices hold at least n values.
+                    let ($x, $y) =
+                        unsafe { (_mm256_loadu_ps(pa.add(i + 8 * j)), _mm256_loadu_ps(pb.add(i + 8 * j))) };
+                    *$acc = $step;
+                }
+                i += 32;
+            }
+            while i + 8 <= n {
+                let $acc = &mut acc[0];
+                // SAFETY: i + 8 <= n, and both slices hold at least n values.
+                let ($x, $y) = unsafe { (_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i))) };
+                *$acc = $step;
+                i += 8;
+            }
+            let sum = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+            let mut total = hsum256(sum);
+            for k in i..n {
+                let ($sx, $sy) = (a[k], b[k]);
+                total += $scalar;
+            }
+            total
+        }
+
+        pub(super) fn $entry(a: &[f32], b: &[f32]) -> f32 {
+            // SAFETY: installed only after `is_x86_feature_detected!("avx2")` and `("fma")`.
+            unsafe { $name(a, b) }
+        }
+    };
+}
+
+avx2_kernel!(
+    l2_avx2,
+    l2_avx2_entry,
+    |acc, x, y| {
+        let d = _mm256_sub_ps(x, y);
+        _mm256_fmadd_ps(d, d, *acc)
+    },
+    |x, y| (x - y) * (x - y)
+);
+
+avx2_kernel!(dot_avx2, dot_avx2_entry, |acc, x, y| _mm256_fmadd_ps(x, y, *acc), |x, y| x * y);
+
+macro_rules! avx512_kernel {
+    ($name:ident, $entry:ident, |$acc:ident, $x:ident, $y:ident| $step:expr) => {
+        #[target_feature(enable = "avx512f")]
+        fn $name(a: &[f32], b: &[f32]) -> f32 {
+            let n = a.len().min(b.len());
+            let (pa, pb) = (a.as_ptr(), b.as_ptr());
+            let mut acc = [_mm512_setzero_ps(); 4];
+            let mut i = 0;
+            while i + 64 <= n {
+                for (j, $acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: i + 16j + 16 <= i + 64 <= n, and both slices hold at least n values.
+                    let ($x, $y) =
+                        unsafe { (_mm512_loadu_ps(pa.add(i + 16 * j)), _mm512_loadu_ps(pb.add(i + 16 * j))) };
+                    *$acc = $step;
+                }
+                i += 64;
+            }
+            while i < n {
+                let left = n - i;
+                let mask: __mmask16 = if left >= 16 { 0xffff } else { (1u16 << left) - 1 };
+                let $acc = &mut acc[0];
+                // SAFETY: the mask enables only lanes i..min(i + 16, n), all inside both slices;
+                // masked-off lanes are not accessed.
+                let ($x, $y) = unsafe {
+                    (_mm512_maskz_loadu_ps(mask, pa.add(i)), _mm512_maskz_loadu_ps(mask, pb.add(i)))
+                };
+                *$acc = $step;
+                i += 16;
+            }
+            let sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+            _mm512_reduce_add_ps(sum)
+        }
+
+        pub(super) fn $entry(a: &[f32], b: &[f32]) -> f32 {
+            // SAFETY: installed only after `is_x86_feature_detected!("avx512f")`.
+            unsafe { $name(a, b) }
+        }
+    };
+}
+
+avx512_kernel!(l2_avx512, l2_avx512_entry, |acc, x, y| {
+    let d = _mm512_sub_ps(x, y);
+    _mm512_fmadd_ps(d, d, *acc)
+});
+
+avx512_kernel!(dot_avx512, dot_avx512_entry, |acc, x, y| _mm512_fmadd_ps(x, y, *acc));
+
+/// Hints the CPU to start loading the cache line holding `p`.
+#[inline(always)]
+pub(super) fn prefetch(p: *const f32) {
+    // SAFETY: prefetching never faults and never dereferences in the language's sense; any
+    // address, valid or not, is allowed. SSE is part of the x86-64 baseline.
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+}

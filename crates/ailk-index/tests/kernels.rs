@@ -1,0 +1,100 @@
+//! Every SIMD kernel equals the scalar reference within 1e-4 relative, on every backend this
+//! machine has. "Relative" is to the magnitude of the summed terms (Σ|aᵢbᵢ| for the inner
+//! product, the sum itself for L2², whose terms are all non-negative): that is the scale a
+//! reordered float summation can err by, whatever the cancellation.
+
+use ailk_index::kernels::{self, available_backends, with_backend, Backend, Op};
+use proptest::prelude::*;
+
+const LENGTHS: [usize; 11] = [1, 7, 15, 16, 17, 31, 64, 383, 384, 1000, 1536];
+
+fn scale(op: Op, a: &[f32], b: &[f32]) -> f32 {
+    match op {
+        Op::L2Sq => a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum(),
+        Op::Dot => a.iter().zip(b).map(|(x, y)| (x * y).abs()).sum(),
+    }
+}
+
+fn check_all_backends(a: &[f32], b: &[f32]) -> Result<(), TestCaseError> {
+    for op in [Op::L2Sq, Op::Dot] {
+        let reference = with_backend(Backend::Scalar, op, a, b).unwrap();
+        let tol = 1e-4 * scale(op, a, b).max(f32::MIN_POSITIVE);
+        for backend in available_backends() {
+            let got = with_backend(backend, op, a, b).unwrap();
+            prop_assert!(
+                (got - reference).abs() <= tol,
+                "{backend:?} {op:?} len {}: {got} vs scalar {reference} (tol {tol})",
+                a.len()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn vectors(len: usize) -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
+    let v = prop::collection::vec(-1000.0f32..1000.0, len);
+    (v.clone(), v)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn simd_matches_scalar_on_listed_lengths((a, b) in prop::sample::select(LENGTHS.to_vec()).prop_flat_map(vectors)) {
+        check_all_backends(&a, &b)?;
+    }
+
+    #[test]
+    fn simd_matches_scalar_on_any_length((a, b) in (1usize..2100).prop_flat_map(vectors)) {
+        check_all_backends(&a, &b)?;
+    }
+
+    #[test]
+    fn simd_matches_scalar_on_tiny_and_huge_magnitudes(
+        len in prop::sample::select(LENGTHS.to_vec()),
+        exp in -30i32..30,
+        seed in any::<u64>(),
+    ) {
+        let mut x = seed | 1;
+        let mut next = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x % 2001) as f32 / 1000.0 - 1.0 };
+        let s = 2f32.powi(exp);
+        let a: Vec<f32> = (0..len).map(|_| next() * s).collect();
+        let b: Vec<f32> = (0..len).map(|_| next() * s).collect();
+        check_all_backends(&a, &b)?;
+    }
+}
+
+#[test]
+fn the_dispatched_kernels_use_the_best_backend() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        assert!(available_backends().contains(&Backend::Avx2Fma), "AVX2 present but not offered");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        assert!(available_backends().contains(&Backend::Avx512), "AVX-512 present but not offered");
+    }
+    let best = available_backends()[0];
+    assert_eq!(kernels::active_backend(), best);
+    assert_eq!(*available_backends().last().unwrap(), Backend::Scalar);
+    let a: Vec<f32> = (0..384).map(|i| i as f32 * 0.01).collect();
+    let b: Vec<f32> = (0..384).map(|i| 1.0 - i as f32 * 0.002).collect();
+    let want = with_backend(best, Op::L2Sq, &a, &b).unwrap();
+    assert_eq!(kernels::l2_sq(&a, &b), want);
+}
+
+#[test]
+fn metric_distances_and_cosine() {
+    use ailk_index::Metric;
+    let mut a = vec![3.0, 4.0];
+    let b = vec![4.0, 3.0];
+    assert_eq!(kernels::distance(Metric::L2, &a, &b), 2.0);
+    assert_eq!(kernels::distance(Metric::InnerProduct, &a, &b), -24.0);
+    assert!((kernels::cosine_distance(&a, &b) - (1.0 - 24.0 / 25.0)).abs() < 1e-6);
+    assert_eq!(kernels::cosine_distance(&a, &[0.0, 0.0]), 1.0);
+    kernels::normalize(&mut a);
+    assert!((kernels::dot(&a, &a) - 1.0).abs() < 1e-6);
+    let mut bn = b.clone();
+    kernels::normalize(&mut bn);
+    assert!((kernels::distance(Metric::Cosine, &a, &bn) - kernels::cosine_distance(&a, &b)).abs() < 1e-6);
+}
