@@ -114,6 +114,17 @@ impl<T: bytemuck::Pod> TypedArray<T> {
         }
     }
 
+    /// Allocates an aligned array of `len` zeroed elements, lets `fill` write them, and
+    /// freezes it without a copy.
+    pub fn from_fill(len: usize, fill: impl FnOnce(&mut [T])) -> Self {
+        let bytes = len * std::mem::size_of::<T>();
+        let mut storage = vec![Block([0; ALIGN]); bytes.div_ceil(ALIGN)];
+        let raw: &mut [u8] = bytemuck::cast_slice_mut(storage.as_mut_slice());
+        fill(bytemuck::cast_slice_mut(&mut raw[..bytes]));
+        let owner = AlignedVec { blocks: storage, len: bytes };
+        TypedArray { bytes: AlignedBytes(Bytes::from_owner(owner)), _t: std::marker::PhantomData }
+    }
+
     /// The raw bytes behind the view.
     pub fn bytes(&self) -> &AlignedBytes {
         &self.bytes

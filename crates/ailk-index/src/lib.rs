@@ -9,11 +9,14 @@
 
 pub mod error;
 pub mod flat;
+pub mod hnsw;
 pub mod kernels;
+pub mod synthetic;
 pub mod texmex;
 pub mod topk;
 
 pub use ailk_format::Metric;
 pub use error::{IndexError, Result};
 pub use flat::{flat_search, ground_truth, recall_at_k, FlatIndex};
+pub use hnsw::{HnswIndex, HnswParams};
 pub use topk::{Neighbor, TopK};

@@ -1,0 +1,297 @@
+//! HNSW (hierarchical navigable small world) graphs: parallel build, allocation-free search,
+//! and storage as AILK sub-sections that a freshly opened shard searches in place.
+
+mod build;
+mod search;
+
+use std::sync::Mutex;
+
+use ailk_format::{
+    HnswGraph, HnswGraphRef, HnswMeta, Payload, RawVectors, Section, SectionBuilder, SubsectionKind,
+    TypedArray, VectorData,
+};
+
+use crate::error::{IndexError, Result};
+use crate::flat::{check_query, check_vectors};
+use crate::kernels::{normalize, DistanceFn};
+use crate::topk::Neighbor;
+use crate::Metric;
+use build::{draw_levels, BuildGraph, Builder};
+use search::{Links, Space};
+
+/// Build and search parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswParams {
+    /// Neighbours per node on upper levels; level 0 keeps `2 × m`.
+    pub m: usize,
+    /// Candidate list size while building.
+    pub ef_construction: usize,
+    /// Default candidate list size while searching (raised to `k` when smaller).
+    pub ef_search: usize,
+    /// Seed of the level generator.
+    pub seed: u64,
+    /// Build threads: 0 = the current rayon pool, 1 = serial and deterministic, n = a pool of n.
+    pub threads: usize,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams { m: 16, ef_construction: 200, ef_search: 64, seed: 0x5eed, threads: 0 }
+    }
+}
+
+impl HnswParams {
+    fn validate(&self) -> Result<()> {
+        if !(2..=2048).contains(&self.m) || self.ef_construction == 0 || self.ef_search == 0 {
+            return Err(IndexError::InvalidParams(format!(
+                "m must be in 2..=2048 and ef_construction, ef_search at least 1 (got {self:?})"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A frozen graph: the exact arrays of the AILK `HnswGraph` payload.
+#[derive(Debug, Clone)]
+struct Frozen {
+    m: usize,
+    m0: usize,
+    levels: TypedArray<u8>,
+    level0: TypedArray<u32>,
+    upper_offsets: TypedArray<u32>,
+    upper: TypedArray<u32>,
+}
+
+/// Borrowed slices of a [`Frozen`] graph, taken once per query (no per-access casts).
+struct FrozenView<'a> {
+    m: usize,
+    m0: usize,
+    level0: &'a [u32],
+    upper_offsets: &'a [u32],
+    upper: &'a [u32],
+}
+
+impl Links for FrozenView<'_> {
+    #[inline(always)]
+    fn links_into(&self, node: u32, level: usize, out: &mut Vec<u32>) {
+        let i = node as usize;
+        let block = if level == 0 {
+            &self.level0[i * (self.m0 + 1)..(i + 1) * (self.m0 + 1)]
+        } else {
+            let s = self.upper_offsets[i] as usize + (level - 1) * (self.m + 1);
+            &self.upper[s..s + self.m + 1]
+        };
+        out.extend_from_slice(&block[1..=block[0] as usize]);
+    }
+}
+
+/// An HNSW index over one shard's vectors (row ids are positions in the shard).
+#[derive(Debug, Clone)]
+pub struct HnswIndex {
+    dim: usize,
+    metric: Metric,
+    params: HnswParams,
+    vectors: TypedArray<f32>,
+    graph: Frozen,
+    entry_point: u32,
+    max_level: usize,
+}
+
+impl HnswIndex {
+    /// Builds an index over `vectors` (row-major, `dim` wide). With [`Metric::Cosine`] the
+    /// stored vectors are normalized (queries are normalized at search time).
+    pub fn build(vectors: &[f32], dim: usize, metric: Metric, params: HnswParams) -> Result<Self> {
+        params.validate()?;
+        let n = check_vectors(vectors, dim)?;
+        if n == 0 {
+            return Err(IndexError::EmptyIndex);
+        }
+        if n > u32::MAX as usize {
+            return Err(IndexError::InvalidParams(format!("{n} rows exceed a shard's u32 row ids")));
+        }
+        let stored = TypedArray::from_fill(vectors.len(), |dst| {
+            dst.copy_from_slice(vectors);
+            if metric == Metric::Cosine {
+                dst.chunks_exact_mut(dim).for_each(normalize);
+            }
+        });
+        let levels = draw_levels(n, params.m, params.seed);
+        let entry = levels.iter().position(|&l| l == levels[0]).unwrap_or(0) as u32;
+        let builder = Builder {
+            space: Space { vectors: &stored, dim, dist: DistanceFn::new(metric) },
+            graph: BuildGraph::new(levels, params.m),
+            ef_construction: params.ef_construction.max(params.m),
+            entry: Mutex::new((entry, 0)),
+        };
+        *builder.entry.lock().unwrap_or_else(|p| p.into_inner()) = (0, usize::from(builder.graph.levels[0]));
+        match params.threads {
+            0 => builder.run(false),
+            1 => builder.run(true),
+            t => rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map_err(|e| IndexError::InvalidParams(format!("thread pool: {e}")))?
+                .install(|| builder.run(false)),
+        }
+        let (entry_point, max_level) = *builder.entry.lock().unwrap_or_else(|p| p.into_inner());
+        let g = builder.graph;
+        let freeze = |atoms: &[std::sync::atomic::AtomicU32]| {
+            TypedArray::from_fill(atoms.len(), |dst| {
+                for (d, a) in dst.iter_mut().zip(atoms) {
+                    *d = a.load(std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+        };
+        let graph = Frozen {
+            m: g.m,
+            m0: g.m0,
+            level0: freeze(&g.level0),
+            upper: freeze(&g.upper),
+            upper_offsets: TypedArray::from_slice(&g.upper_offsets),
+            levels: TypedArray::from_slice(&g.levels),
+        };
+        Ok(HnswIndex { dim, metric, params, vectors: stored, graph, entry_point, max_level })
+    }
+
+    /// Number of indexed rows.
+    pub fn len(&self) -> usize {
+        self.vectors.len() / self.dim
+    }
+
+    /// Whether the index holds no rows (never true for a built or loaded index).
+    pub fn is_empty(&self) -> bool {
+        self.vectors.is_empty()
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The metric searched by.
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// The parameters it was built with.
+    pub fn params(&self) -> HnswParams {
+        self.params
+    }
+
+    /// The stored (for cosine: normalized) vectors.
+    pub fn vectors(&self) -> &[f32] {
+        &self.vectors
+    }
+
+    /// The `k` approximate nearest rows to `query`, nearest first, searching with candidate
+    /// list `ef` (at least `k`; `None` = the default `ef_search`).
+    pub fn search(&self, query: &[f32], k: usize, ef: Option<usize>) -> Result<Vec<Neighbor>> {
+        check_query(query, self.dim, k)?;
+        let mut normalized;
+        let q = if self.metric == Metric::Cosine {
+            normalized = query.to_vec();
+            normalize(&mut normalized);
+            &normalized[..]
+        } else {
+            query
+        };
+        let view = FrozenView {
+            m: self.graph.m,
+            m0: self.graph.m0,
+            level0: &self.graph.level0,
+            upper_offsets: &self.graph.upper_offsets,
+            upper: &self.graph.upper,
+        };
+        let space = Space { vectors: &self.vectors, dim: self.dim, dist: DistanceFn::new(self.metric) };
+        let ef = ef.unwrap_or(self.params.ef_search).max(k);
+        let mut out = space.query(&view, q, self.entry_point, self.max_level, ef, self.len());
+        out.truncate(k);
+        Ok(out)
+    }
+
+    /// The graph as the AILK `HnswGraph` payload sees it.
+    pub fn graph_ref(&self) -> HnswGraphRef<'_> {
+        HnswGraphRef {
+            meta: HnswMeta {
+                node_count: self.len() as u32,
+                m: self.graph.m as u32,
+                m0: self.graph.m0 as u32,
+                ef_construction: self.params.ef_construction as u32,
+                entry_point: self.entry_point,
+                max_level: self.max_level as u32,
+                metric: self.metric,
+                seed: self.params.seed,
+            },
+            levels: &self.graph.levels,
+            level0: &self.graph.level0,
+            upper_offsets: &self.graph.upper_offsets,
+            upper: &self.graph.upper,
+        }
+    }
+
+    /// Adds this index (its `RawVectors` and `HnswGraph` payloads) to a section under
+    /// vector column `column`.
+    pub fn add_to_section<'a>(&'a self, section: &mut SectionBuilder<'a>, column: u16) -> Result<()> {
+        section.add(
+            SubsectionKind::RawVectors,
+            column,
+            RawVectors::encode_f32(self.dim as u32, &self.vectors)?,
+        );
+        section.add(SubsectionKind::HnswGraph, column, self.graph_ref().encode()?);
+        Ok(())
+    }
+
+    /// Loads the index of vector column `column` from a decoded section, in place.
+    pub fn from_section(section: &Section, column: u16) -> Result<Self> {
+        let graph = section.payload(SubsectionKind::HnswGraph, column)?;
+        let vectors = section.payload(SubsectionKind::RawVectors, column)?;
+        Self::from_payloads(&graph, &vectors)
+    }
+
+    /// Loads an index from its `HnswGraph` and `RawVectors` payloads without copying the
+    /// graph or the vectors: searches read the payload bytes directly.
+    pub fn from_payloads(graph: &Payload, vectors: &Payload) -> Result<Self> {
+        let g = HnswGraph::decode(graph)?;
+        let raw = RawVectors::decode(vectors)?;
+        let VectorData::F32(data) = raw.data else {
+            return Err(IndexError::InvalidParams("HNSW needs f32 raw vectors".into()));
+        };
+        let meta = g.meta;
+        if raw.rows != u64::from(meta.node_count) || meta.node_count == 0 {
+            return Err(IndexError::InvalidParams(format!(
+                "graph has {} nodes but {} vectors are stored",
+                meta.node_count, raw.rows
+            )));
+        }
+        let params = HnswParams {
+            m: meta.m as usize,
+            ef_construction: meta.ef_construction as usize,
+            seed: meta.seed,
+            ..HnswParams::default()
+        };
+        Ok(HnswIndex {
+            dim: raw.dim as usize,
+            metric: meta.metric,
+            params,
+            vectors: data,
+            graph: Frozen {
+                m: meta.m as usize,
+                m0: meta.m0 as usize,
+                levels: g.levels,
+                level0: g.level0,
+                upper_offsets: g.upper_offsets,
+                upper: g.upper,
+            },
+            entry_point: meta.entry_point,
+            max_level: meta.max_level as usize,
+        })
+    }
+
+    /// Whether this index's vectors and graph are views of `section`'s bytes (loaded in place).
+    pub fn shares_bytes_with(&self, payload: &Payload) -> bool {
+        let p = payload.bytes().as_ptr_range();
+        let v = self.vectors.bytes().as_ptr_range();
+        let g = self.graph.level0.bytes().as_ptr_range();
+        (p.start <= v.start && v.end <= p.end) || (p.start <= g.start && g.end <= p.end)
+    }
+}

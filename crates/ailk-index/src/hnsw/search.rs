@@ -1,0 +1,178 @@
+//! The graph walk shared by construction and queries: greedy descent on upper levels and the
+//! best-first `ef` search on a level, with per-thread scratch space reused across queries.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::kernels::{prefetch, DistanceFn};
+use crate::topk::{Far, Neighbor};
+
+/// Read access to neighbour lists, implemented by the graph under construction (atomic
+/// slots) and by the frozen graph (plain `u32` slices, possibly straight from a section).
+pub(crate) trait Links {
+    /// Appends the neighbours of `node` on `level` to `out`.
+    fn links_into(&self, node: u32, level: usize, out: &mut Vec<u32>);
+}
+
+/// Visited marks, reset in O(1) by bumping an epoch.
+#[derive(Default)]
+pub(crate) struct Visited {
+    marks: Vec<u16>,
+    epoch: u16,
+}
+
+impl Visited {
+    pub(crate) fn reset(&mut self, n: usize) {
+        if self.marks.len() < n {
+            self.marks.resize(n, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.marks.iter_mut().for_each(|m| *m = 0);
+            self.epoch = 1;
+        }
+    }
+
+    /// Marks `id`; true if it was not marked before.
+    #[inline(always)]
+    fn insert(&mut self, id: u32) -> bool {
+        let m = &mut self.marks[id as usize];
+        let fresh = *m != self.epoch;
+        *m = self.epoch;
+        fresh
+    }
+}
+
+/// Everything one search needs, allocated once per thread.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub(crate) visited: Visited,
+    candidates: BinaryHeap<Reverse<Far>>,
+    pub(crate) results: BinaryHeap<Far>,
+    links: Vec<u32>,
+    fresh: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch space.
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|s| f(&mut s.borrow_mut()))
+}
+
+/// The data a walk reads: vectors, dimension, distance.
+pub(crate) struct Space<'a> {
+    pub vectors: &'a [f32],
+    pub dim: usize,
+    pub dist: DistanceFn,
+}
+
+impl Space<'_> {
+    #[inline(always)]
+    pub fn vector(&self, id: u32) -> &[f32] {
+        let s = id as usize * self.dim;
+        &self.vectors[s..s + self.dim]
+    }
+
+    #[inline(always)]
+    pub fn distance(&self, q: &[f32], id: u32) -> f32 {
+        self.dist.eval(q, self.vector(id))
+    }
+
+    /// Greedy descent from `entry` on `level`: moves to a closer neighbour until none is.
+    pub fn greedy<L: Links>(
+        &self,
+        links: &L,
+        q: &[f32],
+        mut entry: Neighbor,
+        level: usize,
+        buf: &mut Vec<u32>,
+    ) -> Neighbor {
+        loop {
+            buf.clear();
+            links.links_into(entry.id, level, buf);
+            let mut moved = false;
+            for &id in buf.iter() {
+                let d = self.distance(q, id);
+                if d < entry.distance {
+                    entry = Neighbor { id, distance: d };
+                    moved = true;
+                }
+            }
+            if !moved {
+                return entry;
+            }
+        }
+    }
+
+    /// Best-first search of `level` from `entry`, keeping the `ef` nearest in `s.results`
+    /// (a max-heap). `s.visited` must have been reset by the caller for this query.
+    pub fn search_level<L: Links>(
+        &self,
+        links: &L,
+        q: &[f32],
+        entry: Neighbor,
+        ef: usize,
+        level: usize,
+        s: &mut Scratch,
+    ) {
+        s.candidates.clear();
+        s.results.clear();
+        s.visited.insert(entry.id);
+        s.candidates.push(Reverse(Far(entry)));
+        s.results.push(Far(entry));
+        while let Some(Reverse(Far(c))) = s.candidates.pop() {
+            let worst = s.results.peek().map_or(f32::INFINITY, |f| f.0.distance);
+            if c.distance > worst && s.results.len() >= ef {
+                break;
+            }
+            s.links.clear();
+            links.links_into(c.id, level, &mut s.links);
+            s.fresh.clear();
+            for &id in &s.links {
+                if s.visited.insert(id) {
+                    prefetch(self.vector(id));
+                    s.fresh.push(id);
+                }
+            }
+            for &id in &s.fresh {
+                let d = self.distance(q, id);
+                let worst = s.results.peek().map_or(f32::INFINITY, |f| f.0.distance);
+                if s.results.len() < ef || d < worst {
+                    let n = Neighbor { id, distance: d };
+                    s.candidates.push(Reverse(Far(n)));
+                    s.results.push(Far(n));
+                    if s.results.len() > ef {
+                        s.results.pop();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Full query: greedy descent through the upper levels, `ef` search on level 0.
+    pub fn query<L: Links>(
+        &self,
+        links: &L,
+        q: &[f32],
+        entry_point: u32,
+        max_level: usize,
+        ef: usize,
+        n: usize,
+    ) -> Vec<Neighbor> {
+        with_scratch(|s| {
+            let mut entry = Neighbor { id: entry_point, distance: self.distance(q, entry_point) };
+            for level in (1..=max_level).rev() {
+                entry = self.greedy(links, q, entry, level, &mut s.links);
+            }
+            s.visited.reset(n);
+            self.search_level(links, q, entry, ef, 0, s);
+            let mut out: Vec<Neighbor> = s.results.drain().map(|f| f.0).collect();
+            out.sort_by(Neighbor::cmp_by_distance);
+            out
+        })
+    }
+}
