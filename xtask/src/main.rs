@@ -10,21 +10,23 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+mod bench;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("bench") => bench(args.iter().any(|a| a == "--quick")),
+        Some("bench") => bench::bench(args.iter().any(|a| a == "--quick")),
         Some("fuzz-seeds") => fuzz_seeds(Path::new(args.get(1).map_or("fuzz/corpus", String::as_str))),
         _ => bail!("usage: cargo xtask <ci | bench [--quick] | fuzz-seeds [DIR]>"),
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
 }
 
-fn run(program: &str, args: &[&str]) -> Result<()> {
+pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
     eprintln!("$ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
@@ -44,14 +46,6 @@ fn ci() -> Result<()> {
     run("cargo", &["check", "-p", "ailk-format", "--features", "s3"])?;
     run("cargo", &["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"])?;
     Ok(())
-}
-
-fn bench(quick: bool) -> Result<()> {
-    let mut args = vec!["bench", "-p", "ailake-benches"];
-    if quick {
-        args.extend(["--", "--warm-up-time", "1", "--measurement-time", "3"]);
-    }
-    run("cargo", &args)
 }
 
 fn fuzz_seeds(dir: &Path) -> Result<()> {

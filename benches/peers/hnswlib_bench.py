@@ -1,0 +1,60 @@
+"""hnswlib side of `cargo xtask bench`: same files, same protocol as `peer_bench hnsw`.
+
+Build with --threads threads; then for each ef, answer all queries on ONE thread (one batched
+knn_query call with num_threads=1, so no Python per-call overhead is charged to hnswlib) and
+measure QPS and recall@10 against the shared ground truth.
+"""
+import argparse
+import json
+import time
+
+import hnswlib
+import numpy as np
+
+
+def read_vecs(path, dtype):
+    raw = np.fromfile(path, dtype=np.int32)
+    dim = raw[0]
+    return raw.reshape(-1, dim + 1)[:, 1:].view(dtype).copy()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--data", required=True)
+    p.add_argument("--metric", default="l2")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--m", type=int, default=16)
+    p.add_argument("--efc", type=int, default=200)
+    p.add_argument("--efs", required=True)
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    base = read_vecs(f"{a.data}/base.fvecs", np.float32)
+    queries = read_vecs(f"{a.data}/query.fvecs", np.float32)
+    gt = read_vecs(f"{a.data}/gt.ivecs", np.int32)[:, :10]
+    space = {"l2": "l2", "ip": "ip"}[a.metric]
+    index = hnswlib.Index(space=space, dim=base.shape[1])
+    t = time.perf_counter()
+    index.init_index(max_elements=base.shape[0], M=a.m, ef_construction=a.efc, random_seed=100)
+    index.add_items(base, np.arange(base.shape[0]), num_threads=a.threads)
+    build_s = time.perf_counter() - t
+    print(f"hnswlib build {base.shape}: {build_s:.2f}s", flush=True)
+    sweep = []
+    for ef in [int(x) for x in a.efs.split(",")]:
+        index.set_ef(max(ef, 10))
+        t = time.perf_counter()
+        labels, _ = index.knn_query(queries, k=10, num_threads=1)
+        total = time.perf_counter() - t
+        hits = sum(len(set(labels[i]) & set(gt[i])) for i in range(len(queries)))
+        recall = hits / (10 * len(queries))
+        qps = len(queries) / total
+        print(f"  ef {ef:>4}: recall@10 {recall:.4}  {qps:>8.0f} QPS", flush=True)
+        sweep.append({"ef": ef, "recall": recall, "qps": qps})
+    out = {"system": "hnswlib", "version": hnswlib.__version__ if hasattr(hnswlib, "__version__") else "0.8.0",
+           "index": "hnsw", "rows": int(base.shape[0]), "dim": int(base.shape[1]), "m": a.m,
+           "ef_construction": a.efc, "build_threads": a.threads, "build_s": build_s, "sweep": sweep}
+    with open(a.out, "w") as f:
+        json.dump(out, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+//! `cargo xtask bench`: criterion micro-benchmarks plus the side-by-side peer comparison
+//! (ailake vs hnswlib on the same files, same threads, same recall computation), rendered
+//! into `docs/benchmarks.md` with the machine named.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+use crate::{root, run};
+
+/// A dataset both sides read: TEXMEX files with exact ground truth.
+struct Dataset {
+    name: String,
+    dir: PathBuf,
+    metric: &'static str,
+}
+
+const EFS: &str = "10,16,24,32,48,64,96,128,192,256,384,512";
+
+pub fn bench(quick: bool) -> Result<()> {
+    let root = root();
+    let python = peer_venv(&root)?;
+    run("cargo", &["build", "--release", "-p", "ailake-benches", "--bin", "peer_bench"])?;
+    let peer_bench = target_dir(&root).join("release/peer_bench");
+    let results = target_dir(&root).join("bench-results");
+    std::fs::create_dir_all(&results)?;
+
+    let rows = if quick { 20_000 } else { 100_000 };
+    let synthetic = Dataset {
+        name: format!("gmm-{}k-128", rows / 1000),
+        dir: target_dir(&root).join(format!("bench-data/gmm-{}k-128", rows / 1000)),
+        metric: "l2",
+    };
+    let rows_s = rows.to_string();
+    let dir_s = synthetic.dir.display().to_string();
+    run(peer_bench.to_str().context("path")?, &["data", "--out", &dir_s, "--rows", &rows_s, "--dim", "128"])?;
+    let mut datasets = vec![synthetic];
+    let real = root.join("../shared/data/debian-minilm");
+    if real.join("gt.ivecs").exists() {
+        datasets.push(Dataset { name: "debian-minilm-30k-384".into(), dir: real, metric: "ip" });
+    } else {
+        eprintln!("warning: {} is missing; the real-data rows are skipped", real.display());
+    }
+
+    let mut sections = Vec::new();
+    for ds in &datasets {
+        let data = ds.dir.display().to_string();
+        let ours = results.join(format!("{}-ailake-hnsw.json", ds.name));
+        let peer = results.join(format!("{}-hnswlib.json", ds.name));
+        let common = [
+            "--data",
+            &data,
+            "--metric",
+            ds.metric,
+            "--threads",
+            "2",
+            "--m",
+            "16",
+            "--efc",
+            "200",
+            "--efs",
+            EFS,
+        ];
+        let mut a: Vec<&str> = vec!["hnsw"];
+        a.extend(common);
+        let ours_s = ours.display().to_string();
+        a.extend(["--out", &ours_s]);
+        run(peer_bench.to_str().context("path")?, &a)?;
+        let script = root.join("benches/peers/hnswlib_bench.py").display().to_string();
+        let peer_s = peer.display().to_string();
+        let mut p: Vec<&str> = vec![&script];
+        p.extend(common);
+        p.extend(["--out", &peer_s]);
+        run(python.to_str().context("path")?, &p)?;
+        sections.push(hnsw_table(&ds.name, &read_json(&ours)?, &read_json(&peer)?));
+    }
+
+    let mut crit = vec!["bench", "-p", "ailake-benches", "--bench", "format"];
+    if quick {
+        crit.extend(["--", "--warm-up-time", "1", "--measurement-time", "3"]);
+    }
+    run("cargo", &crit)?;
+    sections.push(criterion_table(&target_dir(&root).join("criterion"))?);
+
+    let doc = render(&sections, quick)?;
+    std::fs::write(root.join("docs/benchmarks.md"), doc)?;
+    eprintln!("wrote docs/benchmarks.md (raw results under {})", results.display());
+    Ok(())
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
+/// Creates `.venv-bench` with the pinned peers if it is missing or incomplete.
+fn peer_venv(root: &Path) -> Result<PathBuf> {
+    let python = root.join(".venv-bench/bin/python");
+    let ok = python.exists()
+        && Command::new(&python).args(["-c", "import hnswlib, numpy"]).status().is_ok_and(|s| s.success());
+    if !ok {
+        run("python3", &["-m", "venv", ".venv-bench"])?;
+        let pip = root.join(".venv-bench/bin/pip").display().to_string();
+        run(&pip, &["install", "--quiet", "pybind11", "numpy"])?;
+        run(&pip, &["install", "--quiet", "-r", "benches/peers/requirements.txt"])?;
+    }
+    Ok(python)
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(serde_json::from_str(&text)?)
+}
+
+/// QPS of the cheapest sweep point reaching `target` recall, with that recall.
+fn qps_at(result: &Value, target: f64) -> Option<(f64, f64, u64)> {
+    result["sweep"].as_array()?.iter().find_map(|p| {
+        let recall = p["recall"].as_f64()?;
+        (recall >= target).then(|| (p["qps"].as_f64().unwrap_or(0.0), recall, p["ef"].as_u64().unwrap_or(0)))
+    })
+}
+
+fn hnsw_table(name: &str, ours: &Value, peer: &Value) -> String {
+    let mut s =
+        format!("### HNSW on `{name}` ({} × {}, M=16, ef_construction=200)\n\n", ours["rows"], ours["dim"]);
+    let (b_ours, b_peer) =
+        (ours["build_s"].as_f64().unwrap_or(f64::NAN), peer["build_s"].as_f64().unwrap_or(f64::NAN));
+    s += "| | ailake | hnswlib | ailake / hnswlib |\n|---|---|---|---|\n";
+    s +=
+        &format!("| build, 2 threads (s) | {b_ours:.2} | {b_peer:.2} | {:.2}× the time |\n", b_ours / b_peer);
+    for target in [0.90, 0.95, 0.99] {
+        let cell = |r: Option<(f64, f64, u64)>| match r {
+            Some((qps, rec, ef)) => format!("{qps:.0} (recall {rec:.3}, ef {ef})"),
+            None => "not reached".into(),
+        };
+        let (o, p) = (qps_at(ours, target), qps_at(peer, target));
+        let ratio = match (o, p) {
+            (Some(o), Some(p)) => format!("{:.2}× the QPS", o.0 / p.0),
+            _ => "—".into(),
+        };
+        s += &format!("| 1-thread QPS at recall@10 ≥ {target:.2} | {} | {} | {ratio} |\n", cell(o), cell(p));
+    }
+    s += "\nFull sweep (ef: recall / QPS):\n\n| ef | ailake recall | ailake QPS | hnswlib recall | hnswlib QPS |\n|---|---|---|---|---|\n";
+    let empty = Vec::new();
+    let (so, sp) = (ours["sweep"].as_array().unwrap_or(&empty), peer["sweep"].as_array().unwrap_or(&empty));
+    for (o, p) in so.iter().zip(sp) {
+        s += &format!(
+            "| {} | {:.4} | {:.0} | {:.4} | {:.0} |\n",
+            o["ef"],
+            o["recall"].as_f64().unwrap_or(0.0),
+            o["qps"].as_f64().unwrap_or(0.0),
+            p["recall"].as_f64().unwrap_or(0.0),
+            p["qps"].as_f64().unwrap_or(0.0)
+        );
+    }
+    s
+}
+
+/// Mean time and throughput of every criterion benchmark found under `dir`.
+fn criterion_table(dir: &Path) -> Result<String> {
+    let mut rows = Vec::new();
+    for group in
+        std::fs::read_dir(dir).with_context(|| format!("no criterion output in {}", dir.display()))?
+    {
+        let group = group?.path();
+        for bench in std::fs::read_dir(&group)? {
+            let bench = bench?.path();
+            let est = bench.join("new/estimates.json");
+            let info = bench.join("new/benchmark.json");
+            if !est.exists() {
+                continue;
+            }
+            let mean_ns = read_json(&est)?["mean"]["point_estimate"].as_f64().unwrap_or(f64::NAN);
+            let bytes = read_json(&info).ok().and_then(|b| b["throughput"]["Bytes"].as_f64());
+            let thr = bytes.map_or("—".to_string(), |b| format!("{:.2} GB/s", b / mean_ns));
+            rows.push(format!(
+                "| {} | {} | {} | {thr} |\n",
+                group.file_name().unwrap_or_default().to_string_lossy(),
+                bench.file_name().unwrap_or_default().to_string_lossy(),
+                human_time(mean_ns)
+            ));
+        }
+    }
+    rows.sort();
+    Ok(format!(
+        "### Criterion micro-benchmarks\n\n| group | benchmark | mean time | throughput |\n|---|---|---|---|\n{}",
+        rows.concat()
+    ))
+}
+
+fn human_time(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.3} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.3} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map_or("unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0))
+        })
+        .map_or(String::new(), |kb| format!(", {:.0} GiB RAM", kb as f64 / 1048576.0));
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("{model}, {cores} cores{mem}; {rustc}")
+}
+
+fn render(sections: &[String], quick: bool) -> Result<String> {
+    let date = Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output()?;
+    if !date.status.success() {
+        bail!("date failed");
+    }
+    Ok(format!(
+        "# Benchmarks\n\nGenerated by `cargo xtask bench{}` — do not edit by hand; rerun the command.\n\n\
+         - Machine: {}\n- Date: {}\n- Peers: hnswlib 0.8.0 (PyPI, built from source with the machine's compiler), \
+         in `.venv-bench` made by the command.\n- Protocol: same TEXMEX files and ground truth for every system; recall@10 \
+         computed identically; builds use 2 threads; queries run on one thread (hnswlib: one batched `knn_query` call \
+         with `num_threads=1`, so no Python per-call cost is charged to it; ailake: a loop of `search` calls).\n\n{}\n",
+        if quick { " --quick" } else { "" },
+        machine(),
+        String::from_utf8_lossy(&date.stdout).trim(),
+        sections.join("\n")
+    ))
+}
