@@ -77,7 +77,7 @@ pub fn bench(quick: bool) -> Result<()> {
         sections.push(hnsw_table(&ds.name, &read_json(&ours)?, &read_json(&peer)?));
     }
 
-    let mut crit = vec!["bench", "-p", "ailake-benches", "--bench", "format"];
+    let mut crit = vec!["bench", "-p", "ailake-benches", "--bench", "format", "--bench", "index"];
     if quick {
         crit.extend(["--", "--warm-up-time", "1", "--measurement-time", "3"]);
     }
