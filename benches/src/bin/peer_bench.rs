@@ -77,12 +77,19 @@ fn data(args: &Args) -> Result<()> {
     Ok(())
 }
 
-fn load(dir: &Path) -> Result<(Matrix<f32>, Matrix<f32>, Vec<Vec<u32>>)> {
+/// Base vectors, queries and the true top-10 ids of each query.
+struct Loaded {
+    base: Matrix<f32>,
+    queries: Matrix<f32>,
+    truth: Vec<Vec<u32>>,
+}
+
+fn load(dir: &Path) -> Result<Loaded> {
     let base = read_fvecs(dir.join("base.fvecs"), None)?;
     let queries = read_fvecs(dir.join("query.fvecs"), None)?;
     let gt = read_ivecs(dir.join("gt.ivecs"), None)?;
     let truth = (0..gt.rows()).map(|i| gt.row(i)[..10].iter().map(|&x| x as u32).collect()).collect();
-    Ok((base, queries, truth))
+    Ok(Loaded { base, queries, truth })
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -91,7 +98,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn hnsw(args: &Args) -> Result<()> {
     let dir = PathBuf::from(args.req("--data")?);
-    let (base, queries, truth) = load(&dir)?;
+    let Loaded { base, queries, truth } = load(&dir)?;
     let params = HnswParams {
         m: args.num("--m", 16)?,
         ef_construction: args.num("--efc", 200)?,

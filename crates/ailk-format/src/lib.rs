@@ -30,6 +30,7 @@ pub mod section;
 pub mod shard_reader;
 pub mod shard_writer;
 pub mod store;
+pub mod thrift_guard;
 pub mod types;
 pub mod vector_column;
 

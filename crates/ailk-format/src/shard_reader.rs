@@ -269,7 +269,9 @@ pub(crate) fn footer_start(file: &[u8]) -> Result<u64> {
 
 /// Decodes a Parquet footer (the thrift `FileMetaData`), never panicking.
 pub(crate) fn decode_metadata(bytes: &[u8]) -> Result<ParquetMetaData> {
-    // The footer is untrusted input: a panic inside the thrift decoder becomes an error.
+    // The footer is untrusted input: declared sizes are checked before parquet allocates by
+    // them, and a panic inside the thrift decoder becomes an error.
+    crate::thrift_guard::check_footer(bytes)?;
     match std::panic::catch_unwind(|| ParquetMetaDataReader::decode_metadata(bytes)) {
         Ok(result) => Ok(result?),
         Err(_) => Err(FormatError::NotParquet("the footer metadata could not be decoded".into())),

@@ -232,3 +232,16 @@ proptest! {
         }
     }
 }
+
+/// Found by the `shard_open` fuzz target: a footer whose schema list declares billions of
+/// elements made parquet reserve ~12 GB. The footer guard now refuses it up front.
+#[test]
+fn footer_declaring_huge_lists_is_refused_without_allocating() {
+    let bytes = include_bytes!("fixtures/footer-allocation-bomb.bin").to_vec();
+    let err = open_and_load(bytes.clone(), 64).unwrap_err();
+    assert!(
+        err.to_string().contains("corrupt footer metadata"),
+        "refused by the guard, not by parquet: {err}"
+    );
+    assert!(ailk_format::resection_bytes(&bytes, &bytes).is_err());
+}

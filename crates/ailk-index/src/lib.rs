@@ -9,8 +9,12 @@
 
 pub mod error;
 pub mod flat;
+pub mod gemm;
 pub mod hnsw;
+pub mod ivfpq;
 pub mod kernels;
+pub mod kmeans;
+pub mod pq;
 pub mod synthetic;
 pub mod texmex;
 pub mod topk;
@@ -19,4 +23,7 @@ pub use ailk_format::Metric;
 pub use error::{IndexError, Result};
 pub use flat::{flat_search, ground_truth, recall_at_k, FlatIndex};
 pub use hnsw::{HnswIndex, HnswParams};
+pub use ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
+pub use kmeans::{KMeans, KMeansParams};
+pub use pq::ProductQuantizer;
 pub use topk::{Neighbor, TopK};

@@ -1,0 +1,446 @@
+//! IVF-PQ: a coarse k-means quantizer splits rows into `nlist` inverted lists; each row is
+//! stored as a PQ code of its residual to its list's centroid. A search probes the `nprobe`
+//! nearest lists, ranks codes by ADC and optionally re-ranks the best `k × refine` exactly
+//! with raw vectors kept in the shard.
+//!
+//! The trained part (coarse centroids + PQ codebooks) is an [`IvfPqCodebook`], serializable
+//! on its own so that later shards only assign and encode.
+
+use std::sync::Arc;
+
+use ailk_format::{
+    AlignedBytes, IvfCentroids, IvfLists, PqCodebook, RawVectors, Section, SectionBuilder, SubsectionKind,
+    TypedArray, VectorColumn, VectorData,
+};
+
+use crate::error::{IndexError, Result};
+use crate::flat::{check_query, check_vectors};
+use crate::gemm::{nearest, row_norms};
+use crate::kernels::{normalize, DistanceFn};
+use crate::kmeans::{train as kmeans_train, KMeansParams};
+use crate::pq::{adc, ProductQuantizer, KSUB};
+use crate::topk::{Neighbor, TopK};
+use crate::Metric;
+
+/// How an IVF-PQ index is trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IvfPqConfig {
+    /// Inverted lists (coarse centroids).
+    pub nlist: usize,
+    /// PQ sub-quantizers (bytes per code); must divide the dimension.
+    pub m: usize,
+    /// Bits per sub-quantizer code (8).
+    pub nbits: u32,
+    /// Encode residuals to the list centroid (more accurate) rather than raw vectors.
+    pub residual: bool,
+    /// k-means iterations (coarse and PQ).
+    pub kmeans_iters: usize,
+    /// Training sample cap per centroid (FAISS and Lance use 256).
+    pub max_points_per_centroid: usize,
+    /// Seed of all training randomness.
+    pub seed: u64,
+}
+
+impl IvfPqConfig {
+    /// Parameters chosen from the data size.
+    ///
+    /// - `nlist ≈ √n` (FAISS's rule of thumb), clamped so every list trains on ≥ 39 points.
+    ///   Shards are single files, small next to Lance datasets, where Lance's `n / 8192`
+    ///   would leave one list.
+    /// - `m` (bytes per code): sub-vectors of 2 values up to 128 dimensions (`m = dim / 2`,
+    ///   FAISS's usual `PQ64` for 128-d SIFT), of 4 values above (`m = dim / 4`, e.g. 96
+    ///   bytes for 384-d); when `dim` is not divisible, the largest divisor below that. Finer
+    ///   than Lance's `dim / 16` so that ranking without refine stays useful (recall@10 ≥ 0.6)
+    ///   while codes are still 8–16× smaller than the vectors.
+    pub fn for_dataset(n: usize, dim: usize) -> Self {
+        let nlist = ((n as f64).sqrt().round() as usize).clamp(1, (n / 39).max(1));
+        let dsub = if dim <= 128 { 2 } else { 4 };
+        let m = (1..=(dim / dsub).max(1)).rev().find(|m| dim.is_multiple_of(*m)).unwrap_or(1);
+        IvfPqConfig {
+            nlist,
+            m,
+            nbits: 8,
+            residual: true,
+            kmeans_iters: 25,
+            max_points_per_centroid: 256,
+            seed: 42,
+        }
+    }
+
+    fn kmeans(&self, k: usize) -> KMeansParams {
+        KMeansParams {
+            k,
+            max_iters: self.kmeans_iters,
+            max_points_per_centroid: self.max_points_per_centroid,
+            tolerance: 1e-4,
+            seed: self.seed,
+        }
+    }
+}
+
+/// Search-time knobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IvfPqSearch {
+    /// Lists probed.
+    pub nprobe: usize,
+    /// Re-rank the best `k × refine_factor` candidates exactly (needs raw vectors); 1 = off.
+    pub refine_factor: usize,
+}
+
+impl Default for IvfPqSearch {
+    fn default() -> Self {
+        IvfPqSearch { nprobe: 32, refine_factor: 1 }
+    }
+}
+
+/// The trained part of IVF-PQ, shareable across shards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IvfPqCodebook {
+    /// Metric the codebook ranks by.
+    pub metric: Metric,
+    /// Dimension.
+    pub dim: usize,
+    /// `nlist × dim` coarse centroids.
+    pub centroids: Vec<f32>,
+    /// PQ of residuals (or of vectors, without `residual`).
+    pub pq: ProductQuantizer,
+    /// Whether codes encode residuals.
+    pub residual: bool,
+}
+
+impl IvfPqCodebook {
+    /// Trains coarse centroids and PQ codebooks on `data` (normalized first for cosine).
+    pub fn train(data: &[f32], dim: usize, metric: Metric, cfg: &IvfPqConfig) -> Result<Self> {
+        let n = check_vectors(data, dim)?;
+        ProductQuantizer::check_shape(dim, cfg.m, cfg.nbits)?;
+        if cfg.nlist == 0 || cfg.nlist > n {
+            return Err(IndexError::InvalidParams(format!("nlist = {} needs 1..={n} rows", cfg.nlist)));
+        }
+        let prepared = prepare(data, dim, metric);
+        let coarse = kmeans_train(&prepared, dim, &cfg.kmeans(cfg.nlist))?;
+        let sample = random_rows(&prepared, dim, KSUB * cfg.max_points_per_centroid, cfg.seed);
+        let pq_input = if cfg.residual { residuals(&sample, &coarse.centroids, dim) } else { sample };
+        let pq = ProductQuantizer::train(&pq_input, dim, cfg.m, &cfg.kmeans(KSUB))?;
+        Ok(IvfPqCodebook { metric, dim, centroids: coarse.centroids, pq, residual: cfg.residual })
+    }
+
+    /// Number of inverted lists.
+    pub fn nlist(&self) -> usize {
+        self.centroids.len() / self.dim
+    }
+
+    /// List and code of each row (rows already normalized for cosine).
+    fn encode_prepared(&self, data: &[f32]) -> (Vec<u32>, Vec<u8>) {
+        let lists: Vec<u32> =
+            nearest(data, &self.centroids, &row_norms(&self.centroids, self.dim), self.dim, false)
+                .into_iter()
+                .map(|a| a.0)
+                .collect();
+        let codes = if self.residual {
+            let mut r = data.to_vec();
+            for (row, &l) in r.chunks_exact_mut(self.dim).zip(&lists) {
+                let c = &self.centroids[l as usize * self.dim..(l as usize + 1) * self.dim];
+                row.iter_mut().zip(c).for_each(|(x, c)| *x -= c);
+            }
+            self.pq.encode(&r)
+        } else {
+            self.pq.encode(data)
+        };
+        (lists, codes)
+    }
+
+    /// Assigns and encodes `data` with this codebook: the list of each row and its code.
+    pub fn encode(&self, data: &[f32]) -> Result<(Vec<u32>, Vec<u8>)> {
+        check_vectors(data, self.dim)?;
+        Ok(self.encode_prepared(&prepare(data, self.dim, self.metric)))
+    }
+
+    /// Adds the codebook's `IvfCentroids` and `PqCodebook` payloads under `column`.
+    pub fn add_to_section<'a>(&'a self, section: &mut SectionBuilder<'a>, column: u16) -> Result<()> {
+        section.add(
+            SubsectionKind::IvfCentroids,
+            column,
+            IvfCentroids::encode(self.dim as u32, &self.centroids)?,
+        );
+        section.add(
+            SubsectionKind::PqCodebook,
+            column,
+            PqCodebook::encode(self.dim as u32, self.pq.m as u32, 8, self.residual, &self.pq.codebooks)?,
+        );
+        Ok(())
+    }
+
+    /// The codebook on its own, as a row-less AILK section (what a table keeps in its
+    /// metadata directory and every later shard reuses).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut sb = SectionBuilder::new(0);
+        let col = sb.column(VectorColumn::summarize(
+            -1,
+            "codebook",
+            self.metric,
+            self.dim as u32,
+            &self.centroids,
+        )?);
+        self.add_to_section(&mut sb, col)?;
+        Ok(sb.encode()?)
+    }
+
+    /// Reads a codebook written by [`IvfPqCodebook::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        Self::from_section(&Section::decode(AlignedBytes::copy_from(bytes))?, 0)
+    }
+
+    /// Reads the codebook of `column` from a section.
+    pub fn from_section(section: &Section, column: u16) -> Result<Self> {
+        let metric = section
+            .directory()
+            .columns
+            .get(usize::from(column))
+            .map(|c| c.metric)
+            .ok_or_else(|| IndexError::InvalidParams(format!("no vector column {column}")))?;
+        let c = IvfCentroids::decode(&section.payload(SubsectionKind::IvfCentroids, column)?)?;
+        let p = PqCodebook::decode(&section.payload(SubsectionKind::PqCodebook, column)?)?;
+        if p.dim != c.dim || p.nbits != 8 {
+            return Err(IndexError::InvalidParams("codebook shapes disagree".into()));
+        }
+        Ok(IvfPqCodebook {
+            metric,
+            dim: c.dim as usize,
+            centroids: c.centroids.to_vec(),
+            pq: ProductQuantizer { dim: p.dim as usize, m: p.m as usize, codebooks: p.codebooks.to_vec() },
+            residual: p.residual,
+        })
+    }
+}
+
+/// Cosine data is normalized once; other metrics are used as given.
+fn prepare(data: &[f32], dim: usize, metric: Metric) -> Vec<f32> {
+    let mut v = data.to_vec();
+    if metric == Metric::Cosine {
+        v.chunks_exact_mut(dim).for_each(normalize);
+    }
+    v
+}
+
+/// At most `cap` rows of `data`, drawn uniformly with `seed` (all rows, in order, if fewer).
+fn random_rows(data: &[f32], dim: usize, cap: usize, seed: u64) -> Vec<f32> {
+    use rand::SeedableRng;
+    let n = data.len() / dim;
+    if n <= cap {
+        return data.to_vec();
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x9e37_79b9);
+    let mut idx = rand::seq::index::sample(&mut rng, n, cap).into_vec();
+    idx.sort_unstable();
+    idx.iter().flat_map(|&i| data[i * dim..(i + 1) * dim].iter().copied()).collect()
+}
+
+fn residuals(data: &[f32], centroids: &[f32], dim: usize) -> Vec<f32> {
+    let assign = nearest(data, centroids, &row_norms(centroids, dim), dim, false);
+    let mut r = data.to_vec();
+    for (row, a) in r.chunks_exact_mut(dim).zip(assign) {
+        let c = &centroids[a.0 as usize * dim..(a.0 as usize + 1) * dim];
+        row.iter_mut().zip(c).for_each(|(x, c)| *x -= c);
+    }
+    r
+}
+
+/// An IVF-PQ index over one shard.
+#[derive(Debug, Clone)]
+pub struct IvfPqIndex {
+    codebook: Arc<IvfPqCodebook>,
+    offsets: TypedArray<u64>,
+    codes: TypedArray<u8>,
+    row_ids: TypedArray<u32>,
+    vectors: Option<TypedArray<f32>>,
+    rows: usize,
+}
+
+impl IvfPqIndex {
+    /// Trains a codebook on `data` and indexes it; keeps raw vectors for refine if asked.
+    pub fn build(
+        data: &[f32],
+        dim: usize,
+        metric: Metric,
+        cfg: &IvfPqConfig,
+        keep_vectors: bool,
+    ) -> Result<Self> {
+        let codebook = Arc::new(IvfPqCodebook::train(data, dim, metric, cfg)?);
+        Self::build_with_codebook(data, codebook, keep_vectors)
+    }
+
+    /// Indexes `data` with an existing (shared) codebook: assign and encode only.
+    pub fn build_with_codebook(
+        data: &[f32],
+        codebook: Arc<IvfPqCodebook>,
+        keep_vectors: bool,
+    ) -> Result<Self> {
+        let rows = check_vectors(data, codebook.dim)?;
+        if rows == 0 {
+            return Err(IndexError::EmptyIndex);
+        }
+        let prepared = prepare(data, codebook.dim, codebook.metric);
+        let (lists, codes) = codebook.encode_prepared(&prepared);
+        let nlist = codebook.nlist();
+        let m = codebook.pq.m;
+        let mut offsets = vec![0u64; nlist + 1];
+        lists.iter().for_each(|&l| offsets[l as usize + 1] += 1);
+        for i in 0..nlist {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut row_ids = vec![0u32; rows];
+        let mut sorted = vec![0u8; rows * m];
+        for (row, &l) in lists.iter().enumerate() {
+            let at = fill[l as usize] as usize;
+            fill[l as usize] += 1;
+            row_ids[at] = row as u32;
+            sorted[at * m..(at + 1) * m].copy_from_slice(&codes[row * m..(row + 1) * m]);
+        }
+        Ok(IvfPqIndex {
+            codebook,
+            offsets: TypedArray::from_slice(&offsets),
+            codes: TypedArray::from_slice(&sorted),
+            row_ids: TypedArray::from_slice(&row_ids),
+            vectors: keep_vectors.then(|| TypedArray::from_slice(&prepared)),
+            rows,
+        })
+    }
+
+    /// The codebook in use.
+    pub fn codebook(&self) -> &Arc<IvfPqCodebook> {
+        &self.codebook
+    }
+
+    /// Rows indexed.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Whether no rows are indexed (never true for a built index).
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// The PQ code of each row, in row order (for tests and re-encoding checks).
+    pub fn codes_by_row(&self) -> Vec<u8> {
+        let m = self.codebook.pq.m;
+        let mut out = vec![0u8; self.rows * m];
+        for (at, &row) in self.row_ids.iter().enumerate() {
+            out[row as usize * m..(row as usize + 1) * m].copy_from_slice(&self.codes[at * m..(at + 1) * m]);
+        }
+        out
+    }
+
+    /// The `k` nearest rows by ADC over `nprobe` lists, re-ranked exactly when
+    /// `refine_factor > 1` and raw vectors are kept.
+    pub fn search(&self, query: &[f32], k: usize, params: &IvfPqSearch) -> Result<Vec<Neighbor>> {
+        let cb = &*self.codebook;
+        check_query(query, cb.dim, k)?;
+        let mut q = query.to_vec();
+        if cb.metric == Metric::Cosine {
+            normalize(&mut q);
+        }
+        let dist = DistanceFn::new(cb.metric);
+        let nlist = cb.nlist();
+        let mut probes = TopK::new(params.nprobe.clamp(1, nlist));
+        for (l, c) in cb.centroids.chunks_exact(cb.dim).enumerate() {
+            probes.push(l as u32, dist.eval(&q, c));
+        }
+        let want =
+            if params.refine_factor > 1 && self.vectors.is_some() { k * params.refine_factor } else { k };
+        let mut top = TopK::new(want);
+        let (m, l2) = (cb.pq.m, cb.metric == Metric::L2);
+        let mut table = Vec::with_capacity(m * KSUB);
+        let mut shifted = vec![0f32; cb.dim];
+        if !(cb.residual && l2) {
+            cb.pq.distance_table(&q, cb.metric, &mut table);
+        }
+        for probe in probes.into_sorted_vec() {
+            let l = probe.id as usize;
+            let (start, end) = (self.offsets[l] as usize, self.offsets[l + 1] as usize);
+            if start == end {
+                continue;
+            }
+            // L2 on residuals: ‖q − c − r‖² needs a table for q − c. Inner product: q·(c + r)
+            // = q·c + q·r, one table for q plus the list's bias (the probe distance).
+            let bias = match (cb.residual, l2) {
+                (true, true) => {
+                    let c = &cb.centroids[l * cb.dim..(l + 1) * cb.dim];
+                    shifted.iter_mut().zip(q.iter().zip(c)).for_each(|(s, (a, b))| *s = a - b);
+                    cb.pq.distance_table(&shifted, cb.metric, &mut table);
+                    0.0
+                }
+                (true, false) => probe.distance,
+                (false, _) => 0.0,
+            };
+            let codes = &self.codes[start * m..end * m];
+            let ids = &self.row_ids[start..end];
+            for (code, &id) in codes.chunks_exact(m).zip(ids) {
+                let d = bias + adc(&table, code);
+                if d < top.threshold() {
+                    top.push(id, d);
+                }
+            }
+        }
+        let candidates = top.into_sorted_vec();
+        match (&self.vectors, want > k) {
+            (Some(v), true) => {
+                let mut exact = TopK::new(k);
+                for c in candidates {
+                    let row = &v[c.id as usize * cb.dim..(c.id as usize + 1) * cb.dim];
+                    exact.push(c.id, dist.eval(&q, row));
+                }
+                Ok(exact.into_sorted_vec())
+            }
+            _ => Ok(candidates.into_iter().take(k).collect()),
+        }
+    }
+
+    /// Adds codebook, lists and (if kept) raw vectors to a section under `column`.
+    pub fn add_to_section<'a>(&'a self, section: &mut SectionBuilder<'a>, column: u16) -> Result<()> {
+        self.codebook.add_to_section(section, column)?;
+        section.add(
+            SubsectionKind::IvfLists,
+            column,
+            IvfLists::encode(self.codebook.pq.m as u32, &self.offsets, &self.codes, &self.row_ids)?,
+        );
+        if let Some(v) = &self.vectors {
+            section.add(
+                SubsectionKind::RawVectors,
+                column,
+                RawVectors::encode_f32(self.codebook.dim as u32, v)?,
+            );
+        }
+        Ok(())
+    }
+
+    /// Loads the index of `column` from a section: lists and raw vectors are viewed in place.
+    pub fn from_section(section: &Section, column: u16) -> Result<Self> {
+        let codebook = Arc::new(IvfPqCodebook::from_section(section, column)?);
+        let lists = IvfLists::decode(&section.payload(SubsectionKind::IvfLists, column)?)?;
+        let rows = usize::try_from(section.directory().row_count)
+            .map_err(|_| IndexError::InvalidParams("row count overflows".into()))?;
+        if lists.nlist as usize != codebook.nlist() || lists.code_size as usize != codebook.pq.m {
+            return Err(IndexError::InvalidParams("inverted lists do not match the codebook".into()));
+        }
+        if lists.row_ids.len() != rows || lists.row_ids.iter().any(|&r| r as usize >= rows) {
+            return Err(IndexError::InvalidParams("inverted lists do not cover the shard's rows".into()));
+        }
+        let vectors = match section.payload(SubsectionKind::RawVectors, column) {
+            Ok(p) => match RawVectors::decode(&p)?.data {
+                VectorData::F32(v) if v.len() == rows * codebook.dim => Some(v),
+                _ => return Err(IndexError::InvalidParams("raw vectors do not match the shard".into())),
+            },
+            Err(_) => None,
+        };
+        Ok(IvfPqIndex {
+            codebook,
+            offsets: lists.offsets,
+            codes: lists.codes,
+            row_ids: lists.row_ids,
+            vectors,
+            rows,
+        })
+    }
+}

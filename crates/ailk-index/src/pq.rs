@@ -1,0 +1,143 @@
+//! Product quantization: `m` sub-quantizers of 256 centroids each (8-bit codes), trained with
+//! k-means per subspace, encoding by GEMM-based assignment, and asymmetric distance
+//! computation (ADC) through per-query lookup tables.
+
+use rayon::prelude::*;
+
+use crate::error::{IndexError, Result};
+use crate::gemm::{nearest, row_norms};
+use crate::kmeans::{train as kmeans_train, KMeansParams};
+use crate::Metric;
+
+/// Centroids per sub-quantizer (8-bit codes).
+pub const KSUB: usize = 256;
+
+/// A trained product quantizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductQuantizer {
+    /// Full vector dimension.
+    pub dim: usize,
+    /// Number of sub-quantizers (bytes per code).
+    pub m: usize,
+    /// `m × 256 × (dim / m)` centroids; sub-quantizer `j`'s centroid `c` at `(j·256 + c)·dsub`.
+    pub codebooks: Vec<f32>,
+}
+
+/// Copies sub-vector `j` (width `dsub`) of every row of `data` into one contiguous block.
+fn subvectors(data: &[f32], dim: usize, j: usize, dsub: usize) -> Vec<f32> {
+    data.chunks_exact(dim).flat_map(|r| r[j * dsub..(j + 1) * dsub].iter().copied()).collect()
+}
+
+impl ProductQuantizer {
+    /// Width of each sub-vector.
+    pub fn dsub(&self) -> usize {
+        self.dim / self.m
+    }
+
+    /// Checks `dim`, `m` and `nbits` (only 8-bit codes are implemented).
+    pub fn check_shape(dim: usize, m: usize, nbits: u32) -> Result<()> {
+        if m == 0 || dim == 0 || !dim.is_multiple_of(m) {
+            return Err(IndexError::InvalidParams(format!("dimension {dim} is not divisible by m = {m}")));
+        }
+        if nbits != 8 {
+            return Err(IndexError::InvalidParams(format!(
+                "nbits = {nbits}: only 8-bit PQ codes are implemented"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Trains `m` sub-quantizers on `data` (at least 256 rows), in parallel over subspaces.
+    pub fn train(data: &[f32], dim: usize, m: usize, params: &KMeansParams) -> Result<Self> {
+        Self::check_shape(dim, m, 8)?;
+        let n = crate::flat::check_vectors(data, dim)?;
+        if n < KSUB {
+            return Err(IndexError::InvalidParams(format!(
+                "PQ training needs at least {KSUB} rows, got {n}"
+            )));
+        }
+        let dsub = dim / m;
+        let books: Vec<Vec<f32>> = (0..m)
+            .into_par_iter()
+            .map(|j| {
+                let sub = subvectors(data, dim, j, dsub);
+                let p = KMeansParams { k: KSUB, seed: params.seed.wrapping_add(j as u64), ..*params };
+                kmeans_train(&sub, dsub, &p).map(|km| km.centroids)
+            })
+            .collect::<Result<_>>()?;
+        Ok(ProductQuantizer { dim, m, codebooks: books.concat() })
+    }
+
+    fn book(&self, j: usize) -> &[f32] {
+        let w = KSUB * self.dsub();
+        &self.codebooks[j * w..(j + 1) * w]
+    }
+
+    /// Encodes rows into `m`-byte codes, in parallel over row blocks.
+    pub fn encode(&self, data: &[f32]) -> Vec<u8> {
+        const BLOCK: usize = 4096;
+        let (dim, m, dsub) = (self.dim, self.m, self.dsub());
+        let norms: Vec<Vec<f32>> = (0..m).map(|j| row_norms(self.book(j), dsub)).collect();
+        data.par_chunks(BLOCK * dim)
+            .flat_map_iter(|block| {
+                let rows = block.len() / dim;
+                let mut codes = vec![0u8; rows * m];
+                for j in 0..m {
+                    let sub = subvectors(block, dim, j, dsub);
+                    for (i, (c, _)) in
+                        nearest(&sub, self.book(j), &norms[j], dsub, false).into_iter().enumerate()
+                    {
+                        codes[i * m + j] = c as u8;
+                    }
+                }
+                codes
+            })
+            .collect()
+    }
+
+    /// Reconstructs rows from codes.
+    pub fn decode(&self, codes: &[u8]) -> Vec<f32> {
+        let dsub = self.dsub();
+        codes
+            .chunks_exact(self.m)
+            .flat_map(|code| {
+                code.iter().enumerate().flat_map(move |(j, &c)| {
+                    let s = (j * KSUB + c as usize) * dsub;
+                    self.codebooks[s..s + dsub].iter().copied()
+                })
+            })
+            .collect()
+    }
+
+    /// The ADC lookup table of `query` (`m × 256`): squared L2 of each sub-vector to each
+    /// centroid, or minus their inner product for inner-product metrics.
+    pub fn distance_table(&self, query: &[f32], metric: Metric, table: &mut Vec<f32>) {
+        let dsub = self.dsub();
+        table.clear();
+        for j in 0..self.m {
+            let q = &query[j * dsub..(j + 1) * dsub];
+            table.extend(self.book(j).chunks_exact(dsub).map(|c| match metric {
+                Metric::L2 => crate::kernels::l2_sq(q, c),
+                Metric::InnerProduct | Metric::Cosine => -crate::kernels::dot(q, c),
+            }));
+        }
+    }
+}
+
+/// ADC distance of one code: the sum of its table entries.
+#[inline(always)]
+pub fn adc(table: &[f32], code: &[u8]) -> f32 {
+    let mut acc = [0f32; 4];
+    let mut chunks = code.chunks_exact(4);
+    let mut base = 0;
+    for c in &mut chunks {
+        for (t, &b) in c.iter().enumerate() {
+            acc[t] += table[base + t * KSUB + b as usize];
+        }
+        base += 4 * KSUB;
+    }
+    for (t, &b) in chunks.remainder().iter().enumerate() {
+        acc[t] += table[base + t * KSUB + b as usize];
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
