@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
 //! - `ci`: exactly what `.ci/run` checks after its installs — fmt, clippy, the workspace
-//!   tests, and that the fuzz targets and the `s3` feature still build.
+//!   tests, the `cuda` feature (builds, and falls back to the CPU without a device), and that
+//!   the fuzz targets and the `s3` feature still build.
 //! - `bench [--quick]`: the criterion benchmarks (`benches/`).
 //! - `fuzz-seeds DIR`: writes valid sections and shard files as a seed corpus for `cargo fuzz`.
 
@@ -44,6 +45,11 @@ fn ci() -> Result<()> {
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     run("cargo", &["test", "--workspace"])?;
     run("cargo", &["check", "-p", "ailk-format", "--features", "s3"])?;
+    run("cargo", &["test", "-p", "ailk-index", "--features", "cuda", "--test", "cuda"])?;
+    run(
+        "cargo",
+        &["clippy", "-p", "ailk-index", "--features", "cuda", "--all-targets", "--", "-D", "warnings"],
+    )?;
     run("cargo", &["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"])?;
     Ok(())
 }

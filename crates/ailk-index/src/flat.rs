@@ -121,6 +121,50 @@ pub fn recall_at_k(results: &[Vec<u32>], truth: &[Vec<u32>], k: usize) -> f64 {
     hits as f64 / (truth.len() * k).max(1) as f64
 }
 
+/// Distances from every query to every base row (row-major `queries × rows`), by GEMM:
+/// squared L2 as ‖q‖² − 2q·x + ‖x‖², inner product as −q·x, cosine as 1 − q·x (normalized
+/// input). With the `cuda` feature and a usable device, large batches run on the GPU.
+pub fn distances_batch(queries: &[f32], base: &[f32], dim: usize, metric: Metric) -> Result<Vec<f32>> {
+    if dim == 0 || !queries.len().is_multiple_of(dim) || !base.len().is_multiple_of(dim) {
+        return Err(IndexError::DimensionMismatch { expected: dim, got: queries.len() % dim.max(1) });
+    }
+    #[cfg(feature = "cuda")]
+    if queries.len().saturating_mul(base.len() / dim) >= crate::gemm::GPU_MIN_WORK && crate::cuda_available()
+    {
+        let code = match metric {
+            Metric::L2 => 0,
+            Metric::InnerProduct => 1,
+            Metric::Cosine => 2,
+        };
+        match crate::kernels::cuda::distances(queries, base, dim, code) {
+            Some(d) => return Ok(d),
+            None => tracing::warn!("CUDA batched distances failed; using the CPU"),
+        }
+    }
+    Ok(distances_batch_cpu(queries, base, dim, metric))
+}
+
+/// The CPU implementation of [`distances_batch`].
+pub fn distances_batch_cpu(queries: &[f32], base: &[f32], dim: usize, metric: Metric) -> Vec<f32> {
+    let n = base.len() / dim;
+    let mut out = vec![0f32; queries.len() / dim * n];
+    let bn = if metric == Metric::L2 { crate::gemm::row_norms(base, dim) } else { Vec::new() };
+    out.par_chunks_mut(n.max(1) * 64).zip(queries.par_chunks(64 * dim)).for_each(|(dst, q)| {
+        crate::gemm::dot_products(q, base, dim, dst);
+        let qn = crate::gemm::row_norms(q, dim);
+        for (i, row) in dst.chunks_exact_mut(n.max(1)).enumerate() {
+            for (j, d) in row.iter_mut().enumerate() {
+                *d = match metric {
+                    Metric::L2 => (qn[i] - 2.0 * *d + bn[j]).max(0.0),
+                    Metric::InnerProduct => -*d,
+                    Metric::Cosine => 1.0 - *d,
+                };
+            }
+        }
+    });
+    out
+}
+
 /// An exact index over an owned vector block (validated once at construction).
 #[derive(Debug, Clone)]
 pub struct FlatIndex {

@@ -22,7 +22,31 @@ pub fn row_norms(x: &[f32], dim: usize) -> Vec<f32> {
 
 /// For each row of `x`, the nearest row of `c` under squared L2 (or largest inner product
 /// when `inner_product`), with its distance: squared L2, or `−x·c`. Parallel over row blocks.
+/// With the `cuda` feature and a usable device, large problems run on the GPU (falling back
+/// to the CPU, with a warning, if a CUDA call fails).
 pub fn nearest(x: &[f32], c: &[f32], c_norms: &[f32], dim: usize, inner_product: bool) -> Vec<(u32, f32)> {
+    #[cfg(feature = "cuda")]
+    if x.len().saturating_mul(c.len() / dim) >= GPU_MIN_WORK && crate::kernels::cuda::available() {
+        match crate::kernels::cuda::nearest(x, c, c_norms, dim, inner_product) {
+            Some(r) => return r,
+            None => tracing::warn!("CUDA nearest-centroid assignment failed; using the CPU"),
+        }
+    }
+    nearest_cpu(x, c, c_norms, dim, inner_product)
+}
+
+/// Smallest `rows × dim × k` worth sending to the GPU (below it, transfers dominate).
+#[cfg(feature = "cuda")]
+pub const GPU_MIN_WORK: usize = 1 << 24;
+
+/// The CPU implementation of [`nearest`] (the reference GPU results are compared with).
+pub fn nearest_cpu(
+    x: &[f32],
+    c: &[f32],
+    c_norms: &[f32],
+    dim: usize,
+    inner_product: bool,
+) -> Vec<(u32, f32)> {
     use rayon::prelude::*;
     const BLOCK: usize = 1024;
     let k = c.len() / dim;

@@ -20,6 +20,15 @@ pub mod texmex;
 pub mod topk;
 
 pub use ailk_format::Metric;
+
+/// Whether a usable CUDA device is present (always `false` without the `cuda` feature).
+/// The writer asks this to choose IVF-PQ; index code uses the GPU only when it says yes.
+pub fn cuda_available() -> bool {
+    #[cfg(feature = "cuda")]
+    return kernels::cuda::available();
+    #[cfg(not(feature = "cuda"))]
+    false
+}
 pub use error::{IndexError, Result};
 pub use flat::{flat_search, ground_truth, recall_at_k, FlatIndex};
 pub use hnsw::{HnswIndex, HnswParams};

@@ -87,3 +87,21 @@ fn bad_input_gives_typed_errors() {
     assert!(matches!(empty.search(&[1.0, 2.0], 1), Err(IndexError::EmptyIndex)));
     assert_eq!(idx.search(&[3.0, 4.0], 5).unwrap()[0].id, 1);
 }
+
+#[test]
+fn batched_gemm_distances_equal_the_kernels() {
+    use ailk_index::kernels::distance;
+    let dim = 24;
+    let base: Vec<f32> = (0..300 * dim).map(|i| ((i * 31) % 97) as f32 / 97.0 - 0.5).collect();
+    let queries: Vec<f32> = (0..70 * dim).map(|i| ((i * 17) % 89) as f32 / 89.0 - 0.5).collect();
+    for metric in [Metric::L2, Metric::InnerProduct, Metric::Cosine] {
+        let d = ailk_index::flat::distances_batch(&queries, &base, dim, metric).unwrap();
+        assert_eq!(d.len(), 70 * 300);
+        for (i, q) in queries.chunks_exact(dim).enumerate() {
+            for (j, b) in base.chunks_exact(dim).enumerate() {
+                let want = distance(metric, q, b);
+                assert!((d[i * 300 + j] - want).abs() <= 1e-4 * want.abs().max(1.0), "{metric:?} {i} {j}");
+            }
+        }
+    }
+}

@@ -3,6 +3,8 @@
 //!
 //! Index code calls [`l2_sq`], [`dot`] or [`distance`] and never sees an intrinsic.
 
+#[cfg(feature = "cuda")]
+pub mod cuda;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod scalar;
