@@ -245,3 +245,12 @@ fn footer_declaring_huge_lists_is_refused_without_allocating() {
     );
     assert!(ailk_format::resection_bytes(&bytes, &bytes).is_err());
 }
+
+/// Found by the `shard_open` fuzz target: a footer on which parquet 58's thrift decoder
+/// panics (an assertion in its statistics conversion). The panic is contained: a typed error.
+#[test]
+fn footer_that_panics_inside_parquet_is_a_typed_error() {
+    let bytes = include_bytes!("fixtures/footer-parquet-panic.bin").to_vec();
+    let err = open_and_load(bytes, 64).unwrap_err();
+    assert!(matches!(err, FormatError::NotParquet(_) | FormatError::Parquet(_)), "{err}");
+}
