@@ -75,6 +75,31 @@ pub fn bench(quick: bool) -> Result<()> {
         p.extend(["--out", &peer_s]);
         run(python.to_str().context("path")?, &p)?;
         sections.push(hnsw_table(&ds.name, &read_json(&ours)?, &read_json(&peer)?));
+
+        let ours = results.join(format!("{}-ailake-ivfpq.json", ds.name));
+        let faiss = results.join(format!("{}-faiss-ivfpq.json", ds.name));
+        let (ours_s, faiss_s) = (ours.display().to_string(), faiss.display().to_string());
+        let sweep = [
+            "--nprobes",
+            "1,2,4,8,16,32,64,128",
+            "--refines",
+            "1,4",
+            "--threads",
+            "2",
+            "--metric",
+            ds.metric,
+        ];
+        let mut a: Vec<&str> = vec!["ivfpq", "--data", &data, "--out", &ours_s];
+        a.extend(sweep);
+        run(peer_bench.to_str().context("path")?, &a)?;
+        let ours_json = read_json(&ours)?;
+        let (nlist, m) = (ours_json["nlist"].to_string(), ours_json["m"].to_string());
+        let script = root.join("benches/peers/faiss_bench.py").display().to_string();
+        let mut p: Vec<&str> =
+            vec![&script, "--data", &data, "--out", &faiss_s, "--nlist", &nlist, "--m", &m];
+        p.extend(sweep);
+        run(python.to_str().context("path")?, &p)?;
+        sections.push(ivfpq_table(&ds.name, &ours_json, &read_json(&faiss)?));
     }
 
     let mut crit = vec!["bench", "-p", "ailake-benches", "--bench", "format", "--bench", "index"];
@@ -98,7 +123,10 @@ fn target_dir(root: &Path) -> PathBuf {
 fn peer_venv(root: &Path) -> Result<PathBuf> {
     let python = root.join(".venv-bench/bin/python");
     let ok = python.exists()
-        && Command::new(&python).args(["-c", "import hnswlib, numpy"]).status().is_ok_and(|s| s.success());
+        && Command::new(&python)
+            .args(["-c", "import hnswlib, numpy, faiss"])
+            .status()
+            .is_ok_and(|s| s.success());
     if !ok {
         run("python3", &["-m", "venv", ".venv-bench"])?;
         let pip = root.join(".venv-bench/bin/pip").display().to_string();
@@ -152,6 +180,72 @@ fn hnsw_table(name: &str, ours: &Value, peer: &Value) -> String {
             o["qps"].as_f64().unwrap_or(0.0),
             p["recall"].as_f64().unwrap_or(0.0),
             p["qps"].as_f64().unwrap_or(0.0)
+        );
+    }
+    s
+}
+
+/// Best QPS among sweep points reaching `target` recall (optionally only without refine).
+fn best_qps(result: &Value, target: f64, refine_only_one: bool) -> Option<(f64, f64, u64, u64)> {
+    result["sweep"]
+        .as_array()?
+        .iter()
+        .filter(|p| !refine_only_one || p["refine"].as_u64() == Some(1))
+        .filter(|p| p["recall"].as_f64().is_some_and(|r| r >= target))
+        .map(|p| {
+            let g = |k: &str| p[k].as_f64().unwrap_or(0.0);
+            (g("qps"), g("recall"), p["nprobe"].as_u64().unwrap_or(0), p["refine"].as_u64().unwrap_or(1))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+fn ivfpq_table(name: &str, ours: &Value, peer: &Value) -> String {
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let mut s = format!(
+        "### IVF-PQ on `{name}` ({} × {}, nlist={}, m={}, 8-bit codes, residual, `IvfPqConfig::for_dataset`)\n\n",
+        ours["rows"], ours["dim"], ours["nlist"], ours["m"]
+    );
+    s += "| | ailake | FAISS | ailake / FAISS |\n|---|---|---|---|\n";
+    s += &format!(
+        "| k-means, k=nlist, ≤25 iterations, 2 threads (s) | {:.2} | {:.2} | {:.2}× the time |\n",
+        f(ours, "kmeans_s"),
+        f(peer, "kmeans_s"),
+        f(ours, "kmeans_s") / f(peer, "kmeans_s")
+    );
+    s += &format!(
+        "| train + add, raw vectors kept, 2 threads (s) | {:.2} | {:.2} | {:.2}× the time |\n",
+        f(ours, "build_s"),
+        f(peer, "build_s"),
+        f(ours, "build_s") / f(peer, "build_s")
+    );
+    let cell = |r: Option<(f64, f64, u64, u64)>| match r {
+        Some((qps, rec, np, rf)) => format!("{qps:.0} (recall {rec:.3}, nprobe {np}, refine {rf})"),
+        None => "not reached".into(),
+    };
+    for (label, target, plain) in [
+        ("≥ 0.90, refine allowed", 0.90, false),
+        ("≥ 0.95, refine allowed", 0.95, false),
+        ("≥ 0.80, no refine", 0.80, true),
+    ] {
+        let (o, p) = (best_qps(ours, target, plain), best_qps(peer, target, plain));
+        let ratio = match (o, p) {
+            (Some(o), Some(p)) => format!("{:.2}× the QPS", o.0 / p.0),
+            _ => "—".into(),
+        };
+        s += &format!("| 1-thread QPS at recall@10 {label} | {} | {} | {ratio} |\n", cell(o), cell(p));
+    }
+    s += "\nFull sweep:\n\n| nprobe | refine | ailake recall | ailake QPS | FAISS recall | FAISS QPS |\n|---|---|---|---|---|---|\n";
+    let empty = Vec::new();
+    let (so, sp) = (ours["sweep"].as_array().unwrap_or(&empty), peer["sweep"].as_array().unwrap_or(&empty));
+    for (o, p) in so.iter().zip(sp) {
+        s += &format!(
+            "| {} | {} | {:.4} | {:.0} | {:.4} | {:.0} |\n",
+            o["nprobe"],
+            o["refine"],
+            f(o, "recall"),
+            f(o, "qps"),
+            f(p, "recall"),
+            f(p, "qps")
         );
     }
     s
@@ -229,10 +323,11 @@ fn render(sections: &[String], quick: bool) -> Result<String> {
     }
     Ok(format!(
         "# Benchmarks\n\nGenerated by `cargo xtask bench{}` — do not edit by hand; rerun the command.\n\n\
-         - Machine: {}\n- Date: {}\n- Peers: hnswlib 0.8.0 (PyPI, built from source with the machine's compiler), \
-         in `.venv-bench` made by the command.\n- Protocol: same TEXMEX files and ground truth for every system; recall@10 \
-         computed identically; builds use 2 threads; queries run on one thread (hnswlib: one batched `knn_query` call \
-         with `num_threads=1`, so no Python per-call cost is charged to it; ailake: a loop of `search` calls).\n\n{}\n",
+         - Machine: {}\n- Date: {}\n- Peers: hnswlib 0.8.0 (PyPI, built from source with the machine's compiler) and \
+         faiss-cpu 1.15.1 (PyPI wheel), in `.venv-bench` made by the command.\n- Protocol: same TEXMEX files and ground truth for every system; recall@10 \
+         computed identically; builds use 2 threads; queries run on one thread (peers: one batched call on one thread, \
+         hnswlib `knn_query(num_threads=1)`, FAISS `search` under `omp_set_num_threads(1)`, so no Python per-call \
+         cost is charged to them; ailake: a loop of single-query `search` calls).\n\n{}\n",
         if quick { " --quick" } else { "" },
         machine(),
         String::from_utf8_lossy(&date.stdout).trim(),

@@ -6,14 +6,21 @@
 //! - `peer_bench hnsw --data DIR --metric l2|ip --threads T --m M --efc E --efs a,b,c --out F`
 //!   builds our HNSW with T threads, then sweeps `ef` single-threaded, writing JSON.
 //!
+//! - `peer_bench ivfpq --data DIR --metric l2|ip --threads T --nprobes a,b --refines 1,4 --out F`
+//!   times k-means alone, then IVF-PQ (`IvfPqConfig::for_dataset`) train + add, then sweeps
+//!   nprobe × refine single-threaded.
+//!
 //! Peers (hnswlib, FAISS, …) run the same protocol from `benches/peers/*.py` on the same files.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use ailk_index::kmeans::{train as kmeans_train, KMeansParams};
 use ailk_index::synthetic::{gaussian_mixture, mixture_queries};
 use ailk_index::texmex::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, Matrix};
-use ailk_index::{ground_truth, recall_at_k, HnswIndex, HnswParams, Metric};
+use ailk_index::{
+    ground_truth, recall_at_k, HnswIndex, HnswParams, IvfPqConfig, IvfPqIndex, IvfPqSearch, Metric,
+};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
@@ -39,6 +46,7 @@ fn main() -> Result<()> {
     match args.0.first().map(String::as_str) {
         Some("data") => data(&args),
         Some("hnsw") => hnsw(&args),
+        Some("ivfpq") => ivfpq(&args),
         _ => bail!("usage: peer_bench <data|hnsw> …"),
     }
 }
@@ -135,6 +143,62 @@ fn hnsw(args: &Args) -> Result<()> {
         "m": params.m, "ef_construction": params.ef_construction, "build_threads": params.threads,
         "build_s": build_s, "kernel": format!("{:?}", ailk_index::kernels::active_backend()),
         "sweep": sweep,
+    });
+    std::fs::write(args.req("--out")?, serde_json::to_string_pretty(&out)?)?;
+    Ok(())
+}
+
+fn list(args: &Args, name: &str) -> Result<Vec<usize>> {
+    args.req(name)?.split(',').map(|s| s.parse().map_err(|_| anyhow::anyhow!("{name}: bad list"))).collect()
+}
+
+fn ivfpq(args: &Args) -> Result<()> {
+    let dir = PathBuf::from(args.req("--data")?);
+    let Loaded { base, queries, truth } = load(&dir)?;
+    let threads: usize = args.num("--threads", 2)?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let metric = metric(args)?;
+    let cfg = IvfPqConfig::for_dataset(base.rows(), base.dim);
+    let t = Instant::now();
+    let km = pool.install(|| {
+        kmeans_train(
+            &base.data,
+            base.dim,
+            &KMeansParams { max_iters: cfg.kmeans_iters, tolerance: 0.0, ..KMeansParams::new(cfg.nlist) },
+        )
+    })?;
+    let kmeans_s = t.elapsed().as_secs_f64();
+    eprintln!(
+        "ailake k-means k={} on {}×{}: {kmeans_s:.2}s ({} iterations)",
+        cfg.nlist,
+        base.rows(),
+        base.dim,
+        km.objective.len()
+    );
+    let t = Instant::now();
+    let index = pool.install(|| IvfPqIndex::build(&base.data, base.dim, metric, &cfg, true))?;
+    let build_s = t.elapsed().as_secs_f64();
+    eprintln!("ailake IVF-PQ nlist {} m {} train+add: {build_s:.2}s", cfg.nlist, cfg.m);
+    let mut sweep = Vec::new();
+    for refine in list(args, "--refines")? {
+        for nprobe in list(args, "--nprobes")? {
+            let s = IvfPqSearch { nprobe, refine_factor: refine };
+            let all = Instant::now();
+            let results: Vec<Vec<u32>> = queries
+                .data
+                .chunks_exact(queries.dim)
+                .map(|q| index.search(q, 10, &s).map(|r| r.into_iter().map(|n| n.id).collect()))
+                .collect::<Result<_, _>>()?;
+            let qps = queries.rows() as f64 / all.elapsed().as_secs_f64();
+            let recall = recall_at_k(&results, &truth, 10);
+            eprintln!("  nprobe {nprobe:>3} refine {refine}: recall@10 {recall:.4}  {qps:>8.0} QPS");
+            sweep.push(json!({"nprobe": nprobe, "refine": refine, "recall": recall, "qps": qps}));
+        }
+    }
+    let out = json!({
+        "system": "ailake", "index": "ivfpq", "rows": base.rows(), "dim": base.dim, "nlist": cfg.nlist,
+        "m": cfg.m, "nbits": 8, "threads": threads, "kmeans_s": kmeans_s, "kmeans_iters": cfg.kmeans_iters,
+        "build_s": build_s, "sweep": sweep,
     });
     std::fs::write(args.req("--out")?, serde_json::to_string_pretty(&out)?)?;
     Ok(())

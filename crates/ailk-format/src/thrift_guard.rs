@@ -1,13 +1,122 @@
 //! A pre-check of untrusted Parquet footers (Thrift compact protocol) before parquet decodes
-//! them. parquet 58 sizes vectors from declared list lengths, so a corrupt footer declaring
-//! billions of elements makes it allocate gigabytes (found by our `shard_open` fuzz target).
-//! This walker refuses any footer whose lists, maps or strings declare more elements or
-//! bytes than remain, or that nests deeper than [`MAX_DEPTH`]; it allocates nothing.
+//! them. parquet 58 sizes vectors from declared list lengths, and reads a known field by its
+//! id whatever wire type the bytes declare, so a corrupt footer can make it reserve gigabytes
+//! (found twice by our `shard_open` fuzz target). This walker follows the Parquet footer
+//! schema: every known field must carry its expected wire type, every list, map or string
+//! must declare no more elements or bytes than remain, nesting stops at [`MAX_DEPTH`]. It
+//! allocates nothing.
 
 use crate::error::{FormatError, Result};
 
 /// Deepest nesting of structs / containers accepted.
 pub const MAX_DEPTH: usize = 64;
+
+/// Expected wire type of a field, following `parquet.thrift`.
+#[derive(Clone, Copy)]
+enum Ty {
+    /// Any scalar or binary; only its wire type is checked by the caller's table.
+    Wire(u8),
+    /// A list whose elements have this wire type and, for structs, this schema.
+    List(u8, Option<&'static Schema>),
+    /// A struct with this schema (`None`: any fields, checked for sizes only).
+    Struct(Option<&'static Schema>),
+}
+
+type Schema = [(i16, Ty)];
+
+const BOOL: Ty = Ty::Wire(1);
+const BYTE: Ty = Ty::Wire(3);
+const I16: Ty = Ty::Wire(4);
+const I32: Ty = Ty::Wire(5);
+const I64: Ty = Ty::Wire(6);
+const BIN: Ty = Ty::Wire(8);
+const ANY_STRUCT: Ty = Ty::Struct(None);
+
+static KEY_VALUE: &Schema = &[(1, BIN), (2, BIN)];
+static SORTING_COLUMN: &Schema = &[(1, I32), (2, BOOL), (3, BOOL)];
+static PAGE_ENCODING_STATS: &Schema = &[(1, I32), (2, I32), (3, I32)];
+static STATISTICS: &Schema =
+    &[(1, BIN), (2, BIN), (3, I64), (4, I64), (5, BIN), (6, BIN), (7, BOOL), (8, BOOL)];
+static SIZE_STATISTICS: &Schema = &[(1, I64), (2, Ty::List(6, None)), (3, Ty::List(6, None))];
+static GEO_STATISTICS: &Schema = &[(1, ANY_STRUCT), (2, Ty::List(5, None))];
+static COLUMN_META: &Schema = &[
+    (1, I32),
+    (2, Ty::List(5, None)),
+    (3, Ty::List(8, None)),
+    (4, I32),
+    (5, I64),
+    (6, I64),
+    (7, I64),
+    (8, Ty::List(12, Some(KEY_VALUE))),
+    (9, I64),
+    (10, I64),
+    (11, I64),
+    (12, Ty::Struct(Some(STATISTICS))),
+    (13, Ty::List(12, Some(PAGE_ENCODING_STATS))),
+    (14, I64),
+    (15, I32),
+    (16, Ty::Struct(Some(SIZE_STATISTICS))),
+    (17, Ty::Struct(Some(GEO_STATISTICS))),
+];
+static ENCRYPTION_WITH_COLUMN_KEY: &Schema = &[(1, Ty::List(8, None)), (2, BIN)];
+static COLUMN_CRYPTO: &Schema = &[(1, ANY_STRUCT), (2, Ty::Struct(Some(ENCRYPTION_WITH_COLUMN_KEY)))];
+static COLUMN_CHUNK: &Schema = &[
+    (1, BIN),
+    (2, I64),
+    (3, Ty::Struct(Some(COLUMN_META))),
+    (4, I64),
+    (5, I32),
+    (6, I64),
+    (7, I32),
+    (8, Ty::Struct(Some(COLUMN_CRYPTO))),
+    (9, BIN),
+];
+static ROW_GROUP: &Schema = &[
+    (1, Ty::List(12, Some(COLUMN_CHUNK))),
+    (2, I64),
+    (3, I64),
+    (4, Ty::List(12, Some(SORTING_COLUMN))),
+    (5, I64),
+    (6, I64),
+    (7, I16),
+];
+static SCHEMA_ELEMENT: &Schema = &[
+    (1, I32),
+    (2, I32),
+    (3, I32),
+    (4, BIN),
+    (5, I32),
+    (6, I32),
+    (7, I32),
+    (8, I32),
+    (9, I32),
+    (10, ANY_STRUCT),
+];
+/// `FileMetaData`, the footer's root struct.
+static FILE_META: &Schema = &[
+    (1, I32),
+    (2, Ty::List(12, Some(SCHEMA_ELEMENT))),
+    (3, I64),
+    (4, Ty::List(12, Some(ROW_GROUP))),
+    (5, Ty::List(12, Some(KEY_VALUE))),
+    (6, BIN),
+    (7, Ty::List(12, None)),
+    (8, ANY_STRUCT),
+    (9, BIN),
+];
+
+fn wire_of(ty: Ty) -> u8 {
+    match ty {
+        Ty::Wire(w) => w,
+        Ty::List(..) => 9,
+        Ty::Struct(_) => 12,
+    }
+}
+
+fn same_wire(expected: u8, found: u8) -> bool {
+    // Booleans travel as type 1 (true) or 2 (false) in struct fields.
+    expected == found || (expected == 1 && found == 2)
+}
 
 struct Walker<'a> {
     buf: &'a [u8],
@@ -57,7 +166,7 @@ impl Walker<'_> {
         Ok(count as usize)
     }
 
-    fn value(&mut self, ty: u8, depth: usize) -> Result<()> {
+    fn value(&mut self, ty: u8, schema: Option<&'static Schema>, depth: usize) -> Result<()> {
         if depth > MAX_DEPTH {
             return Err(bad("nested too deeply"));
         }
@@ -79,7 +188,7 @@ impl Walker<'_> {
                     n => u64::from(n),
                 };
                 for _ in 0..self.plausible(count, 1)? {
-                    self.element(elem, depth + 1)?;
+                    self.element(elem, schema, depth + 1)?;
                 }
                 Ok(())
             }
@@ -90,43 +199,72 @@ impl Walker<'_> {
                 }
                 let kinds = self.byte()?;
                 for _ in 0..self.plausible(count, 2)? {
-                    self.element(kinds >> 4, depth + 1)?;
-                    self.element(kinds & 0x0f, depth + 1)?;
+                    self.element(kinds >> 4, None, depth + 1)?;
+                    self.element(kinds & 0x0f, None, depth + 1)?;
                 }
                 Ok(())
             }
-            12 => self.structure(depth + 1),
+            12 => self.structure(schema, depth + 1),
             13 => self.skip(16),
             _ => Err(bad("unknown thrift type")),
         }
     }
 
     /// A container element: booleans take one byte here.
-    fn element(&mut self, ty: u8, depth: usize) -> Result<()> {
+    fn element(&mut self, ty: u8, schema: Option<&'static Schema>, depth: usize) -> Result<()> {
         if ty == 1 || ty == 2 {
             return self.skip(1);
         }
-        self.value(ty, depth)
+        self.value(ty, schema, depth)
     }
 
-    fn structure(&mut self, depth: usize) -> Result<()> {
+    /// A struct; with a schema, each known field id must carry its expected wire type (and
+    /// lists their expected element type), since parquet decodes known fields by id.
+    fn structure(&mut self, schema: Option<&'static Schema>, depth: usize) -> Result<()> {
+        let mut last_id: i16 = 0;
         loop {
             let header = self.byte()?;
             let ty = header & 0x0f;
             if ty == 0 {
                 return Ok(());
             }
-            if header >> 4 == 0 {
-                self.varint()?; // explicit field id
+            let id = match header >> 4 {
+                0 => {
+                    let z = self.varint()?;
+                    i16::try_from((z >> 1) as i64 ^ -((z & 1) as i64))
+                        .map_err(|_| bad("field id out of range"))?
+                }
+                delta => last_id.wrapping_add(i16::from(delta)),
+            };
+            last_id = id;
+            let expected = schema.and_then(|s| s.iter().find(|(fid, _)| *fid == id)).map(|(_, t)| *t);
+            let Some(expected) = expected else {
+                self.value(ty, None, depth)?;
+                continue;
+            };
+            if !same_wire(wire_of(expected), ty) {
+                return Err(bad("a field carries an unexpected type"));
             }
-            self.value(ty, depth)?;
+            match expected {
+                Ty::Wire(_) => self.value(ty, None, depth)?,
+                Ty::Struct(inner) => self.value(ty, inner, depth)?,
+                Ty::List(elem, inner) => {
+                    let at = self.pos;
+                    let declared = self.buf.get(at).map(|h| h & 0x0f);
+                    if declared.is_some_and(|d| !same_wire(elem, d)) {
+                        return Err(bad("a list holds elements of an unexpected type"));
+                    }
+                    self.value(ty, inner, depth)?;
+                }
+            }
         }
     }
 }
 
-/// Checks that `bytes` is one plausible Thrift compact struct (declared sizes fit the bytes).
+/// Checks that `bytes` is a plausible Parquet `FileMetaData` in Thrift compact encoding:
+/// known fields carry their expected types and declared sizes fit the bytes.
 pub fn check_footer(bytes: &[u8]) -> Result<()> {
-    Walker { buf: bytes, pos: 0 }.structure(0)
+    Walker { buf: bytes, pos: 0 }.structure(Some(FILE_META), 0)
 }
 
 #[cfg(test)]
@@ -135,10 +273,12 @@ mod tests {
 
     #[test]
     fn a_list_claiming_more_elements_than_bytes_is_refused() {
-        // field 1 (delta 1), type list; header 0xF5 = varint size, i32 elements; size 2^31.
-        let bomb = [0x19, 0xf5, 0x80, 0x80, 0x80, 0x80, 0x08, 0x00];
+        // field 2 (delta 2), type list; header 0xFC = varint size, struct elements; 2^31.
+        let bomb = [0x29, 0xfc, 0x80, 0x80, 0x80, 0x80, 0x08, 0x00];
         assert!(check_footer(&bomb).is_err());
-        // field 1: list of 2 i32 (zigzag 1, 2), then STOP.
-        assert!(check_footer(&[0x19, 0x25, 0x02, 0x04, 0x00]).is_ok());
+        // field 2 declared as binary: parquet would read a list there anyway, so refuse.
+        assert!(check_footer(&[0x28, 0x05, 0x41, 0x41, 0x41, 0x41, 0x41, 0x00]).is_err());
+        // field 1 (version) i32 zigzag 1, field 2 list of one SchemaElement {4: "a"}, STOP.
+        assert!(check_footer(&[0x15, 0x02, 0x19, 0x1c, 0x48, 0x01, b'a', 0x00, 0x00]).is_ok());
     }
 }

@@ -70,3 +70,21 @@ fn pyarrow_and_duckdb_read_every_row() {
     let duck_type = json["duckdb"]["embedding_type"].as_str().unwrap();
     assert!(duck_type.starts_with("FLOAT["), "DuckDB sees the vector column as {duck_type}");
 }
+
+#[tokio::test]
+async fn footers_of_other_writers_pass_the_guard() {
+    use ailk_format::object_store::path::Path as StorePath;
+    use ailk_format::{local_store, ReadOptions, ShardReader};
+    let dir = tempfile::tempdir().unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/write_foreign.py");
+    let out = Command::new(python()).arg(script).arg(dir.path()).output().expect("python runs");
+    assert!(out.status.success(), "python writers failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let store = local_store(dir.path()).unwrap();
+    for (file, rows) in [("pyarrow.parquet", 1000), ("duckdb.parquet", 5000)] {
+        let reader = ShardReader::open(store.clone(), StorePath::from(file), ReadOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(reader.metadata().file_metadata().num_rows(), rows, "{file}");
+        assert!(reader.directory().is_none(), "{file} carries no section");
+    }
+}

@@ -6,7 +6,7 @@
 //! The trained part (coarse centroids + PQ codebooks) is an [`IvfPqCodebook`], serializable
 //! on its own so that later shards only assign and encode.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ailk_format::{
     AlignedBytes, IvfCentroids, IvfLists, PqCodebook, RawVectors, Section, SectionBuilder, SubsectionKind,
@@ -18,7 +18,7 @@ use crate::flat::{check_query, check_vectors};
 use crate::gemm::{nearest, row_norms};
 use crate::kernels::{normalize, DistanceFn};
 use crate::kmeans::{train as kmeans_train, KMeansParams};
-use crate::pq::{adc, ProductQuantizer, KSUB};
+use crate::pq::{adc, table_rows, ProductQuantizer, KSUB};
 use crate::topk::{Neighbor, TopK};
 use crate::Metric;
 
@@ -94,7 +94,7 @@ impl Default for IvfPqSearch {
 }
 
 /// The trained part of IVF-PQ, shareable across shards.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct IvfPqCodebook {
     /// Metric the codebook ranks by.
     pub metric: Metric,
@@ -106,6 +106,18 @@ pub struct IvfPqCodebook {
     pub pq: ProductQuantizer,
     /// Whether codes encode residuals.
     pub residual: bool,
+    /// For L2 on residuals, per list `l`, sub-quantizer `j`, centroid `c`:
+    /// `‖r_jc‖² + 2⟨centroid_l,j, r_jc⟩`, the query-independent part of the ADC table
+    /// (FAISS's precomputed tables). Built on first search; `nlist × m × 256` floats.
+    precomputed: OnceLock<Vec<f32>>,
+}
+
+impl PartialEq for IvfPqCodebook {
+    fn eq(&self, other: &Self) -> bool {
+        (self.metric, self.dim, self.residual) == (other.metric, other.dim, other.residual)
+            && self.centroids == other.centroids
+            && self.pq == other.pq
+    }
 }
 
 impl IvfPqCodebook {
@@ -121,7 +133,35 @@ impl IvfPqCodebook {
         let sample = random_rows(&prepared, dim, KSUB * cfg.max_points_per_centroid, cfg.seed);
         let pq_input = if cfg.residual { residuals(&sample, &coarse.centroids, dim) } else { sample };
         let pq = ProductQuantizer::train(&pq_input, dim, cfg.m, &cfg.kmeans(KSUB))?;
-        Ok(IvfPqCodebook { metric, dim, centroids: coarse.centroids, pq, residual: cfg.residual })
+        Ok(IvfPqCodebook::new(metric, dim, coarse.centroids, pq, cfg.residual))
+    }
+
+    /// Assembles a codebook from trained parts.
+    pub fn new(
+        metric: Metric,
+        dim: usize,
+        centroids: Vec<f32>,
+        pq: ProductQuantizer,
+        residual: bool,
+    ) -> Self {
+        IvfPqCodebook { metric, dim, centroids, pq, residual, precomputed: OnceLock::new() }
+    }
+
+    /// The query-independent L2 table terms of every list (see the field's doc).
+    fn precomputed(&self) -> &[f32] {
+        self.precomputed.get_or_init(|| {
+            let (m, dsub) = (self.pq.m, self.pq.dsub());
+            let norms: Vec<f32> =
+                self.pq.codebooks.chunks_exact(dsub).map(|r| r.iter().map(|v| v * v).sum()).collect();
+            let mut out = Vec::with_capacity(self.nlist() * m * KSUB);
+            let mut table = Vec::with_capacity(m * KSUB);
+            for c in self.centroids.chunks_exact(self.dim) {
+                self.pq
+                    .table_with(c, &mut table, |a, b| 2.0 * a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>());
+                out.extend(table.iter().zip(&norms).map(|(t, n)| t + n));
+            }
+            out
+        })
     }
 
     /// Number of inverted lists.
@@ -203,13 +243,8 @@ impl IvfPqCodebook {
         if p.dim != c.dim || p.nbits != 8 {
             return Err(IndexError::InvalidParams("codebook shapes disagree".into()));
         }
-        Ok(IvfPqCodebook {
-            metric,
-            dim: c.dim as usize,
-            centroids: c.centroids.to_vec(),
-            pq: ProductQuantizer { dim: p.dim as usize, m: p.m as usize, codebooks: p.codebooks.to_vec() },
-            residual: p.residual,
-        })
+        let pq = ProductQuantizer { dim: p.dim as usize, m: p.m as usize, codebooks: p.codebooks.to_vec() };
+        Ok(IvfPqCodebook::new(metric, c.dim as usize, c.centroids.to_vec(), pq, p.residual))
     }
 }
 
@@ -351,33 +386,40 @@ impl IvfPqIndex {
             if params.refine_factor > 1 && self.vectors.is_some() { k * params.refine_factor } else { k };
         let mut top = TopK::new(want);
         let (m, l2) = (cb.pq.m, cb.metric == Metric::L2);
+        // Per-query table. L2 on residuals: ‖q − c − r‖² = ‖q − c‖² + (‖r‖² + 2⟨c, r⟩) − 2⟨q, r⟩,
+        // so the list's table = precomputed part + this −2⟨q, r⟩ part, and its bias is the
+        // probe distance. Inner product: q·(c + r) = q·c + q·r, one table plus the list bias.
         let mut table = Vec::with_capacity(m * KSUB);
-        let mut shifted = vec![0f32; cb.dim];
-        if !(cb.residual && l2) {
+        let mut list_table = Vec::with_capacity(m * KSUB);
+        let residual_l2 = cb.residual && l2;
+        if residual_l2 {
+            cb.pq.table_with(&q, &mut table, |a, b| -2.0 * a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>());
+        } else {
             cb.pq.distance_table(&q, cb.metric, &mut table);
         }
+        let precomputed = if residual_l2 { cb.precomputed() } else { &[] };
         for probe in probes.into_sorted_vec() {
             let l = probe.id as usize;
             let (start, end) = (self.offsets[l] as usize, self.offsets[l + 1] as usize);
             if start == end {
                 continue;
             }
-            // L2 on residuals: ‖q − c − r‖² needs a table for q − c. Inner product: q·(c + r)
-            // = q·c + q·r, one table for q plus the list's bias (the probe distance).
-            let bias = match (cb.residual, l2) {
-                (true, true) => {
-                    let c = &cb.centroids[l * cb.dim..(l + 1) * cb.dim];
-                    shifted.iter_mut().zip(q.iter().zip(c)).for_each(|(s, (a, b))| *s = a - b);
-                    cb.pq.distance_table(&shifted, cb.metric, &mut table);
-                    0.0
+            let bias = if cb.residual { probe.distance } else { 0.0 };
+            let table = if residual_l2 {
+                let pre = &precomputed[l * m * KSUB..(l + 1) * m * KSUB];
+                list_table.resize(m * KSUB, 0.0);
+                for ((out, a), b) in list_table.iter_mut().zip(pre).zip(&table) {
+                    *out = a + b;
                 }
-                (true, false) => probe.distance,
-                (false, _) => 0.0,
+                &list_table
+            } else {
+                &table
             };
+            let table = table_rows(table);
             let codes = &self.codes[start * m..end * m];
             let ids = &self.row_ids[start..end];
             for (code, &id) in codes.chunks_exact(m).zip(ids) {
-                let d = bias + adc(&table, code);
+                let d = bias + adc(table, code);
                 if d < top.threshold() {
                     top.push(id, d);
                 }

@@ -112,32 +112,47 @@ impl ProductQuantizer {
     /// The ADC lookup table of `query` (`m × 256`): squared L2 of each sub-vector to each
     /// centroid, or minus their inner product for inner-product metrics.
     pub fn distance_table(&self, query: &[f32], metric: Metric, table: &mut Vec<f32>) {
+        match metric {
+            Metric::L2 => {
+                self.table_with(query, table, |q, c| q.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum())
+            }
+            Metric::InnerProduct | Metric::Cosine => {
+                self.table_with(query, table, |q, c| -q.iter().zip(c).map(|(a, b)| a * b).sum::<f32>())
+            }
+        }
+    }
+
+    /// `table[j·256 + c] = f(query_j, centroid_jc)`. Sub-vectors are short (2–16 values), so a
+    /// plain loop the compiler unrolls beats a dispatched kernel call per entry.
+    pub fn table_with(&self, query: &[f32], table: &mut Vec<f32>, f: impl Fn(&[f32], &[f32]) -> f32) {
         let dsub = self.dsub();
         table.clear();
         for j in 0..self.m {
             let q = &query[j * dsub..(j + 1) * dsub];
-            table.extend(self.book(j).chunks_exact(dsub).map(|c| match metric {
-                Metric::L2 => crate::kernels::l2_sq(q, c),
-                Metric::InnerProduct | Metric::Cosine => -crate::kernels::dot(q, c),
-            }));
+            table.extend(self.book(j).chunks_exact(dsub).map(|c| f(q, c)));
         }
     }
 }
 
-/// ADC distance of one code: the sum of its table entries.
+/// ADC distance of one code: the sum of its table entries (`table` viewed as `m` rows of 256,
+/// so every lookup is in bounds by type and needs no check).
 #[inline(always)]
-pub fn adc(table: &[f32], code: &[u8]) -> f32 {
+pub fn adc(table: &[[f32; KSUB]], code: &[u8]) -> f32 {
     let mut acc = [0f32; 4];
-    let mut chunks = code.chunks_exact(4);
-    let mut base = 0;
-    for c in &mut chunks {
-        for (t, &b) in c.iter().enumerate() {
-            acc[t] += table[base + t * KSUB + b as usize];
+    let (rows4, rows_rest) = table.split_at(table.len() / 4 * 4);
+    let (codes4, codes_rest) = code.split_at(rows4.len().min(code.len()));
+    for (rows, codes) in rows4.chunks_exact(4).zip(codes4.chunks_exact(4)) {
+        for t in 0..4 {
+            acc[t] += rows[t][codes[t] as usize];
         }
-        base += 4 * KSUB;
     }
-    for (t, &b) in chunks.remainder().iter().enumerate() {
-        acc[t] += table[base + t * KSUB + b as usize];
+    for (row, &c) in rows_rest.iter().zip(codes_rest) {
+        acc[0] += row[c as usize];
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3])
+}
+
+/// Views a flat `m × 256` table as rows.
+pub fn table_rows(table: &[f32]) -> &[[f32; KSUB]] {
+    table.as_chunks::<KSUB>().0
 }
