@@ -25,7 +25,6 @@ enum Ty {
 type Schema = [(i16, Ty)];
 
 const BOOL: Ty = Ty::Wire(1);
-const BYTE: Ty = Ty::Wire(3);
 const I16: Ty = Ty::Wire(4);
 const I32: Ty = Ty::Wire(5);
 const I64: Ty = Ty::Wire(6);
