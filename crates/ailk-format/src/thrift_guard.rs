@@ -20,6 +20,9 @@ enum Ty {
     List(u8, Option<&'static Schema>),
     /// A struct with this schema (`None`: any fields, checked for sizes only).
     Struct(Option<&'static Schema>),
+    /// `SchemaElement.num_children`: an i32 parquet reserves a vector by, so it must not
+    /// exceed the number of schema elements.
+    ChildCount,
 }
 
 type Schema = [(i16, Ty)];
@@ -84,7 +87,7 @@ static SCHEMA_ELEMENT: &Schema = &[
     (2, I32),
     (3, I32),
     (4, BIN),
-    (5, I32),
+    (5, Ty::ChildCount),
     (6, I32),
     (7, I32),
     (8, I32),
@@ -107,6 +110,7 @@ static FILE_META: &Schema = &[
 fn wire_of(ty: Ty) -> u8 {
     match ty {
         Ty::Wire(w) => w,
+        Ty::ChildCount => 5,
         Ty::List(..) => 9,
         Ty::Struct(_) => 12,
     }
@@ -120,6 +124,8 @@ fn same_wire(expected: u8, found: u8) -> bool {
 struct Walker<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Length of the footer's schema list, once seen: the bound of any `num_children`.
+    schema_elements: u64,
 }
 
 fn bad(msg: &str) -> FormatError {
@@ -186,7 +192,11 @@ impl Walker<'_> {
                     15 => self.varint()?,
                     n => u64::from(n),
                 };
-                for _ in 0..self.plausible(count, 1)? {
+                let count = self.plausible(count, 1)?;
+                if schema.is_some_and(|s| std::ptr::eq(s, SCHEMA_ELEMENT)) {
+                    self.schema_elements = count as u64;
+                }
+                for _ in 0..count {
                     self.element(elem, schema, depth + 1)?;
                 }
                 Ok(())
@@ -246,6 +256,13 @@ impl Walker<'_> {
             }
             match expected {
                 Ty::Wire(_) => self.value(ty, None, depth)?,
+                Ty::ChildCount => {
+                    let z = self.varint()?;
+                    let children = (z >> 1) as i64 ^ -((z & 1) as i64);
+                    if children < 0 || children as u64 >= self.schema_elements.max(1) {
+                        return Err(bad("a schema element claims more children than the schema has"));
+                    }
+                }
                 Ty::Struct(inner) => self.value(ty, inner, depth)?,
                 Ty::List(elem, inner) => {
                     let at = self.pos;
@@ -263,7 +280,7 @@ impl Walker<'_> {
 /// Checks that `bytes` is a plausible Parquet `FileMetaData` in Thrift compact encoding:
 /// known fields carry their expected types and declared sizes fit the bytes.
 pub fn check_footer(bytes: &[u8]) -> Result<()> {
-    Walker { buf: bytes, pos: 0 }.structure(Some(FILE_META), 0)
+    Walker { buf: bytes, pos: 0, schema_elements: 0 }.structure(Some(FILE_META), 0)
 }
 
 #[cfg(test)]

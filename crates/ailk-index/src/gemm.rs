@@ -56,17 +56,20 @@ pub fn nearest_cpu(
             let mut prod = vec![0f32; r * k];
             dot_products(block, c, dim, &mut prod);
             let norms = if inner_product { Vec::new() } else { row_norms(block, dim) };
-            (0..r)
-                .map(|i| {
-                    let row = &prod[i * k..(i + 1) * k];
-                    let mut best = (0u32, f32::INFINITY);
-                    for (j, &p) in row.iter().enumerate() {
-                        let d = if inner_product { -p } else { (norms[i] - 2.0 * p + c_norms[j]).max(0.0) };
-                        if d < best.1 {
-                            best = (j as u32, d);
-                        }
+            // Two vectorizable passes per row (distances in place, then a min reduction)
+            // instead of one branchy compare-and-select loop.
+            prod.chunks_exact_mut(k)
+                .enumerate()
+                .map(|(i, row)| {
+                    if inner_product {
+                        row.iter_mut().for_each(|p| *p = -*p);
+                    } else {
+                        let xn = norms[i];
+                        row.iter_mut().zip(c_norms).for_each(|(p, &cn)| *p = (xn - 2.0 * *p + cn).max(0.0));
                     }
-                    best
+                    let best = row.iter().copied().fold(f32::INFINITY, f32::min);
+                    let j = row.iter().position(|&d| d == best).unwrap_or(0);
+                    (j as u32, best)
                 })
                 .collect::<Vec<_>>()
         })
