@@ -32,15 +32,52 @@ const I16: Ty = Ty::Wire(4);
 const I32: Ty = Ty::Wire(5);
 const I64: Ty = Ty::Wire(6);
 const BIN: Ty = Ty::Wire(8);
-const ANY_STRUCT: Ty = Ty::Struct(None);
+
+const DOUBLE: Ty = Ty::Wire(7);
+const BYTE: Ty = Ty::Wire(3);
+/// A struct with no known fields (parquet skips whatever it holds by wire type).
+static EMPTY: &Schema = &[];
+const EMPTY_STRUCT: Ty = Ty::Struct(Some(EMPTY));
 
 static KEY_VALUE: &Schema = &[(1, BIN), (2, BIN)];
+static DECIMAL_TYPE: &Schema = &[(1, I32), (2, I32)];
+static TIME_UNIT: &Schema = &[(1, EMPTY_STRUCT), (2, EMPTY_STRUCT), (3, EMPTY_STRUCT)];
+static TIME_TYPE: &Schema = &[(1, BOOL), (2, Ty::Struct(Some(TIME_UNIT)))];
+static INT_TYPE: &Schema = &[(1, BYTE), (2, BOOL)];
+static VARIANT_TYPE: &Schema = &[(1, BYTE)];
+static GEOMETRY_TYPE: &Schema = &[(1, BIN)];
+static GEOGRAPHY_TYPE: &Schema = &[(1, BIN), (2, I32)];
+/// The `LogicalType` union.
+static LOGICAL_TYPE: &Schema = &[
+    (1, EMPTY_STRUCT),
+    (2, EMPTY_STRUCT),
+    (3, EMPTY_STRUCT),
+    (4, EMPTY_STRUCT),
+    (5, Ty::Struct(Some(DECIMAL_TYPE))),
+    (6, EMPTY_STRUCT),
+    (7, Ty::Struct(Some(TIME_TYPE))),
+    (8, Ty::Struct(Some(TIME_TYPE))),
+    (10, Ty::Struct(Some(INT_TYPE))),
+    (11, EMPTY_STRUCT),
+    (12, EMPTY_STRUCT),
+    (13, EMPTY_STRUCT),
+    (14, EMPTY_STRUCT),
+    (15, EMPTY_STRUCT),
+    (16, Ty::Struct(Some(VARIANT_TYPE))),
+    (17, Ty::Struct(Some(GEOMETRY_TYPE))),
+    (18, Ty::Struct(Some(GEOGRAPHY_TYPE))),
+];
+static BOUNDING_BOX: &Schema =
+    &[(1, DOUBLE), (2, DOUBLE), (3, DOUBLE), (4, DOUBLE), (5, DOUBLE), (6, DOUBLE), (7, DOUBLE), (8, DOUBLE)];
+static COLUMN_ORDER: &Schema = &[(1, EMPTY_STRUCT)];
+static AES_GCM: &Schema = &[(1, BIN), (2, BIN), (3, BOOL)];
+static ENCRYPTION_ALGORITHM: &Schema = &[(1, Ty::Struct(Some(AES_GCM))), (2, Ty::Struct(Some(AES_GCM)))];
 static SORTING_COLUMN: &Schema = &[(1, I32), (2, BOOL), (3, BOOL)];
 static PAGE_ENCODING_STATS: &Schema = &[(1, I32), (2, I32), (3, I32)];
 static STATISTICS: &Schema =
     &[(1, BIN), (2, BIN), (3, I64), (4, I64), (5, BIN), (6, BIN), (7, BOOL), (8, BOOL)];
 static SIZE_STATISTICS: &Schema = &[(1, I64), (2, Ty::List(6, None)), (3, Ty::List(6, None))];
-static GEO_STATISTICS: &Schema = &[(1, ANY_STRUCT), (2, Ty::List(5, None))];
+static GEO_STATISTICS: &Schema = &[(1, Ty::Struct(Some(BOUNDING_BOX))), (2, Ty::List(5, None))];
 static COLUMN_META: &Schema = &[
     (1, I32),
     (2, Ty::List(5, None)),
@@ -61,7 +98,7 @@ static COLUMN_META: &Schema = &[
     (17, Ty::Struct(Some(GEO_STATISTICS))),
 ];
 static ENCRYPTION_WITH_COLUMN_KEY: &Schema = &[(1, Ty::List(8, None)), (2, BIN)];
-static COLUMN_CRYPTO: &Schema = &[(1, ANY_STRUCT), (2, Ty::Struct(Some(ENCRYPTION_WITH_COLUMN_KEY)))];
+static COLUMN_CRYPTO: &Schema = &[(1, EMPTY_STRUCT), (2, Ty::Struct(Some(ENCRYPTION_WITH_COLUMN_KEY)))];
 static COLUMN_CHUNK: &Schema = &[
     (1, BIN),
     (2, I64),
@@ -92,7 +129,7 @@ static SCHEMA_ELEMENT: &Schema = &[
     (7, I32),
     (8, I32),
     (9, I32),
-    (10, ANY_STRUCT),
+    (10, Ty::Struct(Some(LOGICAL_TYPE))),
 ];
 /// `FileMetaData`, the footer's root struct.
 static FILE_META: &Schema = &[
@@ -102,8 +139,8 @@ static FILE_META: &Schema = &[
     (4, Ty::List(12, Some(ROW_GROUP))),
     (5, Ty::List(12, Some(KEY_VALUE))),
     (6, BIN),
-    (7, Ty::List(12, None)),
-    (8, ANY_STRUCT),
+    (7, Ty::List(12, Some(COLUMN_ORDER))),
+    (8, Ty::Struct(Some(ENCRYPTION_ALGORITHM))),
     (9, BIN),
 ];
 
