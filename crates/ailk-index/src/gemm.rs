@@ -49,6 +49,9 @@ pub fn nearest_cpu(
 ) -> Vec<(u32, f32)> {
     use rayon::prelude::*;
     const BLOCK: usize = 1024;
+    if dim <= SMALL_DIM {
+        return nearest_small_dim(x, c, dim, inner_product);
+    }
     let k = c.len() / dim;
     x.par_chunks(BLOCK * dim)
         .flat_map_iter(|block| {
@@ -67,8 +70,7 @@ pub fn nearest_cpu(
                         let xn = norms[i];
                         row.iter_mut().zip(c_norms).for_each(|(p, &cn)| *p = (xn - 2.0 * *p + cn).max(0.0));
                     }
-                    let best = row.iter().copied().fold(f32::INFINITY, f32::min);
-                    let j = row.iter().position(|&d| d == best).unwrap_or(0);
+                    let (j, best) = argmin(row);
                     (j as u32, best)
                 })
                 .collect::<Vec<_>>()
@@ -76,13 +78,85 @@ pub fn nearest_cpu(
         .collect()
 }
 
+/// Up to this dimension (PQ sub-vectors), [`nearest_cpu`] computes distances directly over
+/// transposed centroids instead of a GEMM whose `rows × k` output would dominate the work.
+const SMALL_DIM: usize = 8;
+
+/// Nearest centroid for short vectors: per row, `dim` vectorized passes over `k` contiguous
+/// centroid coordinates build the `k` distances in an L1-resident buffer, then an argmin.
+fn nearest_small_dim(x: &[f32], c: &[f32], dim: usize, inner_product: bool) -> Vec<(u32, f32)> {
+    use rayon::prelude::*;
+    let k = c.len() / dim;
+    let mut transposed = vec![0f32; k * dim];
+    for (j, centroid) in c.chunks_exact(dim).enumerate() {
+        for (t, &v) in centroid.iter().enumerate() {
+            transposed[t * k + j] = v;
+        }
+    }
+    x.par_chunks(1024 * dim)
+        .flat_map_iter(|block| {
+            let mut buf = vec![0f32; k];
+            block
+                .chunks_exact(dim)
+                .map(|row| {
+                    buf.iter_mut().for_each(|b| *b = 0.0);
+                    for (&xt, col) in row.iter().zip(transposed.chunks_exact(k)) {
+                        if inner_product {
+                            buf.iter_mut().zip(col).for_each(|(b, &cv)| *b -= xt * cv);
+                        } else {
+                            buf.iter_mut().zip(col).for_each(|(b, &cv)| *b += (xt - cv) * (xt - cv));
+                        }
+                    }
+                    let (j, d) = argmin(&buf);
+                    (j as u32, d)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Index and value of the smallest element (the first one on ties; `(0, +∞)` when empty).
+/// Lane-wise `select` minima over 16 lanes vectorize (a plain `f32::min` fold does not).
+pub fn argmin(row: &[f32]) -> (usize, f32) {
+    let mut lanes = [f32::INFINITY; 16];
+    let chunks = row.chunks_exact(16);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (m, &v) in lanes.iter_mut().zip(chunk) {
+            *m = if v < *m { v } else { *m };
+        }
+    }
+    let best = lanes.iter().chain(tail).fold(f32::INFINITY, |a, &b| if b < a { b } else { a });
+    (row.iter().position(|&d| d == best).unwrap_or(0), best)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn argmin_finds_the_first_smallest() {
+        for len in [0usize, 1, 15, 16, 17, 40, 256] {
+            let row: Vec<f32> = (0..len).map(|i| ((i * 7919) % 61) as f32).collect();
+            let (i, v) = argmin(&row);
+            let want =
+                row.iter()
+                    .copied()
+                    .enumerate()
+                    .fold((0, f32::INFINITY), |a, (j, x)| if x < a.1 { (j, x) } else { a });
+            assert_eq!((i, v), want, "len {len}");
+        }
+    }
+
+    #[test]
     fn gemm_matches_dot_loops() {
-        let dim = 7;
+        for dim in [7, 20] {
+            check_dim(dim);
+        }
+    }
+
+    /// Dimension 7 takes the small-dimension path of `nearest`, 20 the GEMM path.
+    fn check_dim(dim: usize) {
         let x: Vec<f32> = (0..5 * dim).map(|i| (i as f32 * 0.37).sin()).collect();
         let c: Vec<f32> = (0..3 * dim).map(|i| (i as f32 * 0.11).cos()).collect();
         let mut out = vec![0f32; 15];

@@ -18,7 +18,7 @@ use crate::flat::{check_query, check_vectors};
 use crate::gemm::{nearest, row_norms};
 use crate::kernels::{normalize, DistanceFn};
 use crate::kmeans::{train as kmeans_train, KMeansParams};
-use crate::pq::{adc, table_rows, ProductQuantizer, KSUB};
+use crate::pq::{adc, table_rows, ProductQuantizer, TableMaker, KSUB};
 use crate::topk::{Neighbor, TopK};
 use crate::Metric;
 
@@ -110,6 +110,8 @@ pub struct IvfPqCodebook {
     /// `‖r_jc‖² + 2⟨centroid_l,j, r_jc⟩`, the query-independent part of the ADC table
     /// (FAISS's precomputed tables). Built on first search; `nlist × m × 256` floats.
     precomputed: OnceLock<Vec<f32>>,
+    /// Transposed codebooks for fast per-query tables, built on first search.
+    tables: OnceLock<TableMaker>,
 }
 
 impl PartialEq for IvfPqCodebook {
@@ -144,7 +146,15 @@ impl IvfPqCodebook {
         pq: ProductQuantizer,
         residual: bool,
     ) -> Self {
-        IvfPqCodebook { metric, dim, centroids, pq, residual, precomputed: OnceLock::new() }
+        IvfPqCodebook {
+            metric,
+            dim,
+            centroids,
+            pq,
+            residual,
+            precomputed: OnceLock::new(),
+            tables: OnceLock::new(),
+        }
     }
 
     /// The query-independent L2 table terms of every list (see the field's doc).
@@ -392,10 +402,11 @@ impl IvfPqIndex {
         let mut table = Vec::with_capacity(m * KSUB);
         let mut list_table = Vec::with_capacity(m * KSUB);
         let residual_l2 = cb.residual && l2;
+        let maker = cb.tables.get_or_init(|| TableMaker::new(&cb.pq));
         if residual_l2 {
-            cb.pq.table_with(&q, &mut table, |a, b| -2.0 * a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>());
+            maker.inner(&q, -2.0, &mut table);
         } else {
-            cb.pq.distance_table(&q, cb.metric, &mut table);
+            maker.distances(&q, cb.metric, &mut table);
         }
         let precomputed = if residual_l2 { cb.precomputed() } else { &[] };
         for probe in probes.into_sorted_vec() {
