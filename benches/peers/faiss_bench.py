@@ -10,6 +10,8 @@ import time
 import faiss
 import numpy as np
 
+PASSES = 3  # fastest of three passes over the query set, as peer_bench does
+
 
 def read_vecs(path, dtype):
     raw = np.fromfile(path, dtype=np.int32)
@@ -61,9 +63,11 @@ def main():
             if refine > 1:
                 refined.k_factor = refine
                 index = refined
-            t = time.perf_counter()
-            _, labels = index.search(queries, 10)
-            total = time.perf_counter() - t
+            total = float("inf")
+            for _ in range(PASSES):
+                t = time.perf_counter()
+                _, labels = index.search(queries, 10)
+                total = min(total, time.perf_counter() - t)
             hits = sum(len(set(labels[i]) & set(gt[i])) for i in range(len(queries)))
             recall = hits / (10 * len(queries))
             qps = len(queries) / total

@@ -11,6 +11,8 @@ import time
 import hnswlib
 import numpy as np
 
+PASSES = 3  # fastest of three passes over the query set, as peer_bench does
+
 
 def read_vecs(path, dtype):
     raw = np.fromfile(path, dtype=np.int32)
@@ -41,9 +43,11 @@ def main():
     sweep = []
     for ef in [int(x) for x in a.efs.split(",")]:
         index.set_ef(max(ef, 10))
-        t = time.perf_counter()
-        labels, _ = index.knn_query(queries, k=10, num_threads=1)
-        total = time.perf_counter() - t
+        total = float("inf")
+        for _ in range(PASSES):
+            t = time.perf_counter()
+            labels, _ = index.knn_query(queries, k=10, num_threads=1)
+            total = min(total, time.perf_counter() - t)
         hits = sum(len(set(labels[i]) & set(gt[i])) for i in range(len(queries)))
         recall = hits / (10 * len(queries))
         qps = len(queries) / total

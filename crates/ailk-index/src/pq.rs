@@ -198,18 +198,21 @@ impl TableMaker {
 }
 
 /// ADC distance of one code: the sum of its table entries (`table` viewed as `m` rows of 256,
-/// so every lookup is in bounds by type and needs no check).
+/// so every lookup is in bounds by type and needs no check). Code bytes are read eight at a
+/// time as one `u64`, halving the loads of the lookup loop.
 #[inline(always)]
 pub fn adc(table: &[[f32; KSUB]], code: &[u8]) -> f32 {
     let mut acc = [0f32; 4];
-    let (rows4, rows_rest) = table.split_at(table.len() / 4 * 4);
-    let (codes4, codes_rest) = code.split_at(rows4.len().min(code.len()));
-    for (rows, codes) in rows4.chunks_exact(4).zip(codes4.chunks_exact(4)) {
-        for t in 0..4 {
-            acc[t] += rows[t][codes[t] as usize];
+    let whole = (code.len().min(table.len())) / 8 * 8;
+    for (rows, bytes) in table[..whole].chunks_exact(8).zip(code[..whole].chunks_exact(8)) {
+        let w = u64::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+        ]);
+        for t in 0..8 {
+            acc[t % 4] += rows[t][((w >> (8 * t)) & 0xff) as usize];
         }
     }
-    for (row, &c) in rows_rest.iter().zip(codes_rest) {
+    for (row, &c) in table[whole..].iter().zip(&code[whole..]) {
         acc[0] += row[c as usize];
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3])
@@ -223,6 +226,17 @@ pub fn table_rows(table: &[f32]) -> &[[f32; KSUB]] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adc_sums_the_table_entries_of_a_code() {
+        let table: Vec<f32> = (0..13 * KSUB).map(|i| (i % 97) as f32 * 0.5).collect();
+        for len in [1usize, 7, 8, 9, 13] {
+            let code: Vec<u8> = (0..len).map(|j| (j * 37 % 256) as u8).collect();
+            let want: f32 = code.iter().enumerate().map(|(j, &c)| table[j * KSUB + c as usize]).sum();
+            let got = adc(table_rows(&table[..len * KSUB]), &code);
+            assert!((got - want).abs() < 1e-3, "len {len}: {got} vs {want}");
+        }
+    }
 
     #[test]
     fn fast_tables_equal_the_reference() {

@@ -94,6 +94,12 @@ impl Links for BuildGraph {
         let count = (block[0].load(Relaxed) as usize).min(block.len() - 1);
         out.extend(block[1..=count].iter().map(|a| a.load(Relaxed)));
     }
+
+    fn prefetch_links(&self, node: u32, level: usize) {
+        if level == 0 {
+            crate::kernels::prefetch(self.block(node, 0));
+        }
+    }
 }
 
 /// The HNSW neighbour-selection heuristic: walk candidates nearest first and keep one only if

@@ -83,6 +83,15 @@ impl Links for FrozenView<'_> {
         };
         out.extend_from_slice(&block[1..=block[0] as usize]);
     }
+
+    #[inline(always)]
+    fn prefetch_links(&self, node: u32, level: usize) {
+        if level == 0 {
+            if let Some(block) = self.level0.get(node as usize * (self.m0 + 1)..) {
+                crate::kernels::prefetch(block);
+            }
+        }
+    }
 }
 
 /// An HNSW index over one shard's vectors (row ids are positions in the shard).

@@ -13,6 +13,9 @@ use crate::topk::{Far, Neighbor};
 pub(crate) trait Links {
     /// Appends the neighbours of `node` on `level` to `out`.
     fn links_into(&self, node: u32, level: usize, out: &mut Vec<u32>);
+
+    /// Starts loading `node`'s list on `level` into cache (it is about to be expanded).
+    fn prefetch_links(&self, _node: u32, _level: usize) {}
 }
 
 /// Visited marks, reset in O(1) by bumping an epoch.
@@ -142,6 +145,7 @@ impl Space<'_> {
                 let d = self.distance(q, id);
                 let worst = s.results.peek().map_or(f32::INFINITY, |f| f.0.distance);
                 if s.results.len() < ef || d < worst {
+                    links.prefetch_links(id, level);
                     let n = Neighbor { id, distance: d };
                     s.candidates.push(Reverse(Far(n)));
                     s.results.push(Far(n));

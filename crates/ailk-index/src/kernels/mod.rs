@@ -181,11 +181,12 @@ pub fn normalize(v: &mut [f32]) {
     }
 }
 
-/// Hints the CPU to start loading the cache line holding `p` (no-op where unsupported).
+/// Hints the CPU to start loading the cache line holding the start of `p` (no-op where
+/// unsupported).
 #[inline(always)]
-pub fn prefetch(p: &[f32]) {
+pub fn prefetch<T>(p: &[T]) {
     #[cfg(target_arch = "x86_64")]
-    x86::prefetch(p.as_ptr());
+    x86::prefetch(p.as_ptr().cast());
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
 }

@@ -116,8 +116,8 @@ avx512_kernel!(dot_avx512, dot_avx512_entry, |acc, x, y| _mm512_fmadd_ps(x, y, *
 
 /// Hints the CPU to start loading the cache line holding `p`.
 #[inline(always)]
-pub(super) fn prefetch(p: *const f32) {
+pub(super) fn prefetch(p: *const i8) {
     // SAFETY: prefetching never faults and never dereferences in the language's sense; any
     // address, valid or not, is allowed. SSE is part of the x86-64 baseline.
-    unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    unsafe { _mm_prefetch::<_MM_HINT_T0>(p) }
 }
