@@ -251,36 +251,54 @@ fn ivfpq_table(name: &str, ours: &Value, peer: &Value) -> String {
     s
 }
 
-/// Mean time and throughput of every criterion benchmark found under `dir`.
+/// Mean time and throughput of every criterion benchmark found under `dir` (benchmarks with
+/// a parameter are nested one level deeper: `group/function/parameter/new`).
 fn criterion_table(dir: &Path) -> Result<String> {
+    let mut found = Vec::new();
+    collect_estimates(dir, &mut found)?;
     let mut rows = Vec::new();
-    for group in
-        std::fs::read_dir(dir).with_context(|| format!("no criterion output in {}", dir.display()))?
-    {
-        let group = group?.path();
-        for bench in std::fs::read_dir(&group)? {
-            let bench = bench?.path();
-            let est = bench.join("new/estimates.json");
-            let info = bench.join("new/benchmark.json");
-            if !est.exists() {
-                continue;
-            }
-            let mean_ns = read_json(&est)?["mean"]["point_estimate"].as_f64().unwrap_or(f64::NAN);
-            let bytes = read_json(&info).ok().and_then(|b| b["throughput"]["Bytes"].as_f64());
-            let thr = bytes.map_or("—".to_string(), |b| format!("{:.2} GB/s", b / mean_ns));
-            rows.push(format!(
-                "| {} | {} | {} | {thr} |\n",
-                group.file_name().unwrap_or_default().to_string_lossy(),
-                bench.file_name().unwrap_or_default().to_string_lossy(),
-                human_time(mean_ns)
-            ));
-        }
+    for bench in found {
+        let rel = bench.strip_prefix(dir).unwrap_or(&bench);
+        let parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        let (group, name) = match parts.split_first() {
+            Some((g, rest)) if !rest.is_empty() => (g.clone(), rest.join("/")),
+            _ => continue,
+        };
+        let mean_ns = read_json(&bench.join("new/estimates.json"))?["mean"]["point_estimate"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        let info = read_json(&bench.join("new/benchmark.json")).ok();
+        let thr = info.as_ref().map(|b| &b["throughput"]);
+        let thr = match (thr.and_then(|t| t["Bytes"].as_f64()), thr.and_then(|t| t["Elements"].as_f64())) {
+            (Some(b), _) => format!("{:.2} GB/s", b / mean_ns),
+            (_, Some(e)) => format!("{:.0} elements/s", e / mean_ns * 1e9),
+            _ => "—".to_string(),
+        };
+        rows.push(format!("| {group} | {name} | {} | {thr} |\n", human_time(mean_ns)));
     }
     rows.sort();
     Ok(format!(
         "### Criterion micro-benchmarks\n\n| group | benchmark | mean time | throughput |\n|---|---|---|---|\n{}",
         rows.concat()
     ))
+}
+
+/// Every directory under `dir` holding `new/estimates.json`.
+fn collect_estimates(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in
+        std::fs::read_dir(dir).with_context(|| format!("no criterion output in {}", dir.display()))?
+    {
+        let path = entry?.path();
+        if !path.is_dir() || path.file_name().is_some_and(|n| n == "report" || n == "new" || n == "base") {
+            continue;
+        }
+        if path.join("new/estimates.json").exists() {
+            out.push(path);
+        } else {
+            collect_estimates(&path, out)?;
+        }
+    }
+    Ok(())
 }
 
 fn human_time(ns: f64) -> String {
