@@ -256,10 +256,12 @@ impl Walker<'_> {
         }
     }
 
-    /// A container element: booleans take one byte here.
+    /// A container element. The Thrift spec gives boolean elements one byte each, but
+    /// parquet 58 skips them as if they were struct-field booleans (no byte), and the guard
+    /// must follow parquet's reading, not the spec's, to see the same bytes it will see.
     fn element(&mut self, ty: u8, schema: Option<&'static Schema>, depth: usize) -> Result<()> {
         if ty == 1 || ty == 2 {
-            return self.skip(1);
+            return Ok(());
         }
         self.value(ty, schema, depth)
     }
