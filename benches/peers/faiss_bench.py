@@ -8,15 +8,8 @@ import json
 import time
 
 import faiss
-import numpy as np
 
-PASSES = 3  # fastest of three passes over the query set, as peer_bench does
-
-
-def read_vecs(path, dtype):
-    raw = np.fromfile(path, dtype=np.int32)
-    dim = raw[0]
-    return raw.reshape(-1, dim + 1)[:, 1:].view(dtype).copy()
+from texmex import PASSES, load, recall_at_10
 
 
 def main():
@@ -29,9 +22,7 @@ def main():
     p.add_argument("--m", type=int, required=True)
     p.add_argument("--iters", type=int, default=25)
     a = p.parse_args()
-    base = read_vecs(f"{a.data}/base.fvecs", np.float32)
-    queries = read_vecs(f"{a.data}/query.fvecs", np.float32)
-    gt = read_vecs(f"{a.data}/gt.ivecs", np.int32)[:, :10]
+    base, queries, gt = load(a.data)
     d = base.shape[1]
     metric = faiss.METRIC_L2 if a.metric == "l2" else faiss.METRIC_INNER_PRODUCT
     faiss.omp_set_num_threads(a.threads)
@@ -68,8 +59,7 @@ def main():
                 t = time.perf_counter()
                 _, labels = index.search(queries, 10)
                 total = min(total, time.perf_counter() - t)
-            hits = sum(len(set(labels[i]) & set(gt[i])) for i in range(len(queries)))
-            recall = hits / (10 * len(queries))
+            recall = recall_at_10(labels, gt)
             qps = len(queries) / total
             print(f"  nprobe {nprobe:>3} refine {refine}: recall@10 {recall:.4}  {qps:>8.0f} QPS", flush=True)
             sweep.append({"nprobe": nprobe, "refine": refine, "recall": recall, "qps": qps})

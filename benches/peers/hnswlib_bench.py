@@ -11,13 +11,7 @@ import time
 import hnswlib
 import numpy as np
 
-PASSES = 3  # fastest of three passes over the query set, as peer_bench does
-
-
-def read_vecs(path, dtype):
-    raw = np.fromfile(path, dtype=np.int32)
-    dim = raw[0]
-    return raw.reshape(-1, dim + 1)[:, 1:].view(dtype).copy()
+from texmex import PASSES, load, recall_at_10
 
 
 def main():
@@ -30,9 +24,7 @@ def main():
     p.add_argument("--efs", required=True)
     p.add_argument("--out", required=True)
     a = p.parse_args()
-    base = read_vecs(f"{a.data}/base.fvecs", np.float32)
-    queries = read_vecs(f"{a.data}/query.fvecs", np.float32)
-    gt = read_vecs(f"{a.data}/gt.ivecs", np.int32)[:, :10]
+    base, queries, gt = load(a.data)
     space = {"l2": "l2", "ip": "ip"}[a.metric]
     index = hnswlib.Index(space=space, dim=base.shape[1])
     t = time.perf_counter()
@@ -48,8 +40,7 @@ def main():
             t = time.perf_counter()
             labels, _ = index.knn_query(queries, k=10, num_threads=1)
             total = min(total, time.perf_counter() - t)
-        hits = sum(len(set(labels[i]) & set(gt[i])) for i in range(len(queries)))
-        recall = hits / (10 * len(queries))
+        recall = recall_at_10(labels, gt)
         qps = len(queries) / total
         print(f"  ef {ef:>4}: recall@10 {recall:.4}  {qps:>8.0f} QPS", flush=True)
         sweep.append({"ef": ef, "recall": recall, "qps": qps})
