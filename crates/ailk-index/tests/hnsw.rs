@@ -1,11 +1,10 @@
 //! HNSW: recall against exact ground truth on synthetic and real data at default parameters,
 //! identical results after a round trip through an AILK section, determinism, typed errors.
 
-use std::path::PathBuf;
+mod common;
 
-use ailk_format::{AlignedBytes, Section, SectionBuilder, SubsectionKind, VectorColumn};
+use ailk_format::SubsectionKind;
 use ailk_index::synthetic::{gaussian_mixture, mixture_queries};
-use ailk_index::texmex::{read_fvecs, read_ivecs};
 use ailk_index::{ground_truth, recall_at_k, HnswIndex, HnswParams, IndexError, Metric};
 
 fn search_all(index: &HnswIndex, queries: &[f32], dim: usize, k: usize) -> Vec<Vec<u32>> {
@@ -27,22 +26,11 @@ fn recall_on_clustered_synthetic_20k_x_128() {
     assert!(recall >= 0.95, "recall@10 {recall}");
 }
 
-fn shared_data() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/debian-minilm");
-    assert!(dir.join("base.fvecs").exists(), "the real dataset is missing: expected it at {}", dir.display());
-    dir
-}
-
 #[test]
 fn recall_on_real_debian_minilm() {
-    let dir = shared_data();
-    let base = read_fvecs(dir.join("base.fvecs"), None).unwrap();
-    let queries = read_fvecs(dir.join("query.fvecs"), None).unwrap();
-    let gt = read_ivecs(dir.join("gt.ivecs"), None).unwrap();
+    let (base, queries, truth) = common::debian_minilm(None);
     assert_eq!((base.rows(), base.dim, queries.rows()), (30_000, 384, 1_000));
     let index = HnswIndex::build(&base.data, base.dim, Metric::InnerProduct, HnswParams::default()).unwrap();
-    let truth: Vec<Vec<u32>> =
-        (0..gt.rows()).map(|i| gt.row(i)[..10].iter().map(|&x| x as u32).collect()).collect();
     let recall = recall_at_k(&search_all(&index, &queries.data, base.dim, 10), &truth, 10);
     println!("debian-minilm 30k×384 recall@10 = {recall:.4}");
     assert!(recall >= 0.95, "recall@10 {recall}");
@@ -59,11 +47,8 @@ fn loaded_from_section_bytes_gives_identical_results_in_place() {
     let queries = mixture_queries(100, dim, 16, 0.3, 5, 6);
     for metric in [Metric::L2, Metric::InnerProduct, Metric::Cosine] {
         let index = HnswIndex::build(&base, dim, metric, HnswParams { m: 8, ..Default::default() }).unwrap();
-        let mut sb = SectionBuilder::new(n as u64);
-        let col = sb.column(VectorColumn::summarize(3, "embedding", metric, dim as u32, &base).unwrap());
-        index.add_to_section(&mut sb, col).unwrap();
-        let bytes = sb.encode().unwrap();
-        let section = Section::decode(AlignedBytes::copy_from(&bytes)).unwrap();
+        let (section, col) =
+            common::round_trip_section(&base, dim, metric, |sb, col| index.add_to_section(sb, col).unwrap());
         let loaded = HnswIndex::from_section(&section, col).unwrap();
         let graph_payload = section.payload(SubsectionKind::HnswGraph, col).unwrap();
         let vec_payload = section.payload(SubsectionKind::RawVectors, col).unwrap();

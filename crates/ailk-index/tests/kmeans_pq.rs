@@ -2,13 +2,12 @@
 //! against exact ground truth, identical results after a section round trip, shared-codebook
 //! reuse, typed errors.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::Arc;
 
-use ailk_format::{AlignedBytes, Section, SectionBuilder, VectorColumn};
 use ailk_index::kmeans::{lloyd, train, KMeansParams};
 use ailk_index::synthetic::{gaussian_mixture, mixture_queries};
-use ailk_index::texmex::{read_fvecs, read_ivecs};
 use ailk_index::{
     ground_truth, recall_at_k, IndexError, IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch, Metric,
 };
@@ -104,13 +103,7 @@ fn ivfpq_recall_on_synthetic_100k() {
 
 #[test]
 fn ivfpq_recall_on_real_debian_minilm() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/debian-minilm");
-    assert!(dir.join("base.fvecs").exists(), "the real dataset is missing at {}", dir.display());
-    let base = read_fvecs(dir.join("base.fvecs"), None).unwrap();
-    let queries = read_fvecs(dir.join("query.fvecs"), Some(300)).unwrap();
-    let gt = read_ivecs(dir.join("gt.ivecs"), Some(300)).unwrap();
-    let truth: Vec<Vec<u32>> =
-        (0..gt.rows()).map(|i| gt.row(i)[..10].iter().map(|&x| x as u32).collect()).collect();
+    let (base, queries, truth) = common::debian_minilm(Some(300));
     let cfg = IvfPqConfig::for_dataset(base.rows(), base.dim);
     let index = IvfPqIndex::build(&base.data, base.dim, Metric::InnerProduct, &cfg, true).unwrap();
     let plain = recall(&index, &queries.data, base.dim, &truth, IvfPqSearch { nprobe: 32, refine_factor: 1 });
@@ -132,10 +125,8 @@ fn section_round_trip_gives_identical_results() {
     for metric in [Metric::L2, Metric::InnerProduct, Metric::Cosine] {
         let cfg = IvfPqConfig { nlist: 32, m: 8, ..IvfPqConfig::for_dataset(n, dim) };
         let index = IvfPqIndex::build(&base, dim, metric, &cfg, true).unwrap();
-        let mut sb = SectionBuilder::new(n as u64);
-        let col = sb.column(VectorColumn::summarize(3, "e", metric, dim as u32, &base).unwrap());
-        index.add_to_section(&mut sb, col).unwrap();
-        let section = Section::decode(AlignedBytes::copy_from(&sb.encode().unwrap())).unwrap();
+        let (section, col) =
+            common::round_trip_section(&base, dim, metric, |sb, col| index.add_to_section(sb, col).unwrap());
         let loaded = IvfPqIndex::from_section(&section, col).unwrap();
         for s in [IvfPqSearch { nprobe: 4, refine_factor: 1 }, IvfPqSearch { nprobe: 8, refine_factor: 3 }] {
             for q in queries.chunks_exact(dim) {
