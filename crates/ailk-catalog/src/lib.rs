@@ -1,7 +1,38 @@
 //! # ailk-catalog
 //!
-//! Iceberg metadata, the snapshot producer (append / replace / delete), optimistic commits with retry, catalogs (SQLite, memory), idempotency tags and per-shard vector summaries.
+//! ailake tables are genuine Apache Iceberg v2 tables. This crate owns their metadata:
 //!
-//! Not built yet: this crate exists so the workspace has its final shape; see
-//! `docs/ARCHITECTURE.md` for what it will own and the issue tracker for when.
+//! - [`storage`]: iceberg-rust's `Storage` over the user's `object_store` ([`Warehouse`]).
+//! - [`datafile`]: Iceberg `DataFile` entries (counts, sizes, bounds) from Parquet footers.
+//! - [`provider`], [`sql`]: the [`CatalogProvider`] contract (namespaces, tables, an atomic
+//!   compare-and-swap of the metadata location) with [`MemoryCatalog`] and [`SqlCatalog`]
+//!   (SQLite, pyiceberg's schema).
+//! - [`table`], [`commit`]: a [`Table`] handle — snapshots, live files (time travel), the
+//!   append / replace / delete snapshot producer with optimistic retries, idempotency by batch
+//!   id, orphan removal.
+//! - [`summaries`]: per-shard vector summaries of a snapshot in a Puffin statistics file.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod commit;
+pub mod datafile;
+pub mod error;
+pub mod provider;
+pub mod sql;
+pub mod storage;
+pub mod summaries;
+pub mod table;
+
+pub use commit::{CommitOptions, CommitOutcome, SnapshotUpdate};
+pub use datafile::{data_file_from_metadata, data_file_from_store};
+pub use error::{CatalogError, Result};
+pub use provider::{CatalogProvider, MemoryCatalog, TableIdent};
+pub use sql::SqlCatalog;
+pub use storage::Warehouse;
+pub use summaries::{
+    decode_summaries, encode_summaries, IndexKind, IndexStatus, ShardSummary, SHARD_SUMMARIES_BLOB,
+};
+pub use table::{LiveFile, Table, TableState, BATCH_IDS_PROPERTY};
+
+/// Re-exported so users name one `iceberg`.
+pub use iceberg;

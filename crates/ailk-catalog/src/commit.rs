@@ -1,0 +1,438 @@
+//! The snapshot producer and the optimistic commit.
+//!
+//! iceberg-rust 0.10 offers only fast-append, and its `TableCommit` cannot be built outside the
+//! crate; ailake also needs replace (swap a data file for a re-sectioned one with the same rows)
+//! and whole-file delete. So this module writes the snapshot itself with iceberg's spec layer —
+//! manifests (`ManifestWriterBuilder`), the manifest list (`ManifestListWriter`), the shard
+//! summaries (Puffin) and the metadata file (`TableMetadataBuilder`) — then swaps the catalog's
+//! metadata pointer. A lost swap reloads the new base and re-applies the update (appends always
+//! rebase; replaces and deletes re-check that their files are still live), with bounded,
+//! jittered retries.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use iceberg::spec::{
+    DataFile, ManifestFile, ManifestListWriter, ManifestStatus, ManifestWriterBuilder, Operation, Snapshot,
+    StatisticsFile, Summary, TableMetadata, MAIN_BRANCH,
+};
+use rand::Rng;
+
+use crate::error::{CatalogError, Result};
+use crate::summaries::{read_summaries, write_summaries, ShardSummary};
+use crate::table::{load_manifest_list, parse_location, Table, TableState, BATCH_IDS_PROPERTY};
+
+/// One change to a table: files added, files removed, and what the snapshot records about it.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotUpdate {
+    /// Data files to add.
+    pub added: Vec<DataFile>,
+    /// URIs of live data files to remove.
+    pub removed: Vec<String>,
+    /// Batch ids this commit carries (idempotency); none may contain a comma.
+    pub batch_ids: Vec<String>,
+    /// Shard summaries of the added files (files without one are planned from footers).
+    pub summaries: Vec<ShardSummary>,
+    /// Extra snapshot-summary properties.
+    pub properties: HashMap<String, String>,
+    /// When set, the commit fails with `StaleParent` unless the table's current snapshot is
+    /// this one (`Some(None)`: the table must have no snapshot).
+    pub expected_parent: Option<Option<i64>>,
+}
+
+impl SnapshotUpdate {
+    /// Adds `files` (operation `append`).
+    pub fn append(files: Vec<DataFile>) -> Self {
+        Self { added: files, ..Self::default() }
+    }
+
+    /// Replaces live file `old` by `new` holding the same rows (operation `replace`); fails
+    /// with `FileNotLive` if another commit removed `old` first.
+    pub fn replace(old: impl Into<String>, new: DataFile) -> Self {
+        Self { added: vec![new], removed: vec![old.into()], ..Self::default() }
+    }
+
+    /// Removes whole live files (operation `delete`).
+    pub fn delete(files: Vec<String>) -> Self {
+        Self { removed: files, ..Self::default() }
+    }
+
+    /// Tags the commit with batch ids.
+    pub fn with_batch_ids(mut self, ids: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.batch_ids.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Attaches shard summaries of added files.
+    pub fn with_summaries(mut self, summaries: Vec<ShardSummary>) -> Self {
+        self.summaries.extend(summaries);
+        self
+    }
+
+    /// Requires the table to still be at `parent` when the commit lands.
+    pub fn with_expected_parent(mut self, parent: Option<i64>) -> Self {
+        self.expected_parent = Some(parent);
+        self
+    }
+
+    /// The operation before looking at the base: a replace whose rows differ becomes an
+    /// overwrite in `prepare`.
+    fn operation(&self) -> Operation {
+        match (self.added.is_empty(), self.removed.is_empty()) {
+            (_, true) => Operation::Append,
+            (true, false) => Operation::Delete,
+            (false, false) => Operation::Replace,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.added.is_empty() && self.removed.is_empty() {
+            return Err(CatalogError::InvalidInput("a commit must add or remove at least one file".into()));
+        }
+        if let Some(bad) = self.batch_ids.iter().find(|b| b.is_empty() || b.contains(',')) {
+            return Err(CatalogError::InvalidInput(format!("batch id {bad:?} is empty or contains a comma")));
+        }
+        let mut seen = HashSet::new();
+        for f in &self.added {
+            if !seen.insert(f.file_path()) {
+                return Err(CatalogError::InvalidInput(format!("{} is added twice", f.file_path())));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How hard a commit tries before giving up with `CommitConflict`.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitOptions {
+    /// Attempts in all (the first one included).
+    pub max_attempts: u32,
+    /// Backoff before the second attempt; doubles each time, with ±50% jitter.
+    pub base_backoff: Duration,
+    /// Upper bound of one backoff.
+    pub max_backoff: Duration,
+}
+
+impl Default for CommitOptions {
+    fn default() -> Self {
+        Self {
+            max_attempts: 40,
+            base_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What a commit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// A new snapshot is current.
+    Committed {
+        /// The new snapshot.
+        snapshot_id: i64,
+        /// Attempts it took (1 when no other writer interfered).
+        attempts: u32,
+    },
+    /// A batch id of the update was already in the table's lineage: nothing was written.
+    AlreadyCommitted {
+        /// The batch id found.
+        batch_id: String,
+        /// The current snapshot, which contains it.
+        snapshot_id: i64,
+    },
+}
+
+impl CommitOutcome {
+    /// The snapshot that holds the update.
+    pub fn snapshot_id(&self) -> i64 {
+        match self {
+            Self::Committed { snapshot_id, .. } | Self::AlreadyCommitted { snapshot_id, .. } => *snapshot_id,
+        }
+    }
+}
+
+/// Files one attempt wrote, deleted again when its swap loses.
+#[derive(Default)]
+struct AttemptFiles(Vec<String>);
+
+impl Table {
+    /// Commits `update` as one new snapshot, retrying lost swaps per `CommitOptions::default()`.
+    pub async fn commit(&self, update: SnapshotUpdate) -> Result<CommitOutcome> {
+        self.commit_with(update, CommitOptions::default()).await
+    }
+
+    /// Commits `update` with explicit retry options.
+    pub async fn commit_with(&self, update: SnapshotUpdate, options: CommitOptions) -> Result<CommitOutcome> {
+        update.validate()?;
+        let mut backoff = options.base_backoff;
+        for attempt in 1..=options.max_attempts.max(1) {
+            let base = self.load().await?;
+            if let Some(expected) = update.expected_parent {
+                if expected != base.current_snapshot_id() {
+                    return Err(CatalogError::StaleParent { expected, actual: base.current_snapshot_id() });
+                }
+            }
+            if let Some(batch_id) =
+                self.lineage_contains(&base.metadata, base.current_snapshot_id(), &update.batch_ids)?
+            {
+                let snapshot_id = base.current_snapshot_id().unwrap_or_default();
+                tracing::info!(table = %self.ident, %batch_id, "batch already committed; nothing to do");
+                return Ok(CommitOutcome::AlreadyCommitted { batch_id, snapshot_id });
+            }
+            let mut written = AttemptFiles::default();
+            let prepared = self.prepare(&base, &update, &mut written).await;
+            let (new_location, snapshot_id) = match prepared {
+                Ok(p) => p,
+                Err(e) => {
+                    self.discard(written).await;
+                    return Err(e);
+                }
+            };
+            if self
+                .catalog
+                .swap_metadata_location(&self.ident, &base.metadata_location, &new_location)
+                .await?
+            {
+                tracing::debug!(table = %self.ident, snapshot_id, attempt, "committed");
+                return Ok(CommitOutcome::Committed { snapshot_id, attempts: attempt });
+            }
+            tracing::debug!(table = %self.ident, attempt, "lost the metadata swap; rebasing");
+            self.discard(written).await;
+            let jitter = rand::rng().random_range(0.5..1.5);
+            tokio::time::sleep(backoff.mul_f64(jitter)).await;
+            backoff = (backoff * 2).min(options.max_backoff);
+        }
+        Err(CatalogError::CommitConflict { table: self.ident.to_string(), attempts: options.max_attempts })
+    }
+
+    async fn discard(&self, written: AttemptFiles) {
+        for uri in written.0 {
+            if let Err(e) = self.io.delete(&uri).await {
+                tracing::warn!(%uri, error = %e, "could not remove a file of a lost commit attempt");
+            }
+        }
+    }
+
+    /// Writes everything the new snapshot needs and returns the new metadata location: the
+    /// files are invisible until the catalog swap points at that location.
+    async fn prepare(
+        &self,
+        base: &TableState,
+        update: &SnapshotUpdate,
+        written: &mut AttemptFiles,
+    ) -> Result<(String, i64)> {
+        let meta: &TableMetadata = &base.metadata;
+        let schema = meta.current_schema().clone();
+        let spec = meta.default_partition_spec().as_ref().clone();
+        let parent = meta.current_snapshot();
+        let snapshot_id = new_snapshot_id(meta);
+        let sequence_number = meta.next_sequence_number();
+        let location = meta.location().trim_end_matches('/').to_string();
+        let commit_uuid = uuid::Uuid::new_v4();
+        let mut manifest_index = 0;
+        let mut next_manifest_uri = || {
+            manifest_index += 1;
+            format!("{location}/metadata/{commit_uuid}-m{manifest_index}.avro")
+        };
+
+        // Carry the parent's manifests, rewriting those that hold a removed file.
+        let removed: HashSet<&str> = update.removed.iter().map(String::as_str).collect();
+        let mut found: HashSet<String> = HashSet::new();
+        let mut removed_files: Vec<DataFile> = Vec::new();
+        let mut manifests: Vec<ManifestFile> = Vec::new();
+        if let Some(parent) = parent {
+            let list = load_manifest_list(&self.io, meta, parent.manifest_list()).await?;
+            for manifest in list.consume_entries() {
+                let live =
+                    manifest.added_files_count.unwrap_or(1) + manifest.existing_files_count.unwrap_or(1);
+                if live == 0 {
+                    continue;
+                }
+                if removed.is_empty() {
+                    manifests.push(manifest);
+                    continue;
+                }
+                let loaded = manifest.load_manifest(&self.io).await?;
+                let hit = loaded.entries().iter().any(|e| {
+                    e.status() != ManifestStatus::Deleted && removed.contains(e.data_file().file_path())
+                });
+                if !hit {
+                    manifests.push(manifest);
+                    continue;
+                }
+                let uri = next_manifest_uri();
+                written.0.push(uri.clone());
+                let mut writer = ManifestWriterBuilder::new(
+                    self.io.new_output(&uri)?,
+                    Some(snapshot_id),
+                    schema.clone(),
+                    spec.clone(),
+                )
+                .build_v2_data();
+                for entry in loaded.entries().iter().filter(|e| e.status() != ManifestStatus::Deleted) {
+                    let file = entry.data_file().clone();
+                    let seq = entry.sequence_number().unwrap_or(0);
+                    let file_seq = entry.file_sequence_number.or(Some(seq));
+                    if removed.contains(file.file_path()) {
+                        found.insert(file.file_path().to_string());
+                        removed_files.push(file.clone());
+                        writer.add_delete_file(file, seq, file_seq)?;
+                    } else {
+                        let added_by = entry.snapshot_id().unwrap_or(manifest.added_snapshot_id);
+                        writer.add_existing_file(file, added_by, seq, file_seq)?;
+                    }
+                }
+                manifests.push(writer.write_manifest_file().await?);
+            }
+        }
+        if let Some(missing) = update.removed.iter().find(|p| !found.contains(*p)) {
+            return Err(CatalogError::FileNotLive {
+                path: missing.clone(),
+                snapshot: parent.map(|p| p.snapshot_id()),
+            });
+        }
+        let added_rows: u64 = update.added.iter().map(DataFile::record_count).sum();
+        let removed_rows: u64 = removed_files.iter().map(DataFile::record_count).sum();
+        let operation = match update.operation() {
+            Operation::Replace if added_rows != removed_rows => Operation::Overwrite,
+            op => op,
+        };
+
+        if !update.added.is_empty() {
+            let uri = next_manifest_uri();
+            written.0.push(uri.clone());
+            let mut writer = ManifestWriterBuilder::new(
+                self.io.new_output(&uri)?,
+                Some(snapshot_id),
+                schema.clone(),
+                spec,
+            )
+            .build_v2_data();
+            for file in &update.added {
+                writer.add_file(file.clone(), sequence_number)?;
+            }
+            manifests.push(writer.write_manifest_file().await?);
+        }
+
+        let list_uri = format!("{location}/metadata/snap-{snapshot_id}-1-{commit_uuid}.avro");
+        written.0.push(list_uri.clone());
+        let mut list_writer = ManifestListWriter::v2(
+            self.io.new_output(&list_uri)?.writer().await?,
+            snapshot_id,
+            parent.map(|p| p.snapshot_id()),
+            sequence_number,
+        );
+        list_writer.add_manifests(manifests.into_iter())?;
+        list_writer.close().await?;
+
+        let summary = summarize(parent.map(|p| p.summary()), operation, update, &removed_files);
+        let snapshot = Snapshot::builder()
+            .with_snapshot_id(snapshot_id)
+            .with_parent_snapshot_id(parent.map(|p| p.snapshot_id()))
+            .with_sequence_number(sequence_number)
+            .with_timestamp_ms(now_ms().max(meta.last_updated_ms()))
+            .with_manifest_list(list_uri)
+            .with_summary(summary)
+            .with_schema_id(meta.current_schema_id())
+            .build();
+
+        let stats =
+            self.carry_summaries(meta, update, snapshot_id, sequence_number, &location, written).await?;
+        let mut builder = meta.clone().into_builder(Some(base.metadata_location.clone()));
+        builder = builder.set_branch_snapshot(snapshot, MAIN_BRANCH)?;
+        if let Some(stats) = stats {
+            builder = builder.set_statistics(stats);
+        }
+        let new_meta = builder.build()?.metadata;
+        let new_location =
+            parse_location(&base.metadata_location)?.with_next_version().with_new_metadata(&new_meta);
+        let new_uri = new_location.to_string();
+        written.0.push(new_uri.clone());
+        new_meta.write_to(&self.io, &new_location).await?;
+        Ok((new_uri, snapshot_id))
+    }
+
+    /// The new snapshot's shard summaries: the parent's, minus removed files, plus the added
+    /// ones. Written only when the update or the parent has any.
+    async fn carry_summaries(
+        &self,
+        meta: &TableMetadata,
+        update: &SnapshotUpdate,
+        snapshot_id: i64,
+        sequence_number: i64,
+        location: &str,
+        written: &mut AttemptFiles,
+    ) -> Result<Option<StatisticsFile>> {
+        let mut summaries = match meta.current_snapshot_id() {
+            Some(parent) => read_summaries(&self.io, meta, parent).await?.unwrap_or_default(),
+            None => Vec::new(),
+        };
+        if summaries.is_empty() && update.summaries.is_empty() {
+            return Ok(None);
+        }
+        let removed: HashSet<&str> = update.removed.iter().map(String::as_str).collect();
+        let added: HashSet<&str> = update.added.iter().map(DataFile::file_path).collect();
+        summaries.retain(|s| !removed.contains(s.file_path.as_str()));
+        summaries.extend(update.summaries.iter().filter(|s| added.contains(s.file_path.as_str())).cloned());
+        let uri = format!("{location}/metadata/{snapshot_id}-{}.stats", uuid::Uuid::new_v4());
+        written.0.push(uri.clone());
+        Ok(Some(write_summaries(&self.io, &uri, snapshot_id, sequence_number, &summaries).await?))
+    }
+}
+
+/// The snapshot summary: the operation, what changed, and running totals (from the parent's).
+fn summarize(
+    parent: Option<&Summary>,
+    operation: Operation,
+    update: &SnapshotUpdate,
+    removed: &[DataFile],
+) -> Summary {
+    let total = |key: &str| -> i64 {
+        parent.and_then(|s| s.additional_properties.get(key)).and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    let added_files = update.added.len() as i64;
+    let added_rows: i64 = update.added.iter().map(|f| f.record_count() as i64).sum();
+    let added_size: i64 = update.added.iter().map(|f| f.file_size_in_bytes() as i64).sum();
+    let deleted_files = removed.len() as i64;
+    let deleted_rows: i64 = removed.iter().map(|f| f.record_count() as i64).sum();
+    let removed_size: i64 = removed.iter().map(|f| f.file_size_in_bytes() as i64).sum();
+    let mut props: HashMap<String, String> = update.properties.clone();
+    let mut put = |k: &str, v: i64| {
+        props.insert(k.to_string(), v.to_string());
+    };
+    if added_files > 0 {
+        put("added-data-files", added_files);
+        put("added-records", added_rows);
+        put("added-files-size", added_size);
+    }
+    if deleted_files > 0 {
+        put("deleted-data-files", deleted_files);
+        put("deleted-records", deleted_rows);
+        put("removed-files-size", removed_size);
+    }
+    put("total-data-files", total("total-data-files") + added_files - deleted_files);
+    put("total-records", total("total-records") + added_rows - deleted_rows);
+    put("total-files-size", total("total-files-size") + added_size - removed_size);
+    put("total-delete-files", 0);
+    put("total-position-deletes", 0);
+    put("total-equality-deletes", 0);
+    if !update.batch_ids.is_empty() {
+        props.insert(BATCH_IDS_PROPERTY.to_string(), update.batch_ids.join(","));
+    }
+    Summary { operation, additional_properties: props }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A random positive snapshot id not used by the table yet.
+fn new_snapshot_id(meta: &TableMetadata) -> i64 {
+    let mut rng = rand::rng();
+    loop {
+        let id = rng.random_range(1..i64::MAX);
+        if meta.snapshot_by_id(id).is_none() {
+            return id;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The error type of `ailk-catalog`.
+
+/// Everything that can go wrong while reading or committing table metadata.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CatalogError {
+    /// iceberg-rust failed (bad metadata, Avro, serialization).
+    #[error("iceberg: {0}")]
+    Iceberg(#[from] iceberg::Error),
+    /// The SQL catalog database failed.
+    #[error("sql catalog: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// The object store failed.
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    /// A data file's Parquet footer could not be read.
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// The AILK layer failed while reading a data file.
+    #[error("format: {0}")]
+    Format(#[from] ailk_format::FormatError),
+    /// No table of that name in the catalog.
+    #[error("table {0} does not exist")]
+    TableNotFound(String),
+    /// A table of that name already exists.
+    #[error("table {0} already exists")]
+    TableExists(String),
+    /// No namespace of that name in the catalog.
+    #[error("namespace {0} does not exist")]
+    NamespaceNotFound(String),
+    /// Another writer kept winning the metadata swap until the retries ran out.
+    #[error("commit to {table} lost the metadata swap {attempts} times in a row")]
+    CommitConflict {
+        /// The table.
+        table: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// A replace or delete names a data file that is not live in the table's current snapshot.
+    #[error(
+        "data file {path} is not live in snapshot {snapshot:?} (replaced or deleted by another commit?)"
+    )]
+    FileNotLive {
+        /// The file path (URI).
+        path: String,
+        /// The snapshot checked, `None` for an empty table.
+        snapshot: Option<i64>,
+    },
+    /// A data file's columns do not match the table schema.
+    #[error("schema mismatch: {0}")]
+    SchemaMismatch(String),
+    /// The commit was built on a snapshot that is no longer the table's current one.
+    #[error("stale parent: commit expects snapshot {expected:?}, table is at {actual:?}")]
+    StaleParent {
+        /// The parent snapshot the commit was built on.
+        expected: Option<i64>,
+        /// The table's current snapshot.
+        actual: Option<i64>,
+    },
+    /// The caller passed something that cannot be committed.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// Stored metadata or a statistics blob is malformed.
+    #[error("corrupt metadata: {0}")]
+    Corrupt(String),
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

@@ -1,0 +1,267 @@
+//! iceberg-rust's `io::Storage` over one `object_store`: metadata, manifests, manifest lists,
+//! Puffin files and data files of a warehouse all go through the store the user passed in.
+//!
+//! Iceberg names files by URI (`file:///…`, `s3://bucket/…`, `memory:///…`), because other
+//! engines (pyiceberg, DuckDB, Spark) read the same metadata. A [`Warehouse`] pairs a store with
+//! the URI of its root; a file URI under that root maps to the store path after the root.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use iceberg::io::{
+    FileIO, FileIOBuilder, FileMetadata, FileRead, FileWrite, InputFile, OutputFile, Storage, StorageConfig,
+    StorageFactory,
+};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CatalogError, Result};
+
+/// A warehouse: one object store and the URI its root has in Iceberg metadata.
+#[derive(Clone)]
+pub struct Warehouse {
+    store: Arc<dyn ObjectStore>,
+    root: String,
+    key: u64,
+}
+
+impl std::fmt::Debug for Warehouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warehouse").field("root", &self.root).field("store", &self.store.to_string()).finish()
+    }
+}
+
+/// Stores registered by key, so a (de)serialized `Storage` finds its `Arc<dyn ObjectStore>`
+/// again (iceberg's `Storage` must be serializable; a live store is not).
+fn registry() -> &'static Mutex<HashMap<u64, Arc<dyn ObjectStore>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<u64, Arc<dyn ObjectStore>>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+impl Warehouse {
+    /// A warehouse over `store` whose root is named `root_uri` in metadata
+    /// (e.g. `file:///data/warehouse`, `s3://bucket/prefix`, `memory:///`).
+    pub fn new(store: Arc<dyn ObjectStore>, root_uri: impl Into<String>) -> Result<Self> {
+        let root = root_uri.into().trim_end_matches('/').to_string();
+        if !root.contains("://") {
+            return Err(CatalogError::InvalidInput(format!("warehouse root {root:?} is not a URI")));
+        }
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let key = NEXT.fetch_add(1, Ordering::Relaxed);
+        registry().lock().unwrap_or_else(|e| e.into_inner()).insert(key, store.clone());
+        Ok(Self { store, root, key })
+    }
+
+    /// A warehouse in a local directory (created if missing), rooted at its `file://` URI.
+    pub fn local(dir: impl AsRef<std::path::Path>) -> Result<Self> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CatalogError::InvalidInput(format!("{}: {e}", dir.display())))?;
+        let abs =
+            dir.canonicalize().map_err(|e| CatalogError::InvalidInput(format!("{}: {e}", dir.display())))?;
+        let store = ailk_format::local_store(&abs)?;
+        Self::new(store, format!("file://{}", abs.display()))
+    }
+
+    /// A fresh in-memory warehouse (tests).
+    pub fn memory() -> Self {
+        Self::new(ailk_format::memory_store(), "memory:///warehouse").expect("static URI is valid")
+    }
+
+    /// The object store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The URI of the warehouse root (no trailing slash).
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The URI of `relative` under the root.
+    pub fn uri(&self, relative: &str) -> String {
+        format!("{}/{}", self.root, relative.trim_start_matches('/'))
+    }
+
+    /// The store path of a file URI under this warehouse's root.
+    pub fn path_of(&self, uri: &str) -> Result<Path> {
+        path_under(&self.root, uri)
+    }
+
+    /// An iceberg `FileIO` whose every read and write goes through this warehouse's store.
+    pub fn file_io(&self) -> FileIO {
+        let factory = ObjectStoreStorageFactory { key: self.key, root: self.root.clone() };
+        FileIOBuilder::new(Arc::new(factory)).build()
+    }
+}
+
+fn path_under(root: &str, uri: &str) -> Result<Path> {
+    let rest = uri
+        .strip_prefix(root)
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+        .ok_or_else(|| CatalogError::InvalidInput(format!("{uri} is outside the warehouse {root}")))?;
+    Path::parse(rest.trim_start_matches('/')).map_err(|e| CatalogError::InvalidInput(format!("{uri}: {e}")))
+}
+
+fn lookup(key: u64) -> iceberg::Result<Arc<dyn ObjectStore>> {
+    registry().lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned().ok_or_else(|| {
+        iceberg::Error::new(iceberg::ErrorKind::Unexpected, format!("object store #{key} is not registered"))
+    })
+}
+
+fn to_iceberg(e: impl Into<CatalogError>) -> iceberg::Error {
+    let e: CatalogError = e.into();
+    let kind = match &e {
+        CatalogError::Store(object_store::Error::NotFound { .. }) => iceberg::ErrorKind::DataInvalid,
+        _ => iceberg::ErrorKind::Unexpected,
+    };
+    iceberg::Error::new(kind, e.to_string()).with_source(e)
+}
+
+/// Builds [`ObjectStoreStorage`] for a registered warehouse store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectStoreStorageFactory {
+    key: u64,
+    root: String,
+}
+
+#[typetag::serde(name = "ailake-object-store")]
+impl StorageFactory for ObjectStoreStorageFactory {
+    fn build(&self, _config: &StorageConfig) -> iceberg::Result<Arc<dyn Storage>> {
+        lookup(self.key)?;
+        Ok(Arc::new(ObjectStoreStorage { key: self.key, root: self.root.clone() }))
+    }
+}
+
+/// iceberg `Storage` backed by a registered `object_store`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ObjectStoreStorage {
+    key: u64,
+    root: String,
+}
+
+impl ObjectStoreStorage {
+    fn resolve(&self, uri: &str) -> iceberg::Result<(Arc<dyn ObjectStore>, Path)> {
+        Ok((lookup(self.key)?, path_under(&self.root, uri).map_err(to_iceberg)?))
+    }
+}
+
+#[async_trait]
+#[typetag::serde(name = "ailake-object-store")]
+impl Storage for ObjectStoreStorage {
+    async fn exists(&self, path: &str) -> iceberg::Result<bool> {
+        let (store, p) = self.resolve(path)?;
+        match store.head(&p).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(to_iceberg(e)),
+        }
+    }
+
+    async fn metadata(&self, path: &str) -> iceberg::Result<FileMetadata> {
+        let (store, p) = self.resolve(path)?;
+        let meta = store.head(&p).await.map_err(to_iceberg)?;
+        Ok(FileMetadata { size: meta.size })
+    }
+
+    async fn read(&self, path: &str) -> iceberg::Result<Bytes> {
+        let (store, p) = self.resolve(path)?;
+        store.get(&p).await.map_err(to_iceberg)?.bytes().await.map_err(to_iceberg)
+    }
+
+    async fn reader(&self, path: &str) -> iceberg::Result<Box<dyn FileRead>> {
+        let (store, path) = self.resolve(path)?;
+        Ok(Box::new(RangeReader { store, path }))
+    }
+
+    async fn write(&self, path: &str, bs: Bytes) -> iceberg::Result<()> {
+        let (store, p) = self.resolve(path)?;
+        store.put(&p, PutPayload::from_bytes(bs)).await.map_err(to_iceberg)?;
+        Ok(())
+    }
+
+    async fn writer(&self, path: &str) -> iceberg::Result<Box<dyn FileWrite>> {
+        let (store, path) = self.resolve(path)?;
+        Ok(Box::new(BufferedWriter { store, path, parts: Vec::new(), closed: false }))
+    }
+
+    async fn delete(&self, path: &str) -> iceberg::Result<()> {
+        let (store, p) = self.resolve(path)?;
+        match store.delete(&p).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(to_iceberg(e)),
+        }
+    }
+
+    async fn delete_prefix(&self, path: &str) -> iceberg::Result<()> {
+        let (store, p) = self.resolve(path)?;
+        let paths = store.list(Some(&p)).map_ok(|m| m.location).boxed();
+        store.delete_stream(paths).try_collect::<Vec<_>>().await.map_err(to_iceberg)?;
+        Ok(())
+    }
+
+    async fn delete_stream(&self, paths: BoxStream<'static, String>) -> iceberg::Result<()> {
+        let paths: Vec<String> = paths.collect().await;
+        for path in paths {
+            self.delete(&path).await?;
+        }
+        Ok(())
+    }
+
+    fn new_input(&self, path: &str) -> iceberg::Result<InputFile> {
+        Ok(InputFile::new(Arc::new(self.clone()), path.to_string()))
+    }
+
+    fn new_output(&self, path: &str) -> iceberg::Result<OutputFile> {
+        Ok(OutputFile::new(Arc::new(self.clone()), path.to_string()))
+    }
+}
+
+struct RangeReader {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+}
+
+#[async_trait]
+impl FileRead for RangeReader {
+    async fn read(&self, range: Range<u64>) -> iceberg::Result<Bytes> {
+        self.store.get_range(&self.path, range).await.map_err(to_iceberg)
+    }
+}
+
+/// Metadata files are small: buffer the parts and put them in one request on close, so a
+/// reader never sees half a file.
+struct BufferedWriter {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    parts: Vec<Bytes>,
+    closed: bool,
+}
+
+#[async_trait]
+impl FileWrite for BufferedWriter {
+    async fn write(&mut self, bs: Bytes) -> iceberg::Result<()> {
+        if self.closed {
+            return Err(iceberg::Error::new(iceberg::ErrorKind::Unexpected, "write after close"));
+        }
+        self.parts.push(bs);
+        Ok(())
+    }
+
+    async fn close(&mut self) -> iceberg::Result<()> {
+        if self.closed {
+            return Err(iceberg::Error::new(iceberg::ErrorKind::Unexpected, "file closed twice"));
+        }
+        self.closed = true;
+        let payload: PutPayload = std::mem::take(&mut self.parts).into_iter().collect();
+        self.store.put(&self.path, payload).await.map_err(to_iceberg)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,215 @@
+//! Per-shard vector summaries of a snapshot, kept in a Puffin statistics file attached to the
+//! snapshot (blob type [`SHARD_SUMMARIES_BLOB`]), so a search plans without reading footers.
+//!
+//! Blob layout (little-endian, version 1): `u32 count`, then per shard `u32 path_len, path,
+//! u32 column_len, column, u64 rows, u32 dim, f32 × dim centroid, f32 radius, u8 index kind,
+//! u8 index status, u64 section offset, u64 section length` (offset and length 0: no section).
+
+use std::collections::HashMap;
+
+use iceberg::io::FileIO;
+use iceberg::puffin::{Blob, CompressionCodec, PuffinReader, PuffinWriter};
+use iceberg::spec::{BlobMetadata, StatisticsFile, TableMetadata};
+
+use crate::error::{CatalogError, Result};
+
+/// Puffin blob type of the shard summaries.
+pub const SHARD_SUMMARIES_BLOB: &str = "ailake-shard-summaries-v1";
+
+/// Which vector index a shard's section holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexKind {
+    /// No index: raw vectors only (searched by exact scan).
+    Flat,
+    /// An HNSW graph.
+    Hnsw,
+    /// IVF-PQ codes.
+    IvfPq,
+}
+
+/// Whether a shard's index exists yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexStatus {
+    /// The file has no section yet (a deferred build is pending): search it by exact scan.
+    Pending,
+    /// The section is written.
+    Ready,
+}
+
+/// What planning needs to know about one data file without opening it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardSummary {
+    /// The data file's URI, as in the manifests.
+    pub file_path: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// The primary vector column the centroid and radius describe.
+    pub column: String,
+    /// Mean of the column's vectors.
+    pub centroid: Vec<f32>,
+    /// Largest distance from the centroid to a vector of the file.
+    pub radius: f32,
+    /// Index kind of the section (meaningful when `status` is `Ready`).
+    pub index: IndexKind,
+    /// Whether the section exists.
+    pub status: IndexStatus,
+    /// Byte offset and length of the AILK section in the file, when it has one.
+    pub section: Option<(u64, u64)>,
+}
+
+/// Encodes summaries as one blob.
+pub fn encode_summaries(summaries: &[ShardSummary]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&(summaries.len() as u32).to_le_bytes());
+    for s in summaries {
+        for text in [&s.file_path, &s.column] {
+            out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            out.extend_from_slice(text.as_bytes());
+        }
+        out.extend_from_slice(&s.rows.to_le_bytes());
+        out.extend_from_slice(&(s.centroid.len() as u32).to_le_bytes());
+        s.centroid.iter().for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        out.extend_from_slice(&s.radius.to_le_bytes());
+        out.push(match s.index {
+            IndexKind::Flat => 0,
+            IndexKind::Hnsw => 1,
+            IndexKind::IvfPq => 2,
+        });
+        out.push(match s.status {
+            IndexStatus::Pending => 0,
+            IndexStatus::Ready => 1,
+        });
+        let (off, len) = s.section.unwrap_or((0, 0));
+        out.extend_from_slice(&off.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    out
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.0.len() < n {
+            return Err(CatalogError::Corrupt(format!("shard summaries truncated: need {n} more bytes")));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn f32(&mut self) -> Result<f32> {
+        Ok(f32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn text(&mut self) -> Result<String> {
+        let n = self.u32()? as usize;
+        String::from_utf8(self.take(n)?.to_vec())
+            .map_err(|_| CatalogError::Corrupt("shard summary text is not UTF-8".into()))
+    }
+}
+
+/// Decodes a blob written by [`encode_summaries`]; malformed bytes give `Corrupt`, never a panic.
+pub fn decode_summaries(bytes: &[u8]) -> Result<Vec<ShardSummary>> {
+    let mut c = Cursor(bytes);
+    let count = c.u32()? as usize;
+    // Every entry takes at least 38 bytes: bound the allocation by what the blob can hold.
+    let mut out = Vec::with_capacity(count.min(bytes.len() / 38));
+    for _ in 0..count {
+        let file_path = c.text()?;
+        let column = c.text()?;
+        let rows = c.u64()?;
+        let dim = c.u32()? as usize;
+        let raw =
+            c.take(dim.checked_mul(4).ok_or_else(|| CatalogError::Corrupt("absurd dimension".into()))?)?;
+        let centroid =
+            raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
+        let radius = c.f32()?;
+        let index = match c.u8()? {
+            0 => IndexKind::Flat,
+            1 => IndexKind::Hnsw,
+            2 => IndexKind::IvfPq,
+            k => return Err(CatalogError::Corrupt(format!("unknown index kind {k}"))),
+        };
+        let status = match c.u8()? {
+            0 => IndexStatus::Pending,
+            1 => IndexStatus::Ready,
+            s => return Err(CatalogError::Corrupt(format!("unknown index status {s}"))),
+        };
+        let (off, len) = (c.u64()?, c.u64()?);
+        let section = (len > 0).then_some((off, len));
+        out.push(ShardSummary { file_path, rows, column, centroid, radius, index, status, section });
+    }
+    if !c.0.is_empty() {
+        return Err(CatalogError::Corrupt(format!("{} trailing bytes after shard summaries", c.0.len())));
+    }
+    Ok(out)
+}
+
+/// Writes `summaries` as the Puffin statistics file of `snapshot_id` at `uri`.
+pub(crate) async fn write_summaries(
+    io: &FileIO,
+    uri: &str,
+    snapshot_id: i64,
+    sequence_number: i64,
+    summaries: &[ShardSummary],
+) -> Result<StatisticsFile> {
+    let output = io.new_output(uri)?;
+    let mut writer = PuffinWriter::new(&output, HashMap::new(), false).await?;
+    let blob = Blob::builder()
+        .r#type(SHARD_SUMMARIES_BLOB.to_string())
+        .fields(Vec::new())
+        .snapshot_id(snapshot_id)
+        .sequence_number(sequence_number)
+        .data(encode_summaries(summaries))
+        .properties(HashMap::from([("shards".to_string(), summaries.len().to_string())]))
+        .build();
+    writer.add(blob, CompressionCodec::zstd_default()).await?;
+    writer.close().await?;
+    let input = io.new_input(uri)?;
+    let size = input.metadata().await?.size;
+    // Puffin ends with: footer payload length (u32), flags (4 bytes), magic (4 bytes); the footer
+    // is magic + payload + those 12 bytes.
+    let tail = input.reader().await?.read(size.saturating_sub(12)..size).await?;
+    let payload = u32::from_le_bytes(tail[..4].try_into().expect("4 bytes")) as i64;
+    Ok(StatisticsFile {
+        snapshot_id,
+        statistics_path: uri.to_string(),
+        file_size_in_bytes: size as i64,
+        file_footer_size_in_bytes: payload + 16,
+        key_metadata: None,
+        blob_metadata: vec![BlobMetadata {
+            r#type: SHARD_SUMMARIES_BLOB.to_string(),
+            snapshot_id,
+            sequence_number,
+            fields: Vec::new(),
+            properties: HashMap::new(),
+        }],
+    })
+}
+
+/// Reads the shard summaries attached to `snapshot_id`, or `None` when it has none.
+pub(crate) async fn read_summaries(
+    io: &FileIO,
+    metadata: &TableMetadata,
+    snapshot_id: i64,
+) -> Result<Option<Vec<ShardSummary>>> {
+    let Some(stats) = metadata.statistics_for_snapshot(snapshot_id) else { return Ok(None) };
+    if !stats.blob_metadata.iter().any(|b| b.r#type == SHARD_SUMMARIES_BLOB) {
+        return Ok(None);
+    }
+    let reader = PuffinReader::new(io.new_input(&stats.statistics_path)?);
+    let file_meta = reader.file_metadata().await?;
+    let Some(blob_meta) = file_meta.blobs().iter().find(|b| b.blob_type() == SHARD_SUMMARIES_BLOB) else {
+        return Ok(None);
+    };
+    let blob = reader.blob(blob_meta).await?;
+    decode_summaries(blob.data()).map(Some)
+}
