@@ -1,6 +1,11 @@
 //! Per-shard vector summaries of a snapshot, kept in a Puffin statistics file attached to the
 //! snapshot (blob type [`SHARD_SUMMARIES_BLOB`]), so a search plans without reading footers.
 //!
+//! The table metadata registers the file under the snapshot with an empty `blob-metadata`
+//! list; the blob is named in the Puffin file's own footer. pyiceberg 0.12 refuses to load
+//! table metadata whose statistics list a blob type it does not know, so listing ours there
+//! would make our tables unreadable to it.
+//!
 //! Blob layout (little-endian, version 1): `u32 count`, then per shard `u32 path_len, path,
 //! u32 column_len, column, u64 rows, u32 dim, f32 × dim centroid, f32 radius, u8 index kind,
 //! u8 index status, u64 section offset, u64 section length` (offset and length 0: no section).
@@ -9,7 +14,7 @@ use std::collections::HashMap;
 
 use iceberg::io::FileIO;
 use iceberg::puffin::{Blob, CompressionCodec, PuffinReader, PuffinWriter};
-use iceberg::spec::{BlobMetadata, StatisticsFile, TableMetadata};
+use iceberg::spec::{StatisticsFile, TableMetadata};
 
 use crate::error::{CatalogError, Result};
 
@@ -185,13 +190,10 @@ pub(crate) async fn write_summaries(
         file_size_in_bytes: size as i64,
         file_footer_size_in_bytes: payload + 16,
         key_metadata: None,
-        blob_metadata: vec![BlobMetadata {
-            r#type: SHARD_SUMMARIES_BLOB.to_string(),
-            snapshot_id,
-            sequence_number,
-            fields: Vec::new(),
-            properties: HashMap::new(),
-        }],
+        // The blob is listed in the Puffin footer only: pyiceberg 0.12 rejects table metadata
+        // whose statistics name a blob type other than the two it knows, and every engine
+        // ignores a statistics file without listed blobs.
+        blob_metadata: Vec::new(),
     })
 }
 
@@ -202,9 +204,6 @@ pub(crate) async fn read_summaries(
     snapshot_id: i64,
 ) -> Result<Option<Vec<ShardSummary>>> {
     let Some(stats) = metadata.statistics_for_snapshot(snapshot_id) else { return Ok(None) };
-    if !stats.blob_metadata.iter().any(|b| b.r#type == SHARD_SUMMARIES_BLOB) {
-        return Ok(None);
-    }
     let reader = PuffinReader::new(io.new_input(&stats.statistics_path)?);
     let file_meta = reader.file_metadata().await?;
     let Some(blob_meta) = file_meta.blobs().iter().find(|b| b.blob_type() == SHARD_SUMMARIES_BLOB) else {

@@ -257,7 +257,7 @@ async fn shard_summaries_follow_the_snapshot() {
     // The statistics file is registered in the metadata with its real sizes.
     let state = table.load().await.unwrap();
     let stats = state.metadata.statistics_for_snapshot(state.current_snapshot_id().unwrap()).unwrap();
-    assert_eq!(stats.blob_metadata[0].r#type, ailk_catalog::SHARD_SUMMARIES_BLOB);
+    assert!(stats.blob_metadata.is_empty(), "pyiceberg rejects unknown blob types in table metadata");
     let path = table.warehouse().path_of(&stats.statistics_path).unwrap();
     use object_store::ObjectStoreExt;
     let head = table.warehouse().store().head(&path).await.unwrap();
