@@ -242,7 +242,7 @@ impl Table {
         let mut manifests: Vec<ManifestFile> = Vec::new();
         if let Some(parent) = parent {
             let list = load_manifest_list(&self.io, meta, parent.manifest_list()).await?;
-            for manifest in list.consume_entries() {
+            for manifest in list.entries().iter().cloned() {
                 let live =
                     manifest.added_files_count.unwrap_or(1) + manifest.existing_files_count.unwrap_or(1);
                 if live == 0 {

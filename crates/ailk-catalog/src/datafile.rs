@@ -207,10 +207,8 @@ fn required_leaves(schema: &Schema) -> Vec<NestedFieldRef> {
             match f.field_type.as_ref() {
                 Type::Primitive(_) => out.push(f.clone()),
                 Type::Struct(s) => walk(s.fields(), out),
-                Type::List(l) if l.element_field.required => {
-                    if l.element_field.field_type.is_primitive() {
-                        out.push(l.element_field.clone());
-                    }
+                Type::List(l) if l.element_field.required && l.element_field.field_type.is_primitive() => {
+                    out.push(l.element_field.clone())
                 }
                 _ => {}
             }
