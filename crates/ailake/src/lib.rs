@@ -5,13 +5,18 @@
 //! ordinary Parquet readers still read the file.
 //!
 //! This umbrella crate re-exports the public API of the layered crates and maps their errors
-//! into one [`AilakeError`]. Today it exposes the section format ([`format`]) and the dataset
-//! readers of [`index`]; the table writer and search session build on them.
+//! into one [`AilakeError`]: the section format ([`format`]), the indexes ([`index`]) and the
+//! Iceberg catalog layer ([`catalog`]: tables, snapshot commits, SQLite/memory catalogs).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub use ailk_catalog as catalog;
 pub use ailk_format as format;
 pub use ailk_index as index;
+
+pub use ailk_catalog::{
+    CatalogProvider, CommitOutcome, MemoryCatalog, SnapshotUpdate, SqlCatalog, Table, TableIdent, Warehouse,
+};
 
 /// The object store trait every ailake component reads and writes through.
 pub use ailk_format::object_store::ObjectStore as Store;
@@ -30,6 +35,9 @@ pub enum AilakeError {
     /// The index layer failed.
     #[error(transparent)]
     Index(#[from] ailk_index::IndexError),
+    /// The catalog, Iceberg metadata or commit layer failed.
+    #[error(transparent)]
+    Catalog(#[from] ailk_catalog::CatalogError),
 }
 
 /// Result alias of the public API.
@@ -37,5 +45,8 @@ pub type AilakeResult<T> = Result<T, AilakeError>;
 
 /// The names most programs need.
 pub mod prelude {
-    pub use crate::{AilakeError, AilakeResult, Metric, ReadOptions, ShardReader, ShardWriter, Store};
+    pub use crate::{
+        AilakeError, AilakeResult, Metric, ReadOptions, ShardReader, ShardWriter, SqlCatalog, Store, Table,
+        TableIdent, Warehouse,
+    };
 }

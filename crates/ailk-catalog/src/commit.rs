@@ -102,6 +102,11 @@ impl SnapshotUpdate {
     }
 }
 
+/// Carried manifests at which a commit merges the small ones into one.
+const MERGE_MIN_COUNT: usize = 100;
+/// Live entries below which a manifest counts as small for merging.
+const MERGE_SMALL_ENTRIES: u32 = 10_000;
+
 /// How hard a commit tries before giving up with `CommitConflict`.
 #[derive(Debug, Clone, Copy)]
 pub struct CommitOptions {
@@ -285,6 +290,11 @@ impl Table {
                 manifests.push(writer.write_manifest_file().await?);
             }
         }
+        if manifests.len() >= MERGE_MIN_COUNT {
+            let uri = next_manifest_uri();
+            written.0.push(uri.clone());
+            manifests = self.merge_small_manifests(manifests, snapshot_id, &uri, meta).await?;
+        }
         if let Some(missing) = update.removed.iter().find(|p| !found.contains(*p)) {
             return Err(CatalogError::FileNotLive {
                 path: missing.clone(),
@@ -350,6 +360,47 @@ impl Table {
         written.0.push(new_uri.clone());
         new_meta.write_to(&self.io, &new_location).await?;
         Ok((new_uri, snapshot_id))
+    }
+
+    /// Folds the small manifests carried from older snapshots into one, so planning reads a
+    /// bounded number of manifests however many commits the table has seen (Java Iceberg's
+    /// manifest merge, with its default minimum count of 100).
+    async fn merge_small_manifests(
+        &self,
+        manifests: Vec<ManifestFile>,
+        snapshot_id: i64,
+        uri: &str,
+        meta: &TableMetadata,
+    ) -> Result<Vec<ManifestFile>> {
+        let (small, mut kept): (Vec<_>, Vec<_>) = manifests.into_iter().partition(|m| {
+            let live = m.added_files_count.unwrap_or(0) + m.existing_files_count.unwrap_or(0);
+            m.added_snapshot_id != snapshot_id && live < MERGE_SMALL_ENTRIES
+        });
+        if small.len() < 2 {
+            kept.extend(small);
+            return Ok(kept);
+        }
+        let mut writer = ManifestWriterBuilder::new(
+            self.io.new_output(uri)?,
+            Some(snapshot_id),
+            meta.current_schema().clone(),
+            meta.default_partition_spec().as_ref().clone(),
+        )
+        .build_v2_data();
+        for manifest in &small {
+            for entry in manifest.load_manifest(&self.io).await?.entries() {
+                if entry.status() == ManifestStatus::Deleted {
+                    continue;
+                }
+                let seq = entry.sequence_number().unwrap_or(0);
+                let added_by = entry.snapshot_id().unwrap_or(manifest.added_snapshot_id);
+                let file_seq = entry.file_sequence_number.or(Some(seq));
+                writer.add_existing_file(entry.data_file().clone(), added_by, seq, file_seq)?;
+            }
+        }
+        tracing::debug!(table = %self.ident, merged = small.len(), "merged small manifests");
+        kept.push(writer.write_manifest_file().await?);
+        Ok(kept)
     }
 
     /// The new snapshot's shard summaries: the parent's, minus removed files, plus the added

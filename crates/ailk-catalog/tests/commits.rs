@@ -304,3 +304,25 @@ async fn orphans_of_lost_work_are_removed_and_referenced_files_kept() {
     assert_eq!(live_ids(&table, None).await, (0..10).collect::<Vec<_>>());
     assert!(table.remove_orphans(Duration::ZERO).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn small_manifests_are_merged_so_planning_reads_a_bounded_number() {
+    use ailk_catalog::iceberg::spec::ManifestList;
+    let table = memory_table().await;
+    let mut snaps = Vec::new();
+    for i in 0..130i64 {
+        let f = write_file(&table, i * 2..i * 2 + 2).await;
+        snaps.push(table.commit(SnapshotUpdate::append(vec![f])).await.unwrap().snapshot_id());
+    }
+    let state = table.load().await.unwrap();
+    let list_uri = state.metadata.current_snapshot().unwrap().manifest_list().to_string();
+    let bytes = table.file_io().new_input(&list_uri).unwrap().read().await.unwrap();
+    let list = ManifestList::parse_with_version(&bytes, state.metadata.format_version()).unwrap();
+    assert!(list.entries().len() < 100, "{} manifests", list.entries().len());
+    assert_eq!(live_ids(&table, None).await, (0..260).collect::<Vec<_>>());
+    assert_eq!(live_ids(&table, Some(snaps[109])).await, (0..220).collect::<Vec<_>>());
+    // Files merged into one manifest keep the snapshot that added them.
+    let files = table.live_files(None).await.unwrap();
+    let adders: std::collections::HashSet<i64> = files.iter().map(|f| f.snapshot_id).collect();
+    assert_eq!(adders.len(), 130);
+}
