@@ -102,7 +102,8 @@ pub fn bench(quick: bool) -> Result<()> {
         sections.push(ivfpq_table(&ds.name, &ours_json, &read_json(&faiss)?));
     }
 
-    let mut crit = vec!["bench", "-p", "ailake-benches", "--bench", "format", "--bench", "index"];
+    let mut crit =
+        vec!["bench", "-p", "ailake-benches", "--bench", "format", "--bench", "index", "--bench", "catalog"];
     if quick {
         crit.extend(["--", "--warm-up-time", "1", "--measurement-time", "3"]);
     }
