@@ -10,6 +10,7 @@
 //! - [`table`], [`commit`]: a [`Table`] handle — snapshots, live files (time travel), the
 //!   append / replace / delete snapshot producer with optimistic retries, idempotency by batch
 //!   id, orphan removal.
+//! - [`layout`]: attribute + vector columns of a table, its property and file schema.
 //! - [`summaries`]: per-shard vector summaries of a snapshot in a Puffin statistics file.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -17,6 +18,7 @@
 pub mod commit;
 pub mod datafile;
 pub mod error;
+pub mod layout;
 pub mod provider;
 pub mod sql;
 pub mod storage;
@@ -26,6 +28,7 @@ pub mod table;
 pub use commit::{CommitOptions, CommitOutcome, SnapshotUpdate};
 pub use datafile::{data_file_from_metadata, data_file_from_store};
 pub use error::{CatalogError, Result};
+pub use layout::{encode_specs, file_schema, parse_specs, table_schema, VectorSpec, VECTOR_COLUMNS_PROPERTY};
 pub use provider::{CatalogProvider, MemoryCatalog, TableIdent};
 pub use sql::SqlCatalog;
 pub use storage::Warehouse;

@@ -1,7 +1,20 @@
 //! # ailk-search
 //!
-//! `SearchSession`: snapshot planning, shard pruning, per-shard index or flat search, top-k merge, row fetch, filters and caches.
-//!
-//! Not built yet: this crate exists so the workspace has its final shape; see
-//! `docs/ARCHITECTURE.md` for what it will own and the issue tracker for when.
+//! [`SearchSession`]: search one snapshot of an ailake table. Shards (data files) are planned
+//! from the snapshot's shard summaries, visited nearest-first by a distance lower bound and
+//! pruned once `k` results beat their bound; each is searched with the index in its AILK
+//! section (HNSW or IVF-PQ, viewed in place) or by exact scan while its index is pending;
+//! results are merged and the winners' columns fetched with Parquet row selection.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod filter;
+pub mod params;
+mod session;
+mod shard;
+
+pub use error::{Result, SearchError};
+pub use filter::{Filter, Literal, Op};
+pub use params::{CounterSnapshot, SearchParams};
+pub use session::{SearchSession, DISTANCE_COLUMN};

@@ -1,0 +1,88 @@
+//! Search parameters and the counters a search reports.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::filter::Filter;
+
+/// How one search runs.
+#[derive(Debug, Clone)]
+pub struct SearchParams {
+    /// Vector column to search (the table's primary column when `None`).
+    pub column: Option<String>,
+    /// HNSW candidate list size (the index's default when `None`).
+    pub ef: Option<usize>,
+    /// IVF-PQ lists probed.
+    pub nprobe: usize,
+    /// IVF-PQ exact re-rank factor (1 = off; needs raw vectors in the section).
+    pub refine_factor: usize,
+    /// Columns returned besides `_distance` (all attribute columns when `None`).
+    pub projection: Option<Vec<String>>,
+    /// Rows must match this before they are ranked.
+    pub filter: Option<Filter>,
+    /// Skip shards whose distance lower bound exceeds the current k-th distance.
+    pub prune: bool,
+    /// Shards searched at once.
+    pub concurrency: usize,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        Self {
+            column: None,
+            ef: None,
+            nprobe: 32,
+            refine_factor: 4,
+            projection: None,
+            filter: None,
+            prune: true,
+            concurrency: 4,
+        }
+    }
+}
+
+/// What searches of a session did, cumulatively.
+#[derive(Debug, Default)]
+pub struct SearchCounters {
+    pub(crate) visited: AtomicU64,
+    pub(crate) pruned: AtomicU64,
+    pub(crate) flat_scanned: AtomicU64,
+    pub(crate) index_searched: AtomicU64,
+    pub(crate) corrupt: AtomicU64,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CounterSnapshot {
+    /// Shards searched.
+    pub shards_visited: u64,
+    /// Shards skipped by their distance lower bound.
+    pub shards_pruned: u64,
+    /// Shards searched by exact scan (no section yet, a corrupt section, or a filter).
+    pub shards_flat_scanned: u64,
+    /// Shards searched through their HNSW or IVF-PQ index.
+    pub shards_index_searched: u64,
+    /// Shards whose section failed to load (served by exact scan instead).
+    pub corrupt_sections: u64,
+    /// Bytes read from the store by this session.
+    pub bytes_read: u64,
+    /// Read requests made by this session.
+    pub read_requests: u64,
+}
+
+impl SearchCounters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, bytes_read: u64, read_requests: u64) -> CounterSnapshot {
+        CounterSnapshot {
+            shards_visited: self.visited.load(Ordering::Relaxed),
+            shards_pruned: self.pruned.load(Ordering::Relaxed),
+            shards_flat_scanned: self.flat_scanned.load(Ordering::Relaxed),
+            shards_index_searched: self.index_searched.load(Ordering::Relaxed),
+            corrupt_sections: self.corrupt.load(Ordering::Relaxed),
+            bytes_read,
+            read_requests,
+        }
+    }
+}

@@ -1,0 +1,454 @@
+//! [`SearchSession`]: search one snapshot of a table.
+//!
+//! Planning uses the snapshot's shard summaries (Puffin), falling back to each file's AILK
+//! directory. Shards are visited nearest-first by the lower bound `‖q − c‖ − r` of their
+//! distance; once `k` results are held, a shard whose bound exceeds the k-th distance is
+//! skipped. Shards of one wave are searched concurrently; results are merged, then the
+//! projected columns of the winners are fetched with Parquet row selection.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use ailk_catalog::{
+    file_schema, parse_specs, CatalogProvider, Table, TableIdent, VectorSpec, Warehouse,
+    VECTOR_COLUMNS_PROPERTY,
+};
+use ailk_format::object_store::path::Path;
+use ailk_format::object_store::ObjectStore;
+use ailk_format::{CountingStore, IoCounters, ReadOptions, ShardReader};
+use ailk_index::{kernels, Metric, Neighbor};
+use arrow_array::{ArrayRef, Float32Array, RecordBatch, UInt32Array};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::RowSelection;
+
+use crate::error::{Result, SearchError};
+use crate::filter::selected_rows;
+use crate::params::{CounterSnapshot, SearchCounters, SearchParams};
+use crate::shard::{load_shard, read_columns, LoadedShard};
+
+/// Name of the distance column of search results.
+pub const DISTANCE_COLUMN: &str = "_distance";
+
+/// A shard as planning sees it.
+#[derive(Debug, Clone)]
+struct ShardPlan {
+    uri: String,
+    path: Path,
+    rows: u64,
+    /// Centroid and radius of the primary column, when known.
+    bound: Option<(Vec<f32>, f32)>,
+}
+
+/// Searches one snapshot of an ailake table.
+pub struct SearchSession {
+    table: Table,
+    store: Arc<dyn ObjectStore>,
+    io: Arc<IoCounters>,
+    snapshot_id: Option<i64>,
+    specs: Vec<VectorSpec>,
+    schema: SchemaRef,
+    plan: Vec<ShardPlan>,
+    readers: Mutex<HashMap<String, Arc<ShardReader>>>,
+    shards: Mutex<HashMap<(String, String), Arc<LoadedShard>>>,
+    counters: SearchCounters,
+}
+
+impl std::fmt::Debug for SearchSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchSession")
+            .field("table", self.table.ident())
+            .field("snapshot_id", &self.snapshot_id)
+            .field("shards", &self.plan.len())
+            .finish()
+    }
+}
+
+impl SearchSession {
+    /// Opens `table` at its current snapshot.
+    pub async fn open(
+        catalog: Arc<dyn CatalogProvider>,
+        warehouse: Warehouse,
+        table: TableIdent,
+    ) -> Result<Self> {
+        let table = Table::open(catalog, warehouse, table).await?;
+        Self::at(table, None).await
+    }
+
+    /// The same table at snapshot `snapshot_id` (time travel).
+    pub async fn at_snapshot(&self, snapshot_id: i64) -> Result<Self> {
+        let table = Table::open(
+            self.table.catalog().clone(),
+            self.table.warehouse().clone(),
+            self.table.ident().clone(),
+        )
+        .await?;
+        Self::at(table, Some(snapshot_id)).await
+    }
+
+    /// The same table at its now-current snapshot (sees commits made since opening).
+    pub async fn refresh(&self) -> Result<Self> {
+        let table = Table::open(
+            self.table.catalog().clone(),
+            self.table.warehouse().clone(),
+            self.table.ident().clone(),
+        )
+        .await?;
+        Self::at(table, None).await
+    }
+
+    async fn at(table: Table, snapshot: Option<i64>) -> Result<Self> {
+        let state = table.load().await?;
+        let snapshot_id = snapshot.or(state.current_snapshot_id());
+        if let Some(id) = snapshot {
+            if state.metadata.snapshot_by_id(id).is_none() {
+                return Err(SearchError::InvalidQuery(format!("snapshot {id} does not exist")));
+            }
+        }
+        let specs = parse_specs(state.metadata.properties().get(VECTOR_COLUMNS_PROPERTY).map_or("", |s| s))?;
+        if specs.is_empty() {
+            return Err(SearchError::InvalidQuery(format!("{} has no vector columns", table.ident())));
+        }
+        let schema_id = snapshot_id
+            .and_then(|id| state.metadata.snapshot_by_id(id))
+            .and_then(|s| s.schema_id())
+            .unwrap_or(state.metadata.current_schema_id());
+        let iceberg_schema = state
+            .metadata
+            .schema_by_id(schema_id)
+            .cloned()
+            .unwrap_or_else(|| state.metadata.current_schema().clone());
+        let schema = file_schema(&iceberg_schema, &specs)?;
+        let counting = Arc::new(CountingStore::new(table.warehouse().store().clone()));
+        let io = counting.counters();
+        let store: Arc<dyn ObjectStore> = counting;
+        let mut session = Self {
+            table,
+            store,
+            io,
+            snapshot_id,
+            specs,
+            schema,
+            plan: Vec::new(),
+            readers: Mutex::default(),
+            shards: Mutex::default(),
+            counters: SearchCounters::default(),
+        };
+        session.plan = session.build_plan().await?;
+        tracing::debug!(table = %session.table.ident(), snapshot = ?snapshot_id, shards = session.plan.len(), "planned");
+        Ok(session)
+    }
+
+    async fn build_plan(&self) -> Result<Vec<ShardPlan>> {
+        let Some(id) = self.snapshot_id else { return Ok(Vec::new()) };
+        let files = self.table.live_files(Some(id)).await?;
+        let summaries: HashMap<String, ailk_catalog::ShardSummary> = self
+            .table
+            .shard_summaries(Some(id))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| (s.file_path.clone(), s))
+            .collect();
+        let primary = &self.specs[0].name;
+        let mut plan = Vec::with_capacity(files.len());
+        for f in files {
+            let uri = f.path().to_string();
+            let path = self.table.warehouse().path_of(&uri)?;
+            let bound = match summaries.get(&uri) {
+                Some(s) if &s.column == primary && !s.centroid.is_empty() => {
+                    Some((s.centroid.clone(), s.radius))
+                }
+                Some(_) => None,
+                None => {
+                    // No summary recorded: read the file's own directory (footer fallback).
+                    let reader = self.reader(&uri, &path).await?;
+                    reader.directory().and_then(|d| d.primary()).map(|c| (c.centroid.clone(), c.radius))
+                }
+            };
+            plan.push(ShardPlan { uri, path, rows: f.data_file.record_count(), bound });
+        }
+        Ok(plan)
+    }
+
+    /// The snapshot searched (`None` for a table without commits).
+    pub fn snapshot_id(&self) -> Option<i64> {
+        self.snapshot_id
+    }
+
+    /// Number of shards (live data files) in the snapshot.
+    pub fn shard_count(&self) -> usize {
+        self.plan.len()
+    }
+
+    /// Rows in the snapshot.
+    pub fn row_count(&self) -> u64 {
+        self.plan.iter().map(|p| p.rows).sum()
+    }
+
+    /// The vector columns of the table, primary first.
+    pub fn vector_columns(&self) -> &[VectorSpec] {
+        &self.specs
+    }
+
+    /// Counters accumulated by this session's searches.
+    pub fn counters(&self) -> CounterSnapshot {
+        let (bytes, requests) = self.io.snapshot();
+        self.counters.snapshot(bytes, requests)
+    }
+
+    async fn reader(&self, uri: &str, path: &Path) -> Result<Arc<ShardReader>> {
+        if let Some(r) = self.readers.lock().unwrap_or_else(|e| e.into_inner()).get(uri) {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(ShardReader::open(self.store.clone(), path.clone(), ReadOptions::default()).await?);
+        self.readers.lock().unwrap_or_else(|e| e.into_inner()).insert(uri.to_string(), r.clone());
+        Ok(r)
+    }
+
+    async fn shard(&self, plan: &ShardPlan, spec: &VectorSpec) -> Result<Arc<LoadedShard>> {
+        let key = (plan.uri.clone(), spec.name.clone());
+        if let Some(s) = self.shards.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(s.clone());
+        }
+        let reader = self.reader(&plan.uri, &plan.path).await?;
+        let shard = Arc::new(load_shard(self.store.clone(), &plan.path, &reader, spec).await?);
+        if shard.corrupt {
+            SearchCounters::add(&self.counters.corrupt, 1);
+        }
+        self.shards.lock().unwrap_or_else(|e| e.into_inner()).insert(key, shard.clone());
+        Ok(shard)
+    }
+
+    /// The `k` rows nearest to `query`: the projected columns plus `_distance`, nearest first.
+    pub async fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<RecordBatch> {
+        let spec = self.spec(params)?.clone();
+        if k == 0 {
+            return Err(SearchError::InvalidQuery("k must be at least 1".into()));
+        }
+        if query.len() != spec.dim as usize {
+            return Err(SearchError::InvalidQuery(format!(
+                "query has {} values, column {} has dimension {}",
+                query.len(),
+                spec.name,
+                spec.dim
+            )));
+        }
+        if query.iter().any(|v| !v.is_finite()) {
+            return Err(SearchError::InvalidQuery("query contains NaN or infinity".into()));
+        }
+        let mut q = query.to_vec();
+        if spec.metric == Metric::Cosine {
+            kernels::normalize(&mut q);
+        }
+        let projection = self.projection(params)?;
+        let hits = self.nearest(&q, k, &spec, params).await?;
+        self.fetch(&hits, &projection).await
+    }
+
+    /// [`Self::search`] for several queries.
+    pub async fn search_batch(
+        &self,
+        queries: &[Vec<f32>],
+        k: usize,
+        params: &SearchParams,
+    ) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::with_capacity(queries.len());
+        for q in queries {
+            out.push(self.search(q, k, params).await?);
+        }
+        Ok(out)
+    }
+
+    fn spec(&self, params: &SearchParams) -> Result<&VectorSpec> {
+        match &params.column {
+            None => Ok(&self.specs[0]),
+            Some(name) => self.specs.iter().find(|s| &s.name == name).ok_or_else(|| {
+                SearchError::InvalidQuery(format!("{name} is not a vector column of the table"))
+            }),
+        }
+    }
+
+    fn projection(&self, params: &SearchParams) -> Result<Vec<String>> {
+        match &params.projection {
+            Some(cols) => {
+                for c in cols {
+                    if self.schema.index_of(c).is_err() {
+                        return Err(SearchError::InvalidQuery(format!(
+                            "projected column {c} is not in the table"
+                        )));
+                    }
+                }
+                Ok(cols.clone())
+            }
+            None => Ok(self
+                .schema
+                .fields()
+                .iter()
+                .filter(|f| !self.specs.iter().any(|s| &s.name == f.name()))
+                .map(|f| f.name().clone())
+                .collect()),
+        }
+    }
+
+    /// Distance lower bound of `plan` for the (prepared) query, in the column's distance units.
+    fn lower_bound(plan: &ShardPlan, q: &[f32], metric: Metric) -> Option<f32> {
+        let (c, r) = plan.bound.as_ref()?;
+        if c.len() != q.len() {
+            return None;
+        }
+        let gap = (kernels::l2_sq(q, c).sqrt() - r).max(0.0);
+        match metric {
+            Metric::L2 => Some(gap * gap),
+            Metric::Cosine => Some(gap * gap / 2.0),
+            Metric::InnerProduct => None,
+        }
+    }
+
+    /// Global nearest neighbours as (shard index in the plan, row, distance), nearest first.
+    async fn nearest(
+        &self,
+        q: &[f32],
+        k: usize,
+        spec: &VectorSpec,
+        params: &SearchParams,
+    ) -> Result<Vec<(usize, Neighbor)>> {
+        let primary = spec.name == self.specs[0].name;
+        let mut order: Vec<(usize, Option<f32>)> = (0..self.plan.len())
+            .map(|i| {
+                (
+                    i,
+                    if primary && params.prune {
+                        Self::lower_bound(&self.plan[i], q, spec.metric)
+                    } else {
+                        None
+                    },
+                )
+            })
+            .collect();
+        order.sort_by(|a, b| a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)));
+
+        let mut best: Vec<(usize, Neighbor)> = Vec::new();
+        let wave = params.concurrency.max(1);
+        let mut next = 0;
+        while next < order.len() {
+            let kth = (best.len() >= k).then(|| best[k - 1].1.distance);
+            let mut batch = Vec::new();
+            while next < order.len() && batch.len() < wave {
+                let (i, lb) = order[next];
+                next += 1;
+                if let (Some(kth), Some(lb)) = (kth, lb) {
+                    if lb > kth {
+                        SearchCounters::add(&self.counters.pruned, 1);
+                        continue;
+                    }
+                }
+                batch.push(i);
+            }
+            let results = futures::future::try_join_all(
+                batch.iter().map(|&i| self.search_shard(i, q, k, spec, params)),
+            )
+            .await?;
+            for (i, hits) in batch.into_iter().zip(results) {
+                best.extend(hits.into_iter().map(|n| (i, n)));
+            }
+            best.sort_by(|a, b| {
+                a.1.distance.total_cmp(&b.1.distance).then(a.0.cmp(&b.0)).then(a.1.id.cmp(&b.1.id))
+            });
+            best.truncate(k);
+        }
+        Ok(best)
+    }
+
+    async fn search_shard(
+        &self,
+        i: usize,
+        q: &[f32],
+        k: usize,
+        spec: &VectorSpec,
+        params: &SearchParams,
+    ) -> Result<Vec<Neighbor>> {
+        let plan = &self.plan[i];
+        let shard = self.shard(plan, spec).await?;
+        SearchCounters::add(&self.counters.visited, 1);
+        let allowed = match &params.filter {
+            Some(filter) => {
+                let reader = self.reader(&plan.uri, &plan.path).await?;
+                let mut rows = Vec::new();
+                let mut offset = 0u32;
+                for b in
+                    read_columns(self.store.clone(), &plan.path, &reader, &filter.columns(), None).await?
+                {
+                    rows.extend(selected_rows(&filter.evaluate(&b)?).into_iter().map(|r| r + offset));
+                    offset += b.num_rows() as u32;
+                }
+                Some(rows)
+            }
+            None => None,
+        };
+        if allowed.is_some() || shard.is_flat() {
+            SearchCounters::add(&self.counters.flat_scanned, 1);
+        } else {
+            SearchCounters::add(&self.counters.index_searched, 1);
+        }
+        if allowed.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(Vec::new());
+        }
+        let (q, params) = (q.to_vec(), params.clone());
+        let task = tokio::task::spawn_blocking(move || shard.search(&q, k, &params, allowed.as_deref()));
+        task.await.map_err(|e| SearchError::InvalidQuery(format!("search task failed: {e}")))?
+    }
+
+    /// Reads the projected columns of the winners and appends `_distance`.
+    async fn fetch(&self, hits: &[(usize, Neighbor)], projection: &[String]) -> Result<RecordBatch> {
+        let mut fields: Vec<Field> =
+            projection.iter().map(|c| self.schema.field_with_name(c).cloned()).collect::<Result<_, _>>()?;
+        fields.push(Field::new(DISTANCE_COLUMN, DataType::Float32, false));
+        let out_schema = Arc::new(Schema::new(fields));
+        let mut by_file: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+        for (i, n) in hits {
+            by_file.entry(*i).or_default().push(n.id);
+        }
+        let mut parts = Vec::new();
+        let mut position: HashMap<(usize, u32), usize> = HashMap::new();
+        let mut base = 0usize;
+        for (i, mut rows) in by_file {
+            rows.sort_unstable();
+            rows.dedup();
+            let plan = &self.plan[i];
+            let reader = self.reader(&plan.uri, &plan.path).await?;
+            let total = reader.metadata().file_metadata().num_rows() as usize;
+            let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
+            let selection = RowSelection::from_consecutive_ranges(ranges, total);
+            let batches =
+                read_columns(self.store.clone(), &plan.path, &reader, projection, Some(selection)).await?;
+            let got: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            if got != rows.len() {
+                return Err(SearchError::InvalidQuery(format!(
+                    "{}: fetched {got} rows of {}",
+                    plan.uri,
+                    rows.len()
+                )));
+            }
+            for (j, r) in rows.iter().enumerate() {
+                position.insert((i, *r), base + j);
+            }
+            base += rows.len();
+            parts.extend(batches);
+        }
+        let distances: ArrayRef =
+            Arc::new(Float32Array::from_iter_values(hits.iter().map(|(_, n)| n.distance)));
+        if hits.is_empty() {
+            return Ok(RecordBatch::new_empty(out_schema));
+        }
+        let part_schema = Arc::new(Schema::new(out_schema.fields()[..projection.len()].to_vec()));
+        let parts: Vec<RecordBatch> = parts
+            .into_iter()
+            .map(|b| RecordBatch::try_new(part_schema.clone(), b.columns().to_vec()))
+            .collect::<Result<_, _>>()?;
+        let all = arrow_select::concat::concat_batches(&part_schema, &parts)?;
+        let take = UInt32Array::from_iter_values(hits.iter().map(|(i, n)| position[&(*i, n.id)] as u32));
+        let mut columns = arrow_select::take::take_record_batch(&all, &take)?.columns().to_vec();
+        columns.push(distances);
+        Ok(RecordBatch::try_new(out_schema, columns)?)
+    }
+}
