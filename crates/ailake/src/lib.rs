@@ -5,14 +5,21 @@
 //! ordinary Parquet readers still read the file.
 //!
 //! This umbrella crate re-exports the public API of the layered crates and maps their errors
-//! into one [`AilakeError`]: the section format ([`format`]), the indexes ([`index`]) and the
-//! Iceberg catalog layer ([`catalog`]: tables, snapshot commits, SQLite/memory catalogs).
+//! into one [`AilakeError`]: the section format ([`format`]), the indexes ([`index`]), the
+//! Iceberg catalog layer ([`catalog`]), the [`TableWriter`] ([`writer`]) and the
+//! [`SearchSession`] ([`search`]).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub use ailk_catalog as catalog;
+pub use ailk_search as search;
+pub use ailk_writer as writer;
+
+pub use ailk_catalog::VectorSpec;
 pub use ailk_format as format;
 pub use ailk_index as index;
+pub use ailk_search::{CounterSnapshot, Filter, Op, SearchParams, SearchSession, DISTANCE_COLUMN};
+pub use ailk_writer::{MultiVectorBatch, TableWriter, WritePolicy, WrittenFile};
 
 pub use ailk_catalog::{
     CatalogProvider, CommitOutcome, MemoryCatalog, SnapshotUpdate, SqlCatalog, Table, TableIdent, Warehouse,
@@ -38,6 +45,12 @@ pub enum AilakeError {
     /// The catalog, Iceberg metadata or commit layer failed.
     #[error(transparent)]
     Catalog(#[from] ailk_catalog::CatalogError),
+    /// Searching failed.
+    #[error(transparent)]
+    Search(#[from] ailk_search::SearchError),
+    /// Writing failed.
+    #[error(transparent)]
+    Writer(#[from] ailk_writer::WriterError),
 }
 
 /// Result alias of the public API.
@@ -46,7 +59,8 @@ pub type AilakeResult<T> = Result<T, AilakeError>;
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        AilakeError, AilakeResult, Metric, ReadOptions, ShardReader, ShardWriter, SqlCatalog, Store, Table,
-        TableIdent, Warehouse,
+        AilakeError, AilakeResult, CatalogProvider, Filter, Metric, MultiVectorBatch, ReadOptions,
+        SearchParams, SearchSession, ShardReader, ShardWriter, SqlCatalog, Store, Table, TableIdent,
+        TableWriter, VectorSpec, Warehouse, WritePolicy,
     };
 }

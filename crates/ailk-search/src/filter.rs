@@ -114,15 +114,14 @@ impl Filter {
                     ))
                 })?;
                 let scalar = Scalar::new(literal);
-                let out = match op {
+                match op {
                     Op::Eq => cmp::eq(array, &scalar),
                     Op::Ne => cmp::neq(array, &scalar),
                     Op::Lt => cmp::lt(array, &scalar),
                     Op::Le => cmp::lt_eq(array, &scalar),
                     Op::Gt => cmp::gt(array, &scalar),
                     Op::Ge => cmp::gt_eq(array, &scalar),
-                }?;
-                out
+                }?
             }
             Filter::And(a, b) => arrow_arith_and(&a.evaluate(batch)?, &b.evaluate(batch)?, true),
             Filter::Or(a, b) => arrow_arith_and(&a.evaluate(batch)?, &b.evaluate(batch)?, false),

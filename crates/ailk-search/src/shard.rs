@@ -204,3 +204,10 @@ async fn read_vector_column(
     }
     Ok(out)
 }
+
+/// Reads vector column `name` of the Parquet file at `path` (row-major `f32` values): what an
+/// index build of a Parquet-only shard starts from.
+pub async fn read_vectors(store: Arc<dyn ObjectStore>, path: &Path, name: &str) -> Result<Vec<f32>> {
+    let reader = ShardReader::open(store.clone(), path.clone(), ailk_format::ReadOptions::default()).await?;
+    read_vector_column(store, path, &reader, name).await
+}

@@ -1,0 +1,77 @@
+//! The error type of `ailk-writer`.
+
+/// Everything that can go wrong while writing to a table. Every variant is raised before any
+/// data file becomes visible: a failed write commits nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriterError {
+    /// The catalog or commit layer failed (including typed conflicts and stale parents).
+    #[error(transparent)]
+    Catalog(#[from] ailk_catalog::CatalogError),
+    /// Building an index failed.
+    #[error(transparent)]
+    Index(#[from] ailk_index::IndexError),
+    /// Writing or reading a data file failed.
+    #[error(transparent)]
+    Format(#[from] ailk_format::FormatError),
+    /// Reading vectors back for an index build failed.
+    #[error(transparent)]
+    Search(#[from] ailk_search::SearchError),
+    /// Arrow rejected a column.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// The object store failed.
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    /// `embeddings.len()` differs from the batch's row count.
+    #[error("column {column}: {embeddings} embeddings for {rows} rows")]
+    LengthMismatch {
+        /// Vector column.
+        column: String,
+        /// Rows in the batch.
+        rows: usize,
+        /// Embeddings given.
+        embeddings: usize,
+    },
+    /// An embedding has the wrong dimension.
+    #[error("column {column}: row {row} has {got} values, the column has dimension {expected}")]
+    WrongDimension {
+        /// Vector column.
+        column: String,
+        /// Row index in the batch.
+        row: usize,
+        /// The column's dimension.
+        expected: u32,
+        /// Values given.
+        got: usize,
+    },
+    /// An embedding holds NaN or infinity.
+    #[error("column {column}: row {row} holds NaN or infinity")]
+    NonFinite {
+        /// Vector column.
+        column: String,
+        /// Row index in the batch.
+        row: usize,
+    },
+    /// The table has a vector column the write did not provide, or the write names one the
+    /// table does not have.
+    #[error("vector column {0}: missing from the write or not in the table")]
+    MissingVectorColumn(String),
+    /// The batch's columns differ from the table's attribute columns.
+    #[error("schema mismatch: {0}")]
+    SchemaMismatch(String),
+    /// A background index build failed or was cancelled.
+    #[error("background index build of {file}: {reason}")]
+    BuildFailed {
+        /// The data file.
+        file: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Anything else the caller passed that cannot be written.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = WriterError> = std::result::Result<T, E>;
