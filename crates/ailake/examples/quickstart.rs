@@ -1,112 +1,169 @@
-//! Quickstart: writes a shard of real embeddings (Debian package descriptions, MiniLM, from
-//! `../shared/data/debian-minilm`) as a Parquet file with an AILK section under
-//! `./warehouse`, reads the section back through object_store range reads, and answers a
-//! held-out query from the loaded vectors, printing what it found.
+//! Quickstart: an Iceberg table of real embeddings (Debian package descriptions, MiniLM,
+//! from `../shared/data/debian-minilm`) under `./warehouse` — a SQLite catalog that pyiceberg
+//! opens and Parquet files that carry their own vector index — written through several write
+//! paths, committed, and searched.
 //!
 //! Run: `cargo run --release --example quickstart` (optionally `-- <data dir> <rows>`).
+//! Set `RUST_LOG=info` for the library's logs.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ailake::format::object_store::path::Path;
-use ailake::format::object_store::{ObjectStoreExt, PutPayload};
-use ailake::format::vector_column::{vector_field, vectors_to_array, with_field_id};
-use ailake::format::{write_shard_bytes, RawVectors, VectorData};
 use ailake::index::texmex::read_fvecs;
 use ailake::prelude::*;
-use ailake::{local_store, SectionBuilder, SubsectionKind, VectorColumn};
 use anyhow::{bail, Context};
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
-fn read_texts(path: &std::path::Path, rows: usize) -> anyhow::Result<Vec<String>> {
+/// The table the quickstart writes.
+pub const TABLE: &str = "docs.debian";
+
+fn read_texts(path: &Path, rows: usize) -> anyhow::Result<Vec<String>> {
     let raw = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(raw.lines().take(rows).map(|l| l.split_once('\t').map_or(l, |(_, t)| t).to_string()).collect())
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let data_dir =
-        std::path::PathBuf::from(args.get(1).map_or("../shared/data/debian-minilm", String::as_str));
-    let rows: usize = args.get(2).map_or(Ok(5000), |s| s.parse()).context("rows must be a number")?;
+fn attributes() -> Schema {
+    Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("text", DataType::Utf8, false)])
+}
+
+fn batch(ids: std::ops::Range<usize>, texts: &[String]) -> anyhow::Result<RecordBatch> {
+    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(ids.clone().map(|i| i as i64)));
+    let text: ArrayRef = Arc::new(StringArray::from_iter_values(ids.map(|i| texts[i].as_str())));
+    Ok(RecordBatch::try_new(Arc::new(attributes()), vec![id, text])?)
+}
+
+/// Writes (unless the table already has rows) and searches the quickstart table under
+/// `warehouse`; returns the rows the table holds.
+pub async fn run(warehouse: &Path, data_dir: &Path, rows: usize) -> anyhow::Result<u64> {
     if !data_dir.join("base.fvecs").exists() {
         bail!("dataset not found at {} (pass its directory as the first argument)", data_dir.display());
     }
     let base = read_fvecs(data_dir.join("base.fvecs"), Some(rows))?;
-    let queries = read_fvecs(data_dir.join("query.fvecs"), Some(1))?;
+    let embeddings: Vec<Vec<f32>> = base.data.chunks_exact(base.dim).map(<[f32]>::to_vec).collect();
     let texts = read_texts(&data_dir.join("texts.tsv"), base.rows())?;
-    let query_text = read_texts(&data_dir.join("queries.tsv"), 1)?.remove(0);
-    let dim = base.dim as u32;
-    println!("loaded {} vectors of dimension {dim} from {}", base.rows(), data_dir.display());
+    let queries = read_fvecs(data_dir.join("query.fvecs"), Some(3))?;
+    let query_texts = read_texts(&data_dir.join("queries.tsv"), 3)?;
+    println!("loaded {} vectors of dimension {} from {}", base.rows(), base.dim, data_dir.display());
 
-    // 1. One shard: id, text and the embedding column, plus an AILK section.
-    let schema = Arc::new(Schema::new(vec![
-        with_field_id(Field::new("id", DataType::Int64, false), 1),
-        with_field_id(Field::new("text", DataType::Utf8, false), 2),
-        vector_field("embedding", dim, 3, 4, false),
-    ]));
-    let DataType::FixedSizeList(element, _) = schema.field(2).data_type().clone() else { unreachable!() };
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from_iter_values(0..base.rows() as i64)),
-        Arc::new(StringArray::from(texts.clone())),
-        Arc::new(vectors_to_array(element, dim, &base.data)?),
-    ];
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    let started = Instant::now();
-    let mut section = SectionBuilder::new(base.rows() as u64);
-    let col = section.column(VectorColumn::summarize(3, "embedding", Metric::Cosine, dim, &base.data)?);
-    section.add(SubsectionKind::RawVectors, col, RawVectors::encode_f32(dim, &base.data)?);
-    let section = section.encode()?;
-    let (file, written) = write_shard_bytes(schema, &[batch], Some(&section), None)?;
-    let store = local_store("warehouse")?;
-    let path = Path::from("quickstart/data/shard-00000.parquet");
-    store.put(&path, PutPayload::from(file)).await?;
-    let loc = written.section.context("section location")?;
-    println!(
-        "wrote warehouse/{path}: {} rows, {} bytes, AILK section at offset {} ({} bytes) in {:.1?}",
-        written.num_rows,
-        written.file_size,
-        loc.offset,
-        loc.length,
-        started.elapsed()
-    );
+    // 1. The embedded default: a SQLite catalog next to a local warehouse directory.
+    let catalog: Arc<dyn CatalogProvider> =
+        Arc::new(SqlCatalog::open(warehouse.join("catalog.db"), "default").await?);
+    let wh = Warehouse::local(warehouse)?;
+    let table = TableIdent::parse(TABLE)?;
+    let spec = VectorSpec::new("embedding", base.dim as u32, Metric::Cosine);
+    let writer = TableWriter::create_or_open(
+        catalog.clone(),
+        wh.clone(),
+        WritePolicy::default(),
+        table.clone(),
+        &attributes(),
+        &[spec],
+    )
+    .await?;
 
-    // 2. Open it again: footer + directory, then only the raw-vector payload.
-    let started = Instant::now();
-    let reader = ShardReader::open(store.clone(), path.clone(), ReadOptions::default()).await?;
-    let dir = reader.directory().context("the file should carry a section")?;
-    let primary = dir.primary().context("primary column")?;
-    println!(
-        "opened in {:.1?}: AILK v{}.{}, {} rows, column {:?} dim {} metric {:?}, radius {:.3}, {} sub-section(s)",
-        started.elapsed(),
-        dir.major,
-        dir.minor,
-        dir.row_count,
-        primary.name,
-        primary.dim,
-        primary.metric,
-        primary.radius,
-        dir.entries.len()
-    );
-    let loaded = reader.load(&[(SubsectionKind::RawVectors, col)]).await?;
-    let raw = RawVectors::decode(&loaded[0].1)?;
-    let VectorData::F32(vectors) = &raw.data else { bail!("expected f32 vectors") };
-
-    // 3. Answer one held-out query by exact inner product over the loaded vectors.
-    let q = queries.row(0);
-    let mut scored: Vec<(f32, usize)> = vectors
-        .chunks_exact(dim as usize)
-        .enumerate()
-        .map(|(i, v)| (v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>(), i))
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    println!("query: {query_text:?}");
-    for (score, i) in scored.iter().take(5) {
-        println!("  {score:.3}  #{i:<6} {}", texts[*i]);
+    // 2. Write four batches through four write paths, then commit one snapshot.
+    let existing = SearchSession::open(catalog.clone(), wh.clone(), table.clone()).await?.row_count();
+    if existing > 0 {
+        println!(
+            "{TABLE} already holds {existing} rows: skipping the writes (delete {} to start over)",
+            warehouse.display()
+        );
+    } else {
+        let n = base.rows();
+        let cuts: Vec<usize> = (0..=4).map(|i| i * n / 4).collect();
+        for (i, path) in
+            ["write_batch (HNSW)", "write_batch_ivf_pq", "write_batch_deferred", "write_batch_idempotent"]
+                .iter()
+                .enumerate()
+        {
+            let (r, started) = (cuts[i]..cuts[i + 1], Instant::now());
+            let b = batch(r.clone(), &texts)?;
+            let e = &embeddings[r.clone()];
+            let written = match i {
+                0 => writer.write_batch(&b, e).await?,
+                1 => writer.write_batch_ivf_pq(&b, e, None).await?,
+                2 => writer.write_batch_deferred(&b, e).await?,
+                _ => writer
+                    .write_batch_idempotent("quickstart-batch-4", &b, e)
+                    .await?
+                    .context("new batch id")?,
+            };
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "{path:<24} {:>6} rows in {secs:>6.2} s ({:>7.0} rows/s) -> {}",
+                written.rows,
+                written.rows as f64 / secs,
+                written.path
+            );
+        }
+        let started = Instant::now();
+        let snapshot = writer.commit().await?;
+        println!("committed snapshot {snapshot} in {:.1?}", started.elapsed());
+        let started = Instant::now();
+        writer.wait_indexed().await?;
+        println!(
+            "background index builds done after {:.1?} (one finishing after the commit commits a replace)",
+            started.elapsed()
+        );
     }
+
+    // 3. Search the current snapshot.
+    let session = SearchSession::open(catalog, wh.clone(), table).await?;
     println!(
-        "DuckDB reads the same file: .venv/bin/python -c \"import duckdb; print(duckdb.sql(\\\"SELECT id, text FROM 'warehouse/{path}' LIMIT 3\\\"))\""
+        "searching snapshot {:?}: {} shards, {} rows",
+        session.snapshot_id(),
+        session.shard_count(),
+        session.row_count()
     );
+    let params = SearchParams::default();
+    for (q, text) in queries.data.chunks_exact(queries.dim).zip(&query_texts) {
+        let started = Instant::now();
+        let hits = session.search(q, 5, &params).await?;
+        println!("query {text:?} ({:.1?}):", started.elapsed());
+        let ids =
+            hits.column_by_name("id").context("id")?.as_any().downcast_ref::<Int64Array>().context("ids")?;
+        let found = hits
+            .column_by_name("text")
+            .context("text")?
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .context("texts")?;
+        let dist = hits.column_by_name(ailake::DISTANCE_COLUMN).context("distance")?;
+        let dist = dist.as_any().downcast_ref::<arrow_array::Float32Array>().context("distances")?;
+        for i in 0..hits.num_rows() {
+            println!("  {:.3}  #{:<6} {}", dist.value(i), ids.value(i), found.value(i));
+        }
+    }
+    println!("counters: {:?}", session.counters());
+    println!("Read it with pyiceberg and DuckDB:");
+    println!(
+        "  .venv/bin/python -c \"from pyiceberg.catalog.sql import SqlCatalog; \
+         t = SqlCatalog('default', uri='sqlite:///{db}', warehouse='{root}').load_table('{TABLE}'); \
+         print(t.scan(limit=3).to_arrow().select(['id','text']))\"",
+        db = warehouse.canonicalize()?.join("catalog.db").display(),
+        root = wh.root()
+    );
+    println!(
+        "  .venv/bin/python -c \"import duckdb; print(duckdb.sql(\\\"SELECT count(*) FROM '{}/docs/debian/data/*.parquet'\\\"))\"   (counts every file, replaced ones included)",
+        warehouse.canonicalize()?.display()
+    );
+    Ok(session.row_count())
+}
+
+#[allow(dead_code)]
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().collect();
+    let data_dir =
+        std::path::PathBuf::from(args.get(1).map_or("../shared/data/debian-minilm", String::as_str));
+    let rows: usize = args.get(2).map_or(Ok(12_000), |s| s.parse()).context("rows must be a number")?;
+    run(Path::new("warehouse"), &data_dir, rows).await?;
     Ok(())
 }

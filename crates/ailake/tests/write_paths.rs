@@ -71,6 +71,8 @@ async fn results_carry_projection_distance_and_filters() {
     for (i, id) in ids(&res).iter().enumerate() {
         assert_eq!(texts.value(i), format!("doc {id}"));
     }
+    let c = s.counters();
+    assert!(c.read_requests > 0 && c.bytes_read > c.read_requests, "{c:?}");
     // A projection with only ids.
     let p = SearchParams { projection: Some(vec!["id".into()]), ..SearchParams::default() };
     assert_eq!(s.search(&queries[0], K, &p).await.unwrap().num_columns(), 2);

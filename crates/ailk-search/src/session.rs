@@ -192,7 +192,7 @@ impl SearchSession {
 
     /// Counters accumulated by this session's searches.
     pub fn counters(&self) -> CounterSnapshot {
-        let (bytes, requests) = self.io.snapshot();
+        let (requests, bytes) = self.io.snapshot();
         self.counters.snapshot(bytes, requests)
     }
 

@@ -1,0 +1,11 @@
+"""Reads the quickstart table with pyiceberg: prints its rows as JSON. Usage: DB WAREHOUSE TABLE"""
+import json
+import sys
+
+from pyiceberg.catalog.sql import SqlCatalog
+
+db, warehouse, name = sys.argv[1:4]
+table = SqlCatalog("default", uri=f"sqlite:///{db}", warehouse=warehouse).load_table(name)
+rows = table.scan(selected_fields=("id", "text")).to_arrow().sort_by("id")
+print(json.dumps({"ids": rows.column("id").to_pylist(), "text": rows.column("text").to_pylist(),
+                  "snapshots": len(table.snapshots())}))
