@@ -102,8 +102,19 @@ pub fn bench(quick: bool) -> Result<()> {
         sections.push(ivfpq_table(&ds.name, &ours_json, &read_json(&faiss)?));
     }
 
-    let mut crit =
-        vec!["bench", "-p", "ailake-benches", "--bench", "format", "--bench", "index", "--bench", "catalog"];
+    let mut crit = vec![
+        "bench",
+        "-p",
+        "ailake-benches",
+        "--bench",
+        "format",
+        "--bench",
+        "index",
+        "--bench",
+        "catalog",
+        "--bench",
+        "table",
+    ];
     if quick {
         crit.extend(["--", "--warm-up-time", "1", "--measurement-time", "3"]);
     }
