@@ -223,3 +223,44 @@ async fn clustered_shards_are_pruned() {
     assert!(c.shards_visited < 8, "visited {} of 16 shards: {c:?}", c.shards_visited);
     assert_eq!(c.shards_visited + c.shards_pruned, 16);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_picks_ivf_pq_on_big_batches_with_enough_cores_and_codebooks_survive_orphan_removal() {
+    let (base, _) = dataset(3000, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, wh) = lake(dir.path()).await;
+    let spec = VectorSpec::new("embedding", DIM as u32, Metric::Cosine);
+    // This machine may have 2 cores: lower the core bar so the IVF-PQ branch is exercised.
+    let policy = WritePolicy { auto_min_cores: 1, auto_min_rows: 1000, ..WritePolicy::default() };
+    let w = TableWriter::create_or_open(
+        catalog.clone(),
+        wh.clone(),
+        policy,
+        ident("auto"),
+        &attributes(),
+        &[spec],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        w.write_batch_auto(&rows(0..1500), &base[..1500]).await.unwrap().index,
+        ailake::catalog::IndexKind::IvfPq
+    );
+    assert_eq!(
+        w.write_batch_auto(&rows(1500..1900), &base[1500..1900]).await.unwrap().index,
+        ailake::catalog::IndexKind::Hnsw
+    );
+    w.write_batch_ivf_pq_deferred(&rows(1900..3000), &base[1900..3000]).await.unwrap();
+    w.commit().await.unwrap();
+    w.wait_indexed().await.unwrap();
+    let table = Table::open(catalog, wh, ident("auto")).await.unwrap();
+    let removed = table.remove_orphans(std::time::Duration::ZERO).await.unwrap();
+    assert!(removed.iter().all(|r| !r.contains("codebook")), "{removed:?}");
+    let location = table.location().await.unwrap();
+    let codebook = table
+        .warehouse()
+        .path_of(&format!("{location}/metadata/ailake-ivfpq-codebook-embedding.ailk"))
+        .unwrap();
+    use ailake::format::object_store::ObjectStoreExt;
+    assert!(table.warehouse().store().head(&codebook).await.is_ok(), "the shared codebook is kept");
+}

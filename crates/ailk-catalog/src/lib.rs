@@ -35,7 +35,7 @@ pub use storage::Warehouse;
 pub use summaries::{
     decode_summaries, encode_summaries, IndexKind, IndexStatus, ShardSummary, SHARD_SUMMARIES_BLOB,
 };
-pub use table::{LiveFile, Table, TableState, BATCH_IDS_PROPERTY};
+pub use table::{LiveFile, Table, TableState, BATCH_IDS_PROPERTY, TABLE_FILE_PREFIX};
 
 /// Re-exported so users name one `iceberg`.
 pub use iceberg;

@@ -18,6 +18,10 @@ use crate::summaries::{read_summaries, ShardSummary};
 /// Snapshot-summary key listing the batch ids a commit carries (comma-separated).
 pub const BATCH_IDS_PROPERTY: &str = "ailake.batch-ids";
 
+/// Files under a table's `metadata/` whose names start with this belong to the table itself
+/// (e.g. the shared IVF-PQ codebook) and are never orphans.
+pub const TABLE_FILE_PREFIX: &str = "ailake-";
+
 /// A table's metadata as of one load: where it was read from and what it says.
 #[derive(Debug, Clone)]
 pub struct TableState {
@@ -247,6 +251,7 @@ impl Table {
 
     /// Deletes files under the table's directory that no snapshot, manifest or metadata file
     /// references and that are older than `min_age` (so in-flight writes are left alone).
+    /// Table-level files named `ailake-*` (shared codebooks) are kept.
     /// Returns the URIs removed.
     pub async fn remove_orphans(&self, min_age: std::time::Duration) -> Result<Vec<String>> {
         use futures::TryStreamExt;
@@ -272,7 +277,8 @@ impl Table {
         let mut removed = Vec::new();
         for obj in objects {
             let uri = self.warehouse.uri(obj.location.as_ref());
-            if referenced.contains(&uri) || obj.last_modified.timestamp_millis() > cutoff {
+            let table_file = obj.location.filename().is_some_and(|n| n.starts_with(TABLE_FILE_PREFIX));
+            if table_file || referenced.contains(&uri) || obj.last_modified.timestamp_millis() > cutoff {
                 continue;
             }
             object_store::ObjectStoreExt::delete(self.warehouse.store(), &obj.location).await?;

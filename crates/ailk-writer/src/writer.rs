@@ -371,7 +371,12 @@ impl TableWriter {
     /// store it with a create-only put (a concurrent trainer that loses reads the winner's).
     async fn load_or_train_codebook(&self, c: &crate::prepare::PreparedColumn) -> Result<Arc<IvfPqCodebook>> {
         let wh = self.inner.table.warehouse();
-        let uri = format!("{}/metadata/ailake-ivfpq-codebook-{}.ailk", self.inner.location, c.spec.name);
+        let uri = format!(
+            "{}/metadata/{}ivfpq-codebook-{}.ailk",
+            self.inner.location,
+            ailk_catalog::TABLE_FILE_PREFIX,
+            c.spec.name
+        );
         let path = wh.path_of(&uri)?;
         match wh.store().get(&path).await {
             Ok(got) => return Ok(Arc::new(IvfPqCodebook::from_bytes(&got.bytes().await?)?)),
