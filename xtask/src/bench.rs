@@ -19,7 +19,17 @@ struct Dataset {
 
 const EFS: &str = "10,16,24,32,48,64,96,128,192,256,384,512";
 
-pub fn bench(quick: bool) -> Result<()> {
+/// What `cargo xtask bench` runs.
+pub struct BenchOptions {
+    /// Smaller data, shorter criterion runs.
+    pub quick: bool,
+    /// One dataset instead of the default pair: `debian-minilm`, `gmm-<rows>k-<dim>`, or a
+    /// directory of TEXMEX files (`base.fvecs`, `query.fvecs`, `gt.ivecs`; L2 unless `:ip`).
+    pub dataset: Option<String>,
+}
+
+pub fn bench(opts: BenchOptions) -> Result<()> {
+    let quick = opts.quick;
     let root = root();
     let python = peer_venv(&root)?;
     run("cargo", &["build", "--release", "-p", "ailake-benches", "--bin", "peer_bench"])?;
@@ -27,22 +37,53 @@ pub fn bench(quick: bool) -> Result<()> {
     let results = target_dir(&root).join("bench-results");
     std::fs::create_dir_all(&results)?;
 
-    let rows = if quick { 20_000 } else { 100_000 };
-    let synthetic = Dataset {
-        name: format!("gmm-{}k-128", rows / 1000),
-        dir: target_dir(&root).join(format!("bench-data/gmm-{}k-128", rows / 1000)),
-        metric: "l2",
+    let generate = |rows: usize, dim: usize| -> Result<Dataset> {
+        let name = format!("gmm-{}k-{dim}", rows / 1000);
+        let dir = target_dir(&root).join(format!("bench-data/{name}"));
+        let (rows_s, dim_s, dir_s) = (rows.to_string(), dim.to_string(), dir.display().to_string());
+        run(
+            peer_bench.to_str().context("path")?,
+            &["data", "--out", &dir_s, "--rows", &rows_s, "--dim", &dim_s],
+        )?;
+        Ok(Dataset { name, dir, metric: "l2" })
     };
-    let rows_s = rows.to_string();
-    let dir_s = synthetic.dir.display().to_string();
-    run(peer_bench.to_str().context("path")?, &["data", "--out", &dir_s, "--rows", &rows_s, "--dim", "128"])?;
-    let mut datasets = vec![synthetic];
     let real = root.join("../shared/data/debian-minilm");
-    if real.join("gt.ivecs").exists() {
-        datasets.push(Dataset { name: "debian-minilm-30k-384".into(), dir: real, metric: "ip" });
-    } else {
-        eprintln!("warning: {} is missing; the real-data rows are skipped", real.display());
-    }
+    let datasets = match opts.dataset.as_deref() {
+        None => {
+            let mut d = vec![generate(if quick { 20_000 } else { 100_000 }, 128)?];
+            if real.join("gt.ivecs").exists() {
+                d.push(Dataset { name: "debian-minilm-30k-384".into(), dir: real, metric: "ip" });
+            } else {
+                eprintln!("warning: {} is missing; the real-data rows are skipped", real.display());
+            }
+            d
+        }
+        Some("debian-minilm") => {
+            vec![Dataset { name: "debian-minilm-30k-384".into(), dir: real, metric: "ip" }]
+        }
+        Some(name) if name.starts_with("gmm-") => {
+            let spec = name.trim_start_matches("gmm-");
+            let (rows, dim) = spec.split_once("k-").context("gmm datasets are named gmm-<rows>k-<dim>")?;
+            vec![generate(rows.parse::<usize>()? * 1000, dim.parse()?)?]
+        }
+        Some(path) => {
+            let (path, metric) = match path.strip_suffix(":ip") {
+                Some(p) => (p, "ip"),
+                None => (path, "l2"),
+            };
+            let dir = PathBuf::from(path);
+            if !dir.join("base.fvecs").exists() || !dir.join("query.fvecs").exists() {
+                bail!("{} holds no base.fvecs / query.fvecs", dir.display());
+            }
+            if !dir.join("gt.ivecs").exists() {
+                let d = dir.display().to_string();
+                run(peer_bench.to_str().context("path")?, &["gt", "--data", &d, "--metric", metric])?;
+            }
+            let name = dir.file_name().map_or("dataset".into(), |n| n.to_string_lossy().into_owned());
+            vec![Dataset { name, dir, metric }]
+        }
+    };
+    let mut csv = String::from("dataset,system,index,build_s,param,refine,recall_at_10,qps\n");
 
     let mut sections = Vec::new();
     for ds in &datasets {
@@ -99,8 +140,75 @@ pub fn bench(quick: bool) -> Result<()> {
             vec![&script, "--data", &data, "--out", &faiss_s, "--nlist", &nlist, "--m", &m];
         p.extend(sweep);
         run(python.to_str().context("path")?, &p)?;
-        sections.push(ivfpq_table(&ds.name, &ours_json, &read_json(&faiss)?));
+        let faiss_json = read_json(&faiss)?;
+        sections.push(ivfpq_table(&ds.name, &ours_json, &faiss_json));
+
+        let lance = results.join(format!("{}-lancedb-ivfpq.json", ds.name));
+        let lance_s = lance.display().to_string();
+        let script = root.join("benches/peers/lancedb_bench.py").display().to_string();
+        let queries = if quick { "100" } else { "200" };
+        let p: Vec<&str> = vec![
+            &script,
+            "--data",
+            &data,
+            "--out",
+            &lance_s,
+            "--nlist",
+            &nlist,
+            "--m",
+            &m,
+            "--metric",
+            ds.metric,
+            "--nprobes",
+            "1,2,4,8,16,32,64,128",
+            "--refines",
+            "1,4",
+            "--queries",
+            queries,
+        ];
+        run(python.to_str().context("path")?, &p)?;
+        let lance_json = read_json(&lance)?;
+        sections.push(lancedb_table(&ds.name, &ours_json, &lance_json));
+        let img = root.join("docs/img");
+        std::fs::create_dir_all(&img)?;
+        let stamp = format!("{} — {}", machine(), utc_now()?);
+        let ivf_svg = format!("recall-qps-ivfpq-{}.svg", ds.name);
+        crate::plot::recall_qps(
+            &img.join(&ivf_svg),
+            &format!("IVF-PQ on {} (k=10)", ds.name),
+            &stamp,
+            &[
+                crate::plot::Curve { label: "ailake (refine 4)", result: &ours_json, refine: Some(4) },
+                crate::plot::Curve { label: "ailake (no refine)", result: &ours_json, refine: Some(1) },
+                crate::plot::Curve { label: "FAISS (refine 4)", result: &faiss_json, refine: Some(4) },
+                crate::plot::Curve { label: "FAISS (no refine)", result: &faiss_json, refine: Some(1) },
+                crate::plot::Curve { label: "LanceDB (refine 4)", result: &lance_json, refine: Some(4) },
+                crate::plot::Curve { label: "LanceDB (no refine)", result: &lance_json, refine: Some(1) },
+            ],
+        )?;
+        sections.push(format!("![IVF-PQ recall vs QPS on {0}](img/{ivf_svg})\n", ds.name));
+        for (system, json) in [("ailake", &ours_json), ("faiss", &faiss_json), ("lancedb", &lance_json)] {
+            csv_rows(&mut csv, &ds.name, system, "ivfpq", json, "nprobe");
+        }
+        let (hnsw_ours, hnsw_peer) = (
+            read_json(&results.join(format!("{}-ailake-hnsw.json", ds.name)))?,
+            read_json(&results.join(format!("{}-hnswlib.json", ds.name)))?,
+        );
+        csv_rows(&mut csv, &ds.name, "ailake", "hnsw", &hnsw_ours, "ef");
+        csv_rows(&mut csv, &ds.name, "hnswlib", "hnsw", &hnsw_peer, "ef");
+        let hnsw_svg = format!("recall-qps-hnsw-{}.svg", ds.name);
+        crate::plot::recall_qps(
+            &img.join(&hnsw_svg),
+            &format!("HNSW on {} (k=10, 1 thread)", ds.name),
+            &stamp,
+            &[
+                crate::plot::Curve { label: "ailake", result: &hnsw_ours, refine: None },
+                crate::plot::Curve { label: "hnswlib", result: &hnsw_peer, refine: None },
+            ],
+        )?;
+        sections.push(format!("![HNSW recall vs QPS on {0}](img/{hnsw_svg})\n", ds.name));
     }
+    std::fs::write(root.join("docs/benchmarks.csv"), &csv)?;
 
     let mut crit = vec![
         "bench",
@@ -136,7 +244,7 @@ fn peer_venv(root: &Path) -> Result<PathBuf> {
     let python = root.join(".venv-bench/bin/python");
     let ok = python.exists()
         && Command::new(&python)
-            .args(["-c", "import hnswlib, numpy, faiss"])
+            .args(["-c", "import hnswlib, numpy, faiss, lancedb"])
             .status()
             .is_ok_and(|s| s.success());
     if !ok {
@@ -263,6 +371,70 @@ fn ivfpq_table(name: &str, ours: &Value, peer: &Value) -> String {
     s
 }
 
+/// Appends one CSV row per sweep point of a result file.
+fn csv_rows(csv: &mut String, dataset: &str, system: &str, index: &str, json: &Value, param: &str) {
+    let build = json["build_s"].as_f64().unwrap_or(f64::NAN);
+    for p in json["sweep"].as_array().into_iter().flatten() {
+        csv.push_str(&format!(
+            "{dataset},{system},{index},{build:.3},{},{},{:.4},{:.1}\n",
+            p[param].as_u64().unwrap_or(0),
+            p["refine"].as_u64().unwrap_or(1),
+            p["recall"].as_f64().unwrap_or(f64::NAN),
+            p["qps"].as_f64().unwrap_or(f64::NAN)
+        ));
+    }
+}
+
+/// ailake IVF-PQ (per-file index, queried in-process) against LanceDB's IVF_PQ table on the
+/// same data and parameters.
+fn lancedb_table(name: &str, ours: &Value, lance: &Value) -> String {
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let mut s = format!(
+        "### IVF-PQ vs LanceDB {} on `{name}` ({} × {}, nlist={}, m={})\n\n\
+         LanceDB is queried as its users query it: one `search().to_arrow()` call per query, its own \
+         thread pool inside each call, Python overhead included; ailake's QPS is one thread, in-process.\n\n",
+        lance["version"].as_str().unwrap_or("?"),
+        ours["rows"],
+        ours["dim"],
+        ours["nlist"],
+        ours["m"]
+    );
+    s += "| | ailake | LanceDB | ailake / LanceDB |\n|---|---|---|---|\n";
+    s += &format!(
+        "| index build, raw vectors kept (s) | {:.2} | {:.2} | {:.2}× the time |\n",
+        f(ours, "build_s"),
+        f(lance, "build_s"),
+        f(ours, "build_s") / f(lance, "build_s")
+    );
+    s += &format!("| LanceDB table write (rows/s) | — | {:.0} | — |\n", f(lance, "write_rows_per_s"));
+    for (label, target, plain) in [("≥ 0.90, refine allowed", 0.90, false), ("≥ 0.80, no refine", 0.80, true)]
+    {
+        let (o, p) = (best_qps(ours, target, plain), best_qps(lance, target, plain));
+        let cell = |r: Option<(f64, f64, u64, u64)>| match r {
+            Some((qps, rec, np, rf)) => format!("{qps:.0} (recall {rec:.3}, nprobe {np}, refine {rf})"),
+            None => "not reached".into(),
+        };
+        let ratio = match (o, p) {
+            (Some(o), Some(p)) => format!("{:.1}× the QPS", o.0 / p.0),
+            _ => "—".into(),
+        };
+        s += &format!("| QPS at recall@10 {label} | {} | {} | {ratio} |\n", cell(o), cell(p));
+    }
+    s += "\nLanceDB sweep (latency per query):\n\n| nprobe | refine | recall | QPS | p50 ms | p99 ms |\n|---|---|---|---|---|---|\n";
+    for p in lance["sweep"].as_array().into_iter().flatten() {
+        s += &format!(
+            "| {} | {} | {:.4} | {:.0} | {:.2} | {:.2} |\n",
+            p["nprobe"],
+            p["refine"],
+            f(p, "recall"),
+            f(p, "qps"),
+            f(p, "p50_ms"),
+            f(p, "p99_ms")
+        );
+    }
+    s
+}
+
 /// Mean time and throughput of every criterion benchmark found under `dir` (benchmarks with
 /// a parameter are nested one level deeper: `group/function/parameter/new`).
 fn criterion_table(dir: &Path) -> Result<String> {
@@ -348,6 +520,11 @@ fn machine() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     format!("{model}, {cores} cores{mem}; {rustc}")
+}
+
+fn utc_now() -> Result<String> {
+    let date = Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output()?;
+    Ok(String::from_utf8_lossy(&date.stdout).trim().to_string())
 }
 
 fn render(sections: &[String], quick: bool) -> Result<String> {

@@ -3,7 +3,7 @@
 //! - `ci`: exactly what `.ci/run` checks after its installs — fmt, clippy, the workspace
 //!   tests, the `cuda` feature (builds, and falls back to the CPU without a device), and that
 //!   the fuzz targets and the `s3` feature still build.
-//! - `bench [--quick]`: the criterion benchmarks (`benches/`).
+//! - `bench [--quick] [--dataset NAME|PATH]`: peers side by side, criterion benchmarks (`benches/`).
 //! - `fuzz-seeds DIR`: writes valid sections and shard files as a seed corpus for `cargo fuzz`.
 
 use std::path::{Path, PathBuf};
@@ -12,14 +12,18 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 mod bench;
+mod plot;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ci") => ci(),
-        Some("bench") => bench::bench(args.iter().any(|a| a == "--quick")),
+        Some("bench") => bench::bench(bench::BenchOptions {
+            quick: args.iter().any(|a| a == "--quick"),
+            dataset: args.iter().position(|a| a == "--dataset").and_then(|i| args.get(i + 1)).cloned(),
+        }),
         Some("fuzz-seeds") => fuzz_seeds(Path::new(args.get(1).map_or("fuzz/corpus", String::as_str))),
-        _ => bail!("usage: cargo xtask <ci | bench [--quick] | fuzz-seeds [DIR]>"),
+        _ => bail!("usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] | fuzz-seeds [DIR]>"),
     }
 }
 

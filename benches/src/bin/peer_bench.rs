@@ -51,7 +51,8 @@ fn main() -> Result<()> {
         Some("data") => data(&args),
         Some("hnsw") => hnsw(&args),
         Some("ivfpq") => ivfpq(&args),
-        _ => bail!("usage: peer_bench <data|hnsw> …"),
+        Some("gt") => gt(&args),
+        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq> …"),
     }
 }
 
@@ -84,6 +85,28 @@ fn data(args: &Args) -> Result<()> {
     eprintln!(
         "wrote {rows}×{dim} + {queries} queries + ground truth to {} in {:.1?}",
         out.display(),
+        t.elapsed()
+    );
+    Ok(())
+}
+
+/// Exact top-100 ground truth (`gt.ivecs`) for a TEXMEX directory that lacks it.
+fn gt(args: &Args) -> Result<()> {
+    let dir = PathBuf::from(args.req("--data")?);
+    let base = read_fvecs(dir.join("base.fvecs"), None)?;
+    let queries = read_fvecs(dir.join("query.fvecs"), None)?;
+    if base.dim != queries.dim {
+        bail!("base is {}-d, queries {}-d", base.dim, queries.dim);
+    }
+    let t = Instant::now();
+    let k = 100.min(base.rows());
+    let gt = ground_truth(&base.data, &queries.data, base.dim, metric(args)?, k)?;
+    let gt: Vec<i32> = gt.into_iter().flatten().map(|x| x as i32).collect();
+    write_ivecs(dir.join("gt.ivecs"), &Matrix { dim: k, data: gt })?;
+    eprintln!(
+        "wrote exact top-{k} of {} queries to {} in {:.1?}",
+        queries.rows(),
+        dir.display(),
         t.elapsed()
     );
     Ok(())

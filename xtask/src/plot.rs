@@ -1,0 +1,79 @@
+//! Recall–QPS curves of the peer comparison as SVG (plotters), for `docs/img/`.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+use serde_json::Value;
+
+/// One curve: a system's (recall, QPS) sweep points.
+pub struct Curve<'a> {
+    /// Legend label.
+    pub label: &'a str,
+    /// Result file with a `sweep` of `recall` / `qps` points.
+    pub result: &'a Value,
+    /// Keep only points whose `refine` is this (when set).
+    pub refine: Option<u64>,
+}
+
+fn points(c: &Curve) -> Vec<(f64, f64)> {
+    let mut pts: Vec<(f64, f64)> = c.result["sweep"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| c.refine.is_none_or(|r| p["refine"].as_u64().unwrap_or(1) == r))
+        .filter_map(|p| Some((p["recall"].as_f64()?, p["qps"].as_f64()?)))
+        .filter(|(_, q)| *q > 0.0)
+        .collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    pts
+}
+
+/// Writes a log-QPS over recall@10 chart of `curves` to `path`, captioned `title` + `stamp`.
+pub fn recall_qps(path: &Path, title: &str, stamp: &str, curves: &[Curve]) -> Result<()> {
+    let all: Vec<(f64, f64)> = curves.iter().flat_map(points).collect();
+    if all.is_empty() {
+        return Ok(());
+    }
+    let rmin = all.iter().map(|p| p.0).fold(1.0, f64::min).clamp(0.0, 0.99);
+    let qmin = all.iter().map(|p| p.1).fold(f64::MAX, f64::min) * 0.8;
+    let qmax = all.iter().map(|p| p.1).fold(0.0, f64::max) * 1.25;
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
+    let (chart_area, footer) = root.split_vertically(520);
+    footer.titled(stamp, ("sans-serif", 13)).map_err(|e| anyhow!("{e}"))?;
+    let mut chart = ChartBuilder::on(&chart_area)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(rmin..1.0f64, (qmin..qmax).log_scale())
+        .map_err(|e| anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc("recall@10")
+        .y_desc("queries per second (log)")
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    for (i, c) in curves.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let pts = points(c);
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(|e| anyhow!("{e}"))?
+            .label(c.label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| anyhow!("{e}"))?;
+    root.present().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
