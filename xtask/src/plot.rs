@@ -77,3 +77,28 @@ pub fn recall_qps(path: &Path, title: &str, stamp: &str, curves: &[Curve]) -> Re
     root.present().map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_an_svg_with_every_curve() {
+        let a = serde_json::json!({"sweep": [{"recall": 0.8, "qps": 1000.0, "refine": 1}, {"recall": 0.95, "qps": 400.0, "refine": 1}]});
+        let b =
+            serde_json::json!({"sweep": [{"recall": 0.85, "qps": 900.0}, {"recall": 0.99, "qps": 200.0}]});
+        let dir = std::env::temp_dir().join(format!("ailake-plot-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.svg");
+        let curves = [
+            Curve { label: "ours", result: &a, refine: Some(1) },
+            Curve { label: "peer", result: &b, refine: None },
+        ];
+        recall_qps(&path, "test chart", "machine — date", &curves).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("ours") && svg.contains("peer") && svg.contains("recall@10"));
+        assert_eq!(svg.matches("<circle").count(), 4);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
