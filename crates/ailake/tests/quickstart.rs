@@ -46,5 +46,6 @@ async fn pyiceberg_reads_the_quickstart_table() {
     let texts: Vec<&str> = raw.lines().take(2000).map(|l| l.split_once('\t').map_or(l, |(_, t)| t)).collect();
     let got: Vec<&str> = json["text"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(got, texts);
-    assert!(json["snapshots"].as_u64().unwrap() >= 2, "the append and the deferred build's replace");
+    // One append, plus a replace when the deferred build finished after the commit.
+    assert!((1..=2).contains(&json["snapshots"].as_u64().unwrap()), "{}", json["snapshots"]);
 }
