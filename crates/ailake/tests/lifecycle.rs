@@ -24,7 +24,16 @@ const K: usize = 10;
 async fn deferred_is_exact_at_once_then_served_by_the_index() {
     let (base, queries) = dataset(10_000, 20);
     let dir = tempfile::tempdir().unwrap();
-    let w = writer(dir.path(), "deferred").await;
+    // A slower build (ef_construction 400) keeps both builds running past the commit.
+    let (catalog, wh) = lake(dir.path()).await;
+    let policy = WritePolicy {
+        hnsw: ailake::index::HnswParams { ef_construction: 400, ..Default::default() },
+        ..WritePolicy::default()
+    };
+    let spec = VectorSpec::new("embedding", DIM as u32, Metric::Cosine);
+    let w = TableWriter::create_or_open(catalog, wh, policy, ident("deferred"), &attributes(), &[spec])
+        .await
+        .unwrap();
     for b in 0..2 {
         let written = w
             .write_batch_deferred(&rows(b * 5000..(b + 1) * 5000), &base[b * 5000..(b + 1) * 5000])
