@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iceberg::spec::{
-    DataFile, ManifestFile, ManifestListWriter, ManifestStatus, ManifestWriterBuilder, Operation, Snapshot,
-    StatisticsFile, Summary, TableMetadata, MAIN_BRANCH,
+    DataFile, ManifestFile, ManifestListWriter, ManifestStatus, ManifestWriter, ManifestWriterBuilder,
+    Operation, Snapshot, StatisticsFile, Summary, TableMetadata, MAIN_BRANCH,
 };
 use rand::Rng;
 
@@ -227,8 +227,6 @@ impl Table {
         written: &mut AttemptFiles,
     ) -> Result<(String, i64)> {
         let meta: &TableMetadata = &base.metadata;
-        let schema = meta.current_schema().clone();
-        let spec = meta.default_partition_spec().as_ref().clone();
         let parent = meta.current_snapshot();
         let snapshot_id = new_snapshot_id(meta);
         let sequence_number = meta.next_sequence_number();
@@ -267,13 +265,7 @@ impl Table {
                 }
                 let uri = next_manifest_uri();
                 written.0.push(uri.clone());
-                let mut writer = ManifestWriterBuilder::new(
-                    self.io.new_output(&uri)?,
-                    Some(snapshot_id),
-                    schema.clone(),
-                    spec.clone(),
-                )
-                .build_v2_data();
+                let mut writer = self.manifest_writer(&uri, snapshot_id, meta)?;
                 for entry in loaded.entries().iter().filter(|e| e.status() != ManifestStatus::Deleted) {
                     let file = entry.data_file().clone();
                     let seq = entry.sequence_number().unwrap_or(0);
@@ -311,13 +303,7 @@ impl Table {
         if !update.added.is_empty() {
             let uri = next_manifest_uri();
             written.0.push(uri.clone());
-            let mut writer = ManifestWriterBuilder::new(
-                self.io.new_output(&uri)?,
-                Some(snapshot_id),
-                schema.clone(),
-                spec,
-            )
-            .build_v2_data();
+            let mut writer = self.manifest_writer(&uri, snapshot_id, meta)?;
             for file in &update.added {
                 writer.add_file(file.clone(), sequence_number)?;
             }
@@ -362,6 +348,17 @@ impl Table {
         Ok((new_uri, snapshot_id))
     }
 
+    /// A v2 data-manifest writer at `uri` for snapshot `snapshot_id` (current schema and spec).
+    fn manifest_writer(&self, uri: &str, snapshot_id: i64, meta: &TableMetadata) -> Result<ManifestWriter> {
+        Ok(ManifestWriterBuilder::new(
+            self.io.new_output(uri)?,
+            Some(snapshot_id),
+            meta.current_schema().clone(),
+            meta.default_partition_spec().as_ref().clone(),
+        )
+        .build_v2_data())
+    }
+
     /// Folds the small manifests carried from older snapshots into one, so planning reads a
     /// bounded number of manifests however many commits the table has seen (Java Iceberg's
     /// manifest merge, with its default minimum count of 100).
@@ -380,13 +377,7 @@ impl Table {
             kept.extend(small);
             return Ok(kept);
         }
-        let mut writer = ManifestWriterBuilder::new(
-            self.io.new_output(uri)?,
-            Some(snapshot_id),
-            meta.current_schema().clone(),
-            meta.default_partition_spec().as_ref().clone(),
-        )
-        .build_v2_data();
+        let mut writer = self.manifest_writer(uri, snapshot_id, meta)?;
         for manifest in &small {
             for entry in manifest.load_manifest(&self.io).await?.entries() {
                 if entry.status() == ManifestStatus::Deleted {

@@ -418,12 +418,7 @@ impl TableWriter {
         };
         let kind = plan.kind();
         let rows = prepared.rows;
-        let (section, primary) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let section = build_section(prepared.rows, &prepared.columns, &plan)?;
-            Ok((section, summarize(&prepared.columns[..1])?.remove(0)))
-        })
-        .await
-        .map_err(|e| WriterError::BuildFailed { file: old_uri.clone(), reason: e.to_string() })??;
+        let (section, primary) = build_off_thread(prepared, plan, &old_uri).await?;
         self.install(Some(key), &old_uri, rows, section, &primary, kind).await
     }
 
@@ -609,16 +604,25 @@ impl TableWriter {
                 _ => IndexPlan::Hnsw(self.inner.policy.hnsw),
             };
             let kind = plan.kind();
-            let (section, primary) = tokio::task::spawn_blocking(move || -> Result<_> {
-                let section = build_section(prepared.rows, &prepared.columns, &plan)?;
-                Ok((section, summarize(&prepared.columns[..1])?.remove(0)))
-            })
-            .await
-            .map_err(|e| WriterError::BuildFailed { file: uri.clone(), reason: e.to_string() })??;
+            let (section, primary) = build_off_thread(prepared, plan, &uri).await?;
             self.install(None, &uri, rows, section, &primary, kind).await?;
             done += 1;
         }
         tracing::info!(indexed = done, "resume_indexing finished");
         Ok(done)
     }
+}
+
+/// Builds the section of `prepared` on a blocking thread; returns it with the primary column's summary.
+async fn build_off_thread(
+    prepared: PreparedBatch,
+    plan: IndexPlan,
+    file: &str,
+) -> Result<(Vec<u8>, ailk_format::VectorColumn)> {
+    tokio::task::spawn_blocking(move || -> Result<_> {
+        let section = build_section(prepared.rows, &prepared.columns, &plan)?;
+        Ok((section, summarize(&prepared.columns[..1])?.remove(0)))
+    })
+    .await
+    .map_err(|e| WriterError::BuildFailed { file: file.to_string(), reason: e.to_string() })?
 }
