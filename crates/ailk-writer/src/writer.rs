@@ -58,6 +58,8 @@ struct Inner {
     policy: WritePolicy,
     specs: Vec<VectorSpec>,
     schema: SchemaRef,
+    /// The table's Iceberg schema when the writer opened it (data files are checked against it).
+    iceberg_schema: ailk_catalog::iceberg::spec::Schema,
     location: String,
     /// Serializes commits with background builds finishing (the ordering rule).
     entries: Mutex<Vec<Entry>>,
@@ -145,6 +147,7 @@ impl TableWriter {
                 policy,
                 specs,
                 schema,
+                iceberg_schema: state.schema().clone(),
                 location,
                 entries: Mutex::new(Vec::new()),
                 expected_parent: SyncMutex::new(None),
@@ -318,8 +321,8 @@ impl TableWriter {
         section: Option<(u64, u64)>,
         batch_id: Option<String>,
     ) -> Result<Entry> {
-        let state = self.inner.table.load().await?;
-        let data_file = data_file_from_store(self.inner.table.warehouse(), uri, state.schema()).await?;
+        let data_file =
+            data_file_from_store(self.inner.table.warehouse(), uri, &self.inner.iceberg_schema).await?;
         let summary = shard_summary(uri, rows, primary, kind, section);
         let key = self.inner.next_key.fetch_add(1, Ordering::Relaxed);
         Ok(Entry { key, data_file, summary, batch_id, state: EntryState::Staged })
