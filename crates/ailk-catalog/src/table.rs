@@ -132,18 +132,20 @@ impl Table {
         Ok(table)
     }
 
-    /// Opens the table, creating it with `schema` when it does not exist yet.
+    /// Opens the table, creating it with `schema` and `properties` when it does not exist yet
+    /// (a concurrent creator that wins the race is opened instead).
     pub async fn create_or_open(
         catalog: Arc<dyn CatalogProvider>,
         warehouse: Warehouse,
         ident: TableIdent,
         schema: Schema,
+        properties: HashMap<String, String>,
     ) -> Result<Self> {
         match Self::open(catalog.clone(), warehouse.clone(), ident.clone()).await {
             Err(CatalogError::TableNotFound(_)) => {}
             other => return other,
         }
-        match Self::create(catalog.clone(), warehouse.clone(), ident.clone(), schema, HashMap::new()).await {
+        match Self::create(catalog.clone(), warehouse.clone(), ident.clone(), schema, properties).await {
             Err(CatalogError::TableExists(_)) => Self::open(catalog, warehouse, ident).await,
             other => other,
         }

@@ -26,7 +26,7 @@ fn ident() -> TableIdent {
 
 async fn open(dir: &Path, catalog: Arc<dyn CatalogProvider>) -> Table {
     let wh = Warehouse::local(dir.join("wh")).unwrap();
-    Table::create_or_open(catalog, wh, ident(), schema()).await.unwrap()
+    Table::create_or_open(catalog, wh, ident(), schema(), Default::default()).await.unwrap()
 }
 
 async fn sql(dir: &Path) -> Arc<dyn CatalogProvider> {

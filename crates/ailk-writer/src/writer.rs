@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex as SyncMutex};
 
 use ailk_catalog::iceberg::spec::DataFile;
 use ailk_catalog::{
-    data_file_from_store, encode_specs, file_schema, parse_specs, table_schema, CatalogError,
-    CatalogProvider, CommitOutcome, IndexKind, IndexStatus, ShardSummary, SnapshotUpdate, Table, TableIdent,
-    VectorSpec, Warehouse, VECTOR_COLUMNS_PROPERTY,
+    data_file_from_store, encode_specs, file_schema, parse_specs, table_schema, CatalogProvider,
+    CommitOutcome, IndexKind, IndexStatus, ShardSummary, SnapshotUpdate, Table, TableIdent, VectorSpec,
+    Warehouse, VECTOR_COLUMNS_PROPERTY,
 };
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::{ObjectStoreExt, PutMode, PutPayload};
@@ -108,18 +108,8 @@ impl TableWriter {
         vectors: &[VectorSpec],
     ) -> Result<Self> {
         let schema = table_schema(attributes, vectors)?;
-        let opened = match Table::open(catalog.clone(), warehouse.clone(), table.clone()).await {
-            Ok(t) => t,
-            Err(CatalogError::TableNotFound(_)) => {
-                let props = HashMap::from([(VECTOR_COLUMNS_PROPERTY.to_string(), encode_specs(vectors))]);
-                match Table::create(catalog.clone(), warehouse.clone(), table.clone(), schema, props).await {
-                    Ok(t) => t,
-                    Err(CatalogError::TableExists(_)) => Table::open(catalog, warehouse, table).await?,
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let props = HashMap::from([(VECTOR_COLUMNS_PROPERTY.to_string(), encode_specs(vectors))]);
+        let opened = Table::create_or_open(catalog, warehouse, table, schema, props).await?;
         let writer = Self::from_table(opened, policy).await?;
         if writer.inner.specs != vectors {
             return Err(WriterError::SchemaMismatch(format!(
