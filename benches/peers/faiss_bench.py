@@ -9,6 +9,7 @@ import time
 
 import faiss
 
+from memory import peak_mib, reset_peak
 from texmex import PASSES, load, recall_at_10
 
 
@@ -39,11 +40,14 @@ def main():
     # Raw vectors are kept beside the codes (as ailake keeps them for refine): the refine
     # wrapper adds every row to both.
     refined = faiss.IndexRefineFlat(ivfpq)
+    rss_before = reset_peak()
     t = time.perf_counter()
     refined.train(base)
     refined.add(base)
     build_s = time.perf_counter() - t
-    print(f"faiss IVF-PQ nlist {a.nlist} m {a.m} train+add: {build_s:.2f}s", flush=True)
+    build_peak = peak_mib()
+    print(f"faiss IVF-PQ nlist {a.nlist} m {a.m} train+add: {build_s:.2f}s, peak RSS {build_peak:.0f} MiB "
+          f"({rss_before:.0f} before)", flush=True)
 
     faiss.omp_set_num_threads(1)
     sweep = []
@@ -65,7 +69,8 @@ def main():
             sweep.append({"nprobe": nprobe, "refine": refine, "recall": recall, "qps": qps})
     out = {"system": "faiss", "version": faiss.__version__, "index": "ivfpq", "rows": int(base.shape[0]),
            "dim": d, "nlist": a.nlist, "m": a.m, "nbits": 8, "threads": a.threads, "kmeans_s": kmeans_s,
-           "kmeans_iters": a.iters, "build_s": build_s, "sweep": sweep}
+           "kmeans_iters": a.iters, "build_s": build_s,
+           "rss_before_mib": rss_before, "build_peak_rss_mib": build_peak, "sweep": sweep}
     with open(a.out, "w") as f:
         json.dump(out, f, indent=2)
 

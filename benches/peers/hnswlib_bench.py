@@ -11,6 +11,7 @@ import time
 import hnswlib
 import numpy as np
 
+from memory import peak_mib, reset_peak
 from texmex import PASSES, load, recall_at_10
 
 
@@ -26,12 +27,15 @@ def main():
     a = p.parse_args()
     base, queries, gt = load(a.data)
     space = {"l2": "l2", "ip": "ip"}[a.metric]
+    rss_before = reset_peak()
     index = hnswlib.Index(space=space, dim=base.shape[1])
     t = time.perf_counter()
     index.init_index(max_elements=base.shape[0], M=a.m, ef_construction=a.efc, random_seed=100)
     index.add_items(base, np.arange(base.shape[0]), num_threads=a.threads)
     build_s = time.perf_counter() - t
-    print(f"hnswlib build {base.shape}: {build_s:.2f}s", flush=True)
+    build_peak = peak_mib()
+    print(f"hnswlib build {base.shape}: {build_s:.2f}s, peak RSS {build_peak:.0f} MiB "
+          f"({rss_before:.0f} before)", flush=True)
     sweep = []
     for ef in [int(x) for x in a.efs.split(",")]:
         index.set_ef(max(ef, 10))
@@ -46,7 +50,8 @@ def main():
         sweep.append({"ef": ef, "recall": recall, "qps": qps})
     out = {"system": "hnswlib", "version": hnswlib.__version__ if hasattr(hnswlib, "__version__") else "0.8.0",
            "index": "hnsw", "rows": int(base.shape[0]), "dim": int(base.shape[1]), "m": a.m,
-           "ef_construction": a.efc, "build_threads": a.threads, "build_s": build_s, "sweep": sweep}
+           "ef_construction": a.efc, "build_threads": a.threads, "build_s": build_s,
+           "rss_before_mib": rss_before, "build_peak_rss_mib": build_peak, "sweep": sweep}
     with open(a.out, "w") as f:
         json.dump(out, f, indent=2)
 

@@ -16,6 +16,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 
+from memory import peak_mib, reset_peak
 from texmex import load, recall_at_10
 
 
@@ -42,11 +43,14 @@ def main():
         table = db.create_table("t", data=data)
         write_s = time.perf_counter() - t
         print(f"lancedb create_table {n} rows: {write_s:.2f}s ({n / write_s:.0f} rows/s)", flush=True)
+        rss_before = reset_peak()
         t = time.perf_counter()
         table.create_index(metric=metric, vector_column_name="vector", index_type="IVF_PQ",
                            num_partitions=a.nlist, num_sub_vectors=a.m)
         build_s = time.perf_counter() - t
-        print(f"lancedb IVF_PQ nlist {a.nlist} m {a.m}: {build_s:.2f}s", flush=True)
+        build_peak = peak_mib()
+        print(f"lancedb IVF_PQ nlist {a.nlist} m {a.m}: {build_s:.2f}s, peak RSS {build_peak:.0f} MiB "
+              f"({rss_before:.0f} before)", flush=True)
 
         sweep = []
         for refine in [int(x) for x in a.refines.split(",")]:
@@ -75,7 +79,7 @@ def main():
         shutil.rmtree(root, ignore_errors=True)
     out = {"system": "lancedb", "version": lancedb.__version__, "index": "ivfpq", "rows": int(n), "dim": int(d),
            "nlist": a.nlist, "m": a.m, "write_s": write_s, "write_rows_per_s": n / write_s, "build_s": build_s,
-           "queries": len(queries), "sweep": sweep}
+           "rss_before_mib": rss_before, "build_peak_rss_mib": build_peak, "queries": len(queries), "sweep": sweep}
     with open(a.out, "w") as f:
         json.dump(out, f, indent=2)
 

@@ -1,4 +1,7 @@
-//! Shared data generators for the criterion benchmarks.
+//! Shared data generators for the criterion benchmarks, and the peak-memory probe of
+//! `peer_bench`.
+
+pub mod memory;
 
 use std::sync::Arc;
 

@@ -22,7 +22,10 @@ fn main() -> Result<()> {
             quick: args.iter().any(|a| a == "--quick"),
             dataset: args.iter().position(|a| a == "--dataset").and_then(|i| args.get(i + 1)).cloned(),
         }),
-        Some("fuzz-seeds") => fuzz_seeds(Path::new(args.get(1).map_or("fuzz/corpus", String::as_str))),
+        Some("fuzz-seeds") => {
+            let dir = args.get(1).map_or("fuzz/corpus", String::as_str);
+            run("cargo", &["run", "-p", "ailake-benches", "--bin", "fuzz_seeds", "--", dir])
+        }
         _ => bail!("usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] | fuzz-seeds [DIR]>"),
     }
 }
@@ -55,29 +58,5 @@ fn ci() -> Result<()> {
         &["clippy", "-p", "ailk-index", "--features", "cuda", "--all-targets", "--", "-D", "warnings"],
     )?;
     run("cargo", &["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"])?;
-    Ok(())
-}
-
-fn fuzz_seeds(dir: &Path) -> Result<()> {
-    use ailake_benches::{batch, random_vectors, schema};
-    use ailk_format::{
-        write_shard_bytes, IvfCentroids, Metric, RawVectors, SectionBuilder, SubsectionKind, VectorColumn,
-    };
-    for target in ["section_decode", "shard_open"] {
-        std::fs::create_dir_all(dir.join(target))?;
-    }
-    for (i, (rows, dim)) in [(1usize, 1u32), (5, 3), (40, 8)].into_iter().enumerate() {
-        let v = random_vectors(rows, dim as usize, i as u64);
-        let mut b = SectionBuilder::new(rows as u64);
-        b.column(VectorColumn::summarize(2, "embedding", Metric::L2, dim, &v)?);
-        b.add(SubsectionKind::RawVectors, 0, RawVectors::encode_f32(dim, &v)?);
-        b.add(SubsectionKind::IvfCentroids, 0, IvfCentroids::encode(dim, &v[..dim as usize])?);
-        let section = b.encode()?;
-        std::fs::write(dir.join("section_decode").join(format!("seed-{i}")), &section)?;
-        let s = schema(dim);
-        let (file, _) = write_shard_bytes(s.clone(), &[batch(&s, dim, &v)], Some(&section), None)?;
-        std::fs::write(dir.join("shard_open").join(format!("seed-{i}")), &file)?;
-    }
-    eprintln!("seeds written under {}", dir.display());
     Ok(())
 }

@@ -1,0 +1,30 @@
+//! `cargo xtask fuzz-seeds [DIR]` runs this: writes valid AILK sections and shard files as a
+//! seed corpus for the `section_decode` and `shard_open` fuzz targets.
+
+use std::path::PathBuf;
+
+use ailake_benches::{batch, random_vectors, schema};
+use ailk_format::{
+    write_shard_bytes, IvfCentroids, Metric, RawVectors, SectionBuilder, SubsectionKind, VectorColumn,
+};
+
+fn main() -> anyhow::Result<()> {
+    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus".into()));
+    for target in ["section_decode", "shard_open"] {
+        std::fs::create_dir_all(dir.join(target))?;
+    }
+    for (i, (rows, dim)) in [(1usize, 1u32), (5, 3), (40, 8)].into_iter().enumerate() {
+        let v = random_vectors(rows, dim as usize, i as u64);
+        let mut b = SectionBuilder::new(rows as u64);
+        b.column(VectorColumn::summarize(2, "embedding", Metric::L2, dim, &v)?);
+        b.add(SubsectionKind::RawVectors, 0, RawVectors::encode_f32(dim, &v)?);
+        b.add(SubsectionKind::IvfCentroids, 0, IvfCentroids::encode(dim, &v[..dim as usize])?);
+        let section = b.encode()?;
+        std::fs::write(dir.join("section_decode").join(format!("seed-{i}")), &section)?;
+        let s = schema(dim);
+        let (file, _) = write_shard_bytes(s.clone(), &[batch(&s, dim, &v)], Some(&section), None)?;
+        std::fs::write(dir.join("shard_open").join(format!("seed-{i}")), &file)?;
+    }
+    eprintln!("seeds written under {}", dir.display());
+    Ok(())
+}

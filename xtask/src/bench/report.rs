@@ -1,0 +1,207 @@
+//! Markdown tables of the index comparisons (ours against hnswlib, FAISS, LanceDB), the CSV
+//! rows of every sweep point, and the shared cell helpers.
+
+use serde_json::Value;
+
+/// QPS of the cheapest sweep point reaching `target` recall, with that recall.
+pub(super) fn qps_at(result: &Value, target: f64) -> Option<(f64, f64, u64)> {
+    result["sweep"].as_array()?.iter().find_map(|p| {
+        let recall = p["recall"].as_f64()?;
+        (recall >= target).then(|| (p["qps"].as_f64().unwrap_or(0.0), recall, p["ef"].as_u64().unwrap_or(0)))
+    })
+}
+
+pub(super) fn hnsw_table(name: &str, ours: &Value, peer: &Value) -> String {
+    let mut s =
+        format!("### HNSW on `{name}` ({} × {}, M=16, ef_construction=200)\n\n", ours["rows"], ours["dim"]);
+    let (b_ours, b_peer) =
+        (ours["build_s"].as_f64().unwrap_or(f64::NAN), peer["build_s"].as_f64().unwrap_or(f64::NAN));
+    s += "| | ailake | hnswlib | ailake / hnswlib |\n|---|---|---|---|\n";
+    s +=
+        &format!("| build, 2 threads (s) | {b_ours:.2} | {b_peer:.2} | {:.2}× the time |\n", b_ours / b_peer);
+    s += &rss_row(ours, peer);
+    for target in [0.90, 0.95, 0.99] {
+        let cell = |r: Option<(f64, f64, u64)>| match r {
+            Some((qps, rec, ef)) => format!("{qps:.0} (recall {rec:.3}, ef {ef})"),
+            None => "not reached".into(),
+        };
+        let (o, p) = (qps_at(ours, target), qps_at(peer, target));
+        let ratio = match (o, p) {
+            (Some(o), Some(p)) => format!("{:.2}× the QPS", o.0 / p.0),
+            _ => "—".into(),
+        };
+        s += &format!("| 1-thread QPS at recall@10 ≥ {target:.2} | {} | {} | {ratio} |\n", cell(o), cell(p));
+    }
+    s += "\nFull sweep (ef: recall / QPS):\n\n| ef | ailake recall | ailake QPS | hnswlib recall | hnswlib QPS |\n|---|---|---|---|---|\n";
+    let empty = Vec::new();
+    let (so, sp) = (ours["sweep"].as_array().unwrap_or(&empty), peer["sweep"].as_array().unwrap_or(&empty));
+    for (o, p) in so.iter().zip(sp) {
+        s += &format!(
+            "| {} | {:.4} | {:.0} | {:.4} | {:.0} |\n",
+            o["ef"],
+            o["recall"].as_f64().unwrap_or(0.0),
+            o["qps"].as_f64().unwrap_or(0.0),
+            p["recall"].as_f64().unwrap_or(0.0),
+            p["qps"].as_f64().unwrap_or(0.0)
+        );
+    }
+    s
+}
+
+/// Best QPS among sweep points reaching `target` recall (optionally only without refine).
+pub(super) fn best_qps(result: &Value, target: f64, refine_only_one: bool) -> Option<(f64, f64, u64, u64)> {
+    result["sweep"]
+        .as_array()?
+        .iter()
+        .filter(|p| !refine_only_one || p["refine"].as_u64() == Some(1))
+        .filter(|p| p["recall"].as_f64().is_some_and(|r| r >= target))
+        .map(|p| {
+            let g = |k: &str| p[k].as_f64().unwrap_or(0.0);
+            (g("qps"), g("recall"), p["nprobe"].as_u64().unwrap_or(0), p["refine"].as_u64().unwrap_or(1))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+}
+
+pub(super) fn ivfpq_table(name: &str, ours: &Value, peer: &Value) -> String {
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let mut s = format!(
+        "### IVF-PQ on `{name}` ({} × {}, nlist={}, m={}, 8-bit codes, residual, `IvfPqConfig::for_dataset`)\n\n",
+        ours["rows"], ours["dim"], ours["nlist"], ours["m"]
+    );
+    s += "| | ailake | FAISS | ailake / FAISS |\n|---|---|---|---|\n";
+    s += &format!(
+        "| k-means, k=nlist, ≤25 iterations, 2 threads (s) | {:.2} | {:.2} | {:.2}× the time |\n",
+        f(ours, "kmeans_s"),
+        f(peer, "kmeans_s"),
+        f(ours, "kmeans_s") / f(peer, "kmeans_s")
+    );
+    s += &format!(
+        "| train + add, raw vectors kept, 2 threads (s) | {:.2} | {:.2} | {:.2}× the time |\n",
+        f(ours, "build_s"),
+        f(peer, "build_s"),
+        f(ours, "build_s") / f(peer, "build_s")
+    );
+    s += &rss_row(ours, peer);
+    let cell = |r: Option<(f64, f64, u64, u64)>| match r {
+        Some((qps, rec, np, rf)) => format!("{qps:.0} (recall {rec:.3}, nprobe {np}, refine {rf})"),
+        None => "not reached".into(),
+    };
+    for (label, target, plain) in [
+        ("≥ 0.90, refine allowed", 0.90, false),
+        ("≥ 0.95, refine allowed", 0.95, false),
+        ("≥ 0.80, no refine", 0.80, true),
+    ] {
+        let (o, p) = (best_qps(ours, target, plain), best_qps(peer, target, plain));
+        let ratio = match (o, p) {
+            (Some(o), Some(p)) => format!("{:.2}× the QPS", o.0 / p.0),
+            _ => "—".into(),
+        };
+        s += &format!("| 1-thread QPS at recall@10 {label} | {} | {} | {ratio} |\n", cell(o), cell(p));
+    }
+    s += "\nFull sweep:\n\n| nprobe | refine | ailake recall | ailake QPS | FAISS recall | FAISS QPS |\n|---|---|---|---|---|---|\n";
+    let empty = Vec::new();
+    let (so, sp) = (ours["sweep"].as_array().unwrap_or(&empty), peer["sweep"].as_array().unwrap_or(&empty));
+    for (o, p) in so.iter().zip(sp) {
+        s += &format!(
+            "| {} | {} | {:.4} | {:.0} | {:.4} | {:.0} |\n",
+            o["nprobe"],
+            o["refine"],
+            f(o, "recall"),
+            f(o, "qps"),
+            f(p, "recall"),
+            f(p, "qps")
+        );
+    }
+    s
+}
+
+/// Appends one CSV row per sweep point of a result file.
+pub(super) fn csv_rows(
+    csv: &mut String,
+    dataset: &str,
+    system: &str,
+    index: &str,
+    json: &Value,
+    param: &str,
+) {
+    let build = json["build_s"].as_f64().unwrap_or(f64::NAN);
+    for p in json["sweep"].as_array().into_iter().flatten() {
+        csv.push_str(&format!(
+            "{dataset},{system},{index},{build:.3},{},{},{:.4},{:.1}\n",
+            p[param].as_u64().unwrap_or(0),
+            p["refine"].as_u64().unwrap_or(1),
+            p["recall"].as_f64().unwrap_or(f64::NAN),
+            p["qps"].as_f64().unwrap_or(f64::NAN)
+        ));
+    }
+}
+
+/// ailake IVF-PQ (per-file index, queried in-process) against LanceDB's IVF_PQ table on the
+/// same data and parameters.
+pub(super) fn lancedb_table(name: &str, ours: &Value, lance: &Value) -> String {
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let mut s = format!(
+        "### IVF-PQ vs LanceDB {} on `{name}` ({} × {}, nlist={}, m={})\n\n\
+         LanceDB is queried as its users query it: one `search().to_arrow()` call per query, its own \
+         thread pool inside each call, Python overhead included; ailake's QPS is one thread, in-process.\n\n",
+        lance["version"].as_str().unwrap_or("?"),
+        ours["rows"],
+        ours["dim"],
+        ours["nlist"],
+        ours["m"]
+    );
+    s += "| | ailake | LanceDB | ailake / LanceDB |\n|---|---|---|---|\n";
+    s += &format!(
+        "| index build, raw vectors kept (s) | {:.2} | {:.2} | {:.2}× the time |\n",
+        f(ours, "build_s"),
+        f(lance, "build_s"),
+        f(ours, "build_s") / f(lance, "build_s")
+    );
+    s += &rss_row(ours, lance);
+    s += &format!("| LanceDB table write (rows/s) | — | {:.0} | — |\n", f(lance, "write_rows_per_s"));
+    for (label, target, plain) in [("≥ 0.90, refine allowed", 0.90, false), ("≥ 0.80, no refine", 0.80, true)]
+    {
+        let (o, p) = (best_qps(ours, target, plain), best_qps(lance, target, plain));
+        let cell = |r: Option<(f64, f64, u64, u64)>| match r {
+            Some((qps, rec, np, rf)) => format!("{qps:.0} (recall {rec:.3}, nprobe {np}, refine {rf})"),
+            None => "not reached".into(),
+        };
+        let ratio = match (o, p) {
+            (Some(o), Some(p)) => format!("{:.1}× the QPS", o.0 / p.0),
+            _ => "—".into(),
+        };
+        s += &format!("| QPS at recall@10 {label} | {} | {} | {ratio} |\n", cell(o), cell(p));
+    }
+    s += "\nLanceDB sweep (latency per query):\n\n| nprobe | refine | recall | QPS | p50 ms | p99 ms |\n|---|---|---|---|---|---|\n";
+    for p in lance["sweep"].as_array().into_iter().flatten() {
+        s += &format!(
+            "| {} | {} | {:.4} | {:.0} | {:.2} | {:.2} |\n",
+            p["nprobe"],
+            p["refine"],
+            f(p, "recall"),
+            f(p, "qps"),
+            f(p, "p50_ms"),
+            f(p, "p99_ms")
+        );
+    }
+    s
+}
+
+/// Memory a build added on top of what the process held before it (the loaded data set).
+fn build_growth_mib(v: &Value) -> Option<(f64, f64)> {
+    let peak = v["build_peak_rss_mib"].as_f64()?;
+    let before = v["rss_before_mib"].as_f64()?;
+    Some((peak, peak - before))
+}
+
+/// `| build peak RSS | ours | peer | ratio |`, or nothing when a side did not record it.
+pub(super) fn rss_row(ours: &Value, peer: &Value) -> String {
+    match (build_growth_mib(ours), build_growth_mib(peer)) {
+        (Some((po, go)), Some((pp, gp))) => format!(
+            "| build peak RSS, MiB (growth over the loaded data) | {po:.0} (+{go:.0}) | {pp:.0} (+{gp:.0}) | \
+             {:.2}× the growth |\n",
+            go / gp
+        ),
+        _ => String::new(),
+    }
+}
