@@ -13,6 +13,7 @@ import tempfile
 import time
 
 import lancedb
+from lancedb.index import IvfPq
 import numpy as np
 import pyarrow as pa
 
@@ -28,6 +29,7 @@ def main():
     p.add_argument("--nlist", type=int, required=True)
     p.add_argument("--m", type=int, required=True)
     p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--iters", type=int, default=25)  # k-means iterations, as ours and FAISS
     a = p.parse_args()
     base, queries, gt = load(a.data)
     queries, gt = queries[: a.queries], gt[: a.queries]
@@ -45,8 +47,9 @@ def main():
         print(f"lancedb create_table {n} rows: {write_s:.2f}s ({n / write_s:.0f} rows/s)", flush=True)
         rss_before = reset_peak()
         t = time.perf_counter()
-        table.create_index(metric=metric, vector_column_name="vector", index_type="IVF_PQ",
-                           num_partitions=a.nlist, num_sub_vectors=a.m)
+        table.create_index("vector",
+                           config=IvfPq(distance_type=metric, num_partitions=a.nlist, num_sub_vectors=a.m,
+                                        max_iterations=a.iters))
         build_s = time.perf_counter() - t
         build_peak = peak_mib()
         print(f"lancedb IVF_PQ nlist {a.nlist} m {a.m}: {build_s:.2f}s, peak RSS {build_peak:.0f} MiB "

@@ -82,8 +82,9 @@ pub fn nearest_cpu(
 /// transposed centroids instead of a GEMM whose `rows × k` output would dominate the work.
 const SMALL_DIM: usize = 8;
 
-/// Nearest centroid for short vectors: per row, `dim` vectorized passes over `k` contiguous
-/// centroid coordinates build the `k` distances in an L1-resident buffer, then an argmin.
+/// Nearest centroid for short vectors: centroids are transposed once (coordinate-major), then
+/// each row scans them 16 at a time, distances built and compared in registers with a running
+/// per-lane minimum (no distance buffer is written), ties going to the lowest index.
 fn nearest_small_dim(x: &[f32], c: &[f32], dim: usize, inner_product: bool) -> Vec<(u32, f32)> {
     use rayon::prelude::*;
     let k = c.len() / dim;
@@ -93,26 +94,13 @@ fn nearest_small_dim(x: &[f32], c: &[f32], dim: usize, inner_product: bool) -> V
             transposed[t * k + j] = v;
         }
     }
-    x.par_chunks(1024 * dim)
-        .flat_map_iter(|block| {
-            let mut buf = vec![0f32; k];
-            block
-                .chunks_exact(dim)
-                .map(|row| {
-                    buf.iter_mut().for_each(|b| *b = 0.0);
-                    for (&xt, col) in row.iter().zip(transposed.chunks_exact(k)) {
-                        if inner_product {
-                            buf.iter_mut().zip(col).for_each(|(b, &cv)| *b -= xt * cv);
-                        } else {
-                            buf.iter_mut().zip(col).for_each(|(b, &cv)| *b += (xt - cv) * (xt - cv));
-                        }
-                    }
-                    let (j, d) = argmin(&buf);
-                    (j as u32, d)
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    let rows = |block: &[f32]| -> Vec<(u32, f32)> {
+        block
+            .chunks_exact(dim)
+            .map(|row| crate::kernels::nearest_transposed(row, &transposed, k, inner_product))
+            .collect()
+    };
+    x.par_chunks(1024 * dim).flat_map_iter(rows).collect()
 }
 
 /// Index and value of the smallest element (the first one on ties; `(0, +∞)` when empty).
@@ -145,6 +133,44 @@ mod tests {
                     .enumerate()
                     .fold((0, f32::INFINITY), |a, (j, x)| if x < a.1 { (j, x) } else { a });
             assert_eq!((i, v), want, "len {len}");
+        }
+    }
+
+    /// The register-resident scan against a plain loop, over centroid counts around the
+    /// 16-lane boundary, both metrics, with duplicated centroids (ties go to the lowest index).
+    #[test]
+    fn small_dim_scan_matches_a_plain_loop() {
+        for (dim, k) in [(1usize, 1usize), (2, 15), (4, 16), (4, 17), (3, 40), (4, 256), (8, 300)] {
+            let mut c: Vec<f32> = (0..k * dim).map(|i| ((i * 7919 % 101) as f32 * 0.13).sin()).collect();
+            if k > 20 {
+                let (a, b) = c.split_at_mut(17 * dim);
+                b[..dim].copy_from_slice(&a[3 * dim..4 * dim]);
+            }
+            let mut x: Vec<f32> = (0..50 * dim).map(|i| ((i * 31 % 97) as f32 * 0.21).cos()).collect();
+            if k > 20 {
+                x[..dim].copy_from_slice(&c[3 * dim..4 * dim]); // equidistant to centroids 3 and 17
+            }
+            for ip in [false, true] {
+                let got = nearest_small_dim(&x, &c, dim, ip);
+                for (i, row) in x.chunks_exact(dim).enumerate() {
+                    let dist = |j: usize| -> f32 {
+                        let cj = &c[j * dim..(j + 1) * dim];
+                        if ip {
+                            -row.iter().zip(cj).map(|(a, b)| a * b).sum::<f32>()
+                        } else {
+                            row.iter().zip(cj).map(|(a, b)| (a - b) * (a - b)).sum()
+                        }
+                    };
+                    let want =
+                        (0..k).fold(
+                            (0usize, f32::INFINITY),
+                            |a, j| if dist(j) < a.1 { (j, dist(j)) } else { a },
+                        );
+                    // Same additions in the same order: the values are bit-identical, so
+                    // the index must be the reference's (the lowest one on ties).
+                    assert_eq!(got[i], (want.0 as u32, want.1), "dim {dim} k {k} ip {ip} row {i}");
+                }
+            }
         }
     }
 

@@ -98,3 +98,38 @@ fn metric_distances_and_cosine() {
     kernels::normalize(&mut bn);
     assert!((kernels::distance(Metric::Cosine, &a, &bn) - kernels::cosine_distance(&a, &b)).abs() < 1e-6);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The nearest-centroid scan of PQ training and encoding returns the scalar reference's
+    /// exact (index, distance) on every backend, and that pair is the true first minimum.
+    #[test]
+    fn nearest_transposed_is_exact_on_every_backend(
+        dim in 1usize..9,
+        k in 1usize..300,
+        seed in any::<u64>(),
+    ) {
+        let value = |i: usize| (((i as u64).wrapping_mul(6364136223846793005).wrapping_add(seed) >> 40) % 2001) as f32 / 100.0 - 10.0;
+        let centroids: Vec<f32> = (0..k * dim).map(value).collect();
+        let mut transposed = vec![0f32; k * dim];
+        for j in 0..k {
+            for t in 0..dim {
+                transposed[t * k + j] = centroids[j * dim + t];
+            }
+        }
+        let row: Vec<f32> = (0..dim).map(|t| value(k * dim + 7 * t + 3)).collect();
+        for ip in [false, true] {
+            let dist = |j: usize| -> f32 {
+                let c = &centroids[j * dim..(j + 1) * dim];
+                if ip { row.iter().zip(c).fold(0.0f32, |a, (x, y)| a - x * y) }
+                else { row.iter().zip(c).fold(0.0f32, |a, (x, y)| a + (x - y) * (x - y)) }
+            };
+            let want = (0..k).fold((0u32, f32::INFINITY), |a, j| if dist(j) < a.1 { (j as u32, dist(j)) } else { a });
+            for backend in available_backends() {
+                let got = kernels::nearest_transposed_with(backend, &row, &transposed, k, ip).unwrap();
+                prop_assert_eq!(got, want, "{:?} dim {} k {} ip {}", backend, dim, k, ip);
+            }
+        }
+    }
+}

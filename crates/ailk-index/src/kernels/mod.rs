@@ -29,31 +29,42 @@ pub enum Backend {
 }
 
 type Kernel = fn(&[f32], &[f32]) -> f32;
+type NearestKernel = fn(&[f32], &[f32], usize, bool) -> (u32, f32);
 
 #[derive(Clone, Copy)]
 struct Table {
     backend: Backend,
     l2: Kernel,
     dot: Kernel,
+    nearest_t: NearestKernel,
+}
+
+fn nearest_transposed_scalar(row: &[f32], transposed: &[f32], k: usize, inner_product: bool) -> (u32, f32) {
+    if inner_product {
+        scalar::nearest_transposed::<true>(row, transposed, k)
+    } else {
+        scalar::nearest_transposed::<false>(row, transposed, k)
+    }
 }
 
 impl Table {
     fn for_backend(backend: Backend) -> Option<Table> {
-        let (l2, dot): (Kernel, Kernel) = match backend {
-            Backend::Scalar => (scalar::l2_sq, scalar::dot),
+        let (l2, dot, nearest_t): (Kernel, Kernel, NearestKernel) = match backend {
+            Backend::Scalar => (scalar::l2_sq, scalar::dot, nearest_transposed_scalar),
             #[cfg(target_arch = "x86_64")]
             Backend::Avx2Fma if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") => {
-                (x86::l2_avx2_entry, x86::dot_avx2_entry)
+                (x86::l2_avx2_entry, x86::dot_avx2_entry, x86::nearest_transposed_avx2_entry)
             }
             #[cfg(target_arch = "x86_64")]
             Backend::Avx512 if is_x86_feature_detected!("avx512f") => {
-                (x86::l2_avx512_entry, x86::dot_avx512_entry)
+                (x86::l2_avx512_entry, x86::dot_avx512_entry, x86::nearest_transposed_avx512_entry)
             }
+            // NEON is part of the aarch64 baseline: the scalar body already vectorizes there.
             #[cfg(target_arch = "aarch64")]
-            Backend::Neon => (neon::l2_neon, neon::dot_neon),
+            Backend::Neon => (neon::l2_neon, neon::dot_neon, nearest_transposed_scalar),
             _ => return None,
         };
-        Some(Table { backend, l2, dot })
+        Some(Table { backend, l2, dot, nearest_t })
     }
 }
 
@@ -78,7 +89,12 @@ fn table() -> &'static Table {
         wanted
             .and_then(Table::for_backend)
             .or_else(|| available_backends().into_iter().find_map(Table::for_backend))
-            .unwrap_or(Table { backend: Backend::Scalar, l2: scalar::l2_sq, dot: scalar::dot })
+            .unwrap_or(Table {
+                backend: Backend::Scalar,
+                l2: scalar::l2_sq,
+                dot: scalar::dot,
+                nearest_t: nearest_transposed_scalar,
+            })
     })
 }
 
@@ -99,6 +115,38 @@ pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     (table().dot)(a, b)
+}
+
+/// Nearest of `k` short centroids stored coordinate-major in `transposed` (`row.len() × k`:
+/// coordinate `t` of centroid `j` at `t·k + j`), with its distance: squared L2, or `−row·c`
+/// when `inner_product`. Ties go to the lowest index; `(0, +∞)` when `k = 0`. Every backend
+/// returns the scalar reference's exact result (same additions in the same order).
+#[inline]
+pub fn nearest_transposed(row: &[f32], transposed: &[f32], k: usize, inner_product: bool) -> (u32, f32) {
+    assert!(
+        transposed.len() >= row.len() * k,
+        "transposed holds {} values, needs {}",
+        transposed.len(),
+        row.len() * k
+    );
+    (table().nearest_t)(row, transposed, k, inner_product)
+}
+
+/// [`nearest_transposed`] on a specific backend, `None` if this machine lacks it.
+pub fn nearest_transposed_with(
+    backend: Backend,
+    row: &[f32],
+    transposed: &[f32],
+    k: usize,
+    inner_product: bool,
+) -> Option<(u32, f32)> {
+    assert!(
+        transposed.len() >= row.len() * k,
+        "transposed holds {} values, needs {}",
+        transposed.len(),
+        row.len() * k
+    );
+    Some((Table::for_backend(backend)?.nearest_t)(row, transposed, k, inner_product))
 }
 
 /// Cosine distance `1 − a·b / (‖a‖‖b‖)` of arbitrary vectors (0 when either is zero).

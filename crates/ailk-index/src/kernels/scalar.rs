@@ -9,3 +9,64 @@ pub fn l2_sq(a: &[f32], b: &[f32]) -> f32 {
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
+
+/// Lanes of the register-resident scan in [`nearest_transposed`].
+pub(super) const LANES: usize = 16;
+
+/// Nearest of `k` centroids stored coordinate-major in `transposed` (`dim × k`) to `row`:
+/// squared L2, or `−row·c` with `IP`. Lane `l` of each 16-wide step tracks centroids `≡ l`
+/// (mod 16); the lanes' minima are merged at the end, lowest index first on equal values.
+/// Written for auto-vectorization: the SIMD backends compile this same body with wider
+/// registers enabled, so every backend returns bit-identical results.
+#[inline(always)]
+pub(super) fn nearest_transposed<const IP: bool>(row: &[f32], transposed: &[f32], k: usize) -> (u32, f32) {
+    let mut best = [f32::INFINITY; LANES];
+    let mut best_idx = [0u32; LANES];
+    let full = k - k % LANES;
+    let mut base = 0;
+    while base < full {
+        let mut acc = [0f32; LANES];
+        for (t, &xt) in row.iter().enumerate() {
+            let col: &[f32; LANES] =
+                transposed[t * k + base..t * k + base + LANES].try_into().expect("16 centroid coordinates");
+            for (a, &cv) in acc.iter_mut().zip(col) {
+                if IP {
+                    *a -= xt * cv;
+                } else {
+                    let d = xt - cv;
+                    *a += d * d;
+                }
+            }
+        }
+        for l in 0..LANES {
+            let better = acc[l] < best[l];
+            best[l] = if better { acc[l] } else { best[l] };
+            best_idx[l] = if better { (base + l) as u32 } else { best_idx[l] };
+        }
+        base += LANES;
+    }
+    let mut winner = (0u32, f32::INFINITY);
+    for l in 0..LANES {
+        if best[l] < winner.1 || (best[l] == winner.1 && best_idx[l] < winner.0) {
+            winner = (best_idx[l], best[l]);
+        }
+    }
+    for j in full..k {
+        let d: f32 = row
+            .iter()
+            .enumerate()
+            .map(|(t, &xt)| {
+                let cv = transposed[t * k + j];
+                if IP {
+                    -xt * cv
+                } else {
+                    (xt - cv) * (xt - cv)
+                }
+            })
+            .sum();
+        if d < winner.1 {
+            winner = (j as u32, d);
+        }
+    }
+    winner
+}

@@ -114,6 +114,29 @@ avx512_kernel!(l2_avx512, l2_avx512_entry, |acc, x, y| {
 
 avx512_kernel!(dot_avx512, dot_avx512_entry, |acc, x, y| _mm512_fmadd_ps(x, y, *acc));
 
+macro_rules! nearest_transposed_kernel {
+    ($name:ident, $entry:ident, $features:literal) => {
+        #[target_feature(enable = $features)]
+        fn $name<const IP: bool>(row: &[f32], transposed: &[f32], k: usize) -> (u32, f32) {
+            super::scalar::nearest_transposed::<IP>(row, transposed, k)
+        }
+
+        pub(super) fn $entry(row: &[f32], transposed: &[f32], k: usize, inner_product: bool) -> (u32, f32) {
+            // SAFETY: installed only after run-time detection of these features.
+            unsafe {
+                if inner_product {
+                    $name::<true>(row, transposed, k)
+                } else {
+                    $name::<false>(row, transposed, k)
+                }
+            }
+        }
+    };
+}
+
+nearest_transposed_kernel!(nearest_transposed_avx2, nearest_transposed_avx2_entry, "avx2,fma");
+nearest_transposed_kernel!(nearest_transposed_avx512, nearest_transposed_avx512_entry, "avx512f");
+
 /// Hints the CPU to start loading the cache line holding `p`.
 #[inline(always)]
 pub(super) fn prefetch(p: *const i8) {
