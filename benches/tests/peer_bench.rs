@@ -1,0 +1,74 @@
+//! Smoke test of our side of `cargo xtask bench` (the full run needs the peers' venv and ~10
+//! minutes, too much for CI): every `peer_bench` subcommand on a tiny synthetic set, checking
+//! the JSON the xtask reads — fields present, recall measured against the ground truth and
+//! sane, memory probed. Never asserts speed.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn peer_bench(args: &[&str]) -> Value {
+    let out = args.iter().position(|a| *a == "--out").map(|i| args[i + 1].to_string());
+    let status = Command::new(env!("CARGO_BIN_EXE_peer_bench")).args(args).status().expect("peer_bench runs");
+    assert!(status.success(), "peer_bench {args:?} failed: {status}");
+    out.map_or(Value::Null, |p| serde_json::from_str(&std::fs::read_to_string(p).expect("output")).expect("JSON"))
+}
+
+fn recall_at(v: &Value, key: &str, value: u64) -> f64 {
+    v["sweep"]
+        .as_array()
+        .expect("sweep")
+        .iter()
+        .find(|p| p[key].as_u64() == Some(value))
+        .and_then(|p| p["recall"].as_f64())
+        .expect("sweep point")
+}
+
+#[test]
+fn every_subcommand_writes_what_the_xtask_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (d, o) = (data.to_str().unwrap(), |name: &str| dir.path().join(name).display().to_string());
+    peer_bench(&["data", "--out", d, "--rows", "3000", "--dim", "16", "--queries", "40", "--clusters", "10"]);
+    for f in ["base.fvecs", "query.fvecs", "gt.ivecs"] {
+        assert!(Path::new(d).join(f).exists(), "{f} missing");
+    }
+
+    let out = o("hnsw.json");
+    let hnsw = peer_bench(&[
+        "hnsw", "--data", d, "--metric", "l2", "--threads", "2", "--m", "8", "--efc", "64", "--efs", "10,64", "--out",
+        &out,
+    ]);
+    assert_eq!((hnsw["rows"].as_u64(), hnsw["dim"].as_u64()), (Some(3000), Some(16)));
+    assert!(hnsw["build_s"].as_f64().unwrap() > 0.0);
+    assert!(hnsw["build_peak_rss_mib"].as_f64().unwrap() >= hnsw["rss_before_mib"].as_f64().unwrap());
+    assert!(recall_at(&hnsw, "ef", 64) >= 0.9, "{hnsw}");
+
+    let out = o("ivfpq.json");
+    let ivf = peer_bench(&[
+        "ivfpq", "--data", d, "--metric", "l2", "--threads", "2", "--nprobes", "1,16", "--refines", "1,4", "--out",
+        &out,
+    ]);
+    assert_eq!(ivf["sweep"].as_array().unwrap().len(), 4);
+    assert!(ivf["nlist"].as_u64().unwrap() > 1 && ivf["m"].as_u64().unwrap() > 1);
+    let refined = ivf["sweep"].as_array().unwrap().iter().find(|p| p["nprobe"] == 16 && p["refine"] == 4).unwrap();
+    assert!(refined["recall"].as_f64().unwrap() >= 0.8, "{ivf}");
+
+    let out = o("table.json");
+    let table = peer_bench(&[
+        "table", "--data", d, "--metric", "l2", "--shard-rows", "1000", "--m", "8", "--efc", "64", "--efs",
+        "16,64", "--queries", "20", "--out", &out,
+    ]);
+    assert_eq!(table["shards"].as_u64(), Some(3));
+    let writes = table["writes"].as_array().unwrap();
+    let paths: Vec<&str> = writes.iter().map(|w| w["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["write_batch", "write_batch_ivf_pq", "write_batch_deferred"]);
+    for w in writes {
+        assert_eq!(w["rows"].as_u64(), Some(3000));
+        assert!(w["rows_per_s"].as_f64().unwrap() > 0.0 && w["peak_rss_mib"].as_f64().unwrap() > 0.0);
+    }
+    assert!(recall_at(&table, "ef", 64) >= 0.9, "{table}");
+    let p = &table["sweep"][0];
+    assert!(p["p50_ms"].as_f64().unwrap() <= p["p99_ms"].as_f64().unwrap());
+}
