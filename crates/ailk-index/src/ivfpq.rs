@@ -6,6 +6,7 @@
 //! The trained part (coarse centroids + PQ codebooks) is an [`IvfPqCodebook`], serializable
 //! on its own so that later shards only assign and encode.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use ailk_format::{
@@ -133,7 +134,7 @@ impl IvfPqCodebook {
         let prepared = prepare(data, dim, metric);
         let coarse = kmeans_train(&prepared, dim, &cfg.kmeans(cfg.nlist))?;
         let sample = random_rows(&prepared, dim, KSUB * cfg.max_points_per_centroid, cfg.seed);
-        let pq_input = if cfg.residual { residuals(&sample, &coarse.centroids, dim) } else { sample };
+        let pq_input = if cfg.residual { Cow::Owned(residuals(&sample, &coarse.centroids, dim)) } else { sample };
         let pq = ProductQuantizer::train(&pq_input, dim, cfg.m, &cfg.kmeans(KSUB))?;
         Ok(IvfPqCodebook::new(metric, dim, coarse.centroids, pq, cfg.residual))
     }
@@ -187,12 +188,20 @@ impl IvfPqCodebook {
                 .map(|a| a.0)
                 .collect();
         let codes = if self.residual {
-            let mut r = data.to_vec();
-            for (row, &l) in r.chunks_exact_mut(self.dim).zip(&lists) {
-                let c = &self.centroids[l as usize * self.dim..(l as usize + 1) * self.dim];
-                row.iter_mut().zip(c).for_each(|(x, c)| *x -= c);
+            // Residuals a block at a time: a full-size copy would double the build's memory.
+            const BLOCK: usize = 8192;
+            let mut codes = Vec::with_capacity(lists.len() * self.pq.m);
+            let mut r = Vec::with_capacity(BLOCK.min(lists.len()) * self.dim);
+            for (block, block_lists) in data.chunks(BLOCK * self.dim).zip(lists.chunks(BLOCK)) {
+                r.clear();
+                r.extend_from_slice(block);
+                for (row, &l) in r.chunks_exact_mut(self.dim).zip(block_lists) {
+                    let c = &self.centroids[l as usize * self.dim..(l as usize + 1) * self.dim];
+                    row.iter_mut().zip(c).for_each(|(x, c)| *x -= c);
+                }
+                codes.extend(self.pq.encode(&r));
             }
-            self.pq.encode(&r)
+            codes
         } else {
             self.pq.encode(data)
         };
@@ -258,26 +267,27 @@ impl IvfPqCodebook {
     }
 }
 
-/// Cosine data is normalized once; other metrics are used as given.
-fn prepare(data: &[f32], dim: usize, metric: Metric) -> Vec<f32> {
-    let mut v = data.to_vec();
-    if metric == Metric::Cosine {
-        v.chunks_exact_mut(dim).for_each(normalize);
+/// Cosine data is normalized once (a copy); other metrics are used as given (borrowed).
+fn prepare(data: &[f32], dim: usize, metric: Metric) -> Cow<'_, [f32]> {
+    if metric != Metric::Cosine {
+        return Cow::Borrowed(data);
     }
-    v
+    let mut v = data.to_vec();
+    v.chunks_exact_mut(dim).for_each(normalize);
+    Cow::Owned(v)
 }
 
-/// At most `cap` rows of `data`, drawn uniformly with `seed` (all rows, in order, if fewer).
-fn random_rows(data: &[f32], dim: usize, cap: usize, seed: u64) -> Vec<f32> {
+/// At most `cap` rows of `data`, drawn uniformly with `seed` (all rows, borrowed, if fewer).
+fn random_rows(data: &[f32], dim: usize, cap: usize, seed: u64) -> Cow<'_, [f32]> {
     use rand::SeedableRng;
     let n = data.len() / dim;
     if n <= cap {
-        return data.to_vec();
+        return Cow::Borrowed(data);
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x9e37_79b9);
     let mut idx = rand::seq::index::sample(&mut rng, n, cap).into_vec();
     idx.sort_unstable();
-    idx.iter().flat_map(|&i| data[i * dim..(i + 1) * dim].iter().copied()).collect()
+    Cow::Owned(idx.iter().flat_map(|&i| data[i * dim..(i + 1) * dim].iter().copied()).collect())
 }
 
 fn residuals(data: &[f32], centroids: &[f32], dim: usize) -> Vec<f32> {
@@ -324,8 +334,23 @@ impl IvfPqIndex {
         if rows == 0 {
             return Err(IndexError::EmptyIndex);
         }
-        let prepared = prepare(data, codebook.dim, codebook.metric);
+        // Kept vectors are prepared straight into their final aligned storage, which the
+        // encoder then reads: no second full-size copy.
+        let dim = codebook.dim;
+        let vectors = keep_vectors.then(|| {
+            TypedArray::from_fill(data.len(), |out: &mut [f32]| {
+                out.copy_from_slice(data);
+                if codebook.metric == Metric::Cosine {
+                    out.chunks_exact_mut(dim).for_each(normalize);
+                }
+            })
+        });
+        let prepared = match &vectors {
+            Some(v) => Cow::Borrowed(&v[..]),
+            None => prepare(data, dim, codebook.metric),
+        };
         let (lists, codes) = codebook.encode_prepared(&prepared);
+        drop(prepared);
         let nlist = codebook.nlist();
         let m = codebook.pq.m;
         let mut offsets = vec![0u64; nlist + 1];
@@ -347,7 +372,7 @@ impl IvfPqIndex {
             offsets: TypedArray::from_slice(&offsets),
             codes: TypedArray::from_slice(&sorted),
             row_ids: TypedArray::from_slice(&row_ids),
-            vectors: keep_vectors.then(|| TypedArray::from_slice(&prepared)),
+            vectors,
             rows,
         })
     }

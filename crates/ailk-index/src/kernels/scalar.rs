@@ -20,13 +20,30 @@ pub(super) const LANES: usize = 16;
 /// registers enabled, so every backend returns bit-identical results.
 #[inline(always)]
 pub(super) fn nearest_transposed<const IP: bool>(row: &[f32], transposed: &[f32], k: usize) -> (u32, f32) {
+    // PQ sub-vectors are 1, 2, 4 or 8 wide: a compile-time width unrolls the coordinate loop
+    // and keeps the row's values in registers across the whole scan.
+    match row.len() {
+        1 => scan::<IP, 1>(row, transposed, k),
+        2 => scan::<IP, 2>(row, transposed, k),
+        4 => scan::<IP, 4>(row, transposed, k),
+        8 => scan::<IP, 8>(row, transposed, k),
+        _ => scan::<IP, 0>(row, transposed, k),
+    }
+}
+
+/// [`nearest_transposed`] for rows of `D` values (`D = 0`: the row's own length).
+#[inline(always)]
+fn scan<const IP: bool, const D: usize>(row: &[f32], transposed: &[f32], k: usize) -> (u32, f32) {
+    let dim = if D == 0 { row.len() } else { D };
+    let row = &row[..dim];
     let mut best = [f32::INFINITY; LANES];
     let mut best_idx = [0u32; LANES];
     let full = k - k % LANES;
     let mut base = 0;
     while base < full {
         let mut acc = [0f32; LANES];
-        for (t, &xt) in row.iter().enumerate() {
+        for t in 0..dim {
+            let xt = row[t];
             let col: &[f32; LANES] =
                 transposed[t * k + base..t * k + base + LANES].try_into().expect("16 centroid coordinates");
             for (a, &cv) in acc.iter_mut().zip(col) {
