@@ -12,7 +12,9 @@ fn peer_bench(args: &[&str]) -> Value {
     let out = args.iter().position(|a| *a == "--out").map(|i| args[i + 1].to_string());
     let status = Command::new(env!("CARGO_BIN_EXE_peer_bench")).args(args).status().expect("peer_bench runs");
     assert!(status.success(), "peer_bench {args:?} failed: {status}");
-    out.map_or(Value::Null, |p| serde_json::from_str(&std::fs::read_to_string(p).expect("output")).expect("JSON"))
+    out.map_or(Value::Null, |p| {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("output")).expect("JSON")
+    })
 }
 
 fn recall_at(v: &Value, key: &str, value: u64) -> f64 {
@@ -37,7 +39,20 @@ fn every_subcommand_writes_what_the_xtask_reads() {
 
     let out = o("hnsw.json");
     let hnsw = peer_bench(&[
-        "hnsw", "--data", d, "--metric", "l2", "--threads", "2", "--m", "8", "--efc", "64", "--efs", "10,64", "--out",
+        "hnsw",
+        "--data",
+        d,
+        "--metric",
+        "l2",
+        "--threads",
+        "2",
+        "--m",
+        "8",
+        "--efc",
+        "64",
+        "--efs",
+        "10,64",
+        "--out",
         &out,
     ]);
     assert_eq!((hnsw["rows"].as_u64(), hnsw["dim"].as_u64()), (Some(3000), Some(16)));
@@ -47,18 +62,45 @@ fn every_subcommand_writes_what_the_xtask_reads() {
 
     let out = o("ivfpq.json");
     let ivf = peer_bench(&[
-        "ivfpq", "--data", d, "--metric", "l2", "--threads", "2", "--nprobes", "1,16", "--refines", "1,4", "--out",
+        "ivfpq",
+        "--data",
+        d,
+        "--metric",
+        "l2",
+        "--threads",
+        "2",
+        "--nprobes",
+        "1,16",
+        "--refines",
+        "1,4",
+        "--out",
         &out,
     ]);
     assert_eq!(ivf["sweep"].as_array().unwrap().len(), 4);
     assert!(ivf["nlist"].as_u64().unwrap() > 1 && ivf["m"].as_u64().unwrap() > 1);
-    let refined = ivf["sweep"].as_array().unwrap().iter().find(|p| p["nprobe"] == 16 && p["refine"] == 4).unwrap();
+    let refined =
+        ivf["sweep"].as_array().unwrap().iter().find(|p| p["nprobe"] == 16 && p["refine"] == 4).unwrap();
     assert!(refined["recall"].as_f64().unwrap() >= 0.8, "{ivf}");
 
     let out = o("table.json");
     let table = peer_bench(&[
-        "table", "--data", d, "--metric", "l2", "--shard-rows", "1000", "--m", "8", "--efc", "64", "--efs",
-        "16,64", "--queries", "20", "--out", &out,
+        "table",
+        "--data",
+        d,
+        "--metric",
+        "l2",
+        "--shard-rows",
+        "1000",
+        "--m",
+        "8",
+        "--efc",
+        "64",
+        "--efs",
+        "16,64",
+        "--queries",
+        "20",
+        "--out",
+        &out,
     ]);
     assert_eq!(table["shards"].as_u64(), Some(3));
     let writes = table["writes"].as_array().unwrap();

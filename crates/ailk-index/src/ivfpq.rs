@@ -134,7 +134,8 @@ impl IvfPqCodebook {
         let prepared = prepare(data, dim, metric);
         let coarse = kmeans_train(&prepared, dim, &cfg.kmeans(cfg.nlist))?;
         let sample = random_rows(&prepared, dim, KSUB * cfg.max_points_per_centroid, cfg.seed);
-        let pq_input = if cfg.residual { Cow::Owned(residuals(&sample, &coarse.centroids, dim)) } else { sample };
+        let pq_input =
+            if cfg.residual { Cow::Owned(residuals(&sample, &coarse.centroids, dim)) } else { sample };
         let pq = ProductQuantizer::train(&pq_input, dim, cfg.m, &cfg.kmeans(KSUB))?;
         Ok(IvfPqCodebook::new(metric, dim, coarse.centroids, pq, cfg.residual))
     }
@@ -444,9 +445,7 @@ impl IvfPqIndex {
             let table = if residual_l2 {
                 let pre = &precomputed[l * m * KSUB..(l + 1) * m * KSUB];
                 list_table.resize(m * KSUB, 0.0);
-                for ((out, a), b) in list_table.iter_mut().zip(pre).zip(&table) {
-                    *out = a + b;
-                }
+                crate::kernels::add(pre, &table, &mut list_table);
                 &list_table
             } else {
                 &table

@@ -166,17 +166,8 @@ impl TableMaker {
 
     /// `table[j·256 + c] = scale · ⟨query_j, centroid_jc⟩`.
     pub fn inner(&self, query: &[f32], scale: f32, table: &mut Vec<f32>) {
-        table.clear();
         table.resize(self.m * KSUB, 0.0);
-        for (j, row) in table.chunks_exact_mut(KSUB).enumerate() {
-            let tb = &self.transposed[j * KSUB * self.dsub..(j + 1) * KSUB * self.dsub];
-            for (t, col) in tb.chunks_exact(KSUB).enumerate() {
-                let qt = scale * query[j * self.dsub + t];
-                for (r, &v) in row.iter_mut().zip(col) {
-                    *r += qt * v;
-                }
-            }
-        }
+        crate::kernels::pq_inner_table(&self.transposed, query, self.dsub, scale, table);
     }
 
     /// The table [`ProductQuantizer::distance_table`] defines, computed the fast way.

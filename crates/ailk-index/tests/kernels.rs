@@ -133,3 +133,31 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The PQ query table is bit-identical on every backend (one body, same operation order).
+    #[test]
+    fn pq_inner_table_is_exact_on_every_backend(m in 1usize..9, dsub in 1usize..5, scale in -3.0f32..3.0, seed in any::<u32>()) {
+        let value = |i: usize| ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 250.0 - 2.0;
+        let transposed: Vec<f32> = (0..m * dsub * 256).map(value).collect();
+        let query: Vec<f32> = (0..m * dsub).map(|i| value(i * 13 + 5)).collect();
+        let mut reference = vec![f32::NAN; m * 256];
+        kernels::pq_inner_table_with(Backend::Scalar, &transposed, &query, dsub, scale, &mut reference);
+        for j in 0..m {
+            for c in 0..256 {
+                let want = (0..dsub).fold(0.0f32, |a, t| a + scale * query[j * dsub + t] * transposed[(j * dsub + t) * 256 + c]);
+                prop_assert_eq!(reference[j * 256 + c], want);
+            }
+        }
+        for backend in available_backends() {
+            let mut got = vec![f32::NAN; m * 256];
+            kernels::pq_inner_table_with(backend, &transposed, &query, dsub, scale, &mut got);
+            prop_assert_eq!(&got, &reference, "{:?}", backend);
+        }
+        let mut sum = vec![0.0; m * 256];
+        kernels::add(&reference, &transposed, &mut sum);
+        prop_assert!(sum.iter().zip(&reference).zip(&transposed).all(|((s, a), b)| *s == a + b));
+    }
+}

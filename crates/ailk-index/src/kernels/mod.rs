@@ -149,6 +149,51 @@ pub fn nearest_transposed_with(
     Some((Table::for_backend(backend)?.nearest_t)(row, transposed, k, inner_product))
 }
 
+/// The per-query inner-product table of a product quantizer: `table[j·256 + c] = scale ·
+/// ⟨query_j, centroid_jc⟩`, with the codebooks stored coordinate-major per sub-quantizer in
+/// `transposed` (coordinate `t` of sub-quantizer `j`'s centroid `c` at `(j·dsub + t)·256 + c`).
+/// `table.len()` must be a multiple of 256, `m = table.len() / 256`. Every backend computes
+/// the scalar reference's exact values.
+pub fn pq_inner_table(transposed: &[f32], query: &[f32], dsub: usize, scale: f32, table: &mut [f32]) {
+    pq_inner_table_with(active_backend(), transposed, query, dsub, scale, table);
+}
+
+/// [`pq_inner_table`] on `backend` (the scalar build when this machine lacks it).
+pub fn pq_inner_table_with(
+    backend: Backend,
+    transposed: &[f32],
+    query: &[f32],
+    dsub: usize,
+    scale: f32,
+    table: &mut [f32],
+) {
+    let m = table.len() / 256;
+    assert!(table.len() % 256 == 0, "table length {} is not a multiple of 256", table.len());
+    assert!(query.len() >= m * dsub && transposed.len() >= m * dsub * 256, "query or codebooks too short");
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 if Table::for_backend(backend).is_some() => {
+            x86::pq_inner_table_avx512_entry(transposed, query, dsub, scale, table)
+        }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2Fma if Table::for_backend(backend).is_some() => {
+            x86::pq_inner_table_avx2_entry(transposed, query, dsub, scale, table)
+        }
+        _ => scalar::pq_inner_table(transposed, query, dsub, scale, table),
+    }
+}
+
+/// `out[i] = a[i] + b[i]` over the common length (exact on every backend).
+pub fn add(a: &[f32], b: &[f32], out: &mut [f32]) {
+    match active_backend() {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 => x86::add_avx512_entry(a, b, out),
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx2Fma => x86::add_avx2_entry(a, b, out),
+        _ => scalar::add(a, b, out),
+    }
+}
+
 /// Cosine distance `1 − a·b / (‖a‖‖b‖)` of arbitrary vectors (0 when either is zero).
 pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
     let t = table();

@@ -137,6 +137,39 @@ macro_rules! nearest_transposed_kernel {
 nearest_transposed_kernel!(nearest_transposed_avx2, nearest_transposed_avx2_entry, "avx2,fma");
 nearest_transposed_kernel!(nearest_transposed_avx512, nearest_transposed_avx512_entry, "avx512f");
 
+macro_rules! table_kernels {
+    ($inner:ident, $inner_entry:ident, $add:ident, $add_entry:ident, $features:literal) => {
+        #[target_feature(enable = $features)]
+        fn $inner(transposed: &[f32], query: &[f32], dsub: usize, scale: f32, table: &mut [f32]) {
+            super::scalar::pq_inner_table(transposed, query, dsub, scale, table)
+        }
+
+        pub(super) fn $inner_entry(
+            transposed: &[f32],
+            query: &[f32],
+            dsub: usize,
+            scale: f32,
+            table: &mut [f32],
+        ) {
+            // SAFETY: called only after run-time detection of these features.
+            unsafe { $inner(transposed, query, dsub, scale, table) }
+        }
+
+        #[target_feature(enable = $features)]
+        fn $add(a: &[f32], b: &[f32], out: &mut [f32]) {
+            super::scalar::add(a, b, out)
+        }
+
+        pub(super) fn $add_entry(a: &[f32], b: &[f32], out: &mut [f32]) {
+            // SAFETY: called only after run-time detection of these features.
+            unsafe { $add(a, b, out) }
+        }
+    };
+}
+
+table_kernels!(pq_inner_table_avx2, pq_inner_table_avx2_entry, add_avx2, add_avx2_entry, "avx2,fma");
+table_kernels!(pq_inner_table_avx512, pq_inner_table_avx512_entry, add_avx512, add_avx512_entry, "avx512f");
+
 /// Hints the CPU to start loading the cache line holding `p`.
 #[inline(always)]
 pub(super) fn prefetch(p: *const i8) {
