@@ -37,7 +37,7 @@ const REFINES: &str = "1,4";
 /// Rows per data file in the whole-table comparison.
 const SHARD_ROWS: &str = "5000";
 /// Steps run per dataset (ours + peers, index and table).
-const STEPS_PER_DATASET: u64 = 7;
+const STEPS_PER_DATASET: u64 = 8;
 
 /// What `cargo xtask bench` runs.
 pub struct BenchOptions {
@@ -142,49 +142,46 @@ impl Run {
         self.steps.run(label, &program, args)
     }
 
-    /// HNSW: ours vs hnswlib, 2-thread build, 1-thread ef sweep.
+    /// HNSW: ours vs hnswlib and FAISS HNSW32, 2-thread builds, 1-thread ef sweeps.
     fn hnsw(&mut self, ds: &Dataset) -> Result<Value> {
         let data = ds.dir.display().to_string();
-        let (ours, peer) = (self.out(ds, "ailake-hnsw"), self.out(ds, "hnswlib"));
-        let common = [
-            "--data",
-            &data,
-            "--metric",
-            ds.metric,
-            "--threads",
-            "2",
-            "--m",
-            "16",
-            "--efc",
-            "200",
-            "--efs",
-            EFS,
-        ];
+        let (ours, peer, faiss) =
+            (self.out(ds, "ailake-hnsw"), self.out(ds, "hnswlib"), self.out(ds, "faiss-hnsw"));
+        let shared = ["--data", &data, "--metric", ds.metric, "--threads", "2", "--efc", "200", "--efs", EFS];
+        let m16 = [&shared[..], &["--m", "16"]].concat();
         self.ours(
             &format!("ailake HNSW on {}", ds.name),
-            &[&["hnsw"], &common[..], &["--out", &ours]].concat(),
+            &[&["hnsw"], &m16[..], &["--out", &ours]].concat(),
         )?;
         self.python(
             &format!("hnswlib on {}", ds.name),
             "hnswlib_bench.py",
-            &[&common[..], &["--out", &peer]].concat(),
+            &[&m16[..], &["--out", &peer]].concat(),
         )?;
-        let (ours, peer) = (read_json(Path::new(&ours))?, read_json(Path::new(&peer))?);
-        self.sections.push(report::hnsw_table(&ds.name, &ours, &peer));
+        self.python(
+            &format!("FAISS HNSW32 on {}", ds.name),
+            "faiss_hnsw_bench.py",
+            &[&shared[..], &["--m", "32", "--out", &faiss]].concat(),
+        )?;
+        let (ours, peer, faiss) =
+            (read_json(Path::new(&ours))?, read_json(Path::new(&peer))?, read_json(Path::new(&faiss))?);
+        self.sections.push(report::hnsw_table(&ds.name, &ours, &peer, &faiss));
         report::csv_rows(&mut self.csv, &ds.name, "ailake", "hnsw", &ours, "ef");
         report::csv_rows(&mut self.csv, &ds.name, "hnswlib", "hnsw", &peer, "ef");
+        report::csv_rows(&mut self.csv, &ds.name, "faiss-hnsw32", "hnsw", &faiss, "ef");
         let svg = format!("recall-qps-hnsw-{}.svg", ds.name);
         crate::plot::recall_qps(
             &self.img.join(&svg),
             &format!("HNSW on {} (k=10, 1 thread)", ds.name),
             &self.stamp,
             &[
-                crate::plot::Curve { label: "ailake", result: &ours, refine: None },
-                crate::plot::Curve { label: "hnswlib", result: &peer, refine: None },
+                crate::plot::Curve { label: "ailake (M=16)", result: &ours, refine: None },
+                crate::plot::Curve { label: "hnswlib (M=16)", result: &peer, refine: None },
+                crate::plot::Curve { label: "FAISS HNSW32", result: &faiss, refine: None },
             ],
         )?;
         self.sections.push(format!("![HNSW recall vs QPS on {0}](img/{svg})\n", ds.name));
-        Ok(json!({"ailake": ours, "hnswlib": peer}))
+        Ok(json!({"ailake": ours, "hnswlib": peer, "faiss": faiss}))
     }
 
     /// IVF-PQ: ours vs FAISS (same nlist/m) and LanceDB's IVF_PQ table.

@@ -11,38 +11,70 @@ pub(super) fn qps_at(result: &Value, target: f64) -> Option<(f64, f64, u64)> {
     })
 }
 
-pub(super) fn hnsw_table(name: &str, ours: &Value, peer: &Value) -> String {
-    let mut s =
-        format!("### HNSW on `{name}` ({} × {}, M=16, ef_construction=200)\n\n", ours["rows"], ours["dim"]);
-    let (b_ours, b_peer) =
-        (ours["build_s"].as_f64().unwrap_or(f64::NAN), peer["build_s"].as_f64().unwrap_or(f64::NAN));
-    s += "| | ailake | hnswlib | ailake / hnswlib |\n|---|---|---|---|\n";
-    s +=
-        &format!("| build, 2 threads (s) | {b_ours:.2} | {b_peer:.2} | {:.2}× the time |\n", b_ours / b_peer);
-    s += &rss_row(ours, peer);
+/// HNSW: ours (M=16) against hnswlib (M=16) and FAISS `IndexHNSWFlat` (M=32), same
+/// ef_construction; ratios are ours over each peer.
+pub(super) fn hnsw_table(name: &str, ours: &Value, hnswlib: &Value, faiss: &Value) -> String {
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
+    let mut s = format!(
+        "### HNSW on `{name}` ({} × {}, ef_construction=200; ailake and hnswlib M=16, FAISS HNSW{})\n\n\
+         | | ailake | hnswlib | FAISS | ailake / hnswlib | ailake / FAISS |\n|---|---|---|---|---|---|\n",
+        ours["rows"], ours["dim"], faiss["m"]
+    );
+    let (bo, bh, bf) = (f(ours, "build_s"), f(hnswlib, "build_s"), f(faiss, "build_s"));
+    s += &format!(
+        "| build, 2 threads (s) | {bo:.2} | {bh:.2} | {bf:.2} | {:.2}× the time | {:.2}× the time |\n",
+        bo / bh,
+        bo / bf
+    );
+    let growth = |v: &Value| f(v, "build_peak_rss_mib") - f(v, "rss_before_mib");
+    s += &format!(
+        "| build peak RSS, MiB (growth over the loaded data) | {:.0} (+{:.0}) | {:.0} (+{:.0}) | {:.0} (+{:.0}) | {:.2}× the growth | {:.2}× the growth |\n",
+        f(ours, "build_peak_rss_mib"),
+        growth(ours),
+        f(hnswlib, "build_peak_rss_mib"),
+        growth(hnswlib),
+        f(faiss, "build_peak_rss_mib"),
+        growth(faiss),
+        growth(ours) / growth(hnswlib),
+        growth(ours) / growth(faiss)
+    );
+    let cell = |r: Option<(f64, f64, u64)>| match r {
+        Some((qps, rec, ef)) => format!("{qps:.0} (recall {rec:.3}, ef {ef})"),
+        None => "not reached".into(),
+    };
+    let ratio = |o: Option<(f64, f64, u64)>, p: Option<(f64, f64, u64)>| match (o, p) {
+        (Some(o), Some(p)) => format!("{:.2}× the QPS", o.0 / p.0),
+        _ => "—".into(),
+    };
     for target in [0.90, 0.95, 0.99] {
-        let cell = |r: Option<(f64, f64, u64)>| match r {
-            Some((qps, rec, ef)) => format!("{qps:.0} (recall {rec:.3}, ef {ef})"),
-            None => "not reached".into(),
-        };
-        let (o, p) = (qps_at(ours, target), qps_at(peer, target));
-        let ratio = match (o, p) {
-            (Some(o), Some(p)) => format!("{:.2}× the QPS", o.0 / p.0),
-            _ => "—".into(),
-        };
-        s += &format!("| 1-thread QPS at recall@10 ≥ {target:.2} | {} | {} | {ratio} |\n", cell(o), cell(p));
-    }
-    s += "\nFull sweep (ef: recall / QPS):\n\n| ef | ailake recall | ailake QPS | hnswlib recall | hnswlib QPS |\n|---|---|---|---|---|\n";
-    let empty = Vec::new();
-    let (so, sp) = (ours["sweep"].as_array().unwrap_or(&empty), peer["sweep"].as_array().unwrap_or(&empty));
-    for (o, p) in so.iter().zip(sp) {
+        let (o, h, fa) = (qps_at(ours, target), qps_at(hnswlib, target), qps_at(faiss, target));
         s += &format!(
-            "| {} | {:.4} | {:.0} | {:.4} | {:.0} |\n",
+            "| 1-thread QPS at recall@10 ≥ {target:.2} | {} | {} | {} | {} | {} |\n",
+            cell(o),
+            cell(h),
+            cell(fa),
+            ratio(o, h),
+            ratio(o, fa)
+        );
+    }
+    s += "\nFull sweep (ailake's per-query latency from its fastest pass; the peers answer in one batched call):\n\n\
+          | ef | ailake recall | ailake QPS | ailake p50 / p99 µs | hnswlib recall | hnswlib QPS | FAISS recall | FAISS QPS |\n\
+          |---|---|---|---|---|---|---|---|\n";
+    let empty = Vec::new();
+    let sweep = |v: &Value| v["sweep"].as_array().unwrap_or(&empty).clone();
+    let (so, sh, sf) = (sweep(ours), sweep(hnswlib), sweep(faiss));
+    for ((o, h), fa) in so.iter().zip(&sh).zip(&sf) {
+        s += &format!(
+            "| {} | {:.4} | {:.0} | {:.0} / {:.0} | {:.4} | {:.0} | {:.4} | {:.0} |\n",
             o["ef"],
-            o["recall"].as_f64().unwrap_or(0.0),
-            o["qps"].as_f64().unwrap_or(0.0),
-            p["recall"].as_f64().unwrap_or(0.0),
-            p["qps"].as_f64().unwrap_or(0.0)
+            f(o, "recall"),
+            f(o, "qps"),
+            f(o, "p50_us"),
+            f(o, "p99_us"),
+            f(h, "recall"),
+            f(h, "qps"),
+            f(fa, "recall"),
+            f(fa, "qps")
         );
     }
     s
@@ -98,16 +130,20 @@ pub(super) fn ivfpq_table(name: &str, ours: &Value, peer: &Value) -> String {
         };
         s += &format!("| 1-thread QPS at recall@10 {label} | {} | {} | {ratio} |\n", cell(o), cell(p));
     }
-    s += "\nFull sweep:\n\n| nprobe | refine | ailake recall | ailake QPS | FAISS recall | FAISS QPS |\n|---|---|---|---|---|---|\n";
+    s += "\nFull sweep (ailake's per-query latency from its fastest pass; FAISS answers in one batched call):\n\n\
+          | nprobe | refine | ailake recall | ailake QPS | ailake p50 / p99 µs | FAISS recall | FAISS QPS |\n\
+          |---|---|---|---|---|---|---|\n";
     let empty = Vec::new();
     let (so, sp) = (ours["sweep"].as_array().unwrap_or(&empty), peer["sweep"].as_array().unwrap_or(&empty));
     for (o, p) in so.iter().zip(sp) {
         s += &format!(
-            "| {} | {} | {:.4} | {:.0} | {:.4} | {:.0} |\n",
+            "| {} | {} | {:.4} | {:.0} | {:.0} / {:.0} | {:.4} | {:.0} |\n",
             o["nprobe"],
             o["refine"],
             f(o, "recall"),
             f(o, "qps"),
+            f(o, "p50_us"),
+            f(o, "p99_us"),
             f(p, "recall"),
             f(p, "qps")
         );
