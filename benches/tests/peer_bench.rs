@@ -9,7 +9,12 @@ use std::process::Command;
 use serde_json::Value;
 
 fn peer_bench(args: &[&str]) -> Value {
-    let out = args.iter().position(|a| *a == "--out").map(|i| args[i + 1].to_string());
+    // `data --out` names a directory; every other subcommand's `--out` is its JSON result.
+    let out = args
+        .iter()
+        .position(|a| *a == "--out")
+        .map(|i| args[i + 1].to_string())
+        .filter(|_| args[0] != "data");
     let status = Command::new(env!("CARGO_BIN_EXE_peer_bench")).args(args).status().expect("peer_bench runs");
     assert!(status.success(), "peer_bench {args:?} failed: {status}");
     out.map_or(Value::Null, |p| {

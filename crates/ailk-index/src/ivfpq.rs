@@ -301,6 +301,12 @@ fn residuals(data: &[f32], centroids: &[f32], dim: usize) -> Vec<f32> {
     r
 }
 
+thread_local! {
+    /// Per-thread query tables of [`IvfPqIndex::search`] (query part, list part).
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// An IVF-PQ index over one shard.
 #[derive(Debug, Clone)]
 pub struct IvfPqIndex {
@@ -425,41 +431,43 @@ impl IvfPqIndex {
         // Per-query table. L2 on residuals: ‖q − c − r‖² = ‖q − c‖² + (‖r‖² + 2⟨c, r⟩) − 2⟨q, r⟩,
         // so the list's table = precomputed part + this −2⟨q, r⟩ part, and its bias is the
         // probe distance. Inner product: q·(c + r) = q·c + q·r, one table plus the list bias.
-        let mut table = Vec::with_capacity(m * KSUB);
-        let mut list_table = Vec::with_capacity(m * KSUB);
-        let residual_l2 = cb.residual && l2;
-        let maker = cb.tables.get_or_init(|| TableMaker::new(&cb.pq));
-        if residual_l2 {
-            maker.inner(&q, -2.0, &mut table);
-        } else {
-            maker.distances(&q, cb.metric, &mut table);
-        }
-        let precomputed = if residual_l2 { cb.precomputed() } else { &[] };
-        for probe in probes.into_sorted_vec() {
-            let l = probe.id as usize;
-            let (start, end) = (self.offsets[l] as usize, self.offsets[l + 1] as usize);
-            if start == end {
-                continue;
-            }
-            let bias = if cb.residual { probe.distance } else { 0.0 };
-            let table = if residual_l2 {
-                let pre = &precomputed[l * m * KSUB..(l + 1) * m * KSUB];
-                list_table.resize(m * KSUB, 0.0);
-                crate::kernels::add(pre, &table, &mut list_table);
-                &list_table
+        // The two m × 256 tables are per-thread scratch: allocating (and zeroing) 2 × 64 KB per
+        // query would cost as much as scanning a small list.
+        SCRATCH.with_borrow_mut(|(table, list_table)| {
+            let residual_l2 = cb.residual && l2;
+            let maker = cb.tables.get_or_init(|| TableMaker::new(&cb.pq));
+            if residual_l2 {
+                maker.inner(&q, -2.0, table);
             } else {
-                &table
-            };
-            let table = table_rows(table);
-            let codes = &self.codes[start * m..end * m];
-            let ids = &self.row_ids[start..end];
-            for (code, &id) in codes.chunks_exact(m).zip(ids) {
-                let d = bias + adc(table, code);
-                if d < top.threshold() {
-                    top.push(id, d);
+                maker.distances(&q, cb.metric, table);
+            }
+            let precomputed = if residual_l2 { cb.precomputed() } else { &[] };
+            for probe in probes.into_sorted_vec() {
+                let l = probe.id as usize;
+                let (start, end) = (self.offsets[l] as usize, self.offsets[l + 1] as usize);
+                if start == end {
+                    continue;
+                }
+                let bias = if cb.residual { probe.distance } else { 0.0 };
+                let table = if residual_l2 {
+                    let pre = &precomputed[l * m * KSUB..(l + 1) * m * KSUB];
+                    list_table.resize(m * KSUB, 0.0);
+                    crate::kernels::add(pre, table, list_table);
+                    &*list_table
+                } else {
+                    &*table
+                };
+                let table = table_rows(table);
+                let codes = &self.codes[start * m..end * m];
+                let ids = &self.row_ids[start..end];
+                for (code, &id) in codes.chunks_exact(m).zip(ids) {
+                    let d = bias + adc(table, code);
+                    if d < top.threshold() {
+                        top.push(id, d);
+                    }
                 }
             }
-        }
+        });
         let candidates = top.into_sorted_vec();
         match (&self.vectors, want > k) {
             (Some(v), true) => {

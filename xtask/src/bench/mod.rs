@@ -104,7 +104,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         crit.extend(["--bench", b]);
     }
     if run.quick {
-        crit.extend(["--", "--warm-up-time", "0.5", "--measurement-time", "1.5"]);
+        crit.extend(["--", "--warm-up-time", "0.3", "--measurement-time", "1"]);
     }
     run.steps.run("criterion benches", "cargo", &crit)?;
     run.sections.push(doc::criterion_table(&target.join("criterion"))?);

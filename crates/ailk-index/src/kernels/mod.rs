@@ -169,6 +169,7 @@ pub fn pq_inner_table_with(
 ) {
     let m = table.len() / 256;
     assert!(table.len().is_multiple_of(256), "table length {} is not a multiple of 256", table.len());
+    assert!(dsub >= 1, "sub-vectors need at least one value");
     assert!(query.len() >= m * dsub && transposed.len() >= m * dsub * 256, "query or codebooks too short");
     match backend {
         #[cfg(target_arch = "x86_64")]

@@ -88,7 +88,8 @@ fn scan<const IP: bool, const D: usize>(row: &[f32], transposed: &[f32], k: usiz
     winner
 }
 
-/// `table[j·256 + c] = scale · Σ_t query[j·dsub + t] · transposed[(j·dsub + t)·256 + c]`: the
+/// `table[j·256 + c] = scale · Σ_t query[j·dsub + t] · transposed[(j·dsub + t)·256 + c]`
+/// (every entry overwritten, `dsub ≥ 1`): the
 /// per-query inner-product table of a product quantizer whose codebooks are stored
 /// coordinate-major per sub-quantizer. `table` holds `m × 256` values. Written for
 /// auto-vectorization, compiled once per backend like [`nearest_transposed`].
@@ -97,13 +98,19 @@ pub(super) fn pq_inner_table(transposed: &[f32], query: &[f32], dsub: usize, sca
     const KSUB: usize = 256;
     for (j, row) in table.chunks_exact_mut(KSUB).enumerate() {
         let row: &mut [f32; KSUB] = row.try_into().expect("256 entries");
-        row.fill(0.0);
         for t in 0..dsub {
             let qt = scale * query[j * dsub + t];
             let start = (j * dsub + t) * KSUB;
             let col: &[f32; KSUB] = transposed[start..start + KSUB].try_into().expect("256 entries");
-            for (r, &v) in row.iter_mut().zip(col) {
-                *r += qt * v;
+            // The first coordinate assigns (no separate zeroing pass), the rest accumulate.
+            if t == 0 {
+                for (r, &v) in row.iter_mut().zip(col) {
+                    *r = qt * v;
+                }
+            } else {
+                for (r, &v) in row.iter_mut().zip(col) {
+                    *r += qt * v;
+                }
             }
         }
     }
