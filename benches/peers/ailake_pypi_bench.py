@@ -109,7 +109,11 @@ def main():
             sweep.append({"ef": ef, "recall": recall, "qps": qps, "p50_ms": p50, "p99_ms": p99})
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    # Bytes per vector of AI-Lake's IVF-PQ codes for one file, from its own storage estimate.
+    ivf = [e for e in ailake.estimate(rows=a.shard_rows, dim=d) if "IVF-PQ" in e["mode"]]
+    code_bytes = ivf[0]["index_bytes"] / a.shard_rows if ivf else None
     out = {"system": "ai-lake", "version": version("ailake"), "rows": int(n), "dim": int(d),
+           "ivf_pq_code_bytes": code_bytes,
            "shard_rows": a.shard_rows, "shards": -(-n // a.shard_rows), "m": a.m, "ef_construction": a.efc,
            "queries": len(queries), "writes": writes, "sweep": sweep}
     with open(a.out, "w") as f:

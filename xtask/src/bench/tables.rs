@@ -37,7 +37,8 @@ pub(super) fn writes_table(name: &str, ours: &Value, peer: &Value, lance: Option
         "### Whole-table writes on `{name}` ({} × {}, {} files of {} rows, one commit)\n\n\
          Rows/s run from the first write call to the commit's return (vectors already in memory, \
          f32 on both sides); peak RSS is the writing process's during the write. AI-Lake {} is \
-         driven from Python with numpy arrays; ailake from Rust.\n\n\
+         driven from Python with numpy arrays; ailake from Rust. IVF-PQ codes are {} bytes per \
+         vector here and {} in AI-Lake (its `estimate()`): finer codes cost more training per file.\n\n\
          | system | write path | index | rows/s | ailake / AI-Lake | index ready after commit | peak RSS, MiB |\n\
          |---|---|---|---|---|---|---|\n",
         ours["rows"],
@@ -45,6 +46,8 @@ pub(super) fn writes_table(name: &str, ours: &Value, peer: &Value, lance: Option
         ours["shards"],
         ours["shard_rows"],
         peer["version"].as_str().unwrap_or("?"),
+        ours["ivf_pq_code_bytes"],
+        peer["ivf_pq_code_bytes"],
     );
     let row = |system: &str, w: &Value, ratio: String| {
         let path = w["path"].as_str().unwrap_or("?");

@@ -153,10 +153,12 @@ pub(crate) fn table(args: &Args) -> anyhow::Result<()> {
         eprintln!("  ef {ef:>4}: recall@10 {recall:.4}  {qps:>7.0} QPS  p50 {p50:.2} ms p99 {p99:.2} ms");
         sweep.push(json!({"ef": ef, "recall": recall, "qps": qps, "p50_ms": p50, "p99_ms": p99}));
     }
+    // `write_batch_ivf_pq` with no config trains `for_dataset(file rows, dim)` per file.
+    let code_bytes = ailk_index::IvfPqConfig::for_dataset(shard_rows.min(base.rows()), base.dim).m;
     let out = json!({
         "system": "ailake", "rows": base.rows(), "dim": base.dim, "shard_rows": shard_rows,
         "shards": data.len(), "m": policy.hnsw.m, "ef_construction": policy.hnsw.ef_construction,
-        "queries": nq, "writes": writes, "sweep": sweep,
+        "ivf_pq_code_bytes": code_bytes, "queries": nq, "writes": writes, "sweep": sweep,
     });
     std::fs::write(args.req("--out")?, serde_json::to_string_pretty(&out)?)?;
     Ok(())
