@@ -68,10 +68,13 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
     let results = target.join("bench-results");
     let mut steps = Steps::new(1, results.join("logs"))?;
     let python = peer_venv(&root, &mut steps)?;
+    // `--benches` too: the criterion targets' dev-dependencies change the features of shared
+    // dependencies, so building both here leaves `cargo bench` below nothing to rebuild (a
+    // `--bin`-only build and `cargo bench` would rebuild parquet, iceberg, … for each other).
     steps.run(
-        "build peer_bench",
+        "build peer_bench + benches (release)",
         "cargo",
-        &["build", "--release", "-p", "ailake-benches", "--bin", "peer_bench"],
+        &["build", "--release", "-p", "ailake-benches", "--bins", "--benches"],
     )?;
     let peer_bench = target.join("release/peer_bench").display().to_string();
     let datasets = datasets(&opts, &root, &target, &peer_bench, &mut steps)?;

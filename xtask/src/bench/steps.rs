@@ -24,8 +24,12 @@ pub struct Steps {
 }
 
 impl Steps {
-    /// A bar for `total` steps (more can be added); logs go under `logs`.
+    /// A bar for `total` steps (more can be added); logs go under `logs`, emptied first.
     pub fn new(total: u64, logs: PathBuf) -> Result<Self> {
+        // Logs of an earlier run would be mistaken for this one's.
+        if logs.exists() {
+            std::fs::remove_dir_all(&logs)?;
+        }
         std::fs::create_dir_all(&logs)?;
         let bar = ProgressBar::new(total);
         bar.set_style(
