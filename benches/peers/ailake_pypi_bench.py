@@ -21,7 +21,7 @@ import ailake
 import numpy as np
 import pyarrow.parquet as pq
 
-from memory import peak_mib, reset_peak
+from memory import measured
 from texmex import load, recall_at_10
 
 PATHS = ["write_batch", "write_batch_ivf_pq", "write_batch_auto_deferred"]
@@ -32,15 +32,16 @@ def write_table(path, base, dim, metric, shard_rows, how, m, efc):
                                 hnsw_ef_construction=efc)
     write = getattr(writer, how)
     n = base.shape[0]
-    rss_before = reset_peak()
-    t = time.perf_counter()
-    for start in range(0, n, shard_rows):
-        end = min(n, start + shard_rows)
-        write([""] * (end - start), base[start:end], extra_columns={"id": list(range(start, end))})
-    writer.commit()
-    seconds = time.perf_counter() - t
+
+    def all_files():
+        for start in range(0, n, shard_rows):
+            end = min(n, start + shard_rows)
+            write([""] * (end - start), base[start:end], extra_columns={"id": list(range(start, end))})
+        writer.commit()
+
+    _, seconds, rss_before, peak = measured(f"AI-Lake {how}: {n} rows", all_files)
     return {"path": how, "rows": int(n), "seconds": seconds, "rows_per_s": n / seconds,
-            "rss_before_mib": rss_before, "peak_rss_mib": peak_mib()}
+            "rss_before_mib": rss_before, "peak_rss_mib": peak}
 
 
 def wait_idle(limit_s=300.0):
@@ -75,8 +76,7 @@ def main():
         writes = []
         for how in PATHS:
             w = write_table(f"{root}/{how}", base, d, metric, a.shard_rows, how, a.m, a.efc)
-            print(f"AI-Lake {how}: {n} rows in {w['seconds']:.2f}s ({w['rows_per_s']:.0f} rows/s), "
-                  f"peak RSS {w['peak_rss_mib']:.0f} MiB", flush=True)
+            print(f"  {w['rows_per_s']:.0f} rows/s", flush=True)
             w["background_s"] = wait_idle()
             if w["background_s"] > 1.0:
                 print(f"  its background work went on for {w['background_s']:.1f}s after commit", flush=True)

@@ -9,7 +9,7 @@ import time
 
 import faiss
 
-from memory import peak_mib, reset_peak
+from memory import measured
 from texmex import PASSES, load, recall_at_10
 
 
@@ -40,14 +40,12 @@ def main():
     # Raw vectors are kept beside the codes (as ailake keeps them for refine): the refine
     # wrapper adds every row to both.
     refined = faiss.IndexRefineFlat(ivfpq)
-    rss_before = reset_peak()
-    t = time.perf_counter()
-    refined.train(base)
-    refined.add(base)
-    build_s = time.perf_counter() - t
-    build_peak = peak_mib()
-    print(f"faiss IVF-PQ nlist {a.nlist} m {a.m} train+add: {build_s:.2f}s, peak RSS {build_peak:.0f} MiB "
-          f"({rss_before:.0f} before)", flush=True)
+
+    def build():
+        refined.train(base)
+        refined.add(base)
+
+    _, build_s, rss_before, build_peak = measured(f"faiss IVF-PQ nlist {a.nlist} m {a.m} train+add", build)
 
     faiss.omp_set_num_threads(1)
     sweep = []

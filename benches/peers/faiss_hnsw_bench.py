@@ -9,7 +9,7 @@ import time
 
 import faiss
 
-from memory import peak_mib, reset_peak
+from memory import measured
 from texmex import PASSES, load, recall_at_10
 
 
@@ -27,15 +27,9 @@ def main():
     d = base.shape[1]
     metric = faiss.METRIC_L2 if a.metric == "l2" else faiss.METRIC_INNER_PRODUCT
     faiss.omp_set_num_threads(a.threads)
-    rss_before = reset_peak()
     index = faiss.IndexHNSWFlat(d, a.m, metric)
     index.hnsw.efConstruction = a.efc
-    t = time.perf_counter()
-    index.add(base)
-    build_s = time.perf_counter() - t
-    build_peak = peak_mib()
-    print(f"faiss HNSW{a.m} build {base.shape}: {build_s:.2f}s, peak RSS {build_peak:.0f} MiB "
-          f"({rss_before:.0f} before)", flush=True)
+    _, build_s, rss_before, build_peak = measured(f"faiss HNSW{a.m} build {base.shape}", lambda: index.add(base))
     faiss.omp_set_num_threads(1)
     sweep = []
     for ef in [int(x) for x in a.efs.split(",")]:

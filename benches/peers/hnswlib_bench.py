@@ -11,7 +11,7 @@ import time
 import hnswlib
 import numpy as np
 
-from memory import peak_mib, reset_peak
+from memory import measured
 from texmex import PASSES, load, recall_at_10
 
 
@@ -27,15 +27,13 @@ def main():
     a = p.parse_args()
     base, queries, gt = load(a.data)
     space = {"l2": "l2", "ip": "ip"}[a.metric]
-    rss_before = reset_peak()
     index = hnswlib.Index(space=space, dim=base.shape[1])
-    t = time.perf_counter()
-    index.init_index(max_elements=base.shape[0], M=a.m, ef_construction=a.efc, random_seed=100)
-    index.add_items(base, np.arange(base.shape[0]), num_threads=a.threads)
-    build_s = time.perf_counter() - t
-    build_peak = peak_mib()
-    print(f"hnswlib build {base.shape}: {build_s:.2f}s, peak RSS {build_peak:.0f} MiB "
-          f"({rss_before:.0f} before)", flush=True)
+
+    def build():
+        index.init_index(max_elements=base.shape[0], M=a.m, ef_construction=a.efc, random_seed=100)
+        index.add_items(base, np.arange(base.shape[0]), num_threads=a.threads)
+
+    _, build_s, rss_before, build_peak = measured(f"hnswlib build {base.shape}", build)
     sweep = []
     for ef in [int(x) for x in a.efs.split(",")]:
         index.set_ef(max(ef, 10))

@@ -17,7 +17,7 @@ from lancedb.index import IvfPq
 import numpy as np
 import pyarrow as pa
 
-from memory import peak_mib, reset_peak
+from memory import measured
 from texmex import load, recall_at_10
 
 
@@ -45,15 +45,9 @@ def main():
         table = db.create_table("t", data=data)
         write_s = time.perf_counter() - t
         print(f"lancedb create_table {n} rows: {write_s:.2f}s ({n / write_s:.0f} rows/s)", flush=True)
-        rss_before = reset_peak()
-        t = time.perf_counter()
-        table.create_index("vector",
-                           config=IvfPq(distance_type=metric, num_partitions=a.nlist, num_sub_vectors=a.m,
-                                        max_iterations=a.iters))
-        build_s = time.perf_counter() - t
-        build_peak = peak_mib()
-        print(f"lancedb IVF_PQ nlist {a.nlist} m {a.m}: {build_s:.2f}s, peak RSS {build_peak:.0f} MiB "
-              f"({rss_before:.0f} before)", flush=True)
+        config = IvfPq(distance_type=metric, num_partitions=a.nlist, num_sub_vectors=a.m, max_iterations=a.iters)
+        _, build_s, rss_before, build_peak = measured(
+            f"lancedb IVF_PQ nlist {a.nlist} m {a.m}", lambda: table.create_index("vector", config=config))
 
         sweep = []
         for refine in [int(x) for x in a.refines.split(",")]:

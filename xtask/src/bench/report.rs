@@ -101,23 +101,10 @@ pub(super) fn ivfpq_table(name: &str, ours: &Value, peer: &Value) -> String {
         ours["rows"], ours["dim"], ours["nlist"], ours["m"]
     );
     s += "| | ailake | FAISS | ailake / FAISS |\n|---|---|---|---|\n";
-    s += &format!(
-        "| k-means, k=nlist, ≤25 iterations, 2 threads (s) | {:.2} | {:.2} | {:.2}× the time |\n",
-        f(ours, "kmeans_s"),
-        f(peer, "kmeans_s"),
-        f(ours, "kmeans_s") / f(peer, "kmeans_s")
-    );
-    s += &format!(
-        "| train + add, raw vectors kept, 2 threads (s) | {:.2} | {:.2} | {:.2}× the time |\n",
-        f(ours, "build_s"),
-        f(peer, "build_s"),
-        f(ours, "build_s") / f(peer, "build_s")
-    );
+    s += &time_row("k-means, k=nlist, ≤25 iterations, 2 threads (s)", "kmeans_s", ours, peer);
+    s += &time_row("train + add, raw vectors kept, 2 threads (s)", "build_s", ours, peer);
     s += &rss_row(ours, peer);
-    let cell = |r: Option<(f64, f64, u64, u64)>| match r {
-        Some((qps, rec, np, rf)) => format!("{qps:.0} (recall {rec:.3}, nprobe {np}, refine {rf})"),
-        None => "not reached".into(),
-    };
+    let cell = ivf_cell;
     for (label, target, plain) in [
         ("≥ 0.90, refine allowed", 0.90, false),
         ("≥ 0.95, refine allowed", 0.95, false),
@@ -187,21 +174,13 @@ pub(super) fn lancedb_table(name: &str, ours: &Value, lance: &Value) -> String {
         ours["m"]
     );
     s += "| | ailake | LanceDB | ailake / LanceDB |\n|---|---|---|---|\n";
-    s += &format!(
-        "| index build, raw vectors kept (s) | {:.2} | {:.2} | {:.2}× the time |\n",
-        f(ours, "build_s"),
-        f(lance, "build_s"),
-        f(ours, "build_s") / f(lance, "build_s")
-    );
+    s += &time_row("index build, raw vectors kept (s)", "build_s", ours, lance);
     s += &rss_row(ours, lance);
     s += &format!("| LanceDB table write (rows/s) | — | {:.0} | — |\n", f(lance, "write_rows_per_s"));
     for (label, target, plain) in [("≥ 0.90, refine allowed", 0.90, false), ("≥ 0.80, no refine", 0.80, true)]
     {
         let (o, p) = (best_qps(ours, target, plain), best_qps(lance, target, plain));
-        let cell = |r: Option<(f64, f64, u64, u64)>| match r {
-            Some((qps, rec, np, rf)) => format!("{qps:.0} (recall {rec:.3}, nprobe {np}, refine {rf})"),
-            None => "not reached".into(),
-        };
+        let cell = ivf_cell;
         let ratio = match (o, p) {
             (Some(o), Some(p)) => format!("{:.1}× the QPS", o.0 / p.0),
             _ => "—".into(),
@@ -239,5 +218,19 @@ pub(super) fn rss_row(ours: &Value, peer: &Value) -> String {
             go / gp
         ),
         _ => String::new(),
+    }
+}
+
+/// `| label | ours | peer | ratio× the time |` for the seconds under `key`.
+fn time_row(label: &str, key: &str, ours: &Value, peer: &Value) -> String {
+    let (o, p) = (ours[key].as_f64().unwrap_or(f64::NAN), peer[key].as_f64().unwrap_or(f64::NAN));
+    format!("| {label} | {o:.2} | {p:.2} | {:.2}× the time |\n", o / p)
+}
+
+/// An IVF-PQ sweep point reaching a recall target, or "not reached".
+fn ivf_cell(r: Option<(f64, f64, u64, u64)>) -> String {
+    match r {
+        Some((qps, rec, np, rf)) => format!("{qps:.0} (recall {rec:.3}, nprobe {np}, refine {rf})"),
+        None => "not reached".into(),
     }
 }
