@@ -5,12 +5,11 @@ one batched call (no Python per-call cost charged to FAISS), fastest of PASSES p
 """
 import argparse
 import json
-import time
 
 import faiss
 
 from memory import measured
-from texmex import PASSES, load, recall_at_10
+from texmex import fastest_batch, load, recall_at_10
 
 
 def main():
@@ -34,13 +33,8 @@ def main():
     sweep = []
     for ef in [int(x) for x in a.efs.split(",")]:
         index.hnsw.efSearch = max(ef, 10)
-        total = float("inf")
-        for _ in range(PASSES):
-            t = time.perf_counter()
-            _, labels = index.search(queries, 10)
-            total = min(total, time.perf_counter() - t)
+        qps, labels = fastest_batch(lambda q: index.search(q, 10)[1], queries)
         recall = recall_at_10(labels, gt)
-        qps = len(queries) / total
         print(f"  ef {ef:>4}: recall@10 {recall:.4}  {qps:>8.0f} QPS", flush=True)
         sweep.append({"ef": ef, "recall": recall, "qps": qps})
     out = {"system": "faiss", "version": faiss.__version__, "index": "hnsw", "rows": int(base.shape[0]),

@@ -6,13 +6,12 @@ measure QPS and recall@10 against the shared ground truth.
 """
 import argparse
 import json
-import time
 
 import hnswlib
 import numpy as np
 
 from memory import measured
-from texmex import PASSES, load, recall_at_10
+from texmex import fastest_batch, load, recall_at_10
 
 
 def main():
@@ -37,13 +36,8 @@ def main():
     sweep = []
     for ef in [int(x) for x in a.efs.split(",")]:
         index.set_ef(max(ef, 10))
-        total = float("inf")
-        for _ in range(PASSES):
-            t = time.perf_counter()
-            labels, _ = index.knn_query(queries, k=10, num_threads=1)
-            total = min(total, time.perf_counter() - t)
+        qps, labels = fastest_batch(lambda q: index.knn_query(q, k=10, num_threads=1)[0], queries)
         recall = recall_at_10(labels, gt)
-        qps = len(queries) / total
         print(f"  ef {ef:>4}: recall@10 {recall:.4}  {qps:>8.0f} QPS", flush=True)
         sweep.append({"ef": ef, "recall": recall, "qps": qps})
     out = {"system": "hnswlib", "version": hnswlib.__version__ if hasattr(hnswlib, "__version__") else "0.8.0",

@@ -1,4 +1,7 @@
-"""TEXMEX readers shared by the peer scripts (same files `peer_bench` writes and reads)."""
+"""TEXMEX readers and the timed query pass shared by the peer scripts (same files and protocol
+as `peer_bench`)."""
+import time
+
 import numpy as np
 
 PASSES = 3  # fastest of three passes over the query set, as peer_bench does
@@ -23,3 +26,14 @@ def recall_at_10(labels, gt):
     """Recall@10 computed exactly as ailake_index::recall_at_k does."""
     hits = sum(len(set(labels[i]) & set(gt[i])) for i in range(len(gt)))
     return hits / (10 * len(gt))
+
+
+def fastest_batch(search, queries):
+    """Answers all queries with one batched `search(queries) -> labels` call, PASSES times;
+    returns (QPS of the fastest pass, its labels)."""
+    best, labels = float("inf"), None
+    for _ in range(PASSES):
+        t = time.perf_counter()
+        labels = search(queries)
+        best = min(best, time.perf_counter() - t)
+    return len(queries) / best, labels
