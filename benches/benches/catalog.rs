@@ -67,7 +67,7 @@ fn commit_latency(c: &mut Criterion) {
     let rt = Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let table = rt.block_on(new_table(dir.path()));
-    let location = rt.block_on(table.location()).expect("location");
+    let location = table.location().to_string();
     let mut seed = 0;
     let mut g = c.benchmark_group("catalog_sqlite_local");
     g.sample_size(30);
@@ -95,7 +95,7 @@ fn planning(c: &mut Criterion) {
         let dir = tempfile::tempdir().expect("tempdir");
         let table = rt.block_on(async {
             let table = new_table(dir.path()).await;
-            let location = table.location().await.expect("location");
+            let location = table.location().to_string();
             for chunk in (0..files).collect::<Vec<_>>().chunks(250) {
                 let mut entries = Vec::new();
                 let mut summaries = Vec::new();
@@ -109,21 +109,23 @@ fn planning(c: &mut Criterion) {
                     .await
                     .expect("commit");
             }
-            table
+            table.refresh().await.expect("refresh")
         });
+        // Each pass plans a fresh handle (metadata + Puffin read), as a new search session does.
         g.bench_function(format!("puffin_summaries/{files}"), |b| {
             b.iter(|| {
-                let s = rt.block_on(table.shard_summaries(None)).expect("summaries").expect("present");
+                let fresh = rt.block_on(table.refresh()).expect("refresh");
+                let s = rt.block_on(fresh.shard_summaries()).expect("summaries").expect("present");
                 assert_eq!(s.len(), files);
             })
         });
         g.bench_function(format!("footers/{files}"), |b| {
             b.iter(|| {
                 rt.block_on(async {
-                    let live = table.live_files(None).await.expect("files");
+                    let live = table.refresh().await.expect("refresh").live_files().await.expect("files");
                     let store = table.warehouse().store().clone();
                     let mut centroids = 0;
-                    for f in &live {
+                    for f in live.iter() {
                         let path = table.warehouse().path_of(f.path()).expect("path");
                         let r = ShardReader::open(store.clone(), path, ReadOptions::default())
                             .await

@@ -1,7 +1,7 @@
 //! Quickstart: an Iceberg table of real embeddings (Debian package descriptions, MiniLM,
 //! from `../shared/data/debian-minilm`) under `./warehouse` — a SQLite catalog that pyiceberg
-//! opens and Parquet files that carry their own vector index — written through several write
-//! paths, committed, and searched.
+//! opens and Parquet files that carry their own vector index — written with four kinds of
+//! write options (HNSW, IVF-PQ, deferred builds, a batch id), committed, and searched.
 //!
 //! Run: `cargo run --release --example quickstart` (optionally `-- <data dir> <rows>`).
 //! Set `RUST_LOG=info` for the library's logs.
@@ -13,7 +13,7 @@ use std::time::Instant;
 use ailake::index::texmex::read_fvecs;
 use ailake::prelude::*;
 use anyhow::{bail, Context};
-use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
 /// The table the quickstart writes.
@@ -28,10 +28,23 @@ fn attributes() -> Schema {
     Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("text", DataType::Utf8, false)])
 }
 
-fn batch(ids: std::ops::Range<usize>, texts: &[String]) -> anyhow::Result<RecordBatch> {
+/// Rows `ids` with their embeddings as a `FixedSizeList<Float32>` column, as arrow,
+/// pyiceberg and Lance users hold them.
+fn batch(
+    ids: std::ops::Range<usize>,
+    texts: &[String],
+    vectors: &[f32],
+    dim: usize,
+) -> anyhow::Result<RecordBatch> {
     let id: ArrayRef = Arc::new(Int64Array::from_iter_values(ids.clone().map(|i| i as i64)));
-    let text: ArrayRef = Arc::new(StringArray::from_iter_values(ids.map(|i| texts[i].as_str())));
-    Ok(RecordBatch::try_new(Arc::new(attributes()), vec![id, text])?)
+    let text: ArrayRef = Arc::new(StringArray::from_iter_values(ids.clone().map(|i| texts[i].as_str())));
+    let values = Float32Array::from(vectors[ids.start * dim..ids.end * dim].to_vec());
+    let item = Arc::new(Field::new("item", DataType::Float32, false));
+    let embedding: ArrayRef =
+        Arc::new(FixedSizeListArray::try_new(item, dim as i32, Arc::new(values), None)?);
+    let mut fields = attributes().fields().to_vec();
+    fields.push(Arc::new(Field::new("embedding", embedding.data_type().clone(), false)));
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), vec![id, text, embedding])?)
 }
 
 /// Writes (unless the table already has rows) and searches the quickstart table under
@@ -41,30 +54,21 @@ pub async fn run(warehouse: &Path, data_dir: &Path, rows: usize) -> anyhow::Resu
         bail!("dataset not found at {} (pass its directory as the first argument)", data_dir.display());
     }
     let base = read_fvecs(data_dir.join("base.fvecs"), Some(rows))?;
-    let embeddings: Vec<Vec<f32>> = base.data.chunks_exact(base.dim).map(<[f32]>::to_vec).collect();
     let texts = read_texts(&data_dir.join("texts.tsv"), base.rows())?;
     let queries = read_fvecs(data_dir.join("query.fvecs"), Some(3))?;
     let query_texts = read_texts(&data_dir.join("queries.tsv"), 3)?;
     println!("loaded {} vectors of dimension {} from {}", base.rows(), base.dim, data_dir.display());
 
-    // 1. The embedded default: a SQLite catalog next to a local warehouse directory.
-    let catalog: Arc<dyn CatalogProvider> =
-        Arc::new(SqlCatalog::open(warehouse.join("catalog.db"), "default").await?);
-    let wh = Warehouse::local(warehouse)?;
-    let table = TableIdent::parse(TABLE)?;
+    // 1. The embedded default: a SQLite catalog next to a local warehouse directory. A `Table`
+    //    is one version of the table's metadata; writers and searches start from it.
+    let catalog = Catalog::local(warehouse.join("catalog.db"), "default", warehouse).await?;
+    let ident = TableIdent::parse(TABLE)?;
     let spec = VectorSpec::new("embedding", base.dim as u32, Metric::Cosine);
-    let writer = TableWriter::create_or_open(
-        catalog.clone(),
-        wh.clone(),
-        WritePolicy::default(),
-        table.clone(),
-        &attributes(),
-        &[spec],
-    )
-    .await?;
+    let table = catalog.create_or_load_table(&ident, &attributes(), &[spec]).await?;
+    let writer = table.writer(WritePolicy::default())?;
 
-    // 2. Write four batches through four write paths, then commit one snapshot.
-    let existing = SearchSession::open(catalog.clone(), wh.clone(), table.clone()).await?.row_count();
+    // 2. Write four batches with four kinds of options, then commit one snapshot.
+    let existing = table.search().await?.row_count();
     if existing > 0 {
         println!(
             "{TABLE} already holds {existing} rows: skipping the writes (delete {} to start over)",
@@ -73,26 +77,22 @@ pub async fn run(warehouse: &Path, data_dir: &Path, rows: usize) -> anyhow::Resu
     } else {
         let n = base.rows();
         let cuts: Vec<usize> = (0..=4).map(|i| i * n / 4).collect();
-        for (i, path) in
-            ["write_batch (HNSW)", "write_batch_ivf_pq", "write_batch_deferred", "write_batch_idempotent"]
-                .iter()
-                .enumerate()
-        {
+        let paths = [
+            ("HNSW", WriteOptions::default()),
+            ("IVF-PQ", WriteOptions::default().index(IndexChoice::IvfPq(None))),
+            ("deferred HNSW", WriteOptions::default().deferred()),
+            (
+                "deferred IVF-PQ, batch id",
+                WriteOptions::default().index(IndexChoice::IvfPq(None)).deferred().batch_id("quickstart-4"),
+            ),
+        ];
+        for (i, (name, opts)) in paths.iter().enumerate() {
             let (r, started) = (cuts[i]..cuts[i + 1], Instant::now());
-            let b = batch(r.clone(), &texts)?;
-            let e = &embeddings[r.clone()];
-            let written = match i {
-                0 => writer.write_batch(&b, e).await?,
-                1 => writer.write_batch_ivf_pq(&b, e, None).await?,
-                2 => writer.write_batch_deferred(&b, e).await?,
-                _ => writer
-                    .write_batch_idempotent("quickstart-batch-4", &b, e)
-                    .await?
-                    .context("new batch id")?,
-            };
+            let b = batch(r, &texts, &base.data, base.dim)?;
+            let written = writer.write(&b, opts).await?.context("a new batch id writes")?;
             let secs = started.elapsed().as_secs_f64();
             println!(
-                "{path:<24} {:>6} rows in {secs:>6.2} s ({:>7.0} rows/s) -> {}",
+                "{name:<26} {:>6} rows in {secs:>6.2} s ({:>7.0} rows/s) -> {}",
                 written.rows,
                 written.rows as f64 / secs,
                 written.path
@@ -110,7 +110,7 @@ pub async fn run(warehouse: &Path, data_dir: &Path, rows: usize) -> anyhow::Resu
     }
 
     // 3. Search the current snapshot.
-    let session = SearchSession::open(catalog, wh.clone(), table).await?;
+    let session = table.refresh().await?.search().await?;
     println!(
         "searching snapshot {:?}: {} shards, {} rows",
         session.snapshot_id(),
@@ -143,7 +143,7 @@ pub async fn run(warehouse: &Path, data_dir: &Path, rows: usize) -> anyhow::Resu
          t = SqlCatalog('default', uri='sqlite:///{db}', warehouse='{root}').load_table('{TABLE}'); \
          print(t.scan(limit=3).to_arrow().select(['id','text']))\"",
         db = warehouse.canonicalize()?.join("catalog.db").display(),
-        root = wh.root()
+        root = catalog.warehouse().root()
     );
     println!(
         "  .venv/bin/python -c \"import duckdb; print(duckdb.sql(\\\"SELECT count(*) FROM '{}/docs/debian/data/*.parquet'\\\"))\"   (counts every file, replaced ones included)",

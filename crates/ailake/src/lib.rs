@@ -5,9 +5,25 @@
 //! ordinary Parquet readers still read the file.
 //!
 //! This umbrella crate re-exports the public API of the layered crates and maps their errors
-//! into one [`AilakeError`]: the section format ([`format`]), the indexes ([`index`]), the
-//! Iceberg catalog layer ([`catalog`]), the [`TableWriter`] ([`writer`]) and the
-//! [`SearchSession`] ([`search`]).
+//! into one [`AilakeError`] with an [`ErrorKind`]: the section format ([`format`]), the indexes
+//! ([`index`]), the Iceberg catalog layer ([`catalog`]), the [`TableWriter`] ([`writer`]) and
+//! the [`SearchSession`] ([`search`]).
+//!
+//! Everything starts from a [`Table`] handle — one version of the table's metadata:
+//!
+//! ```no_run
+//! # async fn demo(batch: arrow_array::RecordBatch, query: Vec<f32>) -> ailake::AilakeResult<()> {
+//! use ailake::prelude::*;
+//! let catalog = Catalog::local("warehouse/catalog.db", "default", "warehouse").await?;
+//! let ident = TableIdent::parse("docs.chunks")?;
+//! let spec = VectorSpec::new("embedding", 384, Metric::Cosine);
+//! let table = catalog.create_or_load_table(&ident, &batch.schema().project(&[0])?, &[spec]).await?;
+//! let writer = table.writer(WritePolicy::default())?;
+//! writer.write(&batch, &WriteOptions::default().deferred().batch_id("load-1")).await?;
+//! writer.commit().await?;
+//! let hits = table.refresh().await?.search().await?.search(&query, 10, &SearchParams::default()).await?;
+//! # let _ = hits; Ok(()) }
+//! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -19,48 +35,31 @@ pub use ailk_catalog::VectorSpec;
 pub use ailk_format as format;
 pub use ailk_index as index;
 pub use ailk_search::{CounterSnapshot, Filter, Op, SearchParams, SearchSession, DISTANCE_COLUMN};
-pub use ailk_writer::{MultiVectorBatch, TableWriter, WritePolicy, WrittenFile};
+pub use ailk_writer::{IndexChoice, MultiVectorBatch, TableWriter, WriteOptions, WritePolicy, WrittenFile};
 
 pub use ailk_catalog::{
-    CatalogProvider, CommitOutcome, MemoryCatalog, SnapshotUpdate, SqlCatalog, Table, TableIdent, Warehouse,
+    Catalog, CatalogProvider, CommitOutcome, MemoryCatalog, SnapshotUpdate, SqlCatalog, Table, TableIdent,
+    Warehouse,
 };
 
 /// The object store trait every ailake component reads and writes through.
 pub use ailk_format::object_store::ObjectStore as Store;
 pub use ailk_format::{
-    local_store, memory_store, Metric, ReadOptions, Section, SectionBuilder, ShardReader, ShardWriter,
-    SubsectionKind, VectorColumn,
+    local_store, memory_store, ErrorKind, Metric, ReadOptions, Section, SectionBuilder, ShardReader,
+    ShardWriter, SubsectionKind, VectorColumn,
 };
 
-/// The one error type of the public API.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AilakeError {
-    /// The AILK section or Parquet file layer failed.
-    #[error(transparent)]
-    Format(#[from] ailk_format::FormatError),
-    /// The index layer failed.
-    #[error(transparent)]
-    Index(#[from] ailk_index::IndexError),
-    /// The catalog, Iceberg metadata or commit layer failed.
-    #[error(transparent)]
-    Catalog(#[from] ailk_catalog::CatalogError),
-    /// Searching failed.
-    #[error(transparent)]
-    Search(#[from] ailk_search::SearchError),
-    /// Writing failed.
-    #[error(transparent)]
-    Writer(#[from] ailk_writer::WriterError),
-}
+mod error;
+mod table_ext;
 
-/// Result alias of the public API.
-pub type AilakeResult<T> = Result<T, AilakeError>;
+pub use error::{AilakeError, AilakeResult};
+pub use table_ext::TableExt;
 
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        AilakeError, AilakeResult, CatalogProvider, Filter, Metric, MultiVectorBatch, ReadOptions,
-        SearchParams, SearchSession, ShardReader, ShardWriter, SqlCatalog, Store, Table, TableIdent,
-        TableWriter, VectorSpec, Warehouse, WritePolicy,
+        AilakeError, AilakeResult, Catalog, CatalogProvider, ErrorKind, Filter, IndexChoice, Metric,
+        MultiVectorBatch, ReadOptions, SearchParams, SearchSession, ShardReader, ShardWriter, SqlCatalog,
+        Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse, WriteOptions, WritePolicy,
     };
 }

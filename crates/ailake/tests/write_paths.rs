@@ -158,8 +158,8 @@ async fn multi_vector_tables_search_each_column_and_prune_on_the_primary() {
 
 async fn s_summaries(dir: &std::path::Path) -> Vec<ailake::catalog::ShardSummary> {
     let (catalog, wh) = lake(dir).await;
-    let t = Table::open(catalog, wh, ident("multi")).await.unwrap();
-    t.shard_summaries(None).await.unwrap().unwrap()
+    let t = Table::load(catalog, wh, ident("multi")).await.unwrap();
+    t.shard_summaries().await.unwrap().unwrap().to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,10 +253,10 @@ async fn auto_picks_ivf_pq_on_big_batches_with_enough_cores_and_codebooks_surviv
     w.write_batch_ivf_pq_deferred(&rows(1900..3000), &base[1900..3000]).await.unwrap();
     w.commit().await.unwrap();
     w.wait_indexed().await.unwrap();
-    let table = Table::open(catalog, wh, ident("auto")).await.unwrap();
+    let table = Table::load(catalog, wh, ident("auto")).await.unwrap();
     let removed = table.remove_orphans(std::time::Duration::ZERO).await.unwrap();
     assert!(removed.iter().all(|r| !r.contains("codebook")), "{removed:?}");
-    let location = table.location().await.unwrap();
+    let location = table.location();
     let codebook = table
         .warehouse()
         .path_of(&format!("{location}/metadata/ailake-ivfpq-codebook-embedding.ailk"))

@@ -92,6 +92,14 @@ impl SnapshotUpdate {
         if let Some(bad) = self.batch_ids.iter().find(|b| b.is_empty() || b.contains(',')) {
             return Err(CatalogError::InvalidInput(format!("batch id {bad:?} is empty or contains a comma")));
         }
+        // Exactly-once: one snapshot never carries a batch id twice (two staged copies of one
+        // batch would both land).
+        let mut ids = HashSet::new();
+        if let Some(dup) = self.batch_ids.iter().find(|b| !ids.insert(b.as_str())) {
+            return Err(CatalogError::InvalidInput(format!(
+                "batch id {dup:?} is staged twice in one commit"
+            )));
+        }
         let mut seen = HashSet::new();
         for f in &self.added {
             if !seen.insert(f.file_path()) {
@@ -171,7 +179,7 @@ impl Table {
         update.validate()?;
         let mut backoff = options.base_backoff;
         for attempt in 1..=options.max_attempts.max(1) {
-            let base = self.load().await?;
+            let base = self.load_current().await?;
             if let Some(expected) = update.expected_parent {
                 if expected != base.current_snapshot_id() {
                     return Err(CatalogError::StaleParent { expected, actual: base.current_snapshot_id() });
@@ -181,7 +189,7 @@ impl Table {
                 self.lineage_contains(&base.metadata, base.current_snapshot_id(), &update.batch_ids)?
             {
                 let snapshot_id = base.current_snapshot_id().unwrap_or_default();
-                tracing::info!(table = %self.ident, %batch_id, "batch already committed; nothing to do");
+                tracing::info!(table = %self.ident(), %batch_id, "batch already committed; nothing to do");
                 return Ok(CommitOutcome::AlreadyCommitted { batch_id, snapshot_id });
             }
             let mut written = AttemptFiles::default();
@@ -194,25 +202,25 @@ impl Table {
                 }
             };
             if self
-                .catalog
-                .swap_metadata_location(&self.ident, &base.metadata_location, &new_location)
+                .catalog()
+                .swap_metadata_location(self.ident(), &base.metadata_location, &new_location)
                 .await?
             {
-                tracing::debug!(table = %self.ident, snapshot_id, attempt, "committed");
+                tracing::debug!(table = %self.ident(), snapshot_id, attempt, "committed");
                 return Ok(CommitOutcome::Committed { snapshot_id, attempts: attempt });
             }
-            tracing::debug!(table = %self.ident, attempt, "lost the metadata swap; rebasing");
+            tracing::debug!(table = %self.ident(), attempt, "lost the metadata swap; rebasing");
             self.discard(written).await;
             let jitter = rand::rng().random_range(0.5..1.5);
             tokio::time::sleep(backoff.mul_f64(jitter)).await;
             backoff = (backoff * 2).min(options.max_backoff);
         }
-        Err(CatalogError::CommitConflict { table: self.ident.to_string(), attempts: options.max_attempts })
+        Err(CatalogError::CommitConflict { table: self.ident().to_string(), attempts: options.max_attempts })
     }
 
     async fn discard(&self, written: AttemptFiles) {
         for uri in written.0 {
-            if let Err(e) = self.io.delete(&uri).await {
+            if let Err(e) = self.file_io().delete(&uri).await {
                 tracing::warn!(%uri, error = %e, "could not remove a file of a lost commit attempt");
             }
         }
@@ -244,7 +252,7 @@ impl Table {
         let mut removed_files: Vec<DataFile> = Vec::new();
         let mut manifests: Vec<ManifestFile> = Vec::new();
         if let Some(parent) = parent {
-            let list = load_manifest_list(&self.io, meta, parent.manifest_list()).await?;
+            let list = load_manifest_list(self.file_io(), meta, parent.manifest_list()).await?;
             for manifest in list.entries().iter().cloned() {
                 let live =
                     manifest.added_files_count.unwrap_or(1) + manifest.existing_files_count.unwrap_or(1);
@@ -255,7 +263,7 @@ impl Table {
                     manifests.push(manifest);
                     continue;
                 }
-                let loaded = manifest.load_manifest(&self.io).await?;
+                let loaded = manifest.load_manifest(self.file_io()).await?;
                 let hit = loaded.entries().iter().any(|e| {
                     e.status() != ManifestStatus::Deleted && removed.contains(e.data_file().file_path())
                 });
@@ -313,7 +321,7 @@ impl Table {
         let list_uri = format!("{location}/metadata/snap-{snapshot_id}-1-{commit_uuid}.avro");
         written.0.push(list_uri.clone());
         let mut list_writer = ManifestListWriter::v2(
-            self.io.new_output(&list_uri)?.writer().await?,
+            self.file_io().new_output(&list_uri)?.writer().await?,
             snapshot_id,
             parent.map(|p| p.snapshot_id()),
             sequence_number,
@@ -344,14 +352,14 @@ impl Table {
             parse_location(&base.metadata_location)?.with_next_version().with_new_metadata(&new_meta);
         let new_uri = new_location.to_string();
         written.0.push(new_uri.clone());
-        new_meta.write_to(&self.io, &new_location).await?;
+        new_meta.write_to(self.file_io(), &new_location).await?;
         Ok((new_uri, snapshot_id))
     }
 
     /// A v2 data-manifest writer at `uri` for snapshot `snapshot_id` (current schema and spec).
     fn manifest_writer(&self, uri: &str, snapshot_id: i64, meta: &TableMetadata) -> Result<ManifestWriter> {
         Ok(ManifestWriterBuilder::new(
-            self.io.new_output(uri)?,
+            self.file_io().new_output(uri)?,
             Some(snapshot_id),
             meta.current_schema().clone(),
             meta.default_partition_spec().as_ref().clone(),
@@ -379,7 +387,7 @@ impl Table {
         }
         let mut writer = self.manifest_writer(uri, snapshot_id, meta)?;
         for manifest in &small {
-            for entry in manifest.load_manifest(&self.io).await?.entries() {
+            for entry in manifest.load_manifest(self.file_io()).await?.entries() {
                 if entry.status() == ManifestStatus::Deleted {
                     continue;
                 }
@@ -389,7 +397,7 @@ impl Table {
                 writer.add_existing_file(entry.data_file().clone(), added_by, seq, file_seq)?;
             }
         }
-        tracing::debug!(table = %self.ident, merged = small.len(), "merged small manifests");
+        tracing::debug!(table = %self.ident(), merged = small.len(), "merged small manifests");
         kept.push(writer.write_manifest_file().await?);
         Ok(kept)
     }
@@ -406,7 +414,7 @@ impl Table {
         written: &mut AttemptFiles,
     ) -> Result<Option<StatisticsFile>> {
         let mut summaries = match meta.current_snapshot_id() {
-            Some(parent) => read_summaries(&self.io, meta, parent).await?.unwrap_or_default(),
+            Some(parent) => read_summaries(self.file_io(), meta, parent).await?.unwrap_or_default(),
             None => Vec::new(),
         };
         if summaries.is_empty() && update.summaries.is_empty() {
@@ -418,7 +426,7 @@ impl Table {
         summaries.extend(update.summaries.iter().filter(|s| added.contains(s.file_path.as_str())).cloned());
         let uri = format!("{location}/metadata/{snapshot_id}-{}.stats", uuid::Uuid::new_v4());
         written.0.push(uri.clone());
-        Ok(Some(write_summaries(&self.io, &uri, snapshot_id, sequence_number, &summaries).await?))
+        Ok(Some(write_summaries(self.file_io(), &uri, snapshot_id, sequence_number, &summaries).await?))
     }
 }
 

@@ -1,5 +1,8 @@
 //! The error type of `ailk-catalog`.
 
+use ailk_format::error_kind::{parquet_error_kind, store_error_kind};
+use ailk_format::ErrorKind;
+
 /// Everything that can go wrong while reading or committing table metadata.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -25,6 +28,9 @@ pub enum CatalogError {
     /// A table of that name already exists.
     #[error("table {0} already exists")]
     TableExists(String),
+    /// The table has no snapshot with that id.
+    #[error("snapshot {0} does not exist")]
+    SnapshotNotFound(i64),
     /// No namespace of that name in the catalog.
     #[error("namespace {0} does not exist")]
     NamespaceNotFound(String),
@@ -63,6 +69,54 @@ pub enum CatalogError {
     /// Stored metadata or a statistics blob is malformed.
     #[error("corrupt metadata: {0}")]
     Corrupt(String),
+}
+
+impl CatalogError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        use CatalogError as C;
+        match self {
+            C::Iceberg(e) => iceberg_error_kind(e),
+            C::Sql(_) => ErrorKind::Io,
+            C::Store(e) => store_error_kind(e),
+            C::Parquet(e) => parquet_error_kind(e),
+            C::Format(e) => e.kind(),
+            C::TableNotFound(_) | C::SnapshotNotFound(_) | C::NamespaceNotFound(_) => ErrorKind::NotFound,
+            C::TableExists(_) => ErrorKind::AlreadyExists,
+            C::CommitConflict { .. } | C::FileNotLive { .. } | C::StaleParent { .. } => ErrorKind::Conflict,
+            C::SchemaMismatch(_) | C::InvalidInput(_) => ErrorKind::InvalidInput,
+            C::Corrupt(_) => ErrorKind::Corrupt,
+        }
+    }
+
+    /// Whether retrying may succeed (see [`ErrorKind::is_retryable`]).
+    pub fn is_retryable(&self) -> bool {
+        self.kind().is_retryable()
+    }
+}
+
+/// iceberg-rust errors raised by our own storage keep our error as their source: use its kind.
+fn iceberg_error_kind(e: &iceberg::Error) -> ErrorKind {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(ours) = s.downcast_ref::<CatalogError>() {
+            return ours.kind();
+        }
+        if let Some(store) = s.downcast_ref::<object_store::Error>() {
+            return store_error_kind(store);
+        }
+        source = s.source();
+    }
+    match e.kind() {
+        iceberg::ErrorKind::DataInvalid => ErrorKind::Corrupt,
+        iceberg::ErrorKind::FeatureUnsupported => ErrorKind::Unsupported,
+        iceberg::ErrorKind::NamespaceNotFound | iceberg::ErrorKind::TableNotFound => ErrorKind::NotFound,
+        iceberg::ErrorKind::NamespaceAlreadyExists | iceberg::ErrorKind::TableAlreadyExists => {
+            ErrorKind::AlreadyExists
+        }
+        iceberg::ErrorKind::CatalogCommitConflicts => ErrorKind::Conflict,
+        _ => ErrorKind::Internal,
+    }
 }
 
 /// Result alias of this crate.

@@ -7,7 +7,9 @@
 //! - [`provider`], [`sql`]: the [`CatalogProvider`] contract (namespaces, tables, an atomic
 //!   compare-and-swap of the metadata location) with [`MemoryCatalog`] and [`SqlCatalog`]
 //!   (SQLite, pyiceberg's schema).
-//! - [`table`], [`commit`]: a [`Table`] handle — snapshots, live files (time travel), the
+//! - [`catalog`]: [`Catalog`], a provider plus a warehouse: `load_table` / `create_table`.
+//! - [`table`], [`commit`]: a [`Table`] handle at one metadata version — its snapshot, live
+//!   files, time travel, refresh, the
 //!   append / replace / delete snapshot producer with optimistic retries, idempotency by batch
 //!   id, orphan removal.
 //! - [`layout`]: attribute + vector columns of a table, its property and file schema.
@@ -15,6 +17,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod catalog;
 pub mod commit;
 pub mod datafile;
 pub mod error;
@@ -25,6 +28,7 @@ pub mod storage;
 pub mod summaries;
 pub mod table;
 
+pub use catalog::Catalog;
 pub use commit::{CommitOptions, CommitOutcome, SnapshotUpdate};
 pub use datafile::{data_file_from_metadata, data_file_from_store};
 pub use error::{CatalogError, Result};
@@ -35,7 +39,10 @@ pub use storage::Warehouse;
 pub use summaries::{
     decode_summaries, encode_summaries, IndexKind, IndexStatus, ShardSummary, SHARD_SUMMARIES_BLOB,
 };
-pub use table::{LiveFile, Table, TableState, BATCH_IDS_PROPERTY, TABLE_FILE_PREFIX};
+pub use table::{LiveFile, Table, BATCH_IDS_PROPERTY, TABLE_FILE_PREFIX};
+
+/// The error classes shared by every ailake crate.
+pub use ailk_format::ErrorKind;
 
 /// Re-exported so users name one `iceberg`.
 pub use iceberg;

@@ -29,7 +29,17 @@ use crate::error::{CatalogError, Result};
 pub struct Warehouse {
     store: Arc<dyn ObjectStore>,
     root: String,
-    key: u64,
+    registration: Arc<Registration>,
+}
+
+/// A warehouse's entry in the store registry, removed when the last clone of the warehouse
+/// is dropped (a process that opens many warehouses does not keep their stores forever).
+struct Registration(u64);
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        registry().lock().unwrap_or_else(|e| e.into_inner()).remove(&self.0);
+    }
 }
 
 impl std::fmt::Debug for Warehouse {
@@ -39,7 +49,8 @@ impl std::fmt::Debug for Warehouse {
 }
 
 /// Stores registered by key, so a (de)serialized `Storage` finds its `Arc<dyn ObjectStore>`
-/// again (iceberg's `Storage` must be serializable; a live store is not).
+/// again (iceberg's `Storage` must be serializable; a live store is not). An entry lives as
+/// long as a clone of its [`Warehouse`]: a `FileIO` must not outlive the warehouse it came from.
 fn registry() -> &'static Mutex<HashMap<u64, Arc<dyn ObjectStore>>> {
     static REGISTRY: OnceLock<Mutex<HashMap<u64, Arc<dyn ObjectStore>>>> = OnceLock::new();
     REGISTRY.get_or_init(Default::default)
@@ -56,7 +67,7 @@ impl Warehouse {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let key = NEXT.fetch_add(1, Ordering::Relaxed);
         registry().lock().unwrap_or_else(|e| e.into_inner()).insert(key, store.clone());
-        Ok(Self { store, root, key })
+        Ok(Self { store, root, registration: Arc::new(Registration(key)) })
     }
 
     /// A warehouse in a local directory (created if missing), rooted at its `file://` URI.
@@ -97,7 +108,7 @@ impl Warehouse {
 
     /// An iceberg `FileIO` whose every read and write goes through this warehouse's store.
     pub fn file_io(&self) -> FileIO {
-        let factory = ObjectStoreStorageFactory { key: self.key, root: self.root.clone() };
+        let factory = ObjectStoreStorageFactory { key: self.registration.0, root: self.root.clone() };
         FileIOBuilder::new(Arc::new(factory)).build()
     }
 }
@@ -263,5 +274,28 @@ impl FileWrite for BufferedWriter {
         let payload: PutPayload = std::mem::take(&mut self.parts).into_iter().collect();
         self.store.put(&self.path, payload).await.map_err(to_iceberg)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_warehouses_leave_the_registry() {
+        let key = |w: &Warehouse| w.registration.0;
+        let kept = Warehouse::memory();
+        let mut keys = Vec::new();
+        for _ in 0..1000 {
+            let w = Warehouse::memory();
+            let clone = w.clone();
+            keys.push(key(&w));
+            drop(w);
+            // A clone keeps the entry alive.
+            assert!(lookup(key(&clone)).is_ok());
+        }
+        let registry = registry().lock().unwrap();
+        assert!(keys.iter().all(|k| !registry.contains_key(k)), "every dropped warehouse is unregistered");
+        assert!(registry.contains_key(&key(&kept)));
     }
 }

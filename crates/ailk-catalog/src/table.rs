@@ -1,6 +1,6 @@
-//! [`Table`]: one Iceberg table of a catalog and warehouse — create or open it, read any of its
-//! snapshots (live data files, shard summaries, batch-id lineage), and commit to it
-//! (see [`crate::commit`]).
+//! [`Table`]: one Iceberg table of a catalog and warehouse at one version of its metadata —
+//! create or load it, read its snapshot (live data files, shard summaries, batch-id lineage),
+//! travel to older snapshots, refresh to newer ones, and commit to it (see [`crate::commit`]).
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -10,7 +10,10 @@ use iceberg::io::FileIO;
 use iceberg::spec::{DataFile, ManifestList, ManifestStatus, Schema, TableMetadata, TableMetadataBuilder};
 use iceberg::{MetadataLocation, TableCreation};
 
+use tokio::sync::OnceCell;
+
 use crate::error::{CatalogError, Result};
+use crate::layout::{parse_specs, VectorSpec, VECTOR_COLUMNS_PROPERTY};
 use crate::provider::{CatalogProvider, TableIdent};
 use crate::storage::Warehouse;
 use crate::summaries::{read_summaries, ShardSummary};
@@ -24,7 +27,7 @@ pub const TABLE_FILE_PREFIX: &str = "ailake-";
 
 /// A table's metadata as of one load: where it was read from and what it says.
 #[derive(Debug, Clone)]
-pub struct TableState {
+pub(crate) struct TableState {
     /// The metadata file the catalog pointed to.
     pub metadata_location: String,
     /// Its contents.
@@ -35,11 +38,6 @@ impl TableState {
     /// The current snapshot id, `None` for a table without commits.
     pub fn current_snapshot_id(&self) -> Option<i64> {
         self.metadata.current_snapshot_id()
-    }
-
-    /// The current schema.
-    pub fn schema(&self) -> &Schema {
-        self.metadata.current_schema()
     }
 }
 
@@ -70,29 +68,68 @@ struct LineageCache {
     ids: HashSet<String>,
 }
 
-/// One table: the catalog entry, the warehouse its files live in, and caches.
-pub struct Table {
-    pub(crate) catalog: Arc<dyn CatalogProvider>,
-    pub(crate) warehouse: Warehouse,
-    pub(crate) ident: TableIdent,
-    pub(crate) io: FileIO,
+/// What every version of one table shares: where it lives and the lineage cache.
+struct Shared {
+    catalog: Arc<dyn CatalogProvider>,
+    warehouse: Warehouse,
+    ident: TableIdent,
+    io: FileIO,
     lineage: Mutex<LineageCache>,
+}
+
+/// One version of the table's metadata and the snapshot read from it, with what was read of
+/// that snapshot so far (files and summaries are immutable once committed).
+struct Version {
+    state: TableState,
+    snapshot_id: Option<i64>,
+    files: OnceCell<Arc<Vec<LiveFile>>>,
+    summaries: OnceCell<Option<Arc<Vec<ShardSummary>>>>,
+}
+
+/// A handle on one table at **one** version of its metadata: every read through it (schema,
+/// properties, live files, shard summaries, batch-id lineage) sees that version and the
+/// snapshot it was opened at, however many commits land meanwhile. [`Table::refresh`] returns
+/// the newest version, [`Table::at_snapshot`] an older snapshot (time travel). Commits
+/// ([`Table::commit`]) always rebase on the catalog's current metadata.
+///
+/// Cheap to clone: clones share the metadata and what was read of it.
+#[derive(Clone)]
+pub struct Table {
+    shared: Arc<Shared>,
+    version: Arc<Version>,
 }
 
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Table").field("ident", &self.ident).field("warehouse", &self.warehouse).finish()
+        f.debug_struct("Table")
+            .field("ident", &self.shared.ident)
+            .field("metadata", &self.version.state.metadata_location)
+            .field("snapshot_id", &self.version.snapshot_id)
+            .finish()
     }
 }
 
 impl Table {
-    fn handle(catalog: Arc<dyn CatalogProvider>, warehouse: Warehouse, ident: TableIdent) -> Self {
+    fn with_state(shared: Arc<Shared>, state: TableState, snapshot_id: Option<i64>) -> Self {
+        let version = Version { state, snapshot_id, files: OnceCell::new(), summaries: OnceCell::new() };
+        Self { shared, version: Arc::new(version) }
+    }
+
+    async fn first_load(
+        catalog: Arc<dyn CatalogProvider>,
+        warehouse: Warehouse,
+        ident: TableIdent,
+    ) -> Result<Self> {
         let io = warehouse.file_io();
-        Self { catalog, warehouse, ident, io, lineage: Mutex::default() }
+        let shared = Arc::new(Shared { catalog, warehouse, ident, io, lineage: Mutex::default() });
+        let state = load_state(&shared).await?;
+        let snapshot_id = state.current_snapshot_id();
+        Ok(Self::with_state(shared, state, snapshot_id))
     }
 
     /// Creates table `ident` with `schema` (field ids as given) at `<warehouse>/<namespace>/<name>`,
-    /// creating the namespace if needed. Errors with `TableExists` if the name is taken.
+    /// creating the namespace if needed, and returns it at its first (empty) version. Errors
+    /// with `TableExists` if the name is taken.
     pub async fn create(
         catalog: Arc<dyn CatalogProvider>,
         warehouse: Warehouse,
@@ -100,113 +137,179 @@ impl Table {
         schema: Schema,
         properties: HashMap<String, String>,
     ) -> Result<Self> {
-        let table = Self::handle(catalog, warehouse, ident);
-        let location = table.warehouse.uri(&table.ident.relative_location());
+        let io = warehouse.file_io();
+        let location = warehouse.uri(&ident.relative_location());
         let creation = TableCreation::builder()
-            .name(table.ident.name.clone())
+            .name(ident.name.clone())
             .location(location.clone())
             .schema(schema)
             .properties(properties)
             .build();
         let metadata = TableMetadataBuilder::from_table_creation(creation)?.build()?.metadata;
         let metadata_location = MetadataLocation::new_with_metadata(&location, &metadata);
-        metadata.write_to(&table.io, &metadata_location).await?;
+        metadata.write_to(&io, &metadata_location).await?;
         let uri = metadata_location.to_string();
-        table.catalog.create_namespace(&table.ident.namespace).await?;
-        if let Err(e) = table.catalog.register_table(&table.ident, &uri).await {
-            let _ = table.io.delete(&uri).await;
+        catalog.create_namespace(&ident.namespace).await?;
+        if let Err(e) = catalog.register_table(&ident, &uri).await {
+            let _ = io.delete(&uri).await;
             return Err(e);
         }
-        tracing::info!(table = %table.ident, %uri, "created table");
-        Ok(table)
+        tracing::info!(table = %ident, %uri, "created table");
+        let shared = Arc::new(Shared { catalog, warehouse, ident, io, lineage: Mutex::default() });
+        let state = TableState { metadata_location: uri, metadata: Arc::new(metadata) };
+        Ok(Self::with_state(shared, state, None))
     }
 
-    /// Opens an existing table; `TableNotFound` if the catalog does not have it.
-    pub async fn open(
+    /// Loads an existing table at its current metadata; `TableNotFound` if the catalog does
+    /// not have it.
+    pub async fn load(
         catalog: Arc<dyn CatalogProvider>,
         warehouse: Warehouse,
         ident: TableIdent,
     ) -> Result<Self> {
-        let table = Self::handle(catalog, warehouse, ident);
-        table.catalog.metadata_location(&table.ident).await?;
-        Ok(table)
+        Self::first_load(catalog, warehouse, ident).await
     }
 
-    /// Opens the table, creating it with `schema` and `properties` when it does not exist yet
-    /// (a concurrent creator that wins the race is opened instead).
-    pub async fn create_or_open(
+    /// Loads the table, creating it with `schema` and `properties` when it does not exist yet
+    /// (a concurrent creator that wins the race is loaded instead).
+    pub async fn create_or_load(
         catalog: Arc<dyn CatalogProvider>,
         warehouse: Warehouse,
         ident: TableIdent,
         schema: Schema,
         properties: HashMap<String, String>,
     ) -> Result<Self> {
-        match Self::open(catalog.clone(), warehouse.clone(), ident.clone()).await {
+        match Self::load(catalog.clone(), warehouse.clone(), ident.clone()).await {
             Err(CatalogError::TableNotFound(_)) => {}
             other => return other,
         }
         match Self::create(catalog.clone(), warehouse.clone(), ident.clone(), schema, properties).await {
-            Err(CatalogError::TableExists(_)) => Self::open(catalog, warehouse, ident).await,
+            Err(CatalogError::TableExists(_)) => Self::load(catalog, warehouse, ident).await,
             other => other,
         }
     }
 
+    /// The table at the catalog's current metadata (sees every commit made so far).
+    pub async fn refresh(&self) -> Result<Self> {
+        let state = load_state(&self.shared).await?;
+        let snapshot_id = state.current_snapshot_id();
+        Ok(Self::with_state(self.shared.clone(), state, snapshot_id))
+    }
+
+    /// The catalog's current metadata, read now (what a commit rebases on).
+    pub(crate) async fn load_current(&self) -> Result<TableState> {
+        load_state(&self.shared).await
+    }
+
+    /// The same metadata version read at snapshot `snapshot_id` (time travel);
+    /// `SnapshotNotFound` when this version does not know it.
+    pub fn at_snapshot(&self, snapshot_id: i64) -> Result<Self> {
+        if self.version.state.metadata.snapshot_by_id(snapshot_id).is_none() {
+            return Err(CatalogError::SnapshotNotFound(snapshot_id));
+        }
+        Ok(Self::with_state(self.shared.clone(), self.version.state.clone(), Some(snapshot_id)))
+    }
+
     /// The table's name.
     pub fn ident(&self) -> &TableIdent {
-        &self.ident
+        &self.shared.ident
     }
 
     /// The warehouse the table's files live in.
     pub fn warehouse(&self) -> &Warehouse {
-        &self.warehouse
+        &self.shared.warehouse
     }
 
     /// The catalog the table is registered in.
     pub fn catalog(&self) -> &Arc<dyn CatalogProvider> {
-        &self.catalog
+        &self.shared.catalog
     }
 
     /// The iceberg `FileIO` over the warehouse store.
     pub fn file_io(&self) -> &FileIO {
-        &self.io
+        &self.shared.io
     }
 
-    /// Loads the table's current metadata from the catalog.
-    pub async fn load(&self) -> Result<TableState> {
-        let metadata_location = self.catalog.metadata_location(&self.ident).await?;
-        let metadata = TableMetadata::read_from(&self.io, &metadata_location).await?;
-        Ok(TableState { metadata_location, metadata: Arc::new(metadata) })
+    /// The metadata version this handle reads.
+    pub fn metadata(&self) -> &Arc<TableMetadata> {
+        &self.version.state.metadata
     }
 
-    /// The URI of the table's directory.
-    pub async fn location(&self) -> Result<String> {
-        Ok(self.load().await?.metadata.location().to_string())
+    /// Where that metadata was read from (the catalog's pointer when the handle was loaded).
+    pub fn metadata_location(&self) -> &str {
+        &self.version.state.metadata_location
     }
 
-    /// Live data files of `snapshot_id` (time travel), or of the current snapshot when `None`.
-    pub async fn live_files(&self, snapshot_id: Option<i64>) -> Result<Vec<LiveFile>> {
-        let state = self.load().await?;
-        let id = match snapshot_id.or(state.current_snapshot_id()) {
-            Some(id) => id,
-            None => return Ok(Vec::new()),
-        };
-        live_files_of(&self.io, &state.metadata, id).await
+    /// The snapshot this handle reads: the version's current one, or the time-travel target;
+    /// `None` for a table without commits.
+    pub fn snapshot_id(&self) -> Option<i64> {
+        self.version.snapshot_id
     }
 
-    /// Shard summaries attached to `snapshot_id` (current when `None`), or `None` when the
-    /// snapshot has no summaries file (plan from footers instead).
-    pub async fn shard_summaries(&self, snapshot_id: Option<i64>) -> Result<Option<Vec<ShardSummary>>> {
-        let state = self.load().await?;
-        let Some(id) = snapshot_id.or(state.current_snapshot_id()) else { return Ok(Some(Vec::new())) };
-        read_summaries(&self.io, &state.metadata, id).await
+    /// The schema of this handle's snapshot (the current schema for a table without commits).
+    pub fn schema(&self) -> &Schema {
+        let meta = &self.version.state.metadata;
+        self.version
+            .snapshot_id
+            .and_then(|id| meta.snapshot_by_id(id))
+            .and_then(|s| s.schema_id())
+            .and_then(|id| meta.schema_by_id(id))
+            .map_or_else(|| meta.current_schema().as_ref(), |s| s.as_ref())
     }
 
-    /// Whether `batch_id` was committed in `snapshot_id` or one of its ancestors
-    /// (the current snapshot when `None`).
-    pub async fn contains_batch(&self, batch_id: &str, snapshot_id: Option<i64>) -> Result<bool> {
-        let state = self.load().await?;
-        let tip = snapshot_id.or(state.current_snapshot_id());
-        Ok(self.lineage_contains(&state.metadata, tip, &[batch_id.to_string()])?.is_some())
+    /// The table's properties in this version.
+    pub fn properties(&self) -> &HashMap<String, String> {
+        self.version.state.metadata.properties()
+    }
+
+    /// The URI of the table's directory (no trailing slash).
+    pub fn location(&self) -> &str {
+        self.version.state.metadata.location().trim_end_matches('/')
+    }
+
+    /// The table's vector columns (primary first), from the `ailake.vector-columns` property;
+    /// empty for a table that is not an ailake table.
+    pub fn vector_columns(&self) -> Result<Vec<VectorSpec>> {
+        parse_specs(self.properties().get(VECTOR_COLUMNS_PROPERTY).map_or("", |s| s))
+    }
+
+    /// Live data files of this handle's snapshot (read once per handle version).
+    pub async fn live_files(&self) -> Result<Arc<Vec<LiveFile>>> {
+        let v = &self.version;
+        v.files
+            .get_or_try_init(|| async {
+                Ok(Arc::new(match v.snapshot_id {
+                    Some(id) => live_files_of(&self.shared.io, &v.state.metadata, id).await?,
+                    None => Vec::new(),
+                }))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Shard summaries of this handle's snapshot, or `None` when the snapshot has no summaries
+    /// file (plan from footers instead). Read once per handle version.
+    pub async fn shard_summaries(&self) -> Result<Option<Arc<Vec<ShardSummary>>>> {
+        let v = &self.version;
+        v.summaries
+            .get_or_try_init(|| async {
+                Ok(match v.snapshot_id {
+                    Some(id) => read_summaries(&self.shared.io, &v.state.metadata, id).await?.map(Arc::new),
+                    None => Some(Arc::new(Vec::new())),
+                })
+            })
+            .await
+            .cloned()
+    }
+
+    /// Whether `batch_id` was committed in this handle's snapshot or one of its ancestors.
+    pub fn contains_batch(&self, batch_id: &str) -> Result<bool> {
+        let found = self.lineage_contains(
+            &self.version.state.metadata,
+            self.version.snapshot_id,
+            &[batch_id.to_string()],
+        )?;
+        Ok(found.is_some())
     }
 
     /// The first of `batch_ids` found in the lineage of `tip`, walking only snapshots the cache
@@ -220,7 +323,7 @@ impl Table {
         if batch_ids.is_empty() {
             return Ok(None);
         }
-        let mut cache = self.lineage.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.shared.lineage.lock().unwrap_or_else(|e| e.into_inner());
         // Walk from the tip to the cached tip (or the root), collecting the new ids.
         let mut fresh = HashSet::new();
         let mut cursor = tip;
@@ -257,7 +360,8 @@ impl Table {
     /// Returns the URIs removed.
     pub async fn remove_orphans(&self, min_age: std::time::Duration) -> Result<Vec<String>> {
         use futures::TryStreamExt;
-        let state = self.load().await?;
+        // Always the catalog's newest metadata: a stale version would miss newer files.
+        let state = load_state(&self.shared).await?;
         let meta = &state.metadata;
         let mut referenced: HashSet<String> = HashSet::new();
         referenced.insert(state.metadata_location.clone());
@@ -265,30 +369,38 @@ impl Table {
         referenced.extend(meta.statistics_iter().map(|s| s.statistics_path.clone()));
         for snapshot in meta.snapshots() {
             referenced.insert(snapshot.manifest_list().to_string());
-            let list = load_manifest_list(&self.io, meta, snapshot.manifest_list()).await?;
+            let list = load_manifest_list(&self.shared.io, meta, snapshot.manifest_list()).await?;
             for manifest in list.entries() {
                 referenced.insert(manifest.manifest_path.clone());
-                for entry in manifest.load_manifest(&self.io).await?.entries() {
+                for entry in manifest.load_manifest(&self.shared.io).await?.entries() {
                     referenced.insert(entry.data_file().file_path().to_string());
                 }
             }
         }
-        let prefix = self.warehouse.path_of(meta.location())?;
+        let warehouse = &self.shared.warehouse;
+        let prefix = warehouse.path_of(meta.location())?;
         let cutoff = chrono_now_minus(min_age);
-        let objects: Vec<_> = self.warehouse.store().list(Some(&prefix)).try_collect().await?;
+        let objects: Vec<_> = warehouse.store().list(Some(&prefix)).try_collect().await?;
         let mut removed = Vec::new();
         for obj in objects {
-            let uri = self.warehouse.uri(obj.location.as_ref());
+            let uri = warehouse.uri(obj.location.as_ref());
             let table_file = obj.location.filename().is_some_and(|n| n.starts_with(TABLE_FILE_PREFIX));
             if table_file || referenced.contains(&uri) || obj.last_modified.timestamp_millis() > cutoff {
                 continue;
             }
-            object_store::ObjectStoreExt::delete(self.warehouse.store(), &obj.location).await?;
+            object_store::ObjectStoreExt::delete(warehouse.store(), &obj.location).await?;
             removed.push(uri);
         }
-        tracing::info!(table = %self.ident, removed = removed.len(), "removed orphan files");
+        tracing::info!(table = %self.shared.ident, removed = removed.len(), "removed orphan files");
         Ok(removed)
     }
+}
+
+/// Reads the catalog's current metadata pointer and the metadata file it names.
+async fn load_state(shared: &Shared) -> Result<TableState> {
+    let metadata_location = shared.catalog.metadata_location(&shared.ident).await?;
+    let metadata = TableMetadata::read_from(&shared.io, &metadata_location).await?;
+    Ok(TableState { metadata_location, metadata: Arc::new(metadata) })
 }
 
 fn chrono_now_minus(age: std::time::Duration) -> i64 {
@@ -302,9 +414,7 @@ pub(crate) async fn live_files_of(
     metadata: &TableMetadata,
     snapshot_id: i64,
 ) -> Result<Vec<LiveFile>> {
-    let snapshot = metadata
-        .snapshot_by_id(snapshot_id)
-        .ok_or_else(|| CatalogError::InvalidInput(format!("snapshot {snapshot_id} does not exist")))?;
+    let snapshot = metadata.snapshot_by_id(snapshot_id).ok_or(CatalogError::SnapshotNotFound(snapshot_id))?;
     let list = load_manifest_list(io, metadata, snapshot.manifest_list()).await?;
     let mut files = Vec::new();
     for manifest in list.entries() {

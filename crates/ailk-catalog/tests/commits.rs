@@ -14,8 +14,8 @@ use ailk_catalog::{
 };
 use common::*;
 
-fn summary(table: &ailk_catalog::TableState, key: &str) -> String {
-    let snap = table.metadata.current_snapshot().unwrap();
+fn summary(table: &Table, key: &str) -> String {
+    let snap = table.metadata().current_snapshot().unwrap();
     snap.summary().additional_properties.get(key).cloned().unwrap_or_default()
 }
 
@@ -28,9 +28,9 @@ async fn append_replace_delete_keep_rows_and_totals() {
     let s2 = table.commit(SnapshotUpdate::append(vec![b.clone()])).await.unwrap().snapshot_id();
     assert_eq!(live_ids(&table, None).await, (0..250).collect::<Vec<_>>());
 
-    let state = table.load().await.unwrap();
-    assert_eq!(state.current_snapshot_id(), Some(s2));
-    assert_eq!(state.metadata.current_snapshot().unwrap().parent_snapshot_id(), Some(s1));
+    let state = table.refresh().await.unwrap();
+    assert_eq!(state.snapshot_id(), Some(s2));
+    assert_eq!(state.metadata().current_snapshot().unwrap().parent_snapshot_id(), Some(s1));
     assert_eq!(summary(&state, "total-records"), "250");
     assert_eq!(summary(&state, "total-data-files"), "2");
     assert_eq!(summary(&state, "added-records"), "150");
@@ -40,27 +40,45 @@ async fn append_replace_delete_keep_rows_and_totals() {
     // Replace b by a copy with the same rows: operation `replace`, rows unchanged.
     let b2 = write_file(&table, 100..250).await;
     let s3 = table.commit(SnapshotUpdate::replace(b.file_path(), b2.clone())).await.unwrap().snapshot_id();
-    let state = table.load().await.unwrap();
-    assert_eq!(state.metadata.current_snapshot().unwrap().summary().operation, Operation::Replace);
+    let state = table.refresh().await.unwrap();
+    assert_eq!(state.metadata().current_snapshot().unwrap().summary().operation, Operation::Replace);
     assert_eq!(summary(&state, "total-records"), "250");
     assert_eq!(summary(&state, "deleted-data-files"), "1");
-    let live: Vec<String> =
-        table.live_files(None).await.unwrap().iter().map(|f| f.path().to_string()).collect();
+    let live: Vec<String> = table
+        .refresh()
+        .await
+        .unwrap()
+        .live_files()
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| f.path().to_string())
+        .collect();
     assert!(live.contains(&b2.file_path().to_string()) && !live.contains(&b.file_path().to_string()));
     assert_eq!(live_ids(&table, None).await, (0..250).collect::<Vec<_>>());
 
     // Delete a: 150 rows left.
     table.commit(SnapshotUpdate::delete(vec![a.file_path().to_string()])).await.unwrap();
-    let state = table.load().await.unwrap();
-    assert_eq!(state.metadata.current_snapshot().unwrap().summary().operation, Operation::Delete);
+    let state = table.refresh().await.unwrap();
+    assert_eq!(state.metadata().current_snapshot().unwrap().summary().operation, Operation::Delete);
     assert_eq!(summary(&state, "total-records"), "150");
     assert_eq!(live_ids(&table, None).await, (100..250).collect::<Vec<_>>());
 
     // Time travel: every older snapshot still lists its own files.
     assert_eq!(live_ids(&table, Some(s1)).await, (0..100).collect::<Vec<_>>());
     assert_eq!(live_ids(&table, Some(s2)).await, (0..250).collect::<Vec<_>>());
-    let s3_files: Vec<String> =
-        table.live_files(Some(s3)).await.unwrap().iter().map(|f| f.path().to_string()).collect();
+    let s3_files: Vec<String> = table
+        .refresh()
+        .await
+        .unwrap()
+        .at_snapshot(s3)
+        .unwrap()
+        .live_files()
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| f.path().to_string())
+        .collect();
     assert_eq!(s3_files.len(), 2);
     assert!(s3_files.contains(&a.file_path().to_string()));
 }
@@ -90,16 +108,18 @@ async fn replace_of_a_file_that_is_not_live_is_a_conflict_and_commits_nothing() 
     table.commit(SnapshotUpdate::append(vec![a.clone()])).await.unwrap();
     let a2 = write_file(&table, 0..10).await;
     table.commit(SnapshotUpdate::replace(a.file_path(), a2.clone())).await.unwrap();
-    let before = table.load().await.unwrap();
+    let before = table.refresh().await.unwrap();
 
     // A second replace of the same old file (e.g. a stale background build) must fail.
     let a3 = write_file(&table, 0..10).await;
     let err = table.commit(SnapshotUpdate::replace(a.file_path(), a3)).await.unwrap_err();
     assert!(matches!(err, CatalogError::FileNotLive { ref path, .. } if path == a.file_path()), "{err}");
+    assert_eq!(err.kind(), ailk_catalog::ErrorKind::Conflict);
+    assert!(err.is_retryable());
     let err = table.commit(SnapshotUpdate::delete(vec!["memory:///warehouse/nope.parquet".into()])).await;
     assert!(matches!(err, Err(CatalogError::FileNotLive { .. })));
-    let after = table.load().await.unwrap();
-    assert_eq!(before.metadata_location, after.metadata_location);
+    let after = table.refresh().await.unwrap();
+    assert_eq!(before.metadata_location(), after.metadata_location());
     assert_eq!(live_ids(&table, None).await, (0..10).collect::<Vec<_>>());
 }
 
@@ -107,7 +127,7 @@ async fn replace_of_a_file_that_is_not_live_is_a_conflict_and_commits_nothing() 
 async fn bad_input_is_typed_and_commits_nothing() {
     let catalog: Arc<dyn CatalogProvider> = Arc::new(ailk_catalog::MemoryCatalog::new());
     let wh = Warehouse::memory();
-    let missing = Table::open(catalog.clone(), wh.clone(), TableIdent::new("ns", "missing").unwrap()).await;
+    let missing = Table::load(catalog.clone(), wh.clone(), TableIdent::new("ns", "missing").unwrap()).await;
     assert!(matches!(missing, Err(CatalogError::TableNotFound(_))));
     assert!(TableIdent::parse("no_namespace").is_err());
     assert!(TableIdent::new("ns", "a.b").is_err());
@@ -135,7 +155,7 @@ async fn bad_input_is_typed_and_commits_nothing() {
     use arrow_array::{ArrayRef, Int64Array, RecordBatch};
     let foreign =
         RecordBatch::try_from_iter([("id", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef)]).unwrap();
-    let uri = format!("{}/data/foreign.parquet", table.location().await.unwrap());
+    let uri = format!("{}/data/foreign.parquet", table.location());
     put_batch(&wh, &uri, &foreign).await;
     let err = ailk_catalog::data_file_from_store(&wh, &uri, &schema()).await.unwrap_err();
     assert!(matches!(err, CatalogError::SchemaMismatch(_)), "{err}");
@@ -145,7 +165,7 @@ async fn bad_input_is_typed_and_commits_nothing() {
         .with_fields(vec![schema().as_struct().fields()[1].clone()])
         .build()
         .unwrap();
-    let uri = format!("{}/data/partial.parquet", table.location().await.unwrap());
+    let uri = format!("{}/data/partial.parquet", table.location());
     put_batch(&wh, &uri, &batch_of(&other)).await;
     let err = ailk_catalog::data_file_from_store(&wh, &uri, &schema()).await.unwrap_err();
     assert!(matches!(err, CatalogError::SchemaMismatch(ref m) if m.contains("required")), "{err}");
@@ -158,7 +178,7 @@ async fn bad_input_is_typed_and_commits_nothing() {
     assert!(matches!(err, CatalogError::InvalidInput(_)));
     let err = table.commit(SnapshotUpdate::append(vec![f.clone(), f])).await.unwrap_err();
     assert!(matches!(err, CatalogError::InvalidInput(_)));
-    assert_eq!(table.load().await.unwrap().current_snapshot_id(), None);
+    assert_eq!(table.refresh().await.unwrap().current_snapshot_id(), None);
 }
 
 fn batch_of(schema: &ailk_catalog::iceberg::spec::Schema) -> arrow_array::RecordBatch {
@@ -174,6 +194,7 @@ async fn stale_parent_is_rejected() {
     let f = write_file(&table, 0..5).await;
     let err = table.commit(SnapshotUpdate::append(vec![f.clone()]).with_expected_parent(Some(42))).await;
     assert!(matches!(err, Err(CatalogError::StaleParent { expected: Some(42), actual: None })));
+    assert_eq!(err.unwrap_err().kind(), ailk_catalog::ErrorKind::Conflict);
     let s1 =
         table.commit(SnapshotUpdate::append(vec![f]).with_expected_parent(None)).await.unwrap().snapshot_id();
     let g = write_file(&table, 5..9).await;
@@ -205,19 +226,26 @@ async fn batch_ids_make_commits_idempotent_and_follow_lineage() {
         for j in 0..5 {
             let id = format!("batch-{j}");
             assert_eq!(
-                table.contains_batch(&id, Some(s)).await.unwrap(),
+                table.refresh().await.unwrap().at_snapshot(s).unwrap().contains_batch(&id).unwrap(),
                 j <= i,
                 "batch {j} at snapshot {i}"
             );
         }
     }
-    assert!(table.contains_batch("batch-4", None).await.unwrap());
-    assert!(!table.contains_batch("batch-9", None).await.unwrap());
+    assert!(table.refresh().await.unwrap().contains_batch("batch-4").unwrap());
+    assert!(!table.refresh().await.unwrap().contains_batch("batch-9").unwrap());
     // A fresh handle (cold cache) agrees.
     let fresh =
-        Table::open(table.catalog().clone(), table.warehouse().clone(), table.ident().clone()).await.unwrap();
-    assert!(fresh.contains_batch("batch-0", None).await.unwrap());
-    assert!(!fresh.contains_batch("batch-3", Some(snaps[1])).await.unwrap());
+        Table::load(table.catalog().clone(), table.warehouse().clone(), table.ident().clone()).await.unwrap();
+    assert!(fresh.refresh().await.unwrap().contains_batch("batch-0").unwrap());
+    assert!(!fresh
+        .refresh()
+        .await
+        .unwrap()
+        .at_snapshot(snaps[1])
+        .unwrap()
+        .contains_batch("batch-3")
+        .unwrap());
 }
 
 fn shard(path: &str, rows: u64, x: f32) -> ShardSummary {
@@ -236,7 +264,10 @@ fn shard(path: &str, rows: u64, x: f32) -> ShardSummary {
 #[tokio::test]
 async fn shard_summaries_follow_the_snapshot() {
     let table = memory_table().await;
-    assert_eq!(table.shard_summaries(None).await.unwrap(), Some(vec![]));
+    assert_eq!(
+        table.refresh().await.unwrap().shard_summaries().await.unwrap().map(|s| s.to_vec()),
+        Some(vec![])
+    );
     let a = write_file(&table, 0..10).await;
     let b = write_file(&table, 10..20).await;
     let sa = shard(a.file_path(), 10, 1.0);
@@ -244,19 +275,37 @@ async fn shard_summaries_follow_the_snapshot() {
     let s1 =
         table.commit(SnapshotUpdate::append(vec![a.clone()]).with_summaries(vec![sa.clone()])).await.unwrap();
     table.commit(SnapshotUpdate::append(vec![b.clone()]).with_summaries(vec![sb.clone()])).await.unwrap();
-    assert_eq!(table.shard_summaries(None).await.unwrap(), Some(vec![sa.clone(), sb.clone()]));
-    assert_eq!(table.shard_summaries(Some(s1.snapshot_id())).await.unwrap(), Some(vec![sa.clone()]));
+    assert_eq!(
+        table.refresh().await.unwrap().shard_summaries().await.unwrap().map(|s| s.to_vec()),
+        Some(vec![sa.clone(), sb.clone()])
+    );
+    assert_eq!(
+        table
+            .refresh()
+            .await
+            .unwrap()
+            .at_snapshot(s1.snapshot_id())
+            .unwrap()
+            .shard_summaries()
+            .await
+            .unwrap()
+            .map(|s| s.to_vec()),
+        Some(vec![sa.clone()])
+    );
 
     // A replace swaps the summary of the replaced file.
     let a2 = write_file(&table, 0..10).await;
     let mut sa2 = shard(a2.file_path(), 10, 3.0);
     sa2.index = IndexKind::IvfPq;
     table.commit(SnapshotUpdate::replace(a.file_path(), a2).with_summaries(vec![sa2.clone()])).await.unwrap();
-    assert_eq!(table.shard_summaries(None).await.unwrap(), Some(vec![sb.clone(), sa2]));
+    assert_eq!(
+        table.refresh().await.unwrap().shard_summaries().await.unwrap().map(|s| s.to_vec()),
+        Some(vec![sb.clone(), sa2])
+    );
 
     // The statistics file is registered in the metadata with its real sizes.
-    let state = table.load().await.unwrap();
-    let stats = state.metadata.statistics_for_snapshot(state.current_snapshot_id().unwrap()).unwrap();
+    let state = table.refresh().await.unwrap();
+    let stats = state.metadata().statistics_for_snapshot(state.snapshot_id().unwrap()).unwrap();
     assert!(stats.blob_metadata.is_empty(), "pyiceberg rejects unknown blob types in table metadata");
     let path = table.warehouse().path_of(&stats.statistics_path).unwrap();
     use object_store::ObjectStoreExt;
@@ -314,15 +363,15 @@ async fn small_manifests_are_merged_so_planning_reads_a_bounded_number() {
         let f = write_file(&table, i * 2..i * 2 + 2).await;
         snaps.push(table.commit(SnapshotUpdate::append(vec![f])).await.unwrap().snapshot_id());
     }
-    let state = table.load().await.unwrap();
-    let list_uri = state.metadata.current_snapshot().unwrap().manifest_list().to_string();
+    let state = table.refresh().await.unwrap();
+    let list_uri = state.metadata().current_snapshot().unwrap().manifest_list().to_string();
     let bytes = table.file_io().new_input(&list_uri).unwrap().read().await.unwrap();
-    let list = ManifestList::parse_with_version(&bytes, state.metadata.format_version()).unwrap();
+    let list = ManifestList::parse_with_version(&bytes, state.metadata().format_version()).unwrap();
     assert!(list.entries().len() < 100, "{} manifests", list.entries().len());
     assert_eq!(live_ids(&table, None).await, (0..260).collect::<Vec<_>>());
     assert_eq!(live_ids(&table, Some(snaps[109])).await, (0..220).collect::<Vec<_>>());
     // Files merged into one manifest keep the snapshot that added them.
-    let files = table.live_files(None).await.unwrap();
+    let files = table.refresh().await.unwrap().live_files().await.unwrap();
     let adders: std::collections::HashSet<i64> = files.iter().map(|f| f.snapshot_id).collect();
     assert_eq!(adders.len(), 130);
 }

@@ -26,7 +26,7 @@ fn ident() -> TableIdent {
 
 async fn open(dir: &Path, catalog: Arc<dyn CatalogProvider>) -> Table {
     let wh = Warehouse::local(dir.join("wh")).unwrap();
-    Table::create_or_open(catalog, wh, ident(), schema(), Default::default()).await.unwrap()
+    Table::create_or_load(catalog, wh, ident(), schema(), Default::default()).await.unwrap()
 }
 
 async fn sql(dir: &Path) -> Arc<dyn CatalogProvider> {
@@ -143,16 +143,16 @@ fn next_marked(lines: &mut impl Iterator<Item = std::io::Result<String>>, marker
 
 /// Asserts the lineage from the current snapshot is one chain of `expected` snapshots.
 async fn assert_linear(table: &Table, expected: usize) {
-    let state = table.load().await.unwrap();
-    let mut cursor = state.current_snapshot_id();
+    let state = table.refresh().await.unwrap();
+    let mut cursor = state.snapshot_id();
     let mut seen = HashSet::new();
     while let Some(id) = cursor {
         assert!(seen.insert(id), "snapshot {id} twice in the lineage");
-        cursor = state.metadata.snapshot_by_id(id).unwrap().parent_snapshot_id();
+        cursor = state.metadata().snapshot_by_id(id).unwrap().parent_snapshot_id();
     }
     assert_eq!(seen.len(), expected);
-    assert_eq!(state.metadata.snapshots().len(), expected, "no snapshot outside the lineage");
-    assert_eq!(state.metadata.history().len(), expected);
+    assert_eq!(state.metadata().snapshots().len(), expected, "no snapshot outside the lineage");
+    assert_eq!(state.metadata().history().len(), expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -175,7 +175,7 @@ async fn eight_threads_and_four_processes_commit_every_file_once() {
         assert!(p.wait().unwrap().success(), "a writer process failed");
     }
 
-    let files = table.live_files(None).await.unwrap();
+    let files = table.refresh().await.unwrap().live_files().await.unwrap();
     assert_eq!(files.len(), 300);
     let mut expected: Vec<i64> = Vec::new();
     for w in (0..8).chain(100..104) {
@@ -184,13 +184,13 @@ async fn eight_threads_and_four_processes_commit_every_file_once() {
     expected.sort_unstable();
     assert_eq!(live_ids(&table, None).await, expected, "every row exactly once");
     assert_linear(&table, 300).await;
-    let state = table.load().await.unwrap();
-    let summary = &state.metadata.current_snapshot().unwrap().summary().additional_properties;
+    let state = table.refresh().await.unwrap();
+    let summary = &state.metadata().current_snapshot().unwrap().summary().additional_properties;
     assert_eq!(summary["total-records"], (300 * ROWS).to_string());
     assert_eq!(summary["total-data-files"], "300");
     for w in (0..8).chain(100..104) {
         for i in 0..COMMITS {
-            assert!(table.contains_batch(&format!("w{w}-{i}"), None).await.unwrap());
+            assert!(table.refresh().await.unwrap().contains_batch(&format!("w{w}-{i}")).unwrap());
         }
     }
 }
@@ -201,7 +201,7 @@ async fn writer_killed_at_the_swap_leaves_the_previous_snapshot() {
     let table = open(dir.path(), sql(dir.path()).await).await;
     let f = write_file(&table, 0..ROWS).await;
     let before = table.commit(SnapshotUpdate::append(vec![f])).await.unwrap().snapshot_id();
-    let location_before = table.load().await.unwrap().metadata_location;
+    let location_before = table.refresh().await.unwrap().metadata_location().to_string();
 
     let mut proc = child(dir.path(), "stall-at-swap", 7);
     let mut lines = BufReader::new(proc.stdout.take().unwrap()).lines();
@@ -210,9 +210,9 @@ async fn writer_killed_at_the_swap_leaves_the_previous_snapshot() {
     proc.kill().unwrap(); // SIGKILL
     proc.wait().unwrap();
 
-    let state = table.load().await.unwrap();
-    assert_eq!(state.current_snapshot_id(), Some(before));
-    assert_eq!(state.metadata_location, location_before);
+    let state = table.refresh().await.unwrap();
+    assert_eq!(state.snapshot_id(), Some(before));
+    assert_eq!(state.metadata_location(), location_before);
     assert_eq!(live_ids(&table, None).await, (0..ROWS).collect::<Vec<_>>());
     // The child's files are orphans: present, unreferenced, and removable.
     let removed = table.remove_orphans(Duration::ZERO).await.unwrap();
@@ -236,13 +236,13 @@ async fn writer_killed_anywhere_leaves_a_consistent_table() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         proc.kill().unwrap();
         proc.wait().unwrap();
-        let state = table.load().await.unwrap();
-        let summary = &state.metadata.current_snapshot().unwrap().summary().additional_properties;
+        let state = table.refresh().await.unwrap();
+        let summary = &state.metadata().current_snapshot().unwrap().summary().additional_properties;
         let total: usize = summary["total-records"].parse().unwrap();
         let ids = live_ids(&table, None).await;
         assert_eq!(ids.len(), total, "round {round}: rows match the committed summary");
         let unique: HashSet<i64> = ids.iter().copied().collect();
         assert_eq!(unique.len(), ids.len(), "round {round}: no row twice");
-        assert_linear(&table, state.metadata.snapshots().len()).await;
+        assert_linear(&table, state.metadata().snapshots().len()).await;
     }
 }

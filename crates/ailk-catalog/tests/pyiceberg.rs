@@ -75,10 +75,10 @@ async fn write(
         None
     };
     let (file, written) = write_shard_bytes(schema, &[batch], bytes.as_deref(), None).unwrap();
-    let uri = format!("{}/data/{}.parquet", table.location().await.unwrap(), uuid::Uuid::new_v4());
+    let uri = format!("{}/data/{}.parquet", table.location(), uuid::Uuid::new_v4());
     let wh = table.warehouse();
     wh.store().put(&wh.path_of(&uri).unwrap(), PutPayload::from(file)).await.unwrap();
-    let entry = data_file_from_store(wh, &uri, table.load().await.unwrap().schema()).await.unwrap();
+    let entry = data_file_from_store(wh, &uri, table.refresh().await.unwrap().schema()).await.unwrap();
     let summary = written.section.map(|s| ShardSummary {
         file_path: uri.clone(),
         rows: entry.record_count(),
@@ -176,7 +176,8 @@ async fn pyiceberg_and_duckdb_read_our_table() {
     assert_eq!(json["first_snapshot_rows"].as_i64(), Some(120));
 
     // And our own summaries cover every live file.
-    let summaries = table.shard_summaries(None).await.unwrap().unwrap();
+    let summaries =
+        table.refresh().await.unwrap().shard_summaries().await.unwrap().map(|s| s.to_vec()).unwrap();
     assert_eq!(summaries.len(), 3);
     assert!(summaries.iter().all(|s| s.status == IndexStatus::Ready && s.section.is_some()));
 }

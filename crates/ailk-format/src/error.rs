@@ -1,5 +1,7 @@
 //! The error type of `ailk-format`.
 
+use crate::error_kind::{parquet_error_kind, store_error_kind, ErrorKind};
+
 /// Everything that can go wrong while encoding, decoding, writing or reading an AILK section.
 ///
 /// Decoders never panic on bad bytes: every malformed input maps to one of these variants.
@@ -103,6 +105,32 @@ pub enum FormatError {
 pub type Result<T, E = FormatError> = std::result::Result<T, E>;
 
 impl FormatError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        use FormatError as F;
+        match self {
+            F::Store(e) => store_error_kind(e),
+            F::Parquet(e) => parquet_error_kind(e),
+            F::Arrow(_) | F::InvalidInput(_) => ErrorKind::InvalidInput,
+            F::Io(_) => ErrorKind::Io,
+            F::BadMagic { .. }
+            | F::Truncated { .. }
+            | F::ChecksumMismatch { .. }
+            | F::InvalidLayout(_)
+            | F::AbsurdSize { .. }
+            | F::BadFooterPointer { .. }
+            | F::NotParquet(_) => ErrorKind::Corrupt,
+            F::UnsupportedVersion { .. } => ErrorKind::Unsupported,
+            F::SubsectionNotFound { .. } => ErrorKind::NotFound,
+            F::AlreadySectioned { .. } => ErrorKind::AlreadyExists,
+        }
+    }
+
+    /// Whether retrying may succeed (see [`ErrorKind::is_retryable`]).
+    pub fn is_retryable(&self) -> bool {
+        self.kind().is_retryable()
+    }
+
     pub(crate) fn layout(msg: impl Into<String>) -> Self {
         FormatError::InvalidLayout(msg.into())
     }

@@ -22,7 +22,9 @@ compile_error!("ailk-format views little-endian payloads in place and supports l
 
 pub mod aligned;
 mod bytes_le;
+pub mod columns;
 pub mod error;
+pub mod error_kind;
 pub mod kinds;
 pub mod payload;
 pub mod resection;
@@ -35,7 +37,9 @@ pub mod types;
 pub mod vector_column;
 
 pub use aligned::{AlignedBytes, TypedArray, ALIGN};
+pub use columns::{read_columns, read_vector_column, read_vectors};
 pub use error::{FormatError, Result};
+pub use error_kind::ErrorKind;
 pub use kinds::{
     HnswGraph, HnswGraphRef, HnswMeta, IvfCentroids, IvfLists, PqCodebook, RawVectors, VectorData,
 };

@@ -40,6 +40,9 @@ pub enum IndexError {
     /// Parameters out of their valid range.
     #[error("invalid parameters: {0}")]
     InvalidParams(String),
+    /// A stored index payload is inconsistent (shapes disagree, rows not covered).
+    #[error("corrupt index: {0}")]
+    Corrupt(String),
     /// A TEXMEX (`.fvecs` / `.ivecs`) file is malformed.
     #[error("malformed TEXMEX file {path}: {reason}")]
     Texmex {
@@ -52,3 +55,25 @@ pub enum IndexError {
 
 /// Result alias for this crate.
 pub type Result<T, E = IndexError> = std::result::Result<T, E>;
+
+impl IndexError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ailk_format::ErrorKind {
+        use ailk_format::ErrorKind as K;
+        match self {
+            IndexError::Format(e) => e.kind(),
+            IndexError::Io { .. } => K::Io,
+            IndexError::DimensionMismatch { .. }
+            | IndexError::NonFinite { .. }
+            | IndexError::ZeroK
+            | IndexError::EmptyIndex
+            | IndexError::InvalidParams(_) => K::InvalidInput,
+            IndexError::Corrupt(_) | IndexError::Texmex { .. } => K::Corrupt,
+        }
+    }
+
+    /// Whether retrying may succeed (see [`ailk_format::ErrorKind::is_retryable`]).
+    pub fn is_retryable(&self) -> bool {
+        self.kind().is_retryable()
+    }
+}

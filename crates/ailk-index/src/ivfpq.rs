@@ -257,11 +257,11 @@ impl IvfPqCodebook {
             .columns
             .get(usize::from(column))
             .map(|c| c.metric)
-            .ok_or_else(|| IndexError::InvalidParams(format!("no vector column {column}")))?;
+            .ok_or_else(|| IndexError::Corrupt(format!("no vector column {column}")))?;
         let c = IvfCentroids::decode(&section.payload(SubsectionKind::IvfCentroids, column)?)?;
         let p = PqCodebook::decode(&section.payload(SubsectionKind::PqCodebook, column)?)?;
         if p.dim != c.dim || p.nbits != 8 {
-            return Err(IndexError::InvalidParams("codebook shapes disagree".into()));
+            return Err(IndexError::Corrupt("codebook shapes disagree".into()));
         }
         let pq = ProductQuantizer { dim: p.dim as usize, m: p.m as usize, codebooks: p.codebooks.to_vec() };
         Ok(IvfPqCodebook::new(metric, c.dim as usize, c.centroids.to_vec(), pq, p.residual))
@@ -399,6 +399,11 @@ impl IvfPqIndex {
         self.rows == 0
     }
 
+    /// The raw vectors kept for refine (unit length for cosine), if any.
+    pub fn vectors(&self) -> Option<&[f32]> {
+        self.vectors.as_deref()
+    }
+
     /// The PQ code of each row, in row order (for tests and re-encoding checks).
     pub fn codes_by_row(&self) -> Vec<u8> {
         let m = self.codebook.pq.m;
@@ -505,17 +510,17 @@ impl IvfPqIndex {
         let codebook = Arc::new(IvfPqCodebook::from_section(section, column)?);
         let lists = IvfLists::decode(&section.payload(SubsectionKind::IvfLists, column)?)?;
         let rows = usize::try_from(section.directory().row_count)
-            .map_err(|_| IndexError::InvalidParams("row count overflows".into()))?;
+            .map_err(|_| IndexError::Corrupt("row count overflows".into()))?;
         if lists.nlist as usize != codebook.nlist() || lists.code_size as usize != codebook.pq.m {
-            return Err(IndexError::InvalidParams("inverted lists do not match the codebook".into()));
+            return Err(IndexError::Corrupt("inverted lists do not match the codebook".into()));
         }
         if lists.row_ids.len() != rows || lists.row_ids.iter().any(|&r| r as usize >= rows) {
-            return Err(IndexError::InvalidParams("inverted lists do not cover the shard's rows".into()));
+            return Err(IndexError::Corrupt("inverted lists do not cover the shard's rows".into()));
         }
         let vectors = match section.payload(SubsectionKind::RawVectors, column) {
             Ok(p) => match RawVectors::decode(&p)?.data {
                 VectorData::F32(v) if v.len() == rows * codebook.dim => Some(v),
-                _ => return Err(IndexError::InvalidParams("raw vectors do not match the shard".into())),
+                _ => return Err(IndexError::Corrupt("raw vectors do not match the shard".into())),
             },
             Err(_) => None,
         };

@@ -18,6 +18,7 @@ pub mod pq;
 pub mod synthetic;
 pub mod texmex;
 pub mod topk;
+pub mod vector_index;
 
 pub use ailk_format::Metric;
 
@@ -36,3 +37,4 @@ pub use ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 pub use kmeans::{KMeans, KMeansParams};
 pub use pq::ProductQuantizer;
 pub use topk::{Neighbor, TopK};
+pub use vector_index::{FlatVectors, IndexSpec, QueryParams, RowFilter, VectorIndex};

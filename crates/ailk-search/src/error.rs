@@ -1,5 +1,8 @@
 //! The error type of `ailk-search`.
 
+use ailk_format::error_kind::parquet_error_kind;
+use ailk_format::ErrorKind;
+
 /// Everything that can go wrong while searching a table.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -22,6 +25,32 @@ pub enum SearchError {
     /// The caller asked for something the table cannot answer.
     #[error("invalid query: {0}")]
     InvalidQuery(String),
+    /// A data file does not hold what its metadata says (rows missing on fetch, ...).
+    #[error("corrupt data file: {0}")]
+    Corrupt(String),
+    /// A search task failed unexpectedly (panicked or was cancelled).
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl SearchError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SearchError::Catalog(e) => e.kind(),
+            SearchError::Index(e) => e.kind(),
+            SearchError::Format(e) => e.kind(),
+            SearchError::Parquet(e) => parquet_error_kind(e),
+            SearchError::Arrow(_) | SearchError::Internal(_) => ErrorKind::Internal,
+            SearchError::InvalidQuery(_) => ErrorKind::InvalidInput,
+            SearchError::Corrupt(_) => ErrorKind::Corrupt,
+        }
+    }
+
+    /// Whether retrying may succeed (see [`ErrorKind::is_retryable`]).
+    pub fn is_retryable(&self) -> bool {
+        self.kind().is_retryable()
+    }
 }
 
 /// Result alias of this crate.

@@ -18,4 +18,3 @@ pub use error::{Result, SearchError};
 pub use filter::{Filter, Literal, Op};
 pub use params::{CounterSnapshot, SearchParams};
 pub use session::{SearchSession, DISTANCE_COLUMN};
-pub use shard::read_vectors;

@@ -9,14 +9,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use ailk_catalog::{
-    file_schema, parse_specs, CatalogProvider, Table, TableIdent, VectorSpec, Warehouse,
-    VECTOR_COLUMNS_PROPERTY,
-};
+use ailk_catalog::{file_schema, CatalogProvider, Table, TableIdent, VectorSpec, Warehouse};
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
-use ailk_format::{CountingStore, IoCounters, ReadOptions, ShardReader};
-use ailk_index::{kernels, Metric, Neighbor};
+use ailk_format::{read_columns, CountingStore, IoCounters, ReadOptions, ShardReader};
+use ailk_index::{kernels, Metric, Neighbor, QueryParams, RowFilter};
 use arrow_array::{ArrayRef, Float32Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::RowSelection;
@@ -24,7 +21,7 @@ use parquet::arrow::arrow_reader::RowSelection;
 use crate::error::{Result, SearchError};
 use crate::filter::selected_rows;
 use crate::params::{CounterSnapshot, SearchCounters, SearchParams};
-use crate::shard::{load_shard, read_columns, LoadedShard};
+use crate::shard::{load_shard, LoadedShard};
 
 /// Name of the distance column of search results.
 pub const DISTANCE_COLUMN: &str = "_distance";
@@ -64,60 +61,16 @@ impl std::fmt::Debug for SearchSession {
 }
 
 impl SearchSession {
-    /// Opens `table` at its current snapshot.
-    pub async fn open(
-        catalog: Arc<dyn CatalogProvider>,
-        warehouse: Warehouse,
-        table: TableIdent,
-    ) -> Result<Self> {
-        let table = Table::open(catalog, warehouse, table).await?;
-        Self::at(table, None).await
-    }
-
-    /// The same table at snapshot `snapshot_id` (time travel).
-    pub async fn at_snapshot(&self, snapshot_id: i64) -> Result<Self> {
-        let table = Table::open(
-            self.table.catalog().clone(),
-            self.table.warehouse().clone(),
-            self.table.ident().clone(),
-        )
-        .await?;
-        Self::at(table, Some(snapshot_id)).await
-    }
-
-    /// The same table at its now-current snapshot (sees commits made since opening).
-    pub async fn refresh(&self) -> Result<Self> {
-        let table = Table::open(
-            self.table.catalog().clone(),
-            self.table.warehouse().clone(),
-            self.table.ident().clone(),
-        )
-        .await?;
-        Self::at(table, None).await
-    }
-
-    async fn at(table: Table, snapshot: Option<i64>) -> Result<Self> {
-        let state = table.load().await?;
-        let snapshot_id = snapshot.or(state.current_snapshot_id());
-        if let Some(id) = snapshot {
-            if state.metadata.snapshot_by_id(id).is_none() {
-                return Err(SearchError::InvalidQuery(format!("snapshot {id} does not exist")));
-            }
-        }
-        let specs = parse_specs(state.metadata.properties().get(VECTOR_COLUMNS_PROPERTY).map_or("", |s| s))?;
+    /// Searches the snapshot `table` reads (its metadata version; time travel with
+    /// [`Table::at_snapshot`]). Planning reads that snapshot's files and shard summaries once.
+    pub async fn new(table: &Table) -> Result<Self> {
+        let table = table.clone();
+        let snapshot_id = table.snapshot_id();
+        let specs = table.vector_columns()?;
         if specs.is_empty() {
             return Err(SearchError::InvalidQuery(format!("{} has no vector columns", table.ident())));
         }
-        let schema_id = snapshot_id
-            .and_then(|id| state.metadata.snapshot_by_id(id))
-            .and_then(|s| s.schema_id())
-            .unwrap_or(state.metadata.current_schema_id());
-        let iceberg_schema = state
-            .metadata
-            .schema_by_id(schema_id)
-            .cloned()
-            .unwrap_or_else(|| state.metadata.current_schema().clone());
-        let schema = file_schema(&iceberg_schema, &specs)?;
+        let schema = file_schema(table.schema(), &specs)?;
         let counting = Arc::new(CountingStore::new(table.warehouse().store().clone()));
         let io = counting.counters();
         let store: Arc<dyn ObjectStore> = counting;
@@ -138,23 +91,47 @@ impl SearchSession {
         Ok(session)
     }
 
+    /// Loads `table` from `catalog` and searches its current snapshot (a thin wrapper over
+    /// [`Table::load`] and [`SearchSession::new`]).
+    pub async fn open(
+        catalog: Arc<dyn CatalogProvider>,
+        warehouse: Warehouse,
+        table: TableIdent,
+    ) -> Result<Self> {
+        Self::new(&Table::load(catalog, warehouse, table).await?).await
+    }
+
+    /// The same table at snapshot `snapshot_id` (time travel); a snapshot committed after
+    /// this session's metadata version is found by reading the newest version.
+    pub async fn at_snapshot(&self, snapshot_id: i64) -> Result<Self> {
+        let table = match self.table.at_snapshot(snapshot_id) {
+            Ok(t) => t,
+            Err(_) => self.table.refresh().await?.at_snapshot(snapshot_id)?,
+        };
+        Self::new(&table).await
+    }
+
+    /// The same table at its now-current snapshot (sees commits made since opening).
+    pub async fn refresh(&self) -> Result<Self> {
+        Self::new(&self.table.refresh().await?).await
+    }
+
+    /// The table handle (metadata version and snapshot) this session searches.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
     async fn build_plan(&self) -> Result<Vec<ShardPlan>> {
-        let Some(id) = self.snapshot_id else { return Ok(Vec::new()) };
-        let files = self.table.live_files(Some(id)).await?;
-        let summaries: HashMap<String, ailk_catalog::ShardSummary> = self
-            .table
-            .shard_summaries(Some(id))
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| (s.file_path.clone(), s))
-            .collect();
+        let files = self.table.live_files().await?;
+        let summaries = self.table.shard_summaries().await?;
+        let summaries: HashMap<&str, &ailk_catalog::ShardSummary> =
+            summaries.iter().flat_map(|s| s.iter()).map(|s| (s.file_path.as_str(), s)).collect();
         let primary = &self.specs[0].name;
         let mut plan = Vec::with_capacity(files.len());
-        for f in files {
+        for f in files.iter() {
             let uri = f.path().to_string();
             let path = self.table.warehouse().path_of(&uri)?;
-            let bound = match summaries.get(&uri) {
+            let bound = match summaries.get(uri.as_str()) {
                 Some(s) if &s.column == primary && !s.centroid.is_empty() => {
                     Some((s.centroid.clone(), s.radius))
                 }
@@ -381,21 +358,23 @@ impl SearchSession {
                     rows.extend(selected_rows(&filter.evaluate(&b)?).into_iter().map(|r| r + offset));
                     offset += b.num_rows() as u32;
                 }
-                Some(rows)
+                Some(RowFilter::from_rows(rows, plan.rows as usize))
             }
             None => None,
         };
-        if allowed.is_some() || shard.is_flat() {
+        if allowed.is_some() || shard.index.is_flat() {
             SearchCounters::add(&self.counters.flat_scanned, 1);
         } else {
             SearchCounters::add(&self.counters.index_searched, 1);
         }
-        if allowed.as_ref().is_some_and(Vec::is_empty) {
+        if allowed.as_ref().is_some_and(RowFilter::is_empty) {
             return Ok(Vec::new());
         }
-        let (q, params) = (q.to_vec(), params.clone());
-        let task = tokio::task::spawn_blocking(move || shard.search(&q, k, &params, allowed.as_deref()));
-        task.await.map_err(|e| SearchError::InvalidQuery(format!("search task failed: {e}")))?
+        let q = q.to_vec();
+        let knobs = QueryParams { ef: params.ef, nprobe: params.nprobe, refine_factor: params.refine_factor };
+        let task = tokio::task::spawn_blocking(move || shard.index.search(&q, k, &knobs, allowed.as_ref()));
+        let file = &plan.uri;
+        Ok(task.await.map_err(|e| SearchError::Internal(format!("search task of {file}: {e}")))??)
     }
 
     /// Reads the projected columns of the winners and appends `_distance`.
@@ -423,7 +402,7 @@ impl SearchSession {
                 read_columns(self.store.clone(), &plan.path, &reader, projection, Some(selection)).await?;
             let got: usize = batches.iter().map(RecordBatch::num_rows).sum();
             if got != rows.len() {
-                return Err(SearchError::InvalidQuery(format!(
+                return Err(SearchError::Corrupt(format!(
                     "{}: fetched {got} rows of {}",
                     plan.uri,
                     rows.len()

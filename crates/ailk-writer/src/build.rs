@@ -1,15 +1,15 @@
-//! Index builds: the AILK section of a prepared batch for each write path.
+//! Index builds: the AILK section of a prepared batch, one [`VectorIndex`] per vector column.
 
 use std::sync::Arc;
 
-use ailk_catalog::{IndexKind, ShardSummary};
+use ailk_catalog::{IndexKind, IndexStatus, ShardSummary};
 use ailk_format::{SectionBuilder, VectorColumn};
-use ailk_index::{HnswIndex, HnswParams, IvfPqCodebook, IvfPqConfig, IvfPqIndex};
+use ailk_index::{HnswParams, IndexSpec, IvfPqCodebook, IvfPqConfig, VectorIndex};
 
-use crate::error::Result;
-use crate::prepare::PreparedColumn;
+use crate::error::{Result, WriterError};
+use crate::prepare::{PreparedBatch, PreparedColumn};
 
-/// Which index a shard gets.
+/// Which index a shard gets, resolved for every column.
 #[derive(Debug, Clone)]
 pub(crate) enum IndexPlan {
     /// HNSW graph (+ raw vectors).
@@ -18,6 +18,8 @@ pub(crate) enum IndexPlan {
     IvfPq(Option<IvfPqConfig>),
     /// IVF-PQ with a table-wide codebook per column (in column order).
     IvfPqShared(Vec<Arc<IvfPqCodebook>>),
+    /// Raw vectors only.
+    Flat,
 }
 
 impl IndexPlan {
@@ -25,13 +27,21 @@ impl IndexPlan {
         match self {
             IndexPlan::Hnsw(_) => IndexKind::Hnsw,
             IndexPlan::IvfPq(_) | IndexPlan::IvfPqShared(_) => IndexKind::IvfPq,
+            IndexPlan::Flat => IndexKind::Flat,
         }
     }
-}
 
-enum Built {
-    Hnsw(HnswIndex),
-    IvfPq(IvfPqIndex),
+    /// The index spec of column `i` of a shard of `rows` rows.
+    fn spec(&self, i: usize, rows: usize, dim: usize) -> IndexSpec {
+        match self {
+            IndexPlan::Hnsw(p) => IndexSpec::Hnsw(*p),
+            IndexPlan::IvfPq(cfg) => {
+                IndexSpec::IvfPq(cfg.unwrap_or_else(|| IvfPqConfig::for_dataset(rows, dim)))
+            }
+            IndexPlan::IvfPqShared(books) => IndexSpec::IvfPqShared(books[i].clone()),
+            IndexPlan::Flat => IndexSpec::Flat,
+        }
+    }
 }
 
 /// Summaries of each column (centroid and radius of the indexed values).
@@ -53,29 +63,35 @@ pub(crate) fn summarize(columns: &[PreparedColumn]) -> Result<Vec<VectorColumn>>
 /// Builds every column's index and encodes the section (CPU-bound: call on a blocking thread).
 pub(crate) fn build_section(rows: usize, columns: &[PreparedColumn], plan: &IndexPlan) -> Result<Vec<u8>> {
     let summaries = summarize(columns)?;
-    let mut built = Vec::with_capacity(columns.len());
-    for (i, c) in columns.iter().enumerate() {
-        let dim = c.spec.dim as usize;
-        built.push(match plan {
-            IndexPlan::Hnsw(p) => Built::Hnsw(HnswIndex::build(&c.index_values, dim, c.spec.metric, *p)?),
-            IndexPlan::IvfPq(cfg) => {
-                let cfg = cfg.unwrap_or_else(|| IvfPqConfig::for_dataset(rows, dim));
-                Built::IvfPq(IvfPqIndex::build(&c.index_values, dim, c.spec.metric, &cfg, true)?)
-            }
-            IndexPlan::IvfPqShared(books) => {
-                Built::IvfPq(IvfPqIndex::build_with_codebook(&c.index_values, books[i].clone(), true)?)
-            }
-        });
-    }
+    let built = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let dim = c.spec.dim as usize;
+            Ok(VectorIndex::build(&c.index_values, dim, c.spec.metric, &plan.spec(i, rows, dim))?)
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut section = SectionBuilder::new(rows as u64);
     for (summary, index) in summaries.into_iter().zip(&built) {
         let col = section.column(summary);
-        match index {
-            Built::Hnsw(h) => h.add_to_section(&mut section, col)?,
-            Built::IvfPq(ivf) => ivf.add_to_section(&mut section, col)?,
-        }
+        index.add_to_section(&mut section, col)?;
     }
     Ok(section.encode()?)
+}
+
+/// Builds the section of `prepared` on a blocking thread; returns it with the primary
+/// column's summary. A panicking build surfaces as `BuildFailed` naming `file`.
+pub(crate) async fn build_off_thread(
+    prepared: PreparedBatch,
+    plan: IndexPlan,
+    file: &str,
+) -> Result<(Vec<u8>, VectorColumn)> {
+    tokio::task::spawn_blocking(move || -> Result<_> {
+        let section = build_section(prepared.rows, &prepared.columns, &plan)?;
+        Ok((section, summarize(&prepared.columns[..1])?.remove(0)))
+    })
+    .await
+    .map_err(|e| WriterError::BuildFailed { file: file.to_string(), reason: e.to_string() })?
 }
 
 /// The shard summary of a written file from its primary column's summary.
@@ -93,11 +109,7 @@ pub(crate) fn shard_summary(
         centroid: primary.centroid.clone(),
         radius: primary.radius,
         index,
-        status: if section.is_some() {
-            ailk_catalog::IndexStatus::Ready
-        } else {
-            ailk_catalog::IndexStatus::Pending
-        },
+        status: if section.is_some() { IndexStatus::Ready } else { IndexStatus::Pending },
         section,
     }
 }

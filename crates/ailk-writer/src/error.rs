@@ -1,5 +1,8 @@
 //! The error type of `ailk-writer`.
 
+use ailk_format::error_kind::store_error_kind;
+use ailk_format::ErrorKind;
+
 /// Everything that can go wrong while writing to a table. Every variant is raised before any
 /// data file becomes visible: a failed write commits nothing.
 #[derive(Debug, thiserror::Error)]
@@ -14,16 +17,13 @@ pub enum WriterError {
     /// Writing or reading a data file failed.
     #[error(transparent)]
     Format(#[from] ailk_format::FormatError),
-    /// Reading vectors back for an index build failed.
-    #[error(transparent)]
-    Search(#[from] ailk_search::SearchError),
     /// Arrow rejected a column.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
     /// The object store failed.
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
-    /// `embeddings.len()` differs from the batch's row count.
+    /// `embeddings.len()` (or the flat values) differ from the batch's row count.
     #[error("column {column}: {embeddings} embeddings for {rows} rows")]
     LengthMismatch {
         /// Vector column.
@@ -60,8 +60,8 @@ pub enum WriterError {
     /// The batch's columns differ from the table's attribute columns.
     #[error("schema mismatch: {0}")]
     SchemaMismatch(String),
-    /// A background index build failed or was cancelled.
-    #[error("background index build of {file}: {reason}")]
+    /// A background index build failed, panicked or was cancelled.
+    #[error("index build of {file}: {reason}")]
     BuildFailed {
         /// The data file.
         file: String,
@@ -71,6 +71,32 @@ pub enum WriterError {
     /// Anything else the caller passed that cannot be written.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+}
+
+impl WriterError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        use WriterError as W;
+        match self {
+            W::Catalog(e) => e.kind(),
+            W::Index(e) => e.kind(),
+            W::Format(e) => e.kind(),
+            W::Store(e) => store_error_kind(e),
+            W::BuildFailed { .. } => ErrorKind::Internal,
+            W::Arrow(_)
+            | W::LengthMismatch { .. }
+            | W::WrongDimension { .. }
+            | W::NonFinite { .. }
+            | W::MissingVectorColumn(_)
+            | W::SchemaMismatch(_)
+            | W::InvalidInput(_) => ErrorKind::InvalidInput,
+        }
+    }
+
+    /// Whether retrying may succeed (see [`ErrorKind::is_retryable`]).
+    pub fn is_retryable(&self) -> bool {
+        self.kind().is_retryable()
+    }
 }
 
 /// Result alias of this crate.

@@ -1,20 +1,31 @@
 //! # ailk-writer
 //!
 //! [`TableWriter`]: writes Arrow batches and their embeddings into an ailake table. Each write
-//! becomes one Parquet data file carrying its AILK section (HNSW or IVF-PQ), staged until
-//! [`TableWriter::commit`] makes one Iceberg snapshot of everything staged. Deferred writes
-//! persist the Parquet-only file first and build the index in a background task; idempotent
-//! writes carry a batch id into the snapshot summary.
+//! becomes one Parquet data file carrying its AILK section (HNSW, IVF-PQ or raw vectors),
+//! staged until [`TableWriter::commit`] makes one Iceberg snapshot of everything staged. One
+//! general call, [`TableWriter::write`] with [`WriteOptions`], combines every option: the
+//! index, deferred building (the Parquet-only file first, the index from a background task),
+//! and an exactly-once batch id.
+//!
+//! Modules by concern: `writer` (the handle and the write path), `staging` (staged files,
+//! batch-id reservations, the commit), `deferred` (background builds, resume), `codebook`
+//! (the table's shared IVF-PQ codebooks), `prepare` (checking a write against the table),
+//! `build` (index sections).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod build;
+mod codebook;
+mod deferred;
 pub mod error;
+pub mod options;
 pub mod policy;
 mod prepare;
+mod staging;
 mod writer;
 
 pub use error::{Result, WriterError};
+pub use options::{IndexChoice, WriteOptions};
 pub use policy::WritePolicy;
 pub use prepare::MultiVectorBatch;
 pub use writer::{TableWriter, WrittenFile};

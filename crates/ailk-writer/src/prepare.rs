@@ -1,11 +1,12 @@
 //! Checks a write against the table and assembles the Parquet batch: attribute columns in the
 //! table's order and types, vector columns as `FixedSizeList<Float32>` with field ids.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ailk_catalog::iceberg::arrow::arrow_type_to_type;
 use ailk_catalog::VectorSpec;
-use ailk_format::vector_column::{field_id, vectors_to_array};
+use ailk_format::vector_column::{array_values, field_id, vectors_to_array};
 use ailk_index::{kernels, Metric};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
@@ -36,6 +37,18 @@ pub(crate) struct PreparedColumn {
     pub index_values: Vec<f32>,
 }
 
+impl PreparedColumn {
+    /// `values` of `spec` (checked) as indexed: normalized for cosine. `schema` is the table's
+    /// file schema (for the column's field id).
+    pub fn new(schema: &SchemaRef, spec: &VectorSpec, mut values: Vec<f32>) -> Self {
+        if spec.metric == Metric::Cosine {
+            values.chunks_exact_mut(spec.dim as usize).for_each(kernels::normalize);
+        }
+        let field_id = schema.field_with_name(&spec.name).ok().and_then(field_id).unwrap_or(-1);
+        Self { spec: spec.clone(), field_id, index_values: values }
+    }
+}
+
 /// A batch ready to be written.
 pub(crate) struct PreparedBatch {
     pub batch: RecordBatch,
@@ -43,8 +56,14 @@ pub(crate) struct PreparedBatch {
     pub rows: usize,
 }
 
-/// Flattens one column's embeddings, checking count, dimension and finiteness.
-fn flatten(spec: &VectorSpec, rows: usize, embeddings: &[Vec<f32>]) -> Result<Vec<f32>> {
+/// Values of one vector column of a write, row-major.
+pub(crate) struct VectorInput<'a> {
+    pub column: &'a str,
+    pub values: Cow<'a, [f32]>,
+}
+
+/// Flattens one-`Vec`-per-row embeddings, checking count and each row's dimension.
+pub(crate) fn flatten(spec: &VectorSpec, rows: usize, embeddings: &[Vec<f32>]) -> Result<Vec<f32>> {
     if embeddings.len() != rows {
         return Err(WriterError::LengthMismatch {
             column: spec.name.clone(),
@@ -63,12 +82,62 @@ fn flatten(spec: &VectorSpec, rows: usize, embeddings: &[Vec<f32>]) -> Result<Ve
                 got: e.len(),
             });
         }
-        if e.iter().any(|v| !v.is_finite()) {
-            return Err(WriterError::NonFinite { column: spec.name.clone(), row });
-        }
         values.extend_from_slice(e);
     }
     Ok(values)
+}
+
+/// Checks flat `values` of `spec` for `rows` rows: count and finiteness.
+fn check_values(spec: &VectorSpec, rows: usize, values: &[f32]) -> Result<()> {
+    let dim = spec.dim as usize;
+    if values.len() != rows * dim {
+        if values.len() % dim == 0 {
+            return Err(WriterError::LengthMismatch {
+                column: spec.name.clone(),
+                rows,
+                embeddings: values.len() / dim,
+            });
+        }
+        return Err(WriterError::WrongDimension {
+            column: spec.name.clone(),
+            row: values.len() / dim,
+            expected: spec.dim,
+            got: values.len() % dim,
+        });
+    }
+    if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
+        return Err(WriterError::NonFinite { column: spec.name.clone(), row: pos / dim });
+    }
+    Ok(())
+}
+
+/// Splits a batch whose vector columns are `FixedSizeList<Float32>` columns into its
+/// attribute columns and the vectors' flat values (borrowed, no copy).
+pub(crate) fn split_vector_columns<'a>(
+    specs: &[VectorSpec],
+    batch: &'a RecordBatch,
+) -> Result<(RecordBatch, Vec<VectorInput<'a>>)> {
+    let schema = batch.schema_ref();
+    let mut keep = Vec::new();
+    let mut vectors = Vec::new();
+    for (i, field) in schema.fields().iter().enumerate() {
+        let Some(spec) = specs.iter().find(|s| &s.name == field.name()) else {
+            keep.push(i);
+            continue;
+        };
+        let (dim, values) = array_values(batch.column(i).as_ref())
+            .map_err(|e| WriterError::SchemaMismatch(format!("vector column {}: {e}", spec.name)))?;
+        if dim != spec.dim {
+            return Err(WriterError::WrongDimension {
+                column: spec.name.clone(),
+                row: 0,
+                expected: spec.dim,
+                got: dim as usize,
+            });
+        }
+        vectors.push(VectorInput { column: field.name().as_str(), values: Cow::Borrowed(values) });
+    }
+    Ok((batch.project(&keep)?, vectors))
 }
 
 /// Validates `batch` + `vectors` against the table (`schema` is its file schema, `specs` its
@@ -77,17 +146,21 @@ pub(crate) fn prepare(
     schema: &SchemaRef,
     specs: &[VectorSpec],
     batch: &RecordBatch,
-    vectors: &[MultiVectorBatch],
+    vectors: Vec<VectorInput<'_>>,
 ) -> Result<PreparedBatch> {
     let rows = batch.num_rows();
     if rows == 0 {
         return Err(WriterError::InvalidInput("the batch has no rows".into()));
     }
-    for v in vectors {
+    for (i, v) in vectors.iter().enumerate() {
         if !specs.iter().any(|s| s.name == v.column) {
-            return Err(WriterError::MissingVectorColumn(v.column.clone()));
+            return Err(WriterError::MissingVectorColumn(v.column.to_string()));
+        }
+        if vectors[..i].iter().any(|o| o.column == v.column) {
+            return Err(WriterError::InvalidInput(format!("vector column {} is given twice", v.column)));
         }
     }
+    let mut vectors: Vec<Option<VectorInput<'_>>> = vectors.into_iter().map(Some).collect();
     for f in batch.schema().fields() {
         if !schema.fields().iter().any(|t| t.name() == f.name()) {
             return Err(WriterError::SchemaMismatch(format!("column {} is not in the table", f.name())));
@@ -104,26 +177,19 @@ pub(crate) fn prepare(
     for field in schema.fields() {
         if let Some(spec) = specs.iter().find(|s| &s.name == field.name()) {
             let given = vectors
-                .iter()
-                .find(|v| v.column == spec.name)
+                .iter_mut()
+                .find(|v| v.as_ref().is_some_and(|v| v.column == spec.name))
+                .and_then(Option::take)
                 .ok_or_else(|| WriterError::MissingVectorColumn(spec.name.clone()))?;
-            let values = flatten(spec, rows, &given.embeddings)?;
+            check_values(spec, rows, &given.values)?;
             let DataType::FixedSizeList(element, _) = field.data_type() else {
                 return Err(WriterError::SchemaMismatch(format!(
                     "{} is not a vector column in the file schema",
                     spec.name
                 )));
             };
-            columns.push(Arc::new(vectors_to_array(element.clone(), spec.dim, &values)?));
-            let mut index_values = values;
-            if spec.metric == Metric::Cosine {
-                index_values.chunks_exact_mut(spec.dim as usize).for_each(kernels::normalize);
-            }
-            prepared.push(PreparedColumn {
-                spec: spec.clone(),
-                field_id: field_id(field).unwrap_or(-1),
-                index_values,
-            });
+            columns.push(Arc::new(vectors_to_array(element.clone(), spec.dim, &given.values)?));
+            prepared.push(PreparedColumn::new(schema, spec, given.values.into_owned()));
             continue;
         }
         let column = batch.column_by_name(field.name()).ok_or_else(|| {

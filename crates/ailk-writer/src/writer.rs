@@ -1,29 +1,29 @@
-//! [`TableWriter`]: writes batches with their vector index into a table and commits them as
-//! Iceberg snapshots.
+//! [`TableWriter`]: writes batches with their vector index into a table. One general call,
+//! [`TableWriter::write`] (vectors as `FixedSizeList<Float32>` columns of the batch) or
+//! [`TableWriter::write_flat`] (vectors as flat slices), takes [`WriteOptions`]; the seed's
+//! `write_batch*` methods are thin wrappers over it.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex as SyncMutex};
 
-use ailk_catalog::iceberg::spec::DataFile;
 use ailk_catalog::{
-    data_file_from_store, encode_specs, file_schema, parse_specs, table_schema, CatalogProvider,
-    CommitOutcome, IndexKind, IndexStatus, ShardSummary, SnapshotUpdate, Table, TableIdent, VectorSpec,
-    Warehouse, VECTOR_COLUMNS_PROPERTY,
+    file_schema, Catalog, CatalogProvider, IndexKind, Table, TableIdent, VectorSpec, Warehouse,
 };
 use ailk_format::object_store::path::Path;
-use ailk_format::object_store::{ObjectStoreExt, PutMode, PutPayload};
-use ailk_format::{resection_object, write_shard_bytes, ReadOptions, ShardReader};
-use ailk_index::{kernels, IvfPqCodebook, IvfPqConfig, Metric};
+use ailk_format::object_store::{ObjectStoreExt, PutPayload};
+use ailk_format::write_shard_bytes;
+use ailk_index::IvfPqConfig;
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema as ArrowSchema, SchemaRef};
-use tokio::sync::{Mutex, OnceCell};
 use tokio::task::JoinHandle;
 
 use crate::build::{build_section, shard_summary, summarize, IndexPlan};
+use crate::codebook::SharedCodebooks;
 use crate::error::{Result, WriterError};
+use crate::options::{IndexChoice, WriteOptions};
 use crate::policy::WritePolicy;
-use crate::prepare::{prepare, MultiVectorBatch, PreparedBatch};
+use crate::prepare::{flatten, prepare, split_vector_columns, MultiVectorBatch, PreparedBatch, VectorInput};
+use crate::staging::{Entry, EntryState, Staging};
 
 /// A data file this writer wrote, as reported to the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,42 +38,26 @@ pub struct WrittenFile {
     pub indexed: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum EntryState {
-    Staged,
-    Committed,
-}
-
-#[derive(Debug, Clone)]
-struct Entry {
-    key: u64,
-    data_file: DataFile,
-    summary: ShardSummary,
-    batch_id: Option<String>,
-    state: EntryState,
-}
-
-struct Inner {
-    table: Table,
-    policy: WritePolicy,
-    specs: Vec<VectorSpec>,
-    schema: SchemaRef,
-    /// The table's Iceberg schema when the writer opened it (data files are checked against it).
-    iceberg_schema: ailk_catalog::iceberg::spec::Schema,
-    location: String,
-    /// Serializes commits with background builds finishing (the ordering rule).
-    entries: Mutex<Vec<Entry>>,
-    expected_parent: SyncMutex<Option<Option<i64>>>,
-    tasks: SyncMutex<Vec<(String, JoinHandle<Result<()>>)>>,
-    codebooks: SyncMutex<HashMap<String, Arc<OnceCell<Arc<IvfPqCodebook>>>>>,
-    next_key: AtomicU64,
+/// What every clone of a writer shares.
+pub(crate) struct Inner {
+    pub table: Table,
+    pub policy: WritePolicy,
+    pub specs: Vec<VectorSpec>,
+    /// The Arrow schema data files are written with.
+    pub schema: SchemaRef,
+    pub staging: Staging,
+    pub tasks: SyncMutex<Vec<(String, JoinHandle<Result<()>>)>>,
+    pub codebooks: SharedCodebooks,
 }
 
 /// Writes batches of rows with their embeddings into one table. `Send + Sync`: share it
-/// between tasks; staged files from every task go into the next [`TableWriter::commit`].
+/// (or clones of it) between tasks; files staged by every clone go into the next
+/// [`TableWriter::commit`].
 #[derive(Clone)]
 pub struct TableWriter {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
+    /// The snapshot commits of this handle (and its clones) must build on, when set.
+    parent: Option<Arc<SyncMutex<Option<i64>>>>,
 }
 
 impl std::fmt::Debug for TableWriter {
@@ -86,19 +70,44 @@ impl std::fmt::Debug for TableWriter {
 }
 
 impl TableWriter {
-    /// A writer for the existing table `table`.
+    /// A writer for `table` (an ailake table: one with vector columns). Data files are written
+    /// with the schema of the handle's metadata version; commits rebase on the newest one.
+    pub fn for_table(table: &Table, policy: WritePolicy) -> Result<Self> {
+        let specs = table.vector_columns()?;
+        if specs.is_empty() {
+            return Err(WriterError::InvalidInput(format!(
+                "{} is not an ailake table (no vector columns)",
+                table.ident()
+            )));
+        }
+        let schema = file_schema(table.schema(), &specs)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                table: table.clone(),
+                policy,
+                specs,
+                schema,
+                staging: Staging::default(),
+                tasks: SyncMutex::default(),
+                codebooks: SharedCodebooks::default(),
+            }),
+            parent: None,
+        })
+    }
+
+    /// A writer for the existing table `table` (loads it; see [`TableWriter::for_table`]).
     pub async fn new(
         catalog: Arc<dyn CatalogProvider>,
         warehouse: Warehouse,
         policy: WritePolicy,
         table: TableIdent,
     ) -> Result<Self> {
-        let table = Table::open(catalog, warehouse, table).await?;
-        Self::from_table(table, policy).await
+        Self::for_table(&Table::load(catalog, warehouse, table).await?, policy)
     }
 
     /// A writer for `table`, creating it with `attributes` (flat columns) and `vectors`
-    /// (primary first) when it does not exist. An existing table must have these vector columns.
+    /// (primary first) when it does not exist. An existing table must have these vector
+    /// columns. A thin wrapper over [`Catalog::create_or_load_table`].
     pub async fn create_or_open(
         catalog: Arc<dyn CatalogProvider>,
         warehouse: Warehouse,
@@ -107,58 +116,37 @@ impl TableWriter {
         attributes: &ArrowSchema,
         vectors: &[VectorSpec],
     ) -> Result<Self> {
-        let schema = table_schema(attributes, vectors)?;
-        let props = HashMap::from([(VECTOR_COLUMNS_PROPERTY.to_string(), encode_specs(vectors))]);
-        let opened = Table::create_or_open(catalog, warehouse, table, schema, props).await?;
-        let writer = Self::from_table(opened, policy).await?;
-        if writer.inner.specs != vectors {
-            return Err(WriterError::SchemaMismatch(format!(
-                "table has vector columns {:?}, not {vectors:?}",
-                writer.inner.specs
-            )));
-        }
-        Ok(writer)
+        let table =
+            Catalog::new(catalog, warehouse).create_or_load_table(&table, attributes, vectors).await?;
+        Self::for_table(&table, policy)
     }
 
-    async fn from_table(table: Table, policy: WritePolicy) -> Result<Self> {
-        let state = table.load().await?;
-        let specs = parse_specs(state.metadata.properties().get(VECTOR_COLUMNS_PROPERTY).map_or("", |s| s))?;
-        if specs.is_empty() {
-            return Err(WriterError::InvalidInput(format!(
-                "{} is not an ailake table (no vector columns)",
-                table.ident()
-            )));
-        }
-        let schema = file_schema(state.schema(), &specs)?;
-        let location = state.metadata.location().trim_end_matches('/').to_string();
-        Ok(Self {
-            inner: Arc::new(Inner {
-                table,
-                policy,
-                specs,
-                schema,
-                iceberg_schema: state.schema().clone(),
-                location,
-                entries: Mutex::new(Vec::new()),
-                expected_parent: SyncMutex::new(None),
-                tasks: SyncMutex::new(Vec::new()),
-                codebooks: SyncMutex::default(),
-                next_key: AtomicU64::new(1),
-            }),
-        })
-    }
-
-    /// Makes commits fail with `StaleParent` (nothing committed) unless the table is still at
-    /// snapshot `id` — the snapshot the caller based its writes on. After each commit the
-    /// expectation moves to the new snapshot.
+    /// This handle with commits that fail with `StaleParent` (nothing committed) unless the
+    /// table is still at snapshot `id` — the snapshot the caller based its writes on. After
+    /// each commit the expectation moves to the new snapshot. Other clones of the writer made
+    /// before this call are not affected.
     pub fn with_parent_snapshot(self, id: i64) -> Self {
-        *self.inner.expected_parent.lock().unwrap_or_else(|e| e.into_inner()) = Some(Some(id));
-        self
+        Self { parent: Some(Arc::new(SyncMutex::new(Some(id)))), ..self }
     }
 
-    /// The table written to.
+    pub(crate) fn expected_parent(&self) -> Option<Option<i64>> {
+        self.parent.as_ref().map(|p| *p.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn parent_moved_to(&self, snapshot_id: i64) {
+        if let Some(p) = &self.parent {
+            *p.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot_id);
+        }
+    }
+
+    /// The table handle the writer was made from (its metadata version; `refresh()` it to
+    /// see the writer's commits).
     pub fn table(&self) -> &Table {
         &self.inner.table
+    }
+
+    pub(crate) fn staging(&self) -> &Staging {
+        &self.inner.staging
     }
 
     /// The vector columns of the table, primary first.
@@ -166,17 +154,160 @@ impl TableWriter {
         &self.inner.specs
     }
 
-    fn single(&self, embeddings: &[Vec<f32>]) -> Result<Vec<MultiVectorBatch>> {
+    /// Writes `batch` as one data file, staged for the next commit. The batch holds the
+    /// table's attribute columns and every vector column as `FixedSizeList<Float32>` of the
+    /// column's dimension. Returns `None` (nothing written) only when `opts.batch_id` was
+    /// already committed to the table or is staged or being written by this writer.
+    pub async fn write(&self, batch: &RecordBatch, opts: &WriteOptions) -> Result<Option<WrittenFile>> {
+        let (attributes, vectors) = split_vector_columns(&self.inner.specs, batch)?;
+        self.write_inputs(&attributes, vectors, opts).await
+    }
+
+    /// [`Self::write`] with the vectors given apart from the batch as flat row-major slices,
+    /// one `(column, values)` per vector column (`values.len() == rows × dim`).
+    pub async fn write_flat(
+        &self,
+        batch: &RecordBatch,
+        vectors: &[(&str, &[f32])],
+        opts: &WriteOptions,
+    ) -> Result<Option<WrittenFile>> {
+        let inputs =
+            vectors.iter().map(|(c, v)| VectorInput { column: c, values: Cow::Borrowed(*v) }).collect();
+        self.write_inputs(batch, inputs, opts).await
+    }
+
+    async fn write_inputs(
+        &self,
+        batch: &RecordBatch,
+        vectors: Vec<VectorInput<'_>>,
+        opts: &WriteOptions,
+    ) -> Result<Option<WrittenFile>> {
+        let prepared = prepare(&self.inner.schema, &self.inner.specs, batch, vectors)?;
+        let reservation = match &opts.batch_id {
+            None => None,
+            Some(id) => {
+                if id.is_empty() || id.contains(',') {
+                    return Err(WriterError::InvalidInput(format!(
+                        "batch id {id:?} is empty or contains a comma"
+                    )));
+                }
+                let Some(r) = self.staging().reserve(id) else {
+                    tracing::info!(batch_id = %id, "batch already written by this writer; skipping");
+                    return Ok(None);
+                };
+                if self.table().refresh().await?.contains_batch(id)? {
+                    tracing::info!(batch_id = %id, "batch already committed; skipping");
+                    r.keep();
+                    return Ok(None);
+                }
+                Some(r)
+            }
+        };
+        let written = if opts.deferred && !matches!(opts.index, IndexChoice::None) {
+            self.write_deferred(prepared, &opts.index, opts.batch_id.clone()).await?
+        } else {
+            let plan = self.plan(&opts.index, prepared.rows);
+            self.write_indexed(prepared, plan, opts.batch_id.clone()).await?
+        };
+        if let Some(r) = reservation {
+            r.keep();
+        }
+        Ok(Some(written))
+    }
+
+    /// The index plan of a synchronous write of `rows` rows.
+    fn plan(&self, choice: &IndexChoice, rows: usize) -> IndexPlan {
+        match choice {
+            IndexChoice::Hnsw => IndexPlan::Hnsw(self.inner.policy.hnsw),
+            IndexChoice::IvfPq(cfg) => IndexPlan::IvfPq(*cfg),
+            IndexChoice::None => IndexPlan::Flat,
+            IndexChoice::Auto => {
+                let plan = if self.inner.policy.prefers_ivf_pq(rows) {
+                    IndexPlan::IvfPq(None)
+                } else {
+                    IndexPlan::Hnsw(self.inner.policy.hnsw)
+                };
+                tracing::debug!(rows, index = ?plan.kind(), "auto index choice");
+                plan
+            }
+        }
+    }
+
+    pub(crate) fn data_uri(&self) -> String {
+        format!("{}/data/{}.parquet", self.table().location(), uuid::Uuid::new_v4())
+    }
+
+    pub(crate) async fn put(&self, uri: &str, bytes: Vec<u8>) -> Result<Path> {
+        let wh = self.table().warehouse();
+        let path = wh.path_of(uri)?;
+        wh.store().put(&path, PutPayload::from(bytes)).await?;
+        Ok(path)
+    }
+
+    async fn write_indexed(
+        &self,
+        prepared: PreparedBatch,
+        plan: IndexPlan,
+        batch_id: Option<String>,
+    ) -> Result<WrittenFile> {
+        let kind = plan.kind();
+        let rows = prepared.rows;
+        let schema = self.inner.schema.clone();
+        let uri = self.data_uri();
+        let (bytes, section, primary) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let section = build_section(prepared.rows, &prepared.columns, &plan)?;
+            let primary = summarize(&prepared.columns[..1])?.remove(0);
+            let (bytes, written) = write_shard_bytes(schema, &[prepared.batch], Some(&section), None)?;
+            Ok((bytes, written.section.map(|s| (s.offset, s.length)), primary))
+        })
+        .await
+        .map_err(|e| WriterError::BuildFailed { file: uri.clone(), reason: e.to_string() })??;
+        self.put(&uri, bytes).await?;
+        let entry = self.entry(&uri, rows, &primary, kind, section, batch_id).await?;
+        self.staging().entries.lock().await.push(entry);
+        tracing::info!(file = %uri, rows, index = ?kind, "wrote indexed shard");
+        Ok(WrittenFile { path: uri, rows, index: kind, indexed: true })
+    }
+
+    /// The staging entry of a file just put at `uri`.
+    pub(crate) async fn entry(
+        &self,
+        uri: &str,
+        rows: usize,
+        primary: &ailk_format::VectorColumn,
+        kind: IndexKind,
+        section: Option<(u64, u64)>,
+        batch_id: Option<String>,
+    ) -> Result<Entry> {
+        let data_file =
+            ailk_catalog::data_file_from_store(self.table().warehouse(), uri, self.table().schema()).await?;
+        let summary = shard_summary(uri, rows, primary, kind, section);
+        Ok(Entry { key: self.staging().next_key(), data_file, summary, batch_id, state: EntryState::Staged })
+    }
+
+    fn single(&self, embeddings: &[Vec<f32>], rows: usize) -> Result<Vec<f32>> {
         if self.inner.specs.len() > 1 {
             return Err(WriterError::MissingVectorColumn(self.inner.specs[1].name.clone()));
         }
-        Ok(vec![MultiVectorBatch::new(self.inner.specs[0].name.clone(), embeddings.to_vec())])
+        flatten(&self.inner.specs[0], rows, embeddings)
+    }
+
+    /// [`Self::write_flat`] for a one-vector-column table with one `Vec` per row.
+    async fn write_rows(
+        &self,
+        batch: &RecordBatch,
+        embeddings: &[Vec<f32>],
+        opts: &WriteOptions,
+    ) -> Result<Option<WrittenFile>> {
+        let values = self.single(embeddings, batch.num_rows())?;
+        let column = self.inner.specs[0].name.as_str();
+        let input = vec![VectorInput { column, values: Cow::Owned(values) }];
+        self.write_inputs(batch, input, opts).await
     }
 
     /// Writes `batch` with an HNSW section; staged for the next commit.
     pub async fn write_batch(&self, batch: &RecordBatch, embeddings: &[Vec<f32>]) -> Result<WrittenFile> {
-        let vectors = self.single(embeddings)?;
-        self.write_indexed(batch, &vectors, IndexPlan::Hnsw(self.inner.policy.hnsw), None).await
+        written(self.write_rows(batch, embeddings, &WriteOptions::default()).await?)
     }
 
     /// Writes `batch` with an IVF-PQ section trained on it (`cfg` or `IvfPqConfig::for_dataset`).
@@ -186,8 +317,8 @@ impl TableWriter {
         embeddings: &[Vec<f32>],
         cfg: Option<IvfPqConfig>,
     ) -> Result<WrittenFile> {
-        let vectors = self.single(embeddings)?;
-        self.write_indexed(batch, &vectors, IndexPlan::IvfPq(cfg), None).await
+        let opts = WriteOptions::default().index(IndexChoice::IvfPq(cfg));
+        written(self.write_rows(batch, embeddings, &opts).await?)
     }
 
     /// IVF-PQ when a CUDA device or at least `policy.auto_min_cores` CPU cores are present and
@@ -197,14 +328,8 @@ impl TableWriter {
         batch: &RecordBatch,
         embeddings: &[Vec<f32>],
     ) -> Result<WrittenFile> {
-        let plan = if self.inner.policy.prefers_ivf_pq(batch.num_rows()) {
-            IndexPlan::IvfPq(None)
-        } else {
-            IndexPlan::Hnsw(self.inner.policy.hnsw)
-        };
-        tracing::debug!(rows = batch.num_rows(), index = ?plan.kind(), "auto index choice");
-        let vectors = self.single(embeddings)?;
-        self.write_indexed(batch, &vectors, plan, None).await
+        let opts = WriteOptions::default().index(IndexChoice::Auto);
+        written(self.write_rows(batch, embeddings, &opts).await?)
     }
 
     /// Writes a batch with several vector columns (every column of the table; the first is
@@ -214,7 +339,21 @@ impl TableWriter {
         batch: &RecordBatch,
         vectors: &[MultiVectorBatch],
     ) -> Result<WrittenFile> {
-        self.write_indexed(batch, vectors, IndexPlan::Hnsw(self.inner.policy.hnsw), None).await
+        let rows = batch.num_rows();
+        let mut inputs = Vec::with_capacity(vectors.len());
+        for v in vectors {
+            let spec = self
+                .inner
+                .specs
+                .iter()
+                .find(|s| s.name == v.column)
+                .ok_or_else(|| WriterError::MissingVectorColumn(v.column.clone()))?;
+            inputs.push(VectorInput {
+                column: &v.column,
+                values: Cow::Owned(flatten(spec, rows, &v.embeddings)?),
+            });
+        }
+        written(self.write_inputs(batch, inputs, &WriteOptions::default()).await?)
     }
 
     /// Writes `batch` with HNSW and tags the commit with `batch_id`. Returns `None` without
@@ -225,19 +364,7 @@ impl TableWriter {
         batch: &RecordBatch,
         embeddings: &[Vec<f32>],
     ) -> Result<Option<WrittenFile>> {
-        if batch_id.is_empty() || batch_id.contains(',') {
-            return Err(WriterError::InvalidInput(format!(
-                "batch id {batch_id:?} is empty or contains a comma"
-            )));
-        }
-        let staged = self.inner.entries.lock().await.iter().any(|e| e.batch_id.as_deref() == Some(batch_id));
-        if staged || self.inner.table.contains_batch(batch_id, None).await? {
-            tracing::info!(batch_id, "batch already written; skipping");
-            return Ok(None);
-        }
-        let vectors = self.single(embeddings)?;
-        let plan = IndexPlan::Hnsw(self.inner.policy.hnsw);
-        self.write_indexed(batch, &vectors, plan, Some(batch_id.to_string())).await.map(Some)
+        self.write_rows(batch, embeddings, &WriteOptions::default().batch_id(batch_id)).await
     }
 
     /// Persists `batch` as a Parquet-only file and returns; a background task builds HNSW,
@@ -248,8 +375,7 @@ impl TableWriter {
         batch: &RecordBatch,
         embeddings: &[Vec<f32>],
     ) -> Result<WrittenFile> {
-        let vectors = self.single(embeddings)?;
-        self.write_deferred(batch, &vectors, false).await
+        written(self.write_rows(batch, embeddings, &WriteOptions::default().deferred()).await?)
     }
 
     /// Like [`Self::write_batch_deferred`] with IVF-PQ against the table's shared codebook: the
@@ -260,362 +386,12 @@ impl TableWriter {
         batch: &RecordBatch,
         embeddings: &[Vec<f32>],
     ) -> Result<WrittenFile> {
-        let vectors = self.single(embeddings)?;
-        self.write_deferred(batch, &vectors, true).await
-    }
-
-    fn data_uri(&self) -> String {
-        format!("{}/data/{}.parquet", self.inner.location, uuid::Uuid::new_v4())
-    }
-
-    async fn put(&self, uri: &str, bytes: Vec<u8>) -> Result<Path> {
-        let wh = self.inner.table.warehouse();
-        let path = wh.path_of(uri)?;
-        wh.store().put(&path, PutPayload::from(bytes)).await?;
-        Ok(path)
-    }
-
-    async fn write_indexed(
-        &self,
-        batch: &RecordBatch,
-        vectors: &[MultiVectorBatch],
-        plan: IndexPlan,
-        batch_id: Option<String>,
-    ) -> Result<WrittenFile> {
-        let prepared = prepare(&self.inner.schema, &self.inner.specs, batch, vectors)?;
-        let kind = plan.kind();
-        let schema = self.inner.schema.clone();
-        let (bytes, section, primary) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let section = build_section(prepared.rows, &prepared.columns, &plan)?;
-            let primary = summarize(&prepared.columns[..1])?.remove(0);
-            let (bytes, written) = write_shard_bytes(schema, &[prepared.batch], Some(&section), None)?;
-            Ok((bytes, written.section.map(|s| (s.offset, s.length)), primary))
-        })
-        .await
-        .map_err(|e| WriterError::BuildFailed { file: "(new)".into(), reason: e.to_string() })??;
-        let uri = self.data_uri();
-        self.put(&uri, bytes).await?;
-        let rows = batch.num_rows();
-        let entry = self.entry(&uri, rows, &primary, kind, section, batch_id).await?;
-        self.inner.entries.lock().await.push(entry);
-        tracing::info!(file = %uri, rows, index = ?kind, "wrote indexed shard");
-        Ok(WrittenFile { path: uri, rows, index: kind, indexed: true })
-    }
-
-    async fn entry(
-        &self,
-        uri: &str,
-        rows: usize,
-        primary: &ailk_format::VectorColumn,
-        kind: IndexKind,
-        section: Option<(u64, u64)>,
-        batch_id: Option<String>,
-    ) -> Result<Entry> {
-        let data_file =
-            data_file_from_store(self.inner.table.warehouse(), uri, &self.inner.iceberg_schema).await?;
-        let summary = shard_summary(uri, rows, primary, kind, section);
-        let key = self.inner.next_key.fetch_add(1, Ordering::Relaxed);
-        Ok(Entry { key, data_file, summary, batch_id, state: EntryState::Staged })
-    }
-
-    async fn write_deferred(
-        &self,
-        batch: &RecordBatch,
-        vectors: &[MultiVectorBatch],
-        ivf: bool,
-    ) -> Result<WrittenFile> {
-        let prepared = prepare(&self.inner.schema, &self.inner.specs, batch, vectors)?;
-        let rows = prepared.rows;
-        let primary = summarize(&prepared.columns[..1])?.remove(0);
-        let (bytes, _) =
-            write_shard_bytes(self.inner.schema.clone(), std::slice::from_ref(&prepared.batch), None, None)?;
-        let uri = self.data_uri();
-        self.put(&uri, bytes).await?;
-        let kind = if ivf { IndexKind::IvfPq } else { IndexKind::Hnsw };
-        let entry = self.entry(&uri, rows, &primary, kind, None, None).await?;
-        let key = entry.key;
-        self.inner.entries.lock().await.push(entry);
-        let writer = self.clone();
-        let file = uri.clone();
-        let handle = tokio::spawn(async move { writer.build_deferred(key, file, prepared, ivf).await });
-        self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).push((uri.clone(), handle));
-        tracing::info!(file = %uri, rows, "wrote Parquet-only shard; index build in the background");
-        Ok(WrittenFile { path: uri, rows, index: kind, indexed: false })
-    }
-
-    async fn shared_codebooks(&self, prepared: &PreparedBatch) -> Result<Vec<Arc<IvfPqCodebook>>> {
-        let mut out = Vec::new();
-        for c in &prepared.columns {
-            let cell = self
-                .inner
-                .codebooks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(c.spec.name.clone())
-                .or_default()
-                .clone();
-            let book = cell.get_or_try_init(|| self.load_or_train_codebook(c)).await?;
-            out.push(book.clone());
-        }
-        Ok(out)
-    }
-
-    /// The table's codebook for a column: read it if stored, else train on this batch and
-    /// store it with a create-only put (a concurrent trainer that loses reads the winner's).
-    async fn load_or_train_codebook(&self, c: &crate::prepare::PreparedColumn) -> Result<Arc<IvfPqCodebook>> {
-        let wh = self.inner.table.warehouse();
-        let uri = format!(
-            "{}/metadata/{}ivfpq-codebook-{}.ailk",
-            self.inner.location,
-            ailk_catalog::TABLE_FILE_PREFIX,
-            c.spec.name
-        );
-        let path = wh.path_of(&uri)?;
-        match wh.store().get(&path).await {
-            Ok(got) => return Ok(Arc::new(IvfPqCodebook::from_bytes(&got.bytes().await?)?)),
-            Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-        let (values, dim, metric) = (c.index_values.clone(), c.spec.dim as usize, c.spec.metric);
-        let rows = values.len() / dim;
-        let book = tokio::task::spawn_blocking(move || {
-            IvfPqCodebook::train(&values, dim, metric, &IvfPqConfig::for_dataset(rows, dim))
-        })
-        .await
-        .map_err(|e| WriterError::BuildFailed { file: uri.clone(), reason: e.to_string() })??;
-        let bytes = book.to_bytes()?;
-        match wh.store().put_opts(&path, PutPayload::from(bytes), PutMode::Create.into()).await {
-            Ok(_) => {
-                tracing::info!(%uri, rows, "trained the table's shared IVF-PQ codebook");
-                Ok(Arc::new(book))
-            }
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                Ok(Arc::new(IvfPqCodebook::from_bytes(&wh.store().get(&path).await?.bytes().await?)?))
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// The background half of a deferred write.
-    async fn build_deferred(
-        &self,
-        key: u64,
-        old_uri: String,
-        prepared: PreparedBatch,
-        ivf: bool,
-    ) -> Result<()> {
-        let plan = if ivf {
-            IndexPlan::IvfPqShared(self.shared_codebooks(&prepared).await?)
-        } else {
-            IndexPlan::Hnsw(self.inner.policy.hnsw)
-        };
-        let kind = plan.kind();
-        let rows = prepared.rows;
-        let (section, primary) = build_off_thread(prepared, plan, &old_uri).await?;
-        self.install(Some(key), &old_uri, rows, section, &primary, kind).await
-    }
-
-    /// Re-sections `old_uri` with `section` into a new file and puts it in place: inside the
-    /// staged entry when not yet committed, else by a replace commit.
-    async fn install(
-        &self,
-        key: Option<u64>,
-        old_uri: &str,
-        rows: usize,
-        section: Vec<u8>,
-        primary: &ailk_format::VectorColumn,
-        kind: IndexKind,
-    ) -> Result<()> {
-        let wh = self.inner.table.warehouse();
-        let old_path = wh.path_of(old_uri)?;
-        let new_uri = self.data_uri();
-        let new_path = wh.path_of(&new_uri)?;
-        let written = resection_object(
-            wh.store().clone(),
-            &old_path,
-            &new_path,
-            section.into(),
-            ReadOptions::default(),
-        )
-        .await?;
-        let new_entry = self
-            .entry(&new_uri, rows, primary, kind, written.section.map(|s| (s.offset, s.length)), None)
-            .await?;
-        let mut entries = self.inner.entries.lock().await;
-        let staged = key.and_then(|k| entries.iter_mut().find(|e| e.key == k));
-        match staged {
-            Some(e) if e.state == EntryState::Staged => {
-                e.data_file = new_entry.data_file;
-                e.summary = new_entry.summary;
-                drop(entries);
-                // Never committed: the Parquet-only file is garbage now.
-                wh.store().delete(&old_path).await.ok();
-                tracing::info!(file = %new_uri, "index built before commit; staged the indexed file");
-                Ok(())
-            }
-            _ => {
-                let update = SnapshotUpdate::replace(old_uri, new_entry.data_file)
-                    .with_summaries(vec![new_entry.summary]);
-                match self.inner.table.commit(update).await {
-                    Ok(out) => {
-                        tracing::info!(file = %new_uri, snapshot = out.snapshot_id(), "index built; committed a replace");
-                        Ok(())
-                    }
-                    Err(e) => {
-                        wh.store().delete(&new_path).await.ok();
-                        Err(e.into())
-                    }
-                }
-            }
-        }
-    }
-
-    /// Commits every staged file as one snapshot and returns its id; with nothing staged,
-    /// returns the current snapshot id (0 for an empty table). A background build that
-    /// finished before this call put its indexed file in this commit; one that finishes later
-    /// commits a replace.
-    pub async fn commit(&self) -> Result<i64> {
-        let mut entries = self.inner.entries.lock().await;
-        loop {
-            let staged: Vec<&Entry> = entries.iter().filter(|e| e.state == EntryState::Staged).collect();
-            if staged.is_empty() {
-                return Ok(self.inner.table.load().await?.current_snapshot_id().unwrap_or(0));
-            }
-            let mut update = SnapshotUpdate::append(staged.iter().map(|e| e.data_file.clone()).collect())
-                .with_summaries(staged.iter().map(|e| e.summary.clone()).collect())
-                .with_batch_ids(staged.iter().filter_map(|e| e.batch_id.clone()));
-            let parent = *self.inner.expected_parent.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(parent) = parent {
-                update = update.with_expected_parent(parent);
-            }
-            match self.inner.table.commit(update).await? {
-                CommitOutcome::Committed { snapshot_id, attempts } => {
-                    let files = staged.len();
-                    entries
-                        .iter_mut()
-                        .filter(|e| e.state == EntryState::Staged)
-                        .for_each(|e| e.state = EntryState::Committed);
-                    let mut p = self.inner.expected_parent.lock().unwrap_or_else(|e| e.into_inner());
-                    if p.is_some() {
-                        *p = Some(Some(snapshot_id));
-                    }
-                    tracing::info!(snapshot_id, files, attempts, "committed");
-                    return Ok(snapshot_id);
-                }
-                CommitOutcome::AlreadyCommitted { batch_id, .. } => {
-                    // Another writer committed this batch first: drop our copy, commit the rest.
-                    let wh = self.inner.table.warehouse();
-                    let mut dropped = Vec::new();
-                    entries.retain(|e| {
-                        let dup =
-                            e.state == EntryState::Staged && e.batch_id.as_deref() == Some(batch_id.as_str());
-                        if dup {
-                            dropped.push(e.data_file.file_path().to_string());
-                        }
-                        !dup
-                    });
-                    for uri in dropped {
-                        if let Ok(p) = wh.path_of(&uri) {
-                            wh.store().delete(&p).await.ok();
-                        }
-                    }
-                    tracing::info!(%batch_id, "batch committed elsewhere; dropped its staged file");
-                }
-            }
-        }
-    }
-
-    /// Waits for every background index build started so far; returns the first error.
-    pub async fn wait_indexed(&self) -> Result<()> {
-        let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
-        let mut first = None;
-        for (file, handle) in tasks {
-            let res = match handle.await {
-                Ok(r) => r,
-                Err(e) => Err(WriterError::BuildFailed { file, reason: e.to_string() }),
-            };
-            if let Err(e) = res {
-                tracing::warn!(error = %e, "background index build failed");
-                first.get_or_insert(e);
-            }
-        }
-        first.map_or(Ok(()), Err)
-    }
-
-    /// Builds the index of every live shard that has no AILK section (deferred builds cut
-    /// short by a crash), committing a replace for each. Returns how many were indexed.
-    pub async fn resume_indexing(&self) -> Result<usize> {
-        let table = &self.inner.table;
-        let files = table.live_files(None).await?;
-        let summaries: HashMap<String, ShardSummary> = table
-            .shard_summaries(None)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(|s| (s.file_path.clone(), s))
-            .collect();
-        let wh = table.warehouse();
-        let mut done = 0;
-        for f in files {
-            let uri = f.path().to_string();
-            let path = wh.path_of(&uri)?;
-            let pending = match summaries.get(&uri) {
-                Some(s) => s.status == IndexStatus::Pending,
-                None => ShardReader::open(wh.store().clone(), path.clone(), ReadOptions::default())
-                    .await?
-                    .location()
-                    .is_none(),
-            };
-            if !pending {
-                continue;
-            }
-            let kind = summaries.get(&uri).map_or(IndexKind::Hnsw, |s| s.index);
-            let mut columns = Vec::new();
-            for spec in &self.inner.specs {
-                let mut values = ailk_search::read_vectors(wh.store().clone(), &path, &spec.name).await?;
-                if spec.metric == Metric::Cosine {
-                    values.chunks_exact_mut(spec.dim as usize).for_each(kernels::normalize);
-                }
-                let field_id = self
-                    .inner
-                    .schema
-                    .field_with_name(&spec.name)
-                    .ok()
-                    .and_then(ailk_format::vector_column::field_id)
-                    .unwrap_or(-1);
-                columns.push(crate::prepare::PreparedColumn {
-                    spec: spec.clone(),
-                    field_id,
-                    index_values: values,
-                });
-            }
-            let rows = f.data_file.record_count() as usize;
-            let prepared =
-                PreparedBatch { batch: RecordBatch::new_empty(self.inner.schema.clone()), columns, rows };
-            let plan = match kind {
-                IndexKind::IvfPq => IndexPlan::IvfPqShared(self.shared_codebooks(&prepared).await?),
-                _ => IndexPlan::Hnsw(self.inner.policy.hnsw),
-            };
-            let kind = plan.kind();
-            let (section, primary) = build_off_thread(prepared, plan, &uri).await?;
-            self.install(None, &uri, rows, section, &primary, kind).await?;
-            done += 1;
-        }
-        tracing::info!(indexed = done, "resume_indexing finished");
-        Ok(done)
+        let opts = WriteOptions::default().index(IndexChoice::IvfPq(None)).deferred();
+        written(self.write_rows(batch, embeddings, &opts).await?)
     }
 }
 
-/// Builds the section of `prepared` on a blocking thread; returns it with the primary column's summary.
-async fn build_off_thread(
-    prepared: PreparedBatch,
-    plan: IndexPlan,
-    file: &str,
-) -> Result<(Vec<u8>, ailk_format::VectorColumn)> {
-    tokio::task::spawn_blocking(move || -> Result<_> {
-        let section = build_section(prepared.rows, &prepared.columns, &plan)?;
-        Ok((section, summarize(&prepared.columns[..1])?.remove(0)))
-    })
-    .await
-    .map_err(|e| WriterError::BuildFailed { file: file.to_string(), reason: e.to_string() })?
+/// A write without a batch id always writes.
+fn written(file: Option<WrittenFile>) -> Result<WrittenFile> {
+    file.ok_or_else(|| WriterError::InvalidInput("a write without a batch id wrote nothing".into()))
 }

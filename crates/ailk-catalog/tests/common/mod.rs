@@ -57,9 +57,9 @@ pub fn batch(schema: &Schema, ids: std::ops::Range<i64>) -> RecordBatch {
 /// Writes rows `ids` as a Parquet file under the table's `data/` directory and returns its
 /// Iceberg entry.
 pub async fn write_file(table: &Table, ids: std::ops::Range<i64>) -> DataFile {
-    let state = table.load().await.unwrap();
+    let state = table.refresh().await.unwrap();
     let rows = batch(state.schema(), ids);
-    let uri = format!("{}/data/{}.parquet", state.metadata.location(), uuid::Uuid::new_v4());
+    let uri = format!("{}/data/{}.parquet", state.location(), uuid::Uuid::new_v4());
     put_batch(table.warehouse(), &uri, &rows).await;
     data_file_from_store(table.warehouse(), &uri, state.schema()).await.unwrap()
 }
@@ -86,7 +86,12 @@ pub async fn memory_table() -> Table {
 pub async fn live_ids(table: &Table, snapshot: Option<i64>) -> Vec<i64> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let mut ids = Vec::new();
-    for f in table.live_files(snapshot).await.unwrap() {
+    let current = table.refresh().await.unwrap();
+    let version = match snapshot {
+        Some(id) => current.at_snapshot(id).unwrap(),
+        None => current,
+    };
+    for f in version.live_files().await.unwrap().iter() {
         let path = table.warehouse().path_of(f.path()).unwrap();
         let bytes = table.warehouse().store().get(&path).await.unwrap().bytes().await.unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();

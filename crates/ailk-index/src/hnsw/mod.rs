@@ -263,11 +263,11 @@ impl HnswIndex {
         let g = HnswGraph::decode(graph)?;
         let raw = RawVectors::decode(vectors)?;
         let VectorData::F32(data) = raw.data else {
-            return Err(IndexError::InvalidParams("HNSW needs f32 raw vectors".into()));
+            return Err(IndexError::Corrupt("HNSW needs f32 raw vectors".into()));
         };
         let meta = g.meta;
         if raw.rows != u64::from(meta.node_count) || meta.node_count == 0 {
-            return Err(IndexError::InvalidParams(format!(
+            return Err(IndexError::Corrupt(format!(
                 "graph has {} nodes but {} vectors are stored",
                 meta.node_count, raw.rows
             )));

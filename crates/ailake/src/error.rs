@@ -1,0 +1,103 @@
+//! [`AilakeError`]: the one error of the public API. Errors of the layered crates are
+//! flattened on the way in (a conflict is `Catalog(..)` whether the writer or the catalog
+//! raised it), and every error has an [`ErrorKind`] and [`AilakeError::is_retryable`].
+
+use ailk_catalog::CatalogError;
+use ailk_format::{ErrorKind, FormatError};
+use ailk_index::IndexError;
+use ailk_search::SearchError;
+use ailk_writer::WriterError;
+
+/// The one error type of the public API. Branch on [`AilakeError::kind`]; the variant says
+/// which layer raised it, with its source attached.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AilakeError {
+    /// The AILK section or Parquet file layer failed.
+    #[error(transparent)]
+    Format(FormatError),
+    /// The index layer failed.
+    #[error(transparent)]
+    Index(IndexError),
+    /// The catalog, Iceberg metadata or commit layer failed.
+    #[error(transparent)]
+    Catalog(CatalogError),
+    /// Searching failed (a reason of the search layer itself).
+    #[error(transparent)]
+    Search(SearchError),
+    /// Writing failed (a reason of the write layer itself).
+    #[error(transparent)]
+    Writer(WriterError),
+    /// Arrow rejected a schema or column the caller built.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+}
+
+impl AilakeError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AilakeError::Format(e) => e.kind(),
+            AilakeError::Index(e) => e.kind(),
+            AilakeError::Catalog(e) => e.kind(),
+            AilakeError::Search(e) => e.kind(),
+            AilakeError::Writer(e) => e.kind(),
+            AilakeError::Arrow(_) => ErrorKind::InvalidInput,
+        }
+    }
+
+    /// Whether retrying the operation may succeed: conflicts (re-read the table first) and
+    /// I/O failures.
+    pub fn is_retryable(&self) -> bool {
+        self.kind().is_retryable()
+    }
+}
+
+impl From<FormatError> for AilakeError {
+    fn from(e: FormatError) -> Self {
+        AilakeError::Format(e)
+    }
+}
+
+impl From<IndexError> for AilakeError {
+    fn from(e: IndexError) -> Self {
+        match e {
+            IndexError::Format(e) => e.into(),
+            e => AilakeError::Index(e),
+        }
+    }
+}
+
+impl From<CatalogError> for AilakeError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Format(e) => e.into(),
+            e => AilakeError::Catalog(e),
+        }
+    }
+}
+
+impl From<SearchError> for AilakeError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Catalog(e) => e.into(),
+            SearchError::Index(e) => e.into(),
+            SearchError::Format(e) => e.into(),
+            e => AilakeError::Search(e),
+        }
+    }
+}
+
+impl From<WriterError> for AilakeError {
+    fn from(e: WriterError) -> Self {
+        match e {
+            WriterError::Catalog(e) => e.into(),
+            WriterError::Index(e) => e.into(),
+            WriterError::Format(e) => e.into(),
+            e => AilakeError::Writer(e),
+        }
+    }
+}
+
+/// Result alias of the public API.
+pub type AilakeResult<T> = Result<T, AilakeError>;

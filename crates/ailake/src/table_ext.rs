@@ -1,0 +1,29 @@
+//! [`TableExt`]: the writer and the search of a [`Table`] handle, as methods on it.
+
+use std::future::Future;
+
+use ailk_catalog::Table;
+use ailk_search::SearchSession;
+use ailk_writer::{TableWriter, WritePolicy};
+
+use crate::AilakeResult;
+
+/// Writing and searching from a [`Table`] handle (in the prelude).
+pub trait TableExt {
+    /// A [`TableWriter`] for the table.
+    fn writer(&self, policy: WritePolicy) -> AilakeResult<TableWriter>;
+
+    /// A [`SearchSession`] over the handle's snapshot (time travel: `table.at_snapshot(id)?.search()`).
+    fn search(&self) -> impl Future<Output = AilakeResult<SearchSession>> + Send;
+}
+
+impl TableExt for Table {
+    fn writer(&self, policy: WritePolicy) -> AilakeResult<TableWriter> {
+        Ok(TableWriter::for_table(self, policy)?)
+    }
+
+    fn search(&self) -> impl Future<Output = AilakeResult<SearchSession>> + Send {
+        let table = self.clone();
+        async move { Ok(SearchSession::new(&table).await?) }
+    }
+}

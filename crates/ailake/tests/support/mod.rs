@@ -1,0 +1,169 @@
+//! Helpers of the tests that need no dataset: small synthetic tables in temp dirs, read back
+//! through the public API and through pyiceberg.
+#![allow(dead_code)]
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ailake::prelude::*;
+use arrow_array::{ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+
+/// Dimension of the synthetic vectors.
+pub const DIM: u32 = 16;
+
+/// Attribute columns: `id: Int64`, `text: Utf8`.
+pub fn attributes() -> Schema {
+    Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("text", DataType::Utf8, true)])
+}
+
+/// One deterministic pseudo-random vector per id, in `dim` dimensions, in 8 loose clusters.
+pub fn vectors(ids: Range<usize>, dim: u32) -> Vec<f32> {
+    let mut out = Vec::with_capacity(ids.len() * dim as usize);
+    for i in ids {
+        let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+        for d in 0..dim as usize {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let noise = (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            let center = if d % 8 == i % 8 { 2.0 } else { 0.0 };
+            out.push(center + noise);
+        }
+    }
+    out
+}
+
+/// Attribute rows `ids` (no vector column).
+pub fn rows(ids: Range<usize>) -> RecordBatch {
+    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(ids.clone().map(|i| i as i64)));
+    let text: ArrayRef = Arc::new(StringArray::from_iter_values(ids.map(|i| format!("doc {i}"))));
+    RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap()
+}
+
+/// A `FixedSizeList<Float32>` column of `values` (`dim` wide).
+pub fn vector_array(values: &[f32], dim: u32) -> ArrayRef {
+    let item = Arc::new(Field::new("item", DataType::Float32, false));
+    Arc::new(
+        FixedSizeListArray::try_new(item, dim as i32, Arc::new(Float32Array::from(values.to_vec())), None)
+            .unwrap(),
+    )
+}
+
+/// Rows `ids` with their vectors in the batch, under each of `columns` (the same values).
+pub fn batch_with(ids: Range<usize>, columns: &[&str]) -> RecordBatch {
+    let base = rows(ids.clone());
+    let values = vectors(ids, DIM);
+    let mut fields: Vec<Field> = base.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut arrays = base.columns().to_vec();
+    for c in columns {
+        let array = vector_array(&values, DIM);
+        fields.push(Field::new(*c, array.data_type().clone(), false));
+        arrays.push(array);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+}
+
+/// Rows `ids` with their `embedding` column.
+pub fn batch(ids: Range<usize>) -> RecordBatch {
+    batch_with(ids, &["embedding"])
+}
+
+/// A SQLite catalog and local warehouse under `dir`.
+pub async fn catalog(dir: &Path) -> Catalog {
+    Catalog::local(dir.join("catalog.db"), "default", dir.join("warehouse")).await.unwrap()
+}
+
+/// `docs.<name>`.
+pub fn ident(name: &str) -> TableIdent {
+    TableIdent::new("docs", name).unwrap()
+}
+
+/// Table `docs.<name>` with vector columns `columns` (`DIM`, L2), created if missing.
+pub async fn table_with(dir: &Path, name: &str, columns: &[&str]) -> Table {
+    let specs: Vec<VectorSpec> = columns.iter().map(|c| VectorSpec::new(*c, DIM, Metric::L2)).collect();
+    catalog(dir).await.create_or_load_table(&ident(name), &attributes(), &specs).await.unwrap()
+}
+
+/// Table `docs.<name>` with one vector column `embedding`.
+pub async fn table(dir: &Path, name: &str) -> Table {
+    table_with(dir, name, &["embedding"]).await
+}
+
+/// Every `id` of the table's current snapshot, sorted, read through a search session (an
+/// exact filtered search that matches every row, so duplicates would show).
+pub async fn live_ids(table: &Table) -> Vec<i64> {
+    let session = table.refresh().await.unwrap().search().await.unwrap();
+    let rows = session.row_count() as usize;
+    if rows == 0 {
+        return Vec::new();
+    }
+    let params = SearchParams { filter: Some(Filter::cmp("id", ailake::Op::Ge, 0i64)), ..Default::default() };
+    let got = session.search(&vec![0.0; DIM as usize], rows + 10, &params).await.unwrap();
+    let mut ids = ids(&got);
+    assert_eq!(ids.len(), rows, "the search returns every row the manifests count");
+    ids.sort_unstable();
+    ids
+}
+
+/// The `id` column of a result.
+pub fn ids(batch: &RecordBatch) -> Vec<i64> {
+    batch.column_by_name("id").unwrap().as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec()
+}
+
+/// Exact nearest ids (L2) of `query` among `ids`.
+pub fn exact(ids: Range<usize>, query: &[f32], k: usize) -> Vec<i64> {
+    let values = vectors(ids.clone(), DIM);
+    let mut scored: Vec<(f32, i64)> = values
+        .chunks_exact(DIM as usize)
+        .zip(ids)
+        .map(|(v, i)| (v.iter().zip(query).map(|(a, b)| (a - b) * (a - b)).sum::<f32>(), i as i64))
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(k).map(|(_, i)| i).collect()
+}
+
+/// Mean recall@k of `table`'s search for `queries` (ids of the table's rows used as queries)
+/// against the exact answer over `all`.
+pub async fn recall(table: &Table, all: Range<usize>, queries: Range<usize>, k: usize) -> f64 {
+    let session = table.refresh().await.unwrap().search().await.unwrap();
+    let params = SearchParams { ef: Some(64), nprobe: 16, ..Default::default() };
+    let (mut hit, mut total) = (0, 0);
+    for q in vectors(queries, DIM).chunks_exact(DIM as usize) {
+        let got = ids(&session.search(q, k, &params).await.unwrap());
+        let truth = exact(all.clone(), q, k);
+        hit += got.iter().filter(|g| truth.contains(g)).count();
+        total += k;
+    }
+    hit as f64 / total as f64
+}
+
+/// The Python with pyiceberg the interop tests use.
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("AILAKE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python with pyiceberg: run `bash .ci/run` once (it creates .venv) or set AILAKE_PYTHON"
+    );
+    venv
+}
+
+/// The ids pyiceberg reads from table `docs.<name>` under `dir`, sorted.
+pub fn pyiceberg_ids(dir: &Path, name: &str) -> Vec<i64> {
+    let root = format!("file://{}", dir.join("warehouse").canonicalize().unwrap().display());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/read_quickstart.py");
+    let out = std::process::Command::new(python())
+        .arg(script)
+        .arg(dir.join("catalog.db"))
+        .arg(&root)
+        .arg(format!("docs.{name}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pyiceberg failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()
+}

@@ -1,0 +1,267 @@
+//! [`VectorIndex`]: the one index interface the writer and the search share — build from
+//! vectors, add to an AILK section, load from a section (viewed in place), and search with an
+//! optional [`RowFilter`] of allowed rows. Every index kind (HNSW, IVF-PQ, flat) sits behind it.
+
+use std::sync::Arc;
+
+use ailk_format::{RawVectors, Section, SectionBuilder, SubsectionKind, TypedArray, VectorData};
+
+use crate::error::{IndexError, Result};
+use crate::flat::{check_query, check_vectors, flat_search};
+use crate::hnsw::{HnswIndex, HnswParams};
+use crate::ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
+use crate::kernels;
+use crate::topk::{Neighbor, TopK};
+use crate::Metric;
+
+/// What index to build over a block of vectors.
+#[derive(Debug, Clone)]
+pub enum IndexSpec {
+    /// An HNSW graph (raw vectors kept: the graph searches them).
+    Hnsw(HnswParams),
+    /// IVF-PQ with a codebook trained on these vectors; raw vectors kept for refine.
+    IvfPq(IvfPqConfig),
+    /// IVF-PQ with an existing (table-wide) codebook: assign and encode only.
+    IvfPqShared(Arc<IvfPqCodebook>),
+    /// No index: raw vectors only, searched exactly.
+    Flat,
+}
+
+/// Query-time knobs of every index kind (each reads the ones it has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryParams {
+    /// HNSW beam width (`None`: the index's default).
+    pub ef: Option<usize>,
+    /// IVF lists probed.
+    pub nprobe: usize,
+    /// IVF-PQ candidates re-ranked exactly: `k × refine_factor` (1: no refine).
+    pub refine_factor: usize,
+}
+
+impl Default for QueryParams {
+    fn default() -> Self {
+        Self { ef: None, nprobe: 8, refine_factor: 4 }
+    }
+}
+
+/// The rows of a shard a search may return (a bitmap over row ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowFilter {
+    bits: Vec<u64>,
+    count: usize,
+}
+
+impl RowFilter {
+    /// The rows `rows` of a shard of `total` rows (ids at or past `total` are ignored).
+    pub fn from_rows(rows: impl IntoIterator<Item = u32>, total: usize) -> Self {
+        let mut bits = vec![0u64; total.div_ceil(64)];
+        let mut count = 0;
+        for r in rows {
+            let r = r as usize;
+            if r < total && bits[r / 64] & (1 << (r % 64)) == 0 {
+                bits[r / 64] |= 1 << (r % 64);
+                count += 1;
+            }
+        }
+        Self { bits, count }
+    }
+
+    /// Whether row `row` is allowed.
+    pub fn contains(&self, row: u32) -> bool {
+        let r = row as usize;
+        self.bits.get(r / 64).is_some_and(|w| w & (1 << (r % 64)) != 0)
+    }
+
+    /// Allowed rows.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no row is allowed.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The allowed rows, ascending.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.bits.iter().enumerate().flat_map(|(w, &word)| {
+            (0..64u32).filter(move |b| word & (1 << b) != 0).map(move |b| w as u32 * 64 + b)
+        })
+    }
+}
+
+/// Raw vectors of a flat index: viewed in a section, or owned (read from Parquet).
+#[derive(Debug, Clone)]
+pub enum FlatVectors {
+    /// Viewed in place in a loaded section.
+    Section(TypedArray<f32>),
+    /// Owned values.
+    Owned(Vec<f32>),
+}
+
+impl std::ops::Deref for FlatVectors {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        match self {
+            FlatVectors::Section(v) => v,
+            FlatVectors::Owned(v) => v,
+        }
+    }
+}
+
+/// One vector column's index over one shard.
+#[derive(Debug, Clone)]
+pub enum VectorIndex {
+    /// HNSW graph over raw vectors.
+    Hnsw(HnswIndex),
+    /// IVF-PQ codes (raw vectors kept for refine when present).
+    IvfPq(IvfPqIndex),
+    /// Raw vectors only, searched exactly.
+    Flat {
+        /// Row-major values (unit length for cosine).
+        vectors: FlatVectors,
+        /// Dimension.
+        dim: usize,
+        /// Distance.
+        metric: Metric,
+    },
+}
+
+impl VectorIndex {
+    /// Builds `spec` over `vectors` (row-major, `dim` wide, unit length for cosine).
+    pub fn build(vectors: &[f32], dim: usize, metric: Metric, spec: &IndexSpec) -> Result<Self> {
+        Ok(match spec {
+            IndexSpec::Hnsw(p) => VectorIndex::Hnsw(HnswIndex::build(vectors, dim, metric, *p)?),
+            IndexSpec::IvfPq(cfg) => VectorIndex::IvfPq(IvfPqIndex::build(vectors, dim, metric, cfg, true)?),
+            IndexSpec::IvfPqShared(book) => {
+                VectorIndex::IvfPq(IvfPqIndex::build_with_codebook(vectors, book.clone(), true)?)
+            }
+            IndexSpec::Flat => Self::flat(vectors.to_vec(), dim, metric)?,
+        })
+    }
+
+    /// A flat index over owned `vectors` (checked for shape and finiteness).
+    pub fn flat(vectors: Vec<f32>, dim: usize, metric: Metric) -> Result<Self> {
+        check_vectors(&vectors, dim)?;
+        Ok(VectorIndex::Flat { vectors: FlatVectors::Owned(vectors), dim, metric })
+    }
+
+    /// Loads vector column `column` of a decoded section: HNSW or IVF-PQ when the section has
+    /// one, else its raw vectors as a flat index. A section with neither is `Corrupt`.
+    pub fn from_section(section: &Section, column: u16) -> Result<Self> {
+        let dir = section.directory();
+        let col = dir
+            .columns
+            .get(usize::from(column))
+            .ok_or_else(|| IndexError::Corrupt(format!("no vector column {column} in the section")))?;
+        if dir.find(SubsectionKind::HnswGraph, column).is_some() {
+            return Ok(VectorIndex::Hnsw(HnswIndex::from_section(section, column)?));
+        }
+        if dir.find(SubsectionKind::IvfLists, column).is_some() {
+            return Ok(VectorIndex::IvfPq(IvfPqIndex::from_section(section, column)?));
+        }
+        if dir.find(SubsectionKind::RawVectors, column).is_some() {
+            let raw = RawVectors::decode(&section.payload(SubsectionKind::RawVectors, column)?)?;
+            let VectorData::F32(values) = raw.data else {
+                return Err(IndexError::Corrupt("flat search needs f32 raw vectors".into()));
+            };
+            if raw.dim != col.dim {
+                return Err(IndexError::Corrupt(format!(
+                    "raw vectors are {}-d, the column {}-d",
+                    raw.dim, col.dim
+                )));
+            }
+            return Ok(VectorIndex::Flat {
+                vectors: FlatVectors::Section(values),
+                dim: col.dim as usize,
+                metric: col.metric,
+            });
+        }
+        Err(IndexError::Corrupt(format!("the section has no index for vector column {column}")))
+    }
+
+    /// Adds this index's payloads to a section under vector column `column`.
+    pub fn add_to_section<'a>(&'a self, section: &mut SectionBuilder<'a>, column: u16) -> Result<()> {
+        match self {
+            VectorIndex::Hnsw(h) => h.add_to_section(section, column),
+            VectorIndex::IvfPq(ivf) => ivf.add_to_section(section, column),
+            VectorIndex::Flat { vectors, dim, .. } => {
+                section.add(
+                    SubsectionKind::RawVectors,
+                    column,
+                    RawVectors::encode_f32(*dim as u32, vectors)?,
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether queries scan every row (no graph or codes).
+    pub fn is_flat(&self) -> bool {
+        matches!(self, VectorIndex::Flat { .. })
+    }
+
+    /// Dimension of the indexed vectors.
+    pub fn dim(&self) -> usize {
+        match self {
+            VectorIndex::Hnsw(h) => h.dim(),
+            VectorIndex::IvfPq(ivf) => ivf.codebook().dim,
+            VectorIndex::Flat { dim, .. } => *dim,
+        }
+    }
+
+    /// The distance the index ranks by.
+    pub fn metric(&self) -> Metric {
+        match self {
+            VectorIndex::Hnsw(h) => h.metric(),
+            VectorIndex::IvfPq(ivf) => ivf.codebook().metric,
+            VectorIndex::Flat { metric, .. } => *metric,
+        }
+    }
+
+    /// The raw vectors, when the index keeps them.
+    pub fn vectors(&self) -> Option<&[f32]> {
+        match self {
+            VectorIndex::Hnsw(h) => Some(h.vectors()),
+            VectorIndex::IvfPq(ivf) => ivf.vectors(),
+            VectorIndex::Flat { vectors, .. } => Some(vectors),
+        }
+    }
+
+    /// The `k` nearest rows to `query` (unit length for cosine), nearest first; with `allowed`,
+    /// only among those rows (scored exactly against the raw vectors).
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        params: &QueryParams,
+        allowed: Option<&RowFilter>,
+    ) -> Result<Vec<Neighbor>> {
+        if let Some(rows) = allowed {
+            return self.search_allowed(query, k, rows);
+        }
+        match self {
+            VectorIndex::Hnsw(h) => h.search(query, k, params.ef),
+            VectorIndex::IvfPq(ivf) => {
+                // Refine needs kept raw vectors; without them rank by codes only.
+                let refine = if ivf.vectors().is_some() { params.refine_factor.max(1) } else { 1 };
+                ivf.search(query, k, &IvfPqSearch { nprobe: params.nprobe.max(1), refine_factor: refine })
+            }
+            VectorIndex::Flat { vectors, dim, metric } => flat_search(vectors, *dim, *metric, query, k),
+        }
+    }
+
+    fn search_allowed(&self, query: &[f32], k: usize, rows: &RowFilter) -> Result<Vec<Neighbor>> {
+        let dim = self.dim();
+        check_query(query, dim, k)?;
+        let raw = self.vectors().ok_or_else(|| {
+            IndexError::InvalidParams("a filtered search needs the shard's raw vectors".into())
+        })?;
+        let mut top = TopK::new(k);
+        for r in rows.iter() {
+            let Some(v) = raw.get(r as usize * dim..(r as usize + 1) * dim) else { break };
+            top.push(r, kernels::distance(self.metric(), query, v));
+        }
+        Ok(top.into_sorted_vec())
+    }
+}

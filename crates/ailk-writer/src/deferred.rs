@@ -1,0 +1,218 @@
+//! Deferred index builds: a deferred write stores the Parquet-only file and returns; a
+//! background task builds the index, re-sections the file into a new one and puts it in place
+//! — inside the staged entry when the file is not committed yet, else by a `replace` commit.
+//! [`TableWriter::resume_indexing`] finishes the builds a crashed process left behind.
+
+use std::collections::HashMap;
+
+use ailk_catalog::{IndexKind, IndexStatus, ShardSummary, SnapshotUpdate};
+use ailk_format::object_store::ObjectStoreExt;
+use ailk_format::{read_vectors, resection_object, write_shard_bytes, ReadOptions, ShardReader};
+use ailk_index::IvfPqConfig;
+use arrow_array::RecordBatch;
+
+use crate::build::{build_off_thread, summarize, IndexPlan};
+use crate::error::{Result, WriterError};
+use crate::options::IndexChoice;
+use crate::prepare::{PreparedBatch, PreparedColumn};
+use crate::staging::EntryState;
+use crate::writer::{TableWriter, WrittenFile};
+
+/// What a background build will build.
+#[derive(Debug, Clone, Copy)]
+enum Deferred {
+    Hnsw,
+    /// IVF-PQ with the table's shared codebook (this config trains it if there is none yet).
+    IvfPq(Option<IvfPqConfig>),
+}
+
+impl Deferred {
+    fn kind(self) -> IndexKind {
+        match self {
+            Deferred::Hnsw => IndexKind::Hnsw,
+            Deferred::IvfPq(_) => IndexKind::IvfPq,
+        }
+    }
+}
+
+impl TableWriter {
+    /// Stores `prepared` as a Parquet-only file, stages it and starts its index build.
+    pub(crate) async fn write_deferred(
+        &self,
+        prepared: PreparedBatch,
+        choice: &IndexChoice,
+        batch_id: Option<String>,
+    ) -> Result<WrittenFile> {
+        let build = match choice {
+            IndexChoice::IvfPq(cfg) => Deferred::IvfPq(*cfg),
+            IndexChoice::Auto if self.inner.policy.prefers_ivf_pq(prepared.rows) => Deferred::IvfPq(None),
+            _ => Deferred::Hnsw,
+        };
+        let rows = prepared.rows;
+        let primary = summarize(&prepared.columns[..1])?.remove(0);
+        let (bytes, _) =
+            write_shard_bytes(self.inner.schema.clone(), std::slice::from_ref(&prepared.batch), None, None)?;
+        let uri = self.data_uri();
+        self.put(&uri, bytes).await?;
+        let kind = build.kind();
+        let entry = self.entry(&uri, rows, &primary, kind, None, batch_id).await?;
+        let key = entry.key;
+        self.staging().entries.lock().await.push(entry);
+        let writer = self.clone();
+        let file = uri.clone();
+        let handle = tokio::spawn(async move { writer.build_deferred(key, file, prepared, build).await });
+        self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).push((uri.clone(), handle));
+        tracing::info!(file = %uri, rows, "wrote Parquet-only shard; index build in the background");
+        Ok(WrittenFile { path: uri, rows, index: kind, indexed: false })
+    }
+
+    async fn plan_for(&self, build: Deferred, prepared: &PreparedBatch) -> Result<IndexPlan> {
+        Ok(match build {
+            Deferred::Hnsw => IndexPlan::Hnsw(self.inner.policy.hnsw),
+            Deferred::IvfPq(cfg) => IndexPlan::IvfPqShared(
+                self.inner.codebooks.for_columns(self.table(), &prepared.columns, cfg).await?,
+            ),
+        })
+    }
+
+    /// The background half of a deferred write.
+    async fn build_deferred(
+        &self,
+        key: u64,
+        old_uri: String,
+        prepared: PreparedBatch,
+        build: Deferred,
+    ) -> Result<()> {
+        let plan = self.plan_for(build, &prepared).await?;
+        let kind = plan.kind();
+        let rows = prepared.rows;
+        let (section, primary) = build_off_thread(prepared, plan, &old_uri).await?;
+        self.install(Some(key), &old_uri, rows, section, &primary, kind).await
+    }
+
+    /// Re-sections `old_uri` with `section` into a new file and puts it in place: inside the
+    /// staged entry when not yet committed, else by a replace commit. A file whose batch was
+    /// dropped (committed by another writer) is discarded.
+    async fn install(
+        &self,
+        key: Option<u64>,
+        old_uri: &str,
+        rows: usize,
+        section: Vec<u8>,
+        primary: &ailk_format::VectorColumn,
+        kind: IndexKind,
+    ) -> Result<()> {
+        let wh = self.table().warehouse();
+        let old_path = wh.path_of(old_uri)?;
+        let new_uri = self.data_uri();
+        let new_path = wh.path_of(&new_uri)?;
+        let written = resection_object(
+            wh.store().clone(),
+            &old_path,
+            &new_path,
+            section.into(),
+            ReadOptions::default(),
+        )
+        .await?;
+        let new_entry = self
+            .entry(&new_uri, rows, primary, kind, written.section.map(|s| (s.offset, s.length)), None)
+            .await?;
+        let mut entries = self.staging().entries.lock().await;
+        let staged = key.and_then(|k| entries.iter_mut().find(|e| e.key == k));
+        match staged {
+            Some(e) if e.state == EntryState::Staged => {
+                e.data_file = new_entry.data_file;
+                e.summary = new_entry.summary;
+                drop(entries);
+                // Never committed: the Parquet-only file is garbage now.
+                wh.store().delete(&old_path).await.ok();
+                tracing::info!(file = %new_uri, "index built before commit; staged the indexed file");
+                Ok(())
+            }
+            Some(e) if e.state == EntryState::Dropped => {
+                drop(entries);
+                wh.store().delete(&new_path).await.ok();
+                tracing::info!(file = %old_uri, "batch committed by another writer; discarded its index");
+                Ok(())
+            }
+            _ => {
+                drop(entries);
+                let update = SnapshotUpdate::replace(old_uri, new_entry.data_file)
+                    .with_summaries(vec![new_entry.summary]);
+                match self.table().commit(update).await {
+                    Ok(out) => {
+                        tracing::info!(file = %new_uri, snapshot = out.snapshot_id(), "index built; committed a replace");
+                        Ok(())
+                    }
+                    Err(e) => {
+                        wh.store().delete(&new_path).await.ok();
+                        Err(e.into())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for every background index build started so far; returns the first error.
+    pub async fn wait_indexed(&self) -> Result<()> {
+        let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut first = None;
+        for (file, handle) in tasks {
+            let res = match handle.await {
+                Ok(r) => r,
+                Err(e) => Err(WriterError::BuildFailed { file, reason: e.to_string() }),
+            };
+            if let Err(e) = res {
+                tracing::warn!(error = %e, "background index build failed");
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), Err)
+    }
+
+    /// Builds the index of every live shard of the table's current snapshot that has no AILK
+    /// section (deferred builds cut short by a crash), committing a replace for each. Files
+    /// and summaries come from one metadata version. Returns how many were indexed.
+    pub async fn resume_indexing(&self) -> Result<usize> {
+        let table = self.table().refresh().await?;
+        let files = table.live_files().await?;
+        let summaries = table.shard_summaries().await?;
+        let summaries: HashMap<&str, &ShardSummary> =
+            summaries.iter().flat_map(|s| s.iter()).map(|s| (s.file_path.as_str(), s)).collect();
+        let wh = table.warehouse();
+        let mut done = 0;
+        for f in files.iter() {
+            let uri = f.path();
+            let path = wh.path_of(uri)?;
+            let pending = match summaries.get(uri) {
+                Some(s) => s.status == IndexStatus::Pending,
+                None => ShardReader::open(wh.store().clone(), path.clone(), ReadOptions::default())
+                    .await?
+                    .location()
+                    .is_none(),
+            };
+            if !pending {
+                continue;
+            }
+            let mut columns = Vec::with_capacity(self.inner.specs.len());
+            for spec in &self.inner.specs {
+                let values = read_vectors(wh.store().clone(), &path, &spec.name, spec.dim as usize).await?;
+                columns.push(PreparedColumn::new(&self.inner.schema, spec, values));
+            }
+            let rows = f.data_file.record_count() as usize;
+            let prepared =
+                PreparedBatch { batch: RecordBatch::new_empty(self.inner.schema.clone()), columns, rows };
+            let build = match summaries.get(uri).map(|s| s.index) {
+                Some(IndexKind::IvfPq) => Deferred::IvfPq(None),
+                _ => Deferred::Hnsw,
+            };
+            let plan = self.plan_for(build, &prepared).await?;
+            let kind = plan.kind();
+            let (section, primary) = build_off_thread(prepared, plan, uri).await?;
+            self.install(None, uri, rows, section, &primary, kind).await?;
+            done += 1;
+        }
+        tracing::info!(indexed = done, "resume_indexing finished");
+        Ok(done)
+    }
+}

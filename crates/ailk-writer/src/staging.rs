@@ -1,0 +1,134 @@
+//! Staged files and the commit: what a writer wrote but has not committed yet, the batch ids
+//! it has reserved, and [`TableWriter::commit`], which turns everything staged into one
+//! Iceberg snapshot.
+//!
+//! Exactly-once for a batch id rests on two checks: a writer reserves the id atomically before
+//! any I/O (so clones of one writer never write it twice), and the snapshot producer refuses
+//! an id already in the table's lineage at the moment of the swap (so separate writers and
+//! processes never commit it twice; the loser drops its copy).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex as SyncMutex;
+
+use ailk_catalog::iceberg::spec::DataFile;
+use ailk_catalog::{CommitOutcome, ShardSummary, SnapshotUpdate};
+use ailk_format::object_store::ObjectStoreExt;
+use tokio::sync::Mutex;
+
+use crate::error::Result;
+use crate::writer::TableWriter;
+
+/// Where a staged file is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryState {
+    /// Written, waiting for the next commit.
+    Staged,
+    /// In a committed snapshot.
+    Committed,
+    /// Its batch id was committed by another writer first: the file is garbage.
+    Dropped,
+}
+
+/// One file this writer wrote.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub key: u64,
+    pub data_file: DataFile,
+    pub summary: ShardSummary,
+    pub batch_id: Option<String>,
+    pub state: EntryState,
+}
+
+/// The staging area shared by every clone of a writer.
+#[derive(Default)]
+pub(crate) struct Staging {
+    /// Also serializes commits with background builds finishing (the ordering rule).
+    pub entries: Mutex<Vec<Entry>>,
+    /// Batch ids being written, staged or committed through this writer.
+    reserved: SyncMutex<HashSet<String>>,
+    next_key: AtomicU64,
+}
+
+impl Staging {
+    /// A fresh key for a new entry.
+    pub fn next_key(&self) -> u64 {
+        self.next_key.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Reserves `id`, or `None` when this writer already holds it. The reservation is
+    /// released when dropped unless [`Reservation::keep`] is called.
+    pub fn reserve(&self, id: &str) -> Option<Reservation<'_>> {
+        let fresh = self.reserved.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+        fresh.then(|| Reservation { staging: self, id: id.to_string(), kept: false })
+    }
+}
+
+/// A batch id held by one write in progress.
+pub(crate) struct Reservation<'a> {
+    staging: &'a Staging,
+    id: String,
+    kept: bool,
+}
+
+impl Reservation<'_> {
+    /// Keeps the id reserved for good (the batch is staged, or found committed).
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.staging.reserved.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+        }
+    }
+}
+
+impl TableWriter {
+    /// Commits every staged file as one snapshot and returns its id; with nothing staged,
+    /// returns the table's current snapshot id (0 for an empty table). A background build
+    /// that finished before this call put its indexed file in this commit; one that finishes
+    /// later commits a replace. A staged batch whose id another writer committed first is
+    /// dropped (its file deleted), the rest committed.
+    pub async fn commit(&self) -> Result<i64> {
+        let mut entries = self.staging().entries.lock().await;
+        loop {
+            let staged: Vec<&Entry> = entries.iter().filter(|e| e.state == EntryState::Staged).collect();
+            if staged.is_empty() {
+                return Ok(self.table().refresh().await?.snapshot_id().unwrap_or(0));
+            }
+            let mut update = SnapshotUpdate::append(staged.iter().map(|e| e.data_file.clone()).collect())
+                .with_summaries(staged.iter().map(|e| e.summary.clone()).collect())
+                .with_batch_ids(staged.iter().filter_map(|e| e.batch_id.clone()));
+            if let Some(parent) = self.expected_parent() {
+                update = update.with_expected_parent(parent);
+            }
+            match self.table().commit(update).await? {
+                CommitOutcome::Committed { snapshot_id, attempts } => {
+                    let files = staged.len();
+                    entries
+                        .iter_mut()
+                        .filter(|e| e.state == EntryState::Staged)
+                        .for_each(|e| e.state = EntryState::Committed);
+                    self.parent_moved_to(snapshot_id);
+                    tracing::info!(snapshot_id, files, attempts, "committed");
+                    return Ok(snapshot_id);
+                }
+                CommitOutcome::AlreadyCommitted { batch_id, .. } => {
+                    let wh = self.table().warehouse();
+                    for e in entries.iter_mut() {
+                        if e.state == EntryState::Staged && e.batch_id.as_deref() == Some(batch_id.as_str()) {
+                            e.state = EntryState::Dropped;
+                            if let Ok(p) = wh.path_of(e.data_file.file_path()) {
+                                wh.store().delete(&p).await.ok();
+                            }
+                        }
+                    }
+                    tracing::info!(%batch_id, "batch committed elsewhere; dropped its staged file");
+                }
+            }
+        }
+    }
+}
