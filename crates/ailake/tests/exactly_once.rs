@@ -131,13 +131,14 @@ fn child(dir: &std::path::Path, mode: &str, first: usize) -> Child {
         .unwrap()
 }
 
-/// Waits for the child to print a line starting with `marker`; returns that line.
+/// Waits for the child to print `marker`; returns the line from the marker on.
 fn wait_for(child: &mut Child, marker: &str) -> String {
     let lines = BufReader::new(child.stdout.as_mut().unwrap()).lines();
     for line in lines {
         let line = line.unwrap();
-        if line.starts_with(marker) {
-            return line;
+        // libtest may print its own `test child_entry ... ` before the child's line.
+        if let Some(at) = line.find(marker) {
+            return line[at..].to_string();
         }
     }
     panic!("the child ended before printing {marker}");

@@ -28,7 +28,8 @@ async fn every_combination_of_index_deferral_and_batch_id_writes_and_searches() 
     let mut first = 0;
     for index in &choices {
         for deferred in [false, true] {
-            for batch_id in [None, Some(format!("b{first}"))] {
+            for tagged in [false, true] {
+                let batch_id = tagged.then(|| format!("b{first}"));
                 let opts = WriteOptions { index: index.clone(), deferred, batch_id };
                 let file = writer.write(&batch(first..first + 600), &opts).await.unwrap().unwrap();
                 assert_eq!(file.rows, 600);

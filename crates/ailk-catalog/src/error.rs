@@ -22,6 +22,14 @@ pub enum CatalogError {
     /// The AILK layer failed while reading a data file.
     #[error("format: {0}")]
     Format(#[from] ailk_format::FormatError),
+    /// Local file-system I/O failed (creating or resolving a warehouse directory).
+    #[error("i/o on {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// No table of that name in the catalog.
     #[error("table {0} does not exist")]
     TableNotFound(String),
@@ -66,6 +74,9 @@ pub enum CatalogError {
     /// The caller passed something that cannot be committed.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A catalog task failed unexpectedly (panicked or was cancelled).
+    #[error("internal: {0}")]
+    Internal(String),
     /// Stored metadata or a statistics blob is malformed.
     #[error("corrupt metadata: {0}")]
     Corrupt(String),
@@ -77,7 +88,7 @@ impl CatalogError {
         use CatalogError as C;
         match self {
             C::Iceberg(e) => iceberg_error_kind(e),
-            C::Sql(_) => ErrorKind::Io,
+            C::Sql(_) | C::Io { .. } => ErrorKind::Io,
             C::Store(e) => store_error_kind(e),
             C::Parquet(e) => parquet_error_kind(e),
             C::Format(e) => e.kind(),
@@ -86,6 +97,7 @@ impl CatalogError {
             C::CommitConflict { .. } | C::FileNotLive { .. } | C::StaleParent { .. } => ErrorKind::Conflict,
             C::SchemaMismatch(_) | C::InvalidInput(_) => ErrorKind::InvalidInput,
             C::Corrupt(_) => ErrorKind::Corrupt,
+            C::Internal(_) => ErrorKind::Internal,
         }
     }
 

@@ -50,7 +50,7 @@ impl SqlCatalog {
         let catalog = Self { name: name.into(), path: path.as_ref().to_path_buf() };
         if let Some(dir) = catalog.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
-                .map_err(|e| CatalogError::InvalidInput(format!("{}: {e}", dir.display())))?;
+                .map_err(|source| CatalogError::Io { path: dir.display().to_string(), source })?;
         }
         catalog
             .with_conn(|conn| {
@@ -81,7 +81,7 @@ impl SqlCatalog {
             Ok(handle) => handle
                 .spawn_blocking(run)
                 .await
-                .map_err(|e| CatalogError::InvalidInput(format!("catalog task failed: {e}")))?,
+                .map_err(|e| CatalogError::Internal(format!("catalog task failed: {e}")))?,
             Err(_) => run(),
         }
     }

@@ -73,10 +73,9 @@ impl Warehouse {
     /// A warehouse in a local directory (created if missing), rooted at its `file://` URI.
     pub fn local(dir: impl AsRef<std::path::Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir)
-            .map_err(|e| CatalogError::InvalidInput(format!("{}: {e}", dir.display())))?;
-        let abs =
-            dir.canonicalize().map_err(|e| CatalogError::InvalidInput(format!("{}: {e}", dir.display())))?;
+        let io = |source| CatalogError::Io { path: dir.display().to_string(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let abs = dir.canonicalize().map_err(io)?;
         let store = ailk_format::local_store(&abs)?;
         Self::new(store, format!("file://{}", abs.display()))
     }

@@ -178,7 +178,7 @@ async fn bad_input_is_typed_and_commits_nothing() {
     assert!(matches!(err, CatalogError::InvalidInput(_)));
     let err = table.commit(SnapshotUpdate::append(vec![f.clone(), f])).await.unwrap_err();
     assert!(matches!(err, CatalogError::InvalidInput(_)));
-    assert_eq!(table.refresh().await.unwrap().current_snapshot_id(), None);
+    assert_eq!(table.refresh().await.unwrap().snapshot_id(), None);
 }
 
 fn batch_of(schema: &ailk_catalog::iceberg::spec::Schema) -> arrow_array::RecordBatch {

@@ -106,14 +106,22 @@ impl TableWriter {
         let old_path = wh.path_of(old_uri)?;
         let new_uri = self.data_uri();
         let new_path = wh.path_of(&new_uri)?;
-        let written = resection_object(
-            wh.store().clone(),
-            &old_path,
-            &new_path,
-            section.into(),
-            ReadOptions::default(),
-        )
-        .await?;
+        if self.dropped(key).await {
+            tracing::info!(file = %old_uri, "batch committed by another writer; no index to install");
+            return Ok(());
+        }
+        let resectioned =
+            resection_object(wh.store().clone(), &old_path, &new_path, section.into(), ReadOptions::default())
+                .await;
+        let written = match resectioned {
+            Ok(w) => w,
+            // The commit dropped the entry (and deleted its file) while the build ran.
+            Err(_) if self.dropped(key).await => {
+                wh.store().delete(&new_path).await.ok();
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let new_entry = self
             .entry(&new_uri, rows, primary, kind, written.section.map(|s| (s.offset, s.length)), None)
             .await?;
@@ -151,6 +159,13 @@ impl TableWriter {
                 }
             }
         }
+    }
+
+    /// Whether the staged entry `key` was dropped (its batch committed by another writer).
+    async fn dropped(&self, key: Option<u64>) -> bool {
+        let Some(k) = key else { return false };
+        let entries = self.staging().entries.lock().await;
+        entries.iter().any(|e| e.key == k && e.state == EntryState::Dropped)
     }
 
     /// Waits for every background index build started so far; returns the first error.
