@@ -3,8 +3,8 @@
 
 use ailake_benches::random_vectors;
 use ailk_index::kernels::{self, DistanceFn};
-use ailk_index::synthetic::{gaussian_mixture, mixture_queries};
 use ailk_index::{flat::flat_search_serial, HnswIndex, HnswParams, Metric};
+use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};

@@ -18,10 +18,10 @@ const WRITE_ROWS: usize = 5_000;
 
 fn data() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/debian-minilm");
-    let base = ailake::index::texmex::read_fvecs(dir.join("base.fvecs"), Some(ROWS)).expect("dataset");
-    let q = ailake::index::texmex::read_fvecs(dir.join("query.fvecs"), Some(200)).expect("queries");
+    let base = ailk_testkit::texmex::read_fvecs(dir.join("base.fvecs"), Some(ROWS)).expect("dataset");
+    let q = ailk_testkit::texmex::read_fvecs(dir.join("query.fvecs"), Some(200)).expect("queries");
     let split =
-        |m: ailake::index::texmex::Matrix<f32>| m.data.chunks_exact(m.dim).map(<[f32]>::to_vec).collect();
+        |m: ailk_testkit::texmex::Matrix<f32>| m.data.chunks_exact(m.dim).map(<[f32]>::to_vec).collect();
     (split(base), split(q))
 }
 

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ailake::index::texmex::read_fvecs;
 use ailake::prelude::*;
+use ailk_testkit::texmex::read_fvecs;
 use anyhow::{bail, Context};
 use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};

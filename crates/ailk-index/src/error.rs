@@ -7,14 +7,6 @@ pub enum IndexError {
     /// The section codec refused the bytes or the input.
     #[error(transparent)]
     Format(#[from] ailk_format::FormatError),
-    /// Reading a local file failed.
-    #[error("i/o on {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The cause.
-        source: std::io::Error,
-    },
     /// A vector or query has the wrong number of values.
     #[error("dimension mismatch: expected {expected}, got {got}")]
     DimensionMismatch {
@@ -43,14 +35,6 @@ pub enum IndexError {
     /// A stored index payload is inconsistent (shapes disagree, rows not covered).
     #[error("corrupt index: {0}")]
     Corrupt(String),
-    /// A TEXMEX (`.fvecs` / `.ivecs`) file is malformed.
-    #[error("malformed TEXMEX file {path}: {reason}")]
-    Texmex {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
 }
 
 /// Result alias for this crate.
@@ -62,13 +46,12 @@ impl IndexError {
         use ailk_format::ErrorKind as K;
         match self {
             IndexError::Format(e) => e.kind(),
-            IndexError::Io { .. } => K::Io,
             IndexError::DimensionMismatch { .. }
             | IndexError::NonFinite { .. }
             | IndexError::ZeroK
             | IndexError::EmptyIndex
             | IndexError::InvalidParams(_) => K::InvalidInput,
-            IndexError::Corrupt(_) | IndexError::Texmex { .. } => K::Corrupt,
+            IndexError::Corrupt(_) => K::Corrupt,
         }
     }
 

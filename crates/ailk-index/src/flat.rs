@@ -111,16 +111,6 @@ pub fn ground_truth(
         .collect()
 }
 
-/// Recall@k: the fraction of the true top-k ids found in the results, averaged over queries.
-pub fn recall_at_k(results: &[Vec<u32>], truth: &[Vec<u32>], k: usize) -> f64 {
-    let mut hits = 0usize;
-    for (r, t) in results.iter().zip(truth) {
-        let t = &t[..k.min(t.len())];
-        hits += r.iter().take(k).filter(|id| t.contains(id)).count();
-    }
-    hits as f64 / (truth.len() * k).max(1) as f64
-}
-
 /// Distances from every query to every base row (row-major `queries × rows`), by GEMM:
 /// squared L2 as ‖q‖² − 2q·x + ‖x‖², inner product as −q·x, cosine as 1 − q·x (normalized
 /// input). With the `cuda` feature and a usable device, large batches run on the GPU.

@@ -15,8 +15,6 @@ pub mod ivfpq;
 pub mod kernels;
 pub mod kmeans;
 pub mod pq;
-pub mod synthetic;
-pub mod texmex;
 pub mod topk;
 pub mod vector_index;
 
@@ -31,7 +29,7 @@ pub fn cuda_available() -> bool {
     false
 }
 pub use error::{IndexError, Result};
-pub use flat::{flat_search, ground_truth, recall_at_k, FlatIndex};
+pub use flat::{flat_search, ground_truth, FlatIndex};
 pub use hnsw::{HnswIndex, HnswParams};
 pub use ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 pub use kmeans::{KMeans, KMeansParams};

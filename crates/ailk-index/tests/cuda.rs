@@ -6,8 +6,8 @@
 use ailk_index::flat::{distances_batch, distances_batch_cpu};
 use ailk_index::gemm::{nearest, nearest_cpu, row_norms};
 use ailk_index::kernels::cuda;
-use ailk_index::synthetic::gaussian_mixture;
 use ailk_index::{cuda_available, Metric};
+use ailk_testkit::synthetic::gaussian_mixture;
 
 #[test]
 fn gpu_and_cpu_agree() {

@@ -4,8 +4,9 @@
 mod common;
 
 use ailk_format::SubsectionKind;
-use ailk_index::synthetic::{gaussian_mixture, mixture_queries};
-use ailk_index::{ground_truth, recall_at_k, HnswIndex, HnswParams, IndexError, Metric};
+use ailk_index::{ground_truth, HnswIndex, HnswParams, IndexError, Metric};
+use ailk_testkit::recall_at_k;
+use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
 
 fn search_all(index: &HnswIndex, queries: &[f32], dim: usize, k: usize) -> Vec<Vec<u32>> {
     queries

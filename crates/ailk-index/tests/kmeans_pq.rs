@@ -7,10 +7,9 @@ mod common;
 use std::sync::Arc;
 
 use ailk_index::kmeans::{lloyd, train, KMeansParams};
-use ailk_index::synthetic::{gaussian_mixture, mixture_queries};
-use ailk_index::{
-    ground_truth, recall_at_k, IndexError, IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch, Metric,
-};
+use ailk_index::{ground_truth, IndexError, IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch, Metric};
+use ailk_testkit::recall_at_k;
+use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
 
 #[test]
 fn kmeans_objective_never_increases() {

@@ -110,9 +110,14 @@ impl TableWriter {
             tracing::info!(file = %old_uri, "batch committed by another writer; no index to install");
             return Ok(());
         }
-        let resectioned =
-            resection_object(wh.store().clone(), &old_path, &new_path, section.into(), ReadOptions::default())
-                .await;
+        let resectioned = resection_object(
+            wh.store().clone(),
+            &old_path,
+            &new_path,
+            section.into(),
+            ReadOptions::default(),
+        )
+        .await;
         let written = match resectioned {
             Ok(w) => w,
             // The commit dropped the entry (and deleted its file) while the build ran.

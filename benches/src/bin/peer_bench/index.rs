@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use ailake_benches::memory;
 use ailk_index::kmeans::{train as kmeans_train, KMeansParams};
-use ailk_index::texmex::Matrix;
-use ailk_index::{recall_at_k, HnswIndex, HnswParams, IvfPqConfig, IvfPqIndex, IvfPqSearch};
+use ailk_index::{HnswIndex, HnswParams, IvfPqConfig, IvfPqIndex, IvfPqSearch};
+use ailk_testkit::recall_at_k;
+use ailk_testkit::texmex::Matrix;
 use anyhow::{Context, Result};
 use serde_json::json;
 

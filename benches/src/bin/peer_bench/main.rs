@@ -18,9 +18,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ailk_index::synthetic::{gaussian_mixture, mixture_queries};
-use ailk_index::texmex::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, Matrix};
 use ailk_index::{ground_truth, Metric};
+use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
+use ailk_testkit::texmex::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, Matrix};
 use anyhow::{bail, Context, Result};
 
 mod index;

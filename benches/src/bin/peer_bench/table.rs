@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use ailake::prelude::*;
 use ailake_benches::memory;
-use ailk_index::recall_at_k;
+use ailk_testkit::recall_at_k;
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{json, Value};
@@ -32,7 +32,7 @@ struct Shard {
     embeddings: Vec<Vec<f32>>,
 }
 
-fn shards(base: &ailk_index::texmex::Matrix<f32>, shard_rows: usize) -> anyhow::Result<Vec<Shard>> {
+fn shards(base: &ailk_testkit::texmex::Matrix<f32>, shard_rows: usize) -> anyhow::Result<Vec<Shard>> {
     let mut out = Vec::new();
     for start in (0..base.rows()).step_by(shard_rows) {
         let end = (start + shard_rows).min(base.rows());

@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ailake::index::texmex::read_fvecs;
 use ailake::prelude::*;
+use ailk_testkit::texmex::read_fvecs;
 use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
@@ -19,7 +19,7 @@ pub fn dataset(rows: usize, queries: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
     let base = read_fvecs(dir.join("base.fvecs"), Some(rows)).unwrap();
     let q = read_fvecs(dir.join("query.fvecs"), Some(queries)).unwrap();
     let split =
-        |m: ailake::index::texmex::Matrix<f32>| m.data.chunks_exact(m.dim).map(<[f32]>::to_vec).collect();
+        |m: ailk_testkit::texmex::Matrix<f32>| m.data.chunks_exact(m.dim).map(<[f32]>::to_vec).collect();
     (split(base), split(q))
 }
 

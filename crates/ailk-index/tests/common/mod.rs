@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use ailk_format::{AlignedBytes, Section, SectionBuilder, VectorColumn};
-use ailk_index::texmex::{read_fvecs, read_ivecs, Matrix};
 use ailk_index::Metric;
+use ailk_testkit::texmex::{read_fvecs, read_ivecs, Matrix};
 
 /// The real dataset (`../shared/data/debian-minilm`): base vectors, up to `queries` queries
 /// (all when `None`) and the true top-10 ids of each. Fails with a clear message if absent.

@@ -1,9 +1,8 @@
 //! TEXMEX vector files (`.fvecs`, `.ivecs`): each vector is a little-endian `i32` dimension
 //! followed by that many `f32` / `i32` values. Used for datasets and ground truth.
 
+use std::io::{Error, ErrorKind, Result};
 use std::path::Path;
-
-use crate::error::{IndexError, Result};
 
 /// A dense row-major matrix read from a TEXMEX file.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,7 +26,7 @@ impl<T> Matrix<T> {
 }
 
 fn parse<T>(path: &Path, bytes: &[u8], limit: Option<usize>, conv: fn([u8; 4]) -> T) -> Result<Matrix<T>> {
-    let bad = |reason: String| IndexError::Texmex { path: path.display().to_string(), reason };
+    let bad = |reason: String| Error::new(ErrorKind::InvalidData, format!("{}: {reason}", path.display()));
     if bytes.len() < 4 {
         return Err(bad("shorter than one dimension header".into()));
     }
@@ -52,7 +51,7 @@ fn parse<T>(path: &Path, bytes: &[u8], limit: Option<usize>, conv: fn([u8; 4]) -
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| IndexError::Io { path: path.display().to_string(), source })
+    std::fs::read(path).map_err(|e| Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 /// Reads up to `limit` rows (all when `None`) of an `.fvecs` file.
@@ -85,7 +84,7 @@ fn write(path: &Path, dim: usize, values: impl Iterator<Item = [u8; 4]>) -> Resu
         }
         out.extend_from_slice(&v);
     }
-    std::fs::write(path, out).map_err(|source| IndexError::Io { path: path.display().to_string(), source })
+    std::fs::write(path, out).map_err(|e| Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]
@@ -105,7 +104,7 @@ mod tests {
         write_ivecs(&q, &gt).unwrap();
         assert_eq!(read_ivecs(&q, None).unwrap().row(1), &[9, 10]);
         std::fs::write(&p, [3, 0, 0, 0, 1, 2]).unwrap();
-        assert!(matches!(read_fvecs(&p, None), Err(IndexError::Texmex { .. })));
-        assert!(matches!(read_fvecs(dir.path().join("missing"), None), Err(IndexError::Io { .. })));
+        assert_eq!(read_fvecs(&p, None).unwrap_err().kind(), ErrorKind::InvalidData);
+        assert_eq!(read_fvecs(dir.path().join("missing"), None).unwrap_err().kind(), ErrorKind::NotFound);
     }
 }
