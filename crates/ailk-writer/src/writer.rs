@@ -116,8 +116,13 @@ impl TableWriter {
         attributes: &ArrowSchema,
         vectors: &[VectorSpec],
     ) -> Result<Self> {
-        let table =
-            Catalog::new(catalog, warehouse).create_or_load_table(&table, attributes, vectors).await?;
+        let table = Catalog::new(catalog, warehouse)
+            .create_or_load_table(&table, attributes, vectors)
+            .await
+            .map_err(|e| match e {
+                ailk_catalog::CatalogError::SchemaMismatch(m) => WriterError::SchemaMismatch(m),
+                e => e.into(),
+            })?;
         Self::for_table(&table, policy)
     }
 
