@@ -3,21 +3,10 @@
 #[allow(dead_code)]
 #[path = "../examples/quickstart.rs"]
 mod quickstart;
+mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
-
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("AILAKE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with pyiceberg: run `bash .ci/run` once (it creates .venv) or set AILAKE_PYTHON"
-    );
-    venv
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pyiceberg_reads_the_quickstart_table() {
@@ -31,7 +20,7 @@ async fn pyiceberg_reads_the_quickstart_table() {
 
     let root = format!("file://{}", wh.canonicalize().unwrap().display());
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/read_quickstart.py");
-    let out = Command::new(python())
+    let out = Command::new(support::python())
         .arg(script)
         .arg(wh.join("catalog.db"))
         .arg(&root)

@@ -44,16 +44,7 @@ async fn append_replace_delete_keep_rows_and_totals() {
     assert_eq!(state.metadata().current_snapshot().unwrap().summary().operation, Operation::Replace);
     assert_eq!(summary(&state, "total-records"), "250");
     assert_eq!(summary(&state, "deleted-data-files"), "1");
-    let live: Vec<String> = table
-        .refresh()
-        .await
-        .unwrap()
-        .live_files()
-        .await
-        .unwrap()
-        .iter()
-        .map(|f| f.path().to_string())
-        .collect();
+    let live = live_paths(&table, None).await;
     assert!(live.contains(&b2.file_path().to_string()) && !live.contains(&b.file_path().to_string()));
     assert_eq!(live_ids(&table, None).await, (0..250).collect::<Vec<_>>());
 
@@ -67,18 +58,7 @@ async fn append_replace_delete_keep_rows_and_totals() {
     // Time travel: every older snapshot still lists its own files.
     assert_eq!(live_ids(&table, Some(s1)).await, (0..100).collect::<Vec<_>>());
     assert_eq!(live_ids(&table, Some(s2)).await, (0..250).collect::<Vec<_>>());
-    let s3_files: Vec<String> = table
-        .refresh()
-        .await
-        .unwrap()
-        .at_snapshot(s3)
-        .unwrap()
-        .live_files()
-        .await
-        .unwrap()
-        .iter()
-        .map(|f| f.path().to_string())
-        .collect();
+    let s3_files = live_paths(&table, Some(s3)).await;
     assert_eq!(s3_files.len(), 2);
     assert!(s3_files.contains(&a.file_path().to_string()));
 }

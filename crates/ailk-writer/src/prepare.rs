@@ -91,7 +91,7 @@ pub(crate) fn flatten(spec: &VectorSpec, rows: usize, embeddings: &[Vec<f32>]) -
 fn check_values(spec: &VectorSpec, rows: usize, values: &[f32]) -> Result<()> {
     let dim = spec.dim as usize;
     if values.len() != rows * dim {
-        if values.len() % dim == 0 {
+        if values.len().is_multiple_of(dim) {
             return Err(WriterError::LengthMismatch {
                 column: spec.name.clone(),
                 rows,

@@ -82,16 +82,25 @@ pub async fn memory_table() -> Table {
         .unwrap()
 }
 
+/// The table's newest metadata, read at `snapshot` (its current snapshot when `None`).
+pub async fn version(table: &Table, snapshot: Option<i64>) -> Table {
+    let current = table.refresh().await.unwrap();
+    match snapshot {
+        Some(id) => current.at_snapshot(id).unwrap(),
+        None => current,
+    }
+}
+
+/// URIs of the live data files of `snapshot` (current when `None`).
+pub async fn live_paths(table: &Table, snapshot: Option<i64>) -> Vec<String> {
+    version(table, snapshot).await.live_files().await.unwrap().iter().map(|f| f.path().to_string()).collect()
+}
+
 /// Sorted ids of every live row of `snapshot` (current when `None`), read back from the files.
 pub async fn live_ids(table: &Table, snapshot: Option<i64>) -> Vec<i64> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let mut ids = Vec::new();
-    let current = table.refresh().await.unwrap();
-    let version = match snapshot {
-        Some(id) => current.at_snapshot(id).unwrap(),
-        None => current,
-    };
-    for f in version.live_files().await.unwrap().iter() {
+    for f in version(table, snapshot).await.live_files().await.unwrap().iter() {
         let path = table.warehouse().path_of(f.path()).unwrap();
         let bytes = table.warehouse().store().get(&path).await.unwrap().bytes().await.unwrap();
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap();
