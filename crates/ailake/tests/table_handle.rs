@@ -52,3 +52,30 @@ async fn a_handle_reads_metadata_once_and_plans_once() {
     let hits = session.search(&vectors(150..151, DIM), 5, &SearchParams::default()).await.unwrap();
     assert!(ids(&hits).iter().all(|id| *id < 100), "only the first snapshot's rows");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_data_file_is_a_not_found_error_with_its_source_not_a_silent_scan() {
+    use ailake::format::object_store::ObjectStoreExt;
+    let catalog = Catalog::memory();
+    let spec = VectorSpec::new("embedding", DIM, Metric::L2);
+    let table = catalog.create_table(&ident("gone"), &attributes(), &[spec]).await.unwrap();
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    let file = writer.write(&batch(0..50), &WriteOptions::default()).await.unwrap().unwrap();
+    writer.commit().await.unwrap();
+    let wh = catalog.warehouse();
+    wh.store().delete(&wh.path_of(&file.path).unwrap()).await.unwrap();
+
+    let session = table.refresh().await.unwrap().search().await.unwrap();
+    let err: AilakeError =
+        session.search(&vectors(0..1, DIM), 5, &SearchParams::default()).await.unwrap_err().into();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
+    assert!(!err.is_retryable());
+    assert!(matches!(err, AilakeError::Format(_)), "flattened to the layer that failed: {err:?}");
+    let mut source: Option<&dyn std::error::Error> = Some(&err);
+    let mut found = false;
+    while let Some(e) = source {
+        found |= e.downcast_ref::<ailake::format::object_store::Error>().is_some();
+        source = e.source();
+    }
+    assert!(found, "the object store error stays attached: {err:?}");
+}

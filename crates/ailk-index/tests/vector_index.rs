@@ -1,0 +1,131 @@
+//! `VectorIndex`, the interface the writer and the search share: every kind survives a
+//! section round trip with identical results, a filtered search equals a naive scan of the
+//! allowed rows, and `RowFilter` behaves like a set.
+
+use std::collections::BTreeSet;
+
+use ailk_format::{AlignedBytes, Section, SectionBuilder, VectorColumn};
+use ailk_index::{
+    kernels, HnswParams, IndexError, IndexSpec, IvfPqConfig, Metric, QueryParams, RowFilter, VectorIndex,
+};
+use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
+use proptest::prelude::*;
+
+const DIM: usize = 16;
+
+fn round_trip(index: &VectorIndex, base: &[f32], metric: Metric) -> VectorIndex {
+    let mut sb = SectionBuilder::new((base.len() / DIM) as u64);
+    let col = sb.column(VectorColumn::summarize(3, "embedding", metric, DIM as u32, base).unwrap());
+    index.add_to_section(&mut sb, col).unwrap();
+    let section = Section::decode(AlignedBytes::copy_from(&sb.encode().unwrap())).unwrap();
+    VectorIndex::from_section(&section, col).unwrap()
+}
+
+/// The exact `k` nearest of `allowed` rows, by a plain loop.
+fn naive(base: &[f32], metric: Metric, q: &[f32], k: usize, allowed: &BTreeSet<u32>) -> Vec<u32> {
+    let mut scored: Vec<(f32, u32)> = allowed
+        .iter()
+        .map(|&r| (kernels::distance(metric, q, &base[r as usize * DIM..(r as usize + 1) * DIM]), r))
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(k).map(|(_, r)| r).collect()
+}
+
+#[test]
+fn every_kind_round_trips_through_a_section_with_identical_results() {
+    let base = gaussian_mixture(2000, DIM, 16, 0.1, 7);
+    let queries = mixture_queries(20, DIM, 16, 0.1, 7, 8);
+    let specs = [
+        IndexSpec::Hnsw(HnswParams::default()),
+        IndexSpec::IvfPq(IvfPqConfig::for_dataset(2000, DIM)),
+        IndexSpec::Flat,
+    ];
+    let params = QueryParams { ef: Some(64), nprobe: 8, refine_factor: 4 };
+    for spec in &specs {
+        let built = VectorIndex::build(&base, DIM, Metric::L2, spec).unwrap();
+        let loaded = round_trip(&built, &base, Metric::L2);
+        assert_eq!(built.is_flat(), loaded.is_flat());
+        assert_eq!((loaded.dim(), loaded.metric()), (DIM, Metric::L2));
+        assert_eq!(loaded.vectors(), Some(&base[..]), "{spec:?} keeps raw vectors");
+        for q in queries.chunks_exact(DIM) {
+            let a = built.search(q, 10, &params, None).unwrap();
+            let b = loaded.search(q, 10, &params, None).unwrap();
+            assert_eq!(a, b, "{spec:?}");
+        }
+    }
+    // The shared-codebook variant indexes with the codebook it is given.
+    let VectorIndex::IvfPq(trained) =
+        VectorIndex::build(&base, DIM, Metric::L2, &IndexSpec::IvfPq(IvfPqConfig::for_dataset(2000, DIM)))
+            .unwrap()
+    else {
+        panic!("IVF-PQ spec builds IVF-PQ")
+    };
+    let shared = VectorIndex::build(
+        &base[..500 * DIM],
+        DIM,
+        Metric::L2,
+        &IndexSpec::IvfPqShared(trained.codebook().clone()),
+    )
+    .unwrap();
+    let VectorIndex::IvfPq(s) = &shared else { panic!("shared codebook builds IVF-PQ") };
+    assert!(std::sync::Arc::ptr_eq(s.codebook(), trained.codebook()));
+}
+
+#[test]
+fn flat_search_is_exact_and_bad_queries_are_typed() {
+    let base = gaussian_mixture(300, DIM, 4, 0.2, 3);
+    let flat = VectorIndex::build(&base, DIM, Metric::Cosine, &IndexSpec::Flat).unwrap();
+    let q = &base[17 * DIM..18 * DIM];
+    let all: BTreeSet<u32> = (0..300).collect();
+    let got: Vec<u32> =
+        flat.search(q, 5, &QueryParams::default(), None).unwrap().into_iter().map(|n| n.id).collect();
+    assert_eq!(got, naive(&base, Metric::Cosine, q, 5, &all));
+    let err = flat.search(&q[..3], 5, &QueryParams::default(), None).unwrap_err();
+    assert!(matches!(err, IndexError::DimensionMismatch { .. }));
+    assert_eq!(err.kind(), ailk_format::ErrorKind::InvalidInput);
+    assert!(VectorIndex::flat(vec![f32::NAN; DIM], DIM, Metric::L2).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn filtered_search_equals_a_naive_scan_of_the_allowed_rows(
+        rows in proptest::collection::btree_set(0u32..400, 0..120),
+        kind in 0usize..3,
+        k in 1usize..20,
+        seed in 0u64..1000,
+    ) {
+        let base = gaussian_mixture(400, DIM, 8, 0.3, 11);
+        let spec = [
+            IndexSpec::Hnsw(HnswParams::default()),
+            IndexSpec::IvfPq(IvfPqConfig::for_dataset(400, DIM)),
+            IndexSpec::Flat,
+        ][kind].clone();
+        let index = VectorIndex::build(&base, DIM, Metric::L2, &spec).unwrap();
+        let q = mixture_queries(1, DIM, 8, 0.3, 11, seed);
+        let filter = RowFilter::from_rows(rows.iter().copied(), 400);
+        let got: Vec<u32> = index
+            .search(&q, k, &QueryParams::default(), Some(&filter))
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        prop_assert_eq!(got, naive(&base, Metric::L2, &q, k, &rows));
+    }
+
+    #[test]
+    fn row_filter_is_a_set_of_rows_below_the_total(
+        rows in proptest::collection::vec(0u32..300, 0..200),
+        total in 0usize..300,
+    ) {
+        let filter = RowFilter::from_rows(rows.iter().copied(), total);
+        let expected: BTreeSet<u32> = rows.iter().copied().filter(|&r| (r as usize) < total).collect();
+        prop_assert_eq!(filter.len(), expected.len());
+        prop_assert_eq!(filter.is_empty(), expected.is_empty());
+        prop_assert_eq!(filter.iter().collect::<Vec<_>>(), expected.iter().copied().collect::<Vec<_>>());
+        for r in 0..310u32 {
+            prop_assert_eq!(filter.contains(r), expected.contains(&r));
+        }
+    }
+}
