@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ailake::prelude::*;
+use ailk_testkit::synthetic::gaussian_mixture;
 use arrow_array::{ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
@@ -18,21 +19,11 @@ pub fn attributes() -> Schema {
     Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("text", DataType::Utf8, true)])
 }
 
-/// One deterministic pseudo-random vector per id, in `dim` dimensions, in 8 loose clusters.
+/// The vectors of rows `ids` (`dim` wide): row `i` is always the same vector, drawn from a
+/// seeded mixture of 8 Gaussian clusters (`ailk_testkit::synthetic`).
 pub fn vectors(ids: Range<usize>, dim: u32) -> Vec<f32> {
-    let mut out = Vec::with_capacity(ids.len() * dim as usize);
-    for i in ids {
-        let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
-        for d in 0..dim as usize {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let noise = (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            let center = if d % 8 == i % 8 { 2.0 } else { 0.0 };
-            out.push(center + noise);
-        }
-    }
-    out
+    let dim = dim as usize;
+    gaussian_mixture(ids.end, dim, 8, 0.3, 42)[ids.start * dim..].to_vec()
 }
 
 /// Attribute rows `ids` (no vector column).
