@@ -46,10 +46,17 @@ impl AilakeError {
         }
     }
 
-    /// Whether retrying the operation may succeed: conflicts (re-read the table first) and
-    /// I/O failures.
+    /// Whether retrying the same call may succeed: a lost commit race or an I/O failure. A
+    /// stale parent or a replaced file is a `Conflict` that needs re-planning, not a retry.
     pub fn is_retryable(&self) -> bool {
-        self.kind().is_retryable()
+        match self {
+            AilakeError::Format(e) => e.is_retryable(),
+            AilakeError::Index(e) => e.is_retryable(),
+            AilakeError::Catalog(e) => e.is_retryable(),
+            AilakeError::Search(e) => e.is_retryable(),
+            AilakeError::Writer(e) => e.is_retryable(),
+            AilakeError::Arrow(_) => false,
+        }
     }
 }
 

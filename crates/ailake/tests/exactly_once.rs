@@ -10,6 +10,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ailake::prelude::*;
@@ -91,6 +92,96 @@ async fn separate_writers_commit_a_batch_id_once_whatever_their_options() {
     // (the winner's Parquet-only file may await a concurrent replace commit no longer).
     let removed = current.remove_orphans(Duration::ZERO).await.unwrap();
     assert!(removed.iter().all(|r| !r.ends_with(".parquet")), "{removed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_waits_for_the_holder_and_takes_over_when_it_is_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = table(dir.path(), "cancelled").await;
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    let data = batch(0..20_000); // a build long enough to be cut short
+    let opts = WriteOptions::default().batch_id("held");
+    let holder = {
+        let (w, b, o) = (writer.clone(), data.clone(), opts.clone());
+        tokio::spawn(async move { w.write(&b, &o).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let duplicate = {
+        let (w, b, o) = (writer.clone(), data.clone(), opts.clone());
+        tokio::spawn(async move { w.write(&b, &o).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    holder.abort(); // the holder's write is dropped mid-build: its id must not count as written
+    let holder_wrote = matches!(holder.await, Ok(Ok(Some(_))));
+    let duplicate_wrote = duplicate.await.unwrap().unwrap().is_some();
+    assert!(holder_wrote ^ duplicate_wrote, "exactly one of the two writes the batch");
+    writer.commit().await.unwrap();
+    assert_eq!(live_ids(&table).await, (0..20_000).collect::<Vec<_>>());
+}
+
+/// A catalog whose swaps land at once but answer late, so a caller's timeout fires after
+/// the commit is already in the table.
+#[derive(Debug)]
+struct SlowAnswer(Arc<dyn CatalogProvider>);
+
+#[async_trait::async_trait]
+impl CatalogProvider for SlowAnswer {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    async fn create_namespace(&self, namespace: &str) -> ailake::catalog::Result<()> {
+        self.0.create_namespace(namespace).await
+    }
+    async fn list_namespaces(&self) -> ailake::catalog::Result<Vec<String>> {
+        self.0.list_namespaces().await
+    }
+    async fn register_table(&self, t: &TableIdent, location: &str) -> ailake::catalog::Result<()> {
+        self.0.register_table(t, location).await
+    }
+    async fn metadata_location(&self, t: &TableIdent) -> ailake::catalog::Result<String> {
+        self.0.metadata_location(t).await
+    }
+    async fn list_tables(&self, namespace: &str) -> ailake::catalog::Result<Vec<TableIdent>> {
+        self.0.list_tables(namespace).await
+    }
+    async fn drop_table(&self, t: &TableIdent) -> ailake::catalog::Result<()> {
+        self.0.drop_table(t).await
+    }
+    async fn swap_metadata_location(
+        &self,
+        t: &TableIdent,
+        expected: &str,
+        new: &str,
+    ) -> ailake::catalog::Result<bool> {
+        let swapped = self.0.swap_metadata_location(t, expected, new).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Ok(swapped)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_cut_short_by_a_timeout_lose_and_duplicate_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sql = catalog(dir.path()).await;
+    let slow = Catalog::new(Arc::new(SlowAnswer(sql.provider().clone())), sql.warehouse().clone());
+    let spec = VectorSpec::new("embedding", DIM, Metric::L2);
+    let table = slow.create_table(&ident("timeouts"), &attributes(), &[spec]).await.unwrap();
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    for i in 0..4 {
+        let id = (i % 2 == 0).then(|| format!("t{i}"));
+        let opts = WriteOptions { deferred: i % 2 == 1, batch_id: id, ..Default::default() };
+        writer.write(&batch(i * 100..(i + 1) * 100), &opts).await.unwrap();
+        // The caller gives up while the swap has landed but not answered yet.
+        let cut = tokio::time::timeout(Duration::from_millis(50), writer.commit()).await;
+        assert!(cut.is_err(), "the timeout fires before the slow answer");
+    }
+    writer.commit().await.unwrap();
+    writer.wait_indexed().await.unwrap();
+    assert_eq!(live_ids(&table).await, (0..400).collect::<Vec<_>>(), "no row lost or doubled");
+    // Every live file exists (none was deleted as a duplicate of itself).
+    let session = table.refresh().await.unwrap().search().await.unwrap();
+    assert_eq!(session.row_count(), 400);
+    session.search(&vectors(0..1, DIM), 10, &SearchParams::default()).await.unwrap();
 }
 
 /// The child side: does nothing in a normal test run.

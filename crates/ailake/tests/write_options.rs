@@ -153,13 +153,40 @@ async fn a_conflict_is_one_error_kind_whoever_raises_it_and_parents_stay_per_han
         "{err:?}"
     );
     assert_eq!(err.kind(), ErrorKind::Conflict);
-    assert!(err.is_retryable());
+    assert!(!err.is_retryable(), "a stale parent needs re-planning, not the same call again");
     // The unpinned handle commits what the pinned one staged (staging is shared).
     plain.commit().await.unwrap();
     assert_eq!(live_ids(&table).await, (0..300).collect::<Vec<_>>());
+
+    // A writer needs the current version; a time-travel handle is refused.
+    let old_handle = table.refresh().await.unwrap().at_snapshot(first).unwrap();
+    let err: AilakeError = old_handle.writer(WritePolicy::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
 
     // Time travel through the handle: the first snapshot still has 100 rows.
     let old = table.refresh().await.unwrap().at_snapshot(first).unwrap().search().await.unwrap();
     assert_eq!(old.row_count(), 100);
     assert_eq!(old.snapshot_id(), Some(first));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_writer_is_not_made_stale_by_its_own_index_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = table(dir.path(), "pinned").await;
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    writer.write(&batch(0..100), &WriteOptions::default()).await.unwrap();
+    let first = writer.commit().await.unwrap();
+    let pinned = writer.with_parent_snapshot(first);
+    for round in 1..4 {
+        let rows = batch(round * 500..(round + 1) * 500);
+        pinned.write(&rows, &WriteOptions::default().deferred()).await.unwrap();
+        pinned.commit().await.unwrap();
+        // The build lands after the commit: a replace the pinned handle itself made.
+        pinned.wait_indexed().await.unwrap();
+    }
+    pinned.write(&batch(5000..5100), &WriteOptions::default()).await.unwrap();
+    pinned.commit().await.unwrap();
+    let kinds = shard_kinds(&table).await;
+    assert!(kinds.iter().all(|(_, s)| *s == IndexStatus::Ready), "{kinds:?}");
+    assert_eq!(live_ids(&table).await.len(), 100 + 3 * 500 + 100);
 }

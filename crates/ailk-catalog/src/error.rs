@@ -88,7 +88,8 @@ impl CatalogError {
         use CatalogError as C;
         match self {
             C::Iceberg(e) => iceberg_error_kind(e),
-            C::Sql(_) | C::Io { .. } => ErrorKind::Io,
+            C::Sql(e) => sql_error_kind(e),
+            C::Io { .. } => ErrorKind::Io,
             C::Store(e) => store_error_kind(e),
             C::Parquet(e) => parquet_error_kind(e),
             C::Format(e) => e.kind(),
@@ -101,9 +102,28 @@ impl CatalogError {
         }
     }
 
-    /// Whether retrying may succeed (see [`ErrorKind::is_retryable`]).
+    /// Whether retrying the same call may succeed: a lost swap or an I/O failure. A stale
+    /// parent or a file no longer live is a `Conflict` too, but only re-planning against the
+    /// refreshed table can succeed, so it is not retryable as is.
     pub fn is_retryable(&self) -> bool {
-        self.kind().is_retryable()
+        match self {
+            CatalogError::StaleParent { .. } | CatalogError::FileNotLive { .. } => false,
+            CatalogError::Format(e) => e.is_retryable(),
+            e => e.kind().is_retryable(),
+        }
+    }
+}
+
+/// A busy or locked database (another connection holds the write lock) is I/O and worth a
+/// retry; any other SQLite failure (corrupt file, schema, constraint) is not.
+fn sql_error_kind(e: &rusqlite::Error) -> ErrorKind {
+    use rusqlite::ErrorCode as Code;
+    match e.sqlite_error_code() {
+        Some(Code::DatabaseBusy | Code::DatabaseLocked | Code::CannotOpen | Code::SystemIoFailure) => {
+            ErrorKind::Io
+        }
+        Some(Code::DatabaseCorrupt | Code::NotADatabase) => ErrorKind::Corrupt,
+        _ => ErrorKind::Internal,
     }
 }
 

@@ -333,9 +333,9 @@ impl Table {
                 reached_cache = true;
                 break;
             }
-            let snapshot = metadata.snapshot_by_id(id).ok_or_else(|| {
-                CatalogError::Corrupt(format!("snapshot {id} is missing from the table's metadata"))
-            })?;
+            // An expired ancestor ends the lineage (as Java's SnapshotUtil treats it): the ids
+            // it carried are gone with it.
+            let Some(snapshot) = metadata.snapshot_by_id(id) else { break };
             if let Some(ids) = snapshot.summary().additional_properties.get(BATCH_IDS_PROPERTY) {
                 fresh.extend(ids.split(',').filter(|s| !s.is_empty()).map(str::to_string));
             }

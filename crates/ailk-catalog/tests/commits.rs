@@ -95,7 +95,7 @@ async fn replace_of_a_file_that_is_not_live_is_a_conflict_and_commits_nothing() 
     let err = table.commit(SnapshotUpdate::replace(a.file_path(), a3)).await.unwrap_err();
     assert!(matches!(err, CatalogError::FileNotLive { ref path, .. } if path == a.file_path()), "{err}");
     assert_eq!(err.kind(), ailk_catalog::ErrorKind::Conflict);
-    assert!(err.is_retryable());
+    assert!(!err.is_retryable(), "the same replace can never succeed");
     let err = table.commit(SnapshotUpdate::delete(vec!["memory:///warehouse/nope.parquet".into()])).await;
     assert!(matches!(err, Err(CatalogError::FileNotLive { .. })));
     let after = table.refresh().await.unwrap();

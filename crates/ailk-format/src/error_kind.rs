@@ -26,8 +26,9 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Whether retrying the same operation may succeed: conflicts (after re-reading the
-    /// table) and I/O failures.
+    /// Whether errors of this kind are usually worth retrying: conflicts and I/O failures.
+    /// Each error's own `is_retryable()` refines it (a stale parent is a conflict that a
+    /// retry of the same call cannot resolve).
     pub fn is_retryable(self) -> bool {
         matches!(self, ErrorKind::Conflict | ErrorKind::Io)
     }

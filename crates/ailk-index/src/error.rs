@@ -55,8 +55,11 @@ impl IndexError {
         }
     }
 
-    /// Whether retrying may succeed (see [`ailk_format::ErrorKind::is_retryable`]).
+    /// Whether retrying the same call may succeed (the wrapped layer's answer).
     pub fn is_retryable(&self) -> bool {
-        self.kind().is_retryable()
+        match self {
+            IndexError::Format(e) => e.is_retryable(),
+            e => e.kind().is_retryable(),
+        }
     }
 }

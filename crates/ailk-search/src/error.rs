@@ -47,9 +47,14 @@ impl SearchError {
         }
     }
 
-    /// Whether retrying may succeed (see [`ErrorKind::is_retryable`]).
+    /// Whether retrying the same call may succeed (the wrapped layer's answer).
     pub fn is_retryable(&self) -> bool {
-        self.kind().is_retryable()
+        match self {
+            SearchError::Catalog(e) => e.is_retryable(),
+            SearchError::Index(e) => e.is_retryable(),
+            SearchError::Format(e) => e.is_retryable(),
+            e => e.kind().is_retryable(),
+        }
     }
 }
 

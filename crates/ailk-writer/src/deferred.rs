@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use ailk_catalog::{IndexKind, IndexStatus, ShardSummary, SnapshotUpdate};
+use ailk_catalog::{CatalogError, IndexKind, IndexStatus, ShardSummary, SnapshotUpdate};
 use ailk_format::object_store::ObjectStoreExt;
 use ailk_format::{read_vectors, resection_object, write_shard_bytes, ReadOptions, ShardReader};
 use ailk_index::IvfPqConfig;
@@ -15,7 +15,7 @@ use crate::build::{build_off_thread, summarize, IndexPlan};
 use crate::error::{Result, WriterError};
 use crate::options::IndexChoice;
 use crate::prepare::{PreparedBatch, PreparedColumn};
-use crate::staging::EntryState;
+use crate::staging::{Entry, EntryState};
 use crate::writer::{TableWriter, WrittenFile};
 
 /// What a background build will build.
@@ -149,21 +149,40 @@ impl TableWriter {
                 Ok(())
             }
             _ => {
+                // Still under the entries lock: a concurrent commit of this writer sees the
+                // replace (and the moved parent) before it starts.
+                let result = self.commit_replace(old_uri, new_entry).await;
                 drop(entries);
-                let update = SnapshotUpdate::replace(old_uri, new_entry.data_file)
-                    .with_summaries(vec![new_entry.summary]);
-                match self.table().commit(update).await {
-                    Ok(out) => {
-                        tracing::info!(file = %new_uri, snapshot = out.snapshot_id(), "index built; committed a replace");
+                match result {
+                    Ok(snapshot) => {
+                        tracing::info!(file = %new_uri, snapshot, "index built; committed a replace");
                         Ok(())
                     }
                     Err(e) => {
                         wh.store().delete(&new_path).await.ok();
-                        Err(e.into())
+                        Err(e)
                     }
                 }
             }
         }
+    }
+
+    /// Commits the replace of `old_uri` by an indexed copy. A writer handle pinned to a parent
+    /// snapshot builds the replace on that parent and moves the pin to it, so its own index
+    /// builds never make it stale; if others committed meanwhile the replace rebases anyway.
+    async fn commit_replace(&self, old_uri: &str, new: Entry) -> Result<i64> {
+        let update = SnapshotUpdate::replace(old_uri, new.data_file).with_summaries(vec![new.summary]);
+        if let Some(parent) = self.expected_parent() {
+            match self.table().commit(update.clone().with_expected_parent(parent)).await {
+                Ok(out) => {
+                    self.parent_moved_to(out.snapshot_id());
+                    return Ok(out.snapshot_id());
+                }
+                Err(CatalogError::StaleParent { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(self.table().commit(update).await?.snapshot_id())
     }
 
     /// Whether the staged entry `key` was dropped (its batch committed by another writer).

@@ -68,6 +68,9 @@ pub enum WriterError {
         /// What went wrong.
         reason: String,
     },
+    /// A writer task failed unexpectedly (panicked or was cancelled by the runtime).
+    #[error("internal: {0}")]
+    Internal(String),
     /// Anything else the caller passed that cannot be written.
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -82,7 +85,7 @@ impl WriterError {
             W::Index(e) => e.kind(),
             W::Format(e) => e.kind(),
             W::Store(e) => store_error_kind(e),
-            W::BuildFailed { .. } => ErrorKind::Internal,
+            W::BuildFailed { .. } | W::Internal(_) => ErrorKind::Internal,
             W::Arrow(_)
             | W::LengthMismatch { .. }
             | W::WrongDimension { .. }
@@ -93,9 +96,14 @@ impl WriterError {
         }
     }
 
-    /// Whether retrying may succeed (see [`ErrorKind::is_retryable`]).
+    /// Whether retrying the same call may succeed (the wrapped layer's answer).
     pub fn is_retryable(&self) -> bool {
-        self.kind().is_retryable()
+        match self {
+            WriterError::Catalog(e) => e.is_retryable(),
+            WriterError::Index(e) => e.is_retryable(),
+            WriterError::Format(e) => e.is_retryable(),
+            e => e.kind().is_retryable(),
+        }
     }
 }
 

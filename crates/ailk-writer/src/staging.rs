@@ -3,20 +3,21 @@
 //! Iceberg snapshot.
 //!
 //! Exactly-once for a batch id rests on two checks: a writer reserves the id atomically before
-//! any I/O (so clones of one writer never write it twice), and the snapshot producer refuses
+//! any I/O (so clones of one writer never write it twice; a duplicate waits for the holder's
+//! outcome), and the snapshot producer refuses
 //! an id already in the table's lineage at the moment of the swap (so separate writers and
 //! processes never commit it twice; the loser drops its copy).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex as SyncMutex;
+use std::sync::{Arc, Mutex as SyncMutex};
 
 use ailk_catalog::iceberg::spec::DataFile;
 use ailk_catalog::{CommitOutcome, ShardSummary, SnapshotUpdate};
 use ailk_format::object_store::ObjectStoreExt;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
-use crate::error::Result;
+use crate::error::{Result, WriterError};
 use crate::writer::TableWriter;
 
 /// Where a staged file is in its life.
@@ -46,8 +47,16 @@ pub(crate) struct Staging {
     /// Also serializes commits with background builds finishing (the ordering rule).
     pub entries: Mutex<Vec<Entry>>,
     /// Batch ids being written, staged or committed through this writer.
-    reserved: SyncMutex<HashSet<String>>,
+    reserved: SyncMutex<HashMap<String, Slot>>,
     next_key: AtomicU64,
+}
+
+/// Where a reserved batch id stands.
+enum Slot {
+    /// A write holds it; waiters are woken when it is kept or released.
+    InFlight(Arc<Notify>),
+    /// Staged or committed: later writes of the id are no-ops.
+    Done,
 }
 
 impl Staging {
@@ -56,11 +65,45 @@ impl Staging {
         self.next_key.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    /// Reserves `id`, or `None` when this writer already holds it. The reservation is
-    /// released when dropped unless [`Reservation::keep`] is called.
-    pub fn reserve(&self, id: &str) -> Option<Reservation<'_>> {
-        let fresh = self.reserved.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
-        fresh.then(|| Reservation { staging: self, id: id.to_string(), kept: false })
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+        self.reserved.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reserves `id` for one write, or `None` when this writer already staged or committed
+    /// it. While another write holds the id this waits for its outcome: kept (then `None`) or
+    /// released by a failed or cancelled write (then this call takes the id over), so `None`
+    /// always means the batch is staged or committed. Released on drop unless
+    /// [`Reservation::keep`] is called.
+    pub async fn reserve(&self, id: &str) -> Option<Reservation<'_>> {
+        loop {
+            let notify = {
+                let mut slots = self.slots();
+                match slots.get(id) {
+                    None => {
+                        slots.insert(id.to_string(), Slot::InFlight(Arc::new(Notify::new())));
+                        return Some(Reservation { staging: self, id: id.to_string(), kept: false });
+                    }
+                    Some(Slot::Done) => return None,
+                    Some(Slot::InFlight(n)) => n.clone(),
+                }
+            };
+            let woken = notify.notified();
+            tokio::pin!(woken);
+            // Registered before the slot is looked at again: a wake-up in between is not lost.
+            woken.as_mut().enable();
+            if matches!(self.slots().get(id), Some(Slot::InFlight(n)) if Arc::ptr_eq(n, &notify)) {
+                woken.await;
+            }
+        }
+    }
+
+    /// Ends the write holding `id`: `Done` when kept, free again when released.
+    fn settle(&self, id: &str, kept: bool) {
+        let previous =
+            if kept { self.slots().insert(id.to_string(), Slot::Done) } else { self.slots().remove(id) };
+        if let Some(Slot::InFlight(n)) = previous {
+            n.notify_waiters();
+        }
     }
 }
 
@@ -75,13 +118,14 @@ impl Reservation<'_> {
     /// Keeps the id reserved for good (the batch is staged, or found committed).
     pub fn keep(mut self) {
         self.kept = true;
+        self.staging.settle(&self.id, true);
     }
 }
 
 impl Drop for Reservation<'_> {
     fn drop(&mut self) {
         if !self.kept {
-            self.staging.reserved.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.id);
+            self.staging.settle(&self.id, false);
         }
     }
 }
@@ -92,7 +136,17 @@ impl TableWriter {
     /// that finished before this call put its indexed file in this commit; one that finishes
     /// later commits a replace. A staged batch whose id another writer committed first is
     /// dropped (its file deleted), the rest committed.
+    ///
+    /// Cancel-safe: the commit runs in its own task, so dropping this future (a timeout)
+    /// never separates the catalog swap from marking the files committed.
     pub async fn commit(&self) -> Result<i64> {
+        let writer = self.clone();
+        tokio::spawn(async move { writer.commit_staged().await })
+            .await
+            .map_err(|e| WriterError::Internal(format!("commit task: {e}")))?
+    }
+
+    async fn commit_staged(&self) -> Result<i64> {
         let mut entries = self.staging().entries.lock().await;
         loop {
             let staged: Vec<&Entry> = entries.iter().filter(|e| e.state == EntryState::Staged).collect();

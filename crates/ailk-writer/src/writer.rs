@@ -70,9 +70,16 @@ impl std::fmt::Debug for TableWriter {
 }
 
 impl TableWriter {
-    /// A writer for `table` (an ailake table: one with vector columns). Data files are written
-    /// with the schema of the handle's metadata version; commits rebase on the newest one.
+    /// A writer for `table` (an ailake table: one with vector columns) at its current
+    /// snapshot (a time-travel handle is `InvalidInput`). Data files are written with the
+    /// schema of the handle's metadata version; commits rebase on the newest one.
     pub fn for_table(table: &Table, policy: WritePolicy) -> Result<Self> {
+        if table.snapshot_id() != table.metadata().current_snapshot_id() {
+            return Err(WriterError::InvalidInput(format!(
+                "{}: a writer needs the table's current version, not a time-travel handle",
+                table.ident()
+            )));
+        }
         let specs = table.vector_columns()?;
         if specs.is_empty() {
             return Err(WriterError::InvalidInput(format!(
@@ -196,7 +203,7 @@ impl TableWriter {
                         "batch id {id:?} is empty or contains a comma"
                     )));
                 }
-                let Some(r) = self.staging().reserve(id) else {
+                let Some(r) = self.staging().reserve(id).await else {
                     tracing::info!(batch_id = %id, "batch already written by this writer; skipping");
                     return Ok(None);
                 };
