@@ -33,8 +33,9 @@ pub struct WriteOptions {
     /// Return once the Parquet file is stored and build the index in a background task; the
     /// file is searched exactly until its index lands (see `TableWriter::commit`).
     pub deferred: bool,
-    /// Exactly-once tag: a batch id already committed to the table, or already staged or
-    /// being written by this writer, makes the write a no-op that returns `None`.
+    /// Exactly-once tag: a batch id already committed to the table, or already staged by this
+    /// writer, makes the write a no-op that returns `None`. A write of an id another clone is
+    /// still writing waits for that write's outcome (and takes over if it fails).
     pub batch_id: Option<String>,
 }
 

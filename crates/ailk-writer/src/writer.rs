@@ -169,7 +169,8 @@ impl TableWriter {
     /// Writes `batch` as one data file, staged for the next commit. The batch holds the
     /// table's attribute columns and every vector column as `FixedSizeList<Float32>` of the
     /// column's dimension. Returns `None` (nothing written) only when `opts.batch_id` was
-    /// already committed to the table or is staged or being written by this writer.
+    /// already committed to the table or is staged by this writer (a write of the same id in
+    /// flight on another clone is waited for first).
     pub async fn write(&self, batch: &RecordBatch, opts: &WriteOptions) -> Result<Option<WrittenFile>> {
         let (attributes, vectors) = split_vector_columns(&self.inner.specs, batch)?;
         self.write_inputs(&attributes, vectors, opts).await
