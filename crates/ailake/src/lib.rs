@@ -5,7 +5,7 @@
 //! ordinary Parquet readers still read the file.
 //!
 //! This umbrella crate re-exports the public API of the layered crates and maps their errors
-//! into one [`AilakeError`] with an [`ErrorKind`]: the section format ([`format`]), the indexes
+//! into one [`AilakeError`] with an [`ErrorKind`]: the section format ([`mod@format`]), the indexes
 //! ([`index`]), the Iceberg catalog layer ([`catalog`]), the [`TableWriter`] ([`writer`]) and
 //! the [`SearchSession`] ([`search`]).
 //!

@@ -2,8 +2,9 @@
 //!
 //! Vector indexes for ailake shards: distance [`kernels`] (scalar reference plus run-time
 //! dispatched AVX-512 / AVX2+FMA / NEON), exact [`flat`] search (also the ground-truth oracle),
-//! [`hnsw`] graphs built in parallel and loaded in place from AILK sections, and TEXMEX
-//! dataset readers ([`texmex`]).
+//! [`hnsw`] graphs built in parallel and loaded in place from AILK sections, k-means, PQ and
+//! [`ivfpq`], all behind one interface, [`VectorIndex`] (build, load from a section, search
+//! with an optional [`RowFilter`]), which the writer and the search share.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
