@@ -5,6 +5,7 @@
 //!   the fuzz targets and the `s3` feature still build.
 //! - `bench [--quick] [--dataset NAME|PATH]`: peers side by side, criterion benchmarks (`benches/`).
 //! - `fuzz-seeds DIR`: writes valid sections and shard files as a seed corpus for `cargo fuzz`.
+//! - `sample`: rebuilds the committed real sample `data/sample` from `../shared/data`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +14,7 @@ use anyhow::{bail, Context, Result};
 
 mod bench;
 mod plot;
+mod sample;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,12 +28,27 @@ fn main() -> Result<()> {
             let dir = args.get(1).map_or("fuzz/corpus", String::as_str);
             run("cargo", &["run", "-p", "ailake-benches", "--bin", "fuzz_seeds", "--", dir])
         }
-        _ => bail!("usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] | fuzz-seeds [DIR]>"),
+        Some("sample") => sample::sample(&root()),
+        _ => bail!(
+            "usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] | fuzz-seeds [DIR] | sample>"
+        ),
     }
 }
 
+/// The workspace root, found at run time (`cargo locate-project`), not baked in at build
+/// time: a build reused from another checkout of the same sources must act on this one.
 pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    let located = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["locate-project", "--workspace", "--message-format", "plain"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| PathBuf::from(s.trim()));
+    match located.as_deref().and_then(Path::parent) {
+        Some(dir) => dir.to_path_buf(),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf(),
+    }
 }
 
 pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {

@@ -28,12 +28,12 @@ fn recall_on_clustered_synthetic_20k_x_128() {
 }
 
 #[test]
-fn recall_on_real_debian_minilm() {
-    let (base, queries, truth) = common::debian_minilm(None);
-    assert_eq!((base.rows(), base.dim, queries.rows()), (30_000, 384, 1_000));
+fn recall_on_real_minilm_sample() {
+    let (base, queries, truth) = common::real_sample();
+    assert_eq!((base.rows(), base.dim, queries.rows()), (4_000, 384, 100));
     let index = HnswIndex::build(&base.data, base.dim, Metric::InnerProduct, HnswParams::default()).unwrap();
     let recall = recall_at_k(&search_all(&index, &queries.data, base.dim, 10), &truth, 10);
-    println!("debian-minilm 30k×384 recall@10 = {recall:.4}");
+    println!("real sample 4k×384 recall@10 = {recall:.4}");
     assert!(recall >= 0.95, "recall@10 {recall}");
     // Our own flat oracle agrees with the shipped ground truth.
     let ours =

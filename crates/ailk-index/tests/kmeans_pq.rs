@@ -101,15 +101,15 @@ fn ivfpq_recall_on_synthetic_100k() {
 }
 
 #[test]
-fn ivfpq_recall_on_real_debian_minilm() {
-    let (base, queries, truth) = common::debian_minilm(Some(300));
+fn ivfpq_recall_on_real_minilm_sample() {
+    let (base, queries, truth) = common::real_sample();
     let cfg = IvfPqConfig::for_dataset(base.rows(), base.dim);
     let index = IvfPqIndex::build(&base.data, base.dim, Metric::InnerProduct, &cfg, true).unwrap();
     let plain = recall(&index, &queries.data, base.dim, &truth, IvfPqSearch { nprobe: 32, refine_factor: 1 });
     let refined =
         recall(&index, &queries.data, base.dim, &truth, IvfPqSearch { nprobe: 32, refine_factor: 4 });
     println!(
-        "debian-minilm IVF-PQ nlist {} m {} nprobe 32: recall@10 {plain:.3} / refine ×4 {refined:.3}",
+        "real sample IVF-PQ nlist {} m {} nprobe 32: recall@10 {plain:.3} / refine ×4 {refined:.3}",
         cfg.nlist, cfg.m
     );
     assert!(plain >= 0.6, "without refine {plain}");

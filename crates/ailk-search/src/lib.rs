@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod filter;
+mod filter_parse;
 pub mod params;
 mod session;
 mod shard;

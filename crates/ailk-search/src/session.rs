@@ -218,6 +218,11 @@ impl SearchSession {
             kernels::normalize(&mut q);
         }
         let projection = self.projection(params)?;
+        if let Some(filter) = &params.filter {
+            if let Some(c) = filter.columns().into_iter().find(|c| self.schema.index_of(c).is_err()) {
+                return Err(SearchError::InvalidQuery(format!("filter column {c} is not in the table")));
+            }
+        }
         let hits = self.nearest(&q, k, &spec, params).await?;
         self.fetch(&hits, &projection).await
     }

@@ -1,11 +1,13 @@
 //! # ailk-testkit
 //!
-//! What tests and benchmarks need and users do not: seeded synthetic datasets
-//! ([`synthetic`]), TEXMEX `.fvecs`/`.ivecs` files ([`texmex`]) and recall@k
-//! ([`recall_at_k`]). It depends on no ailake crate, so any crate's tests can use it.
+//! What tests, benchmarks and the CLI's demo need and the library does not: seeded synthetic
+//! datasets ([`synthetic`]), the in-repo real sample ([`sample`]), TEXMEX `.fvecs`/`.ivecs`
+//! files ([`texmex`]), NumPy `.npy` arrays ([`npy`]) and recall@k ([`recall_at_k`]). It depends on no ailake crate, so any crate's tests can use it.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod npy;
+pub mod sample;
 pub mod synthetic;
 pub mod texmex;
 

@@ -2,25 +2,23 @@
 #![allow(dead_code)]
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use ailake::prelude::*;
-use ailk_testkit::texmex::read_fvecs;
+use ailk_testkit::sample::Sample;
 use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
 pub const DIM: usize = 384;
 
-/// Up to `rows` base vectors and `queries` queries of `../shared/data/debian-minilm`.
+/// `rows` base vectors and `queries` held-out queries of the in-repo real sample
+/// (`data/sample`, 4,000 rows; past that, noisy copies of its rows: see
+/// `Sample::base_rows_padded`). Tests compute their exact truth over what this returns.
 pub fn dataset(rows: usize, queries: usize) -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/debian-minilm");
-    assert!(dir.join("base.fvecs").exists(), "the real dataset is missing at {}", dir.display());
-    let base = read_fvecs(dir.join("base.fvecs"), Some(rows)).unwrap();
-    let q = read_fvecs(dir.join("query.fvecs"), Some(queries)).unwrap();
-    let split =
-        |m: ailk_testkit::texmex::Matrix<f32>| m.data.chunks_exact(m.dim).map(<[f32]>::to_vec).collect();
-    (split(base), split(q))
+    let sample = Sample::load().expect("the committed sample data/sample");
+    assert!(queries <= sample.queries.rows(), "the sample has {} queries", sample.queries.rows());
+    (sample.base_rows_padded(rows), sample.query_rows(queries))
 }
 
 /// Attribute columns: `id: Int64`, `text: Utf8`.

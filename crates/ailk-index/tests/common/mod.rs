@@ -1,22 +1,17 @@
 //! Helpers shared by the ailk-index integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-
 use ailk_format::{AlignedBytes, Section, SectionBuilder, VectorColumn};
 use ailk_index::Metric;
-use ailk_testkit::texmex::{read_fvecs, read_ivecs, Matrix};
+use ailk_testkit::sample::Sample;
+use ailk_testkit::texmex::Matrix;
 
-/// The real dataset (`../shared/data/debian-minilm`): base vectors, up to `queries` queries
-/// (all when `None`) and the true top-10 ids of each. Fails with a clear message if absent.
-pub fn debian_minilm(queries: Option<usize>) -> (Matrix<f32>, Matrix<f32>, Vec<Vec<u32>>) {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/debian-minilm");
-    assert!(dir.join("base.fvecs").exists(), "the real dataset is missing: expected it at {}", dir.display());
-    let base = read_fvecs(dir.join("base.fvecs"), None).unwrap();
-    let q = read_fvecs(dir.join("query.fvecs"), queries).unwrap();
-    let gt = read_ivecs(dir.join("gt.ivecs"), queries).unwrap();
-    let truth = (0..gt.rows()).map(|i| gt.row(i)[..10].iter().map(|&x| x as u32).collect()).collect();
-    (base, q, truth)
+/// The in-repo real sample (`data/sample`: 4,000 × 384 MiniLM vectors, 100 held-out queries):
+/// base vectors, queries and the true top-10 ids of each.
+pub fn real_sample() -> (Matrix<f32>, Matrix<f32>, Vec<Vec<u32>>) {
+    let s = Sample::load().expect("the committed sample data/sample");
+    let truth = s.truth_top(s.queries.rows(), 10);
+    (s.base, s.queries, truth)
 }
 
 /// Encodes a one-column section over `base` whose payloads `add` fills, and decodes it again.

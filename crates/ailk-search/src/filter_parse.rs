@@ -1,0 +1,256 @@
+//! A small SQL-like text form of [`Filter`]: `lang = 'en' AND (year >= 2020 OR score < 0.5)`.
+//!
+//! Grammar (keywords case-insensitive, AND binds tighter than OR):
+//! `expr := and (OR and)*`, `and := atom (AND atom)*`,
+//! `atom := '(' expr ')' | column op literal`, `op := = | == | != | <> | < | <= | > | >=`,
+//! `column := name | "quoted name"`, `literal := 'text' ('' escapes a quote) | number`.
+
+use std::str::FromStr;
+
+use crate::error::SearchError;
+use crate::filter::{Filter, Literal, Op};
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Name(String),
+    Str(String),
+    Num(Literal),
+    Op(Op),
+    Open,
+    Close,
+}
+
+fn error(input: &str, at: usize, what: &str) -> SearchError {
+    SearchError::InvalidQuery(format!("filter {input:?}: {what} at character {}", at + 1))
+}
+
+fn tokenize(input: &str) -> Result<Vec<(usize, Token)>, SearchError> {
+    let chars: Vec<(usize, char)> = input.char_indices().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (at, c) = chars[i];
+        let next = chars.get(i + 1).map(|&(_, c)| c);
+        let token = match c {
+            c if c.is_whitespace() => {
+                i += 1;
+                continue;
+            }
+            '(' => (Token::Open, 1),
+            ')' => (Token::Close, 1),
+            '=' if next == Some('=') => (Token::Op(Op::Eq), 2),
+            '=' => (Token::Op(Op::Eq), 1),
+            '!' if next == Some('=') => (Token::Op(Op::Ne), 2),
+            '<' if next == Some('>') => (Token::Op(Op::Ne), 2),
+            '<' if next == Some('=') => (Token::Op(Op::Le), 2),
+            '<' => (Token::Op(Op::Lt), 1),
+            '>' if next == Some('=') => (Token::Op(Op::Ge), 2),
+            '>' => (Token::Op(Op::Gt), 1),
+            '\'' | '"' => {
+                let mut text = String::new();
+                let mut j = i + 1;
+                loop {
+                    match chars.get(j) {
+                        None => return Err(error(input, at, "unterminated quote")),
+                        Some(&(_, q)) if q == c && chars.get(j + 1).map(|p| p.1) == Some(c) => {
+                            text.push(c);
+                            j += 2;
+                        }
+                        Some(&(_, q)) if q == c => break,
+                        Some(&(_, other)) => {
+                            text.push(other);
+                            j += 1;
+                        }
+                    }
+                }
+                let token = if c == '\'' { Token::Str(text) } else { Token::Name(text) };
+                out.push((at, token));
+                i = j + 1;
+                continue;
+            }
+            c if c.is_ascii_digit()
+                || ((c == '-' || c == '+' || c == '.')
+                    && next.is_some_and(|n| n.is_ascii_digit() || n == '.')) =>
+            {
+                let mut j = i + 1;
+                while chars.get(j).is_some_and(|&(_, d)| {
+                    d.is_ascii_digit()
+                        || d == '.'
+                        || d == 'e'
+                        || d == 'E'
+                        || ((d == '-' || d == '+') && matches!(chars[j - 1].1, 'e' | 'E'))
+                }) {
+                    j += 1;
+                }
+                let end = chars.get(j).map_or(input.len(), |&(b, _)| b);
+                let text = &input[at..end];
+                let lit = match text.parse::<i64>() {
+                    Ok(v) => Literal::Int(v),
+                    Err(_) => Literal::Float(
+                        text.parse::<f64>()
+                            .map_err(|_| error(input, at, &format!("{text:?} is not a number")))?,
+                    ),
+                };
+                out.push((at, Token::Num(lit)));
+                i = j;
+                continue;
+            }
+            c if c.is_alphabetic() || c == '_' => {
+                let mut j = i + 1;
+                while chars.get(j).is_some_and(|&(_, d)| d.is_alphanumeric() || d == '_' || d == '.') {
+                    j += 1;
+                }
+                let end = chars.get(j).map_or(input.len(), |&(b, _)| b);
+                out.push((at, Token::Name(input[at..end].to_string())));
+                i = j;
+                continue;
+            }
+            other => return Err(error(input, at, &format!("unexpected {other:?}"))),
+        };
+        out.push((at, token.0));
+        i += token.1;
+    }
+    Ok(out)
+}
+
+struct Parser<'a> {
+    input: &'a str,
+    tokens: Vec<(usize, Token)>,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn at(&self) -> usize {
+        self.tokens.get(self.pos).map_or(self.input.len(), |t| t.0)
+    }
+
+    fn keyword(&mut self, word: &str) -> bool {
+        match self.tokens.get(self.pos) {
+            Some((_, Token::Name(n))) if n.eq_ignore_ascii_case(word) => {
+                self.pos += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn expr(&mut self) -> Result<Filter, SearchError> {
+        let mut left = self.and()?;
+        while self.keyword("or") {
+            left = left.or(self.and()?);
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Filter, SearchError> {
+        let mut left = self.atom()?;
+        while self.keyword("and") {
+            left = left.and(self.atom()?);
+        }
+        Ok(left)
+    }
+
+    fn atom(&mut self) -> Result<Filter, SearchError> {
+        let at = self.at();
+        let token = self.tokens.get(self.pos).cloned().map(|t| t.1);
+        self.pos += 1;
+        match token {
+            Some(Token::Open) => {
+                let inner = self.expr()?;
+                match self.tokens.get(self.pos) {
+                    Some((_, Token::Close)) => {
+                        self.pos += 1;
+                        Ok(inner)
+                    }
+                    _ => Err(error(self.input, self.at(), "expected ')'")),
+                }
+            }
+            Some(Token::Name(column)) if !["and", "or"].iter().any(|k| column.eq_ignore_ascii_case(k)) => {
+                let op = match self.tokens.get(self.pos) {
+                    Some((_, Token::Op(op))) => *op,
+                    _ => return Err(error(self.input, self.at(), "expected a comparison (= != < <= > >=)")),
+                };
+                self.pos += 1;
+                let lit = match self.tokens.get(self.pos) {
+                    Some((_, Token::Str(s))) => Literal::Str(s.clone()),
+                    Some((_, Token::Num(n))) => n.clone(),
+                    _ => return Err(error(self.input, self.at(), "expected a 'string' or a number")),
+                };
+                self.pos += 1;
+                Ok(Filter::Cmp(column, op, lit))
+            }
+            None => Err(error(self.input, at, "expected a comparison, found the end")),
+            Some(_) => Err(error(self.input, at, "expected a column name or '('")),
+        }
+    }
+}
+
+impl Filter {
+    /// Parses the text form (see the module docs); a malformed expression is an
+    /// [`SearchError::InvalidQuery`] naming the position.
+    pub fn parse(input: &str) -> Result<Filter, SearchError> {
+        let mut p = Parser { input, tokens: tokenize(input)?, pos: 0 };
+        let filter = p.expr()?;
+        if p.pos < p.tokens.len() {
+            return Err(error(input, p.at(), "unexpected text after the expression"));
+        }
+        Ok(filter)
+    }
+}
+
+impl FromStr for Filter {
+    type Err = SearchError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Filter::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_comparisons_with_precedence_and_quotes() {
+        let f = Filter::parse("lang = 'en' AND year >= 2020 or score < -0.5").unwrap();
+        let want = Filter::eq("lang", "en").and(Filter::cmp("year", Op::Ge, 2020)).or(Filter::cmp(
+            "score",
+            Op::Lt,
+            -0.5,
+        ));
+        assert_eq!(f, want);
+        let f: Filter = "(a != 1 OR \"odd name\" <> 'it''s') and b == 2.5e3".parse().unwrap();
+        let want = Filter::cmp("a", Op::Ne, 1).or(Filter::cmp("odd name", Op::Ne, "it's")).and(Filter::cmp(
+            "b",
+            Op::Eq,
+            2500.0,
+        ));
+        assert_eq!(f, want);
+        assert_eq!(Filter::parse("x<=3").unwrap(), Filter::cmp("x", Op::Le, 3));
+        assert_eq!(Filter::parse("x>3").unwrap(), Filter::cmp("x", Op::Gt, 3));
+        assert_eq!(Filter::parse("x = 'é ü'").unwrap(), Filter::eq("x", "é ü"));
+    }
+
+    #[test]
+    fn malformed_expressions_are_invalid_input_with_a_position() {
+        for bad in [
+            "",
+            "lang",
+            "lang =",
+            "lang = en",
+            "= 'en'",
+            "lang = 'en",
+            "(lang = 'en'",
+            "lang = 'en')",
+            "lang = 'en' AND",
+            "lang = 'en' year = 1",
+            "a = 1 AND OR b = 2",
+            "a ~ 1",
+            "a = 1.2.3",
+        ] {
+            let err = Filter::parse(bad).unwrap_err();
+            assert!(matches!(err, SearchError::InvalidQuery(_)), "{bad:?}: {err}");
+            assert!(err.to_string().contains("character"), "{bad:?}: {err}");
+        }
+    }
+}
