@@ -18,6 +18,7 @@ mod build;
 mod codebook;
 mod deferred;
 pub mod error;
+mod list_vectors;
 pub mod options;
 pub mod policy;
 mod prepare;

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use ailk_catalog::iceberg::arrow::arrow_type_to_type;
 use ailk_catalog::VectorSpec;
-use ailk_format::vector_column::{array_values, field_id, vectors_to_array};
+use ailk_format::vector_column::{field_id, vectors_to_array};
 use ailk_index::{kernels, Metric};
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 
 use crate::error::{Result, WriterError};
+use crate::list_vectors::vector_values;
 
 /// Embeddings of one vector column for a batch, one `Vec` per row.
 #[derive(Debug, Clone)]
@@ -111,8 +112,9 @@ fn check_values(spec: &VectorSpec, rows: usize, values: &[f32]) -> Result<()> {
     Ok(())
 }
 
-/// Splits a batch whose vector columns are `FixedSizeList<Float32>` columns into its
-/// attribute columns and the vectors' flat values (borrowed, no copy).
+/// Splits a batch whose vector columns are `FixedSizeList`, `List` or `LargeList` columns of
+/// floats into its attribute columns and the vectors' flat `f32` values (borrowed, no copy,
+/// when a column is already `FixedSizeList<Float32>`).
 pub(crate) fn split_vector_columns<'a>(
     specs: &[VectorSpec],
     batch: &'a RecordBatch,
@@ -125,17 +127,8 @@ pub(crate) fn split_vector_columns<'a>(
             keep.push(i);
             continue;
         };
-        let (dim, values) = array_values(batch.column(i).as_ref())
-            .map_err(|e| WriterError::SchemaMismatch(format!("vector column {}: {e}", spec.name)))?;
-        if dim != spec.dim {
-            return Err(WriterError::WrongDimension {
-                column: spec.name.clone(),
-                row: 0,
-                expected: spec.dim,
-                got: dim as usize,
-            });
-        }
-        vectors.push(VectorInput { column: field.name().as_str(), values: Cow::Borrowed(values) });
+        let values = vector_values(batch.column(i).as_ref(), &spec.name, spec.dim)?;
+        vectors.push(VectorInput { column: field.name().as_str(), values });
     }
     Ok((batch.project(&keep)?, vectors))
 }

@@ -167,8 +167,8 @@ impl TableWriter {
     }
 
     /// Writes `batch` as one data file, staged for the next commit. The batch holds the
-    /// table's attribute columns and every vector column as `FixedSizeList<Float32>` of the
-    /// column's dimension. Returns `None` (nothing written) only when `opts.batch_id` was
+    /// table's attribute columns and every vector column as a `FixedSizeList` (no copy when of
+    /// `Float32`), `List` or `LargeList` of floats, every row of the column's dimension. Returns `None` (nothing written) only when `opts.batch_id` was
     /// already committed to the table or is staged by this writer (a write of the same id in
     /// flight on another clone is waited for first).
     pub async fn write(&self, batch: &RecordBatch, opts: &WriteOptions) -> Result<Option<WrittenFile>> {

@@ -1,0 +1,137 @@
+//! `ailake create`: a new table with its vector columns and attribute columns.
+
+use std::sync::Arc;
+
+use ailake::prelude::*;
+use arrow_schema::{DataType, Field, Schema};
+use clap::Args;
+
+use crate::errors::invalid;
+use crate::lake::{parse_ident, LakeArgs};
+
+/// Create a table: one or more vector columns and the attribute columns.
+///
+/// Example:
+///   ailake create docs.chunks --vector embedding:384:cosine --column id:int64! --column text:string
+///   ailake create docs.chunks --vector embedding:384:cosine --schema-from rows.parquet
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct CreateArgs {
+    /// The table, `namespace.name`.
+    pub table: String,
+    /// A vector column `NAME:DIM:METRIC` (metric: cosine, l2 or ip); the first is the primary.
+    #[arg(long = "vector", required = true, value_name = "NAME:DIM:METRIC")]
+    pub vectors: Vec<String>,
+    /// An attribute column `NAME:TYPE` (int32, int64, float32, float64, string, bool); a
+    /// trailing `!` makes it required (not null).
+    #[arg(long = "column", value_name = "NAME:TYPE")]
+    pub columns: Vec<String>,
+    /// Take the attribute columns from this Parquet file's schema (its vector columns skipped).
+    #[arg(long, value_name = "FILE")]
+    pub schema_from: Option<std::path::PathBuf>,
+    /// Succeed without changes when the table exists.
+    #[arg(long)]
+    pub if_not_exists: bool,
+}
+
+/// `cosine`, `l2` or `ip`.
+pub fn parse_metric(s: &str) -> anyhow::Result<Metric> {
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "cosine" | "cos" => Metric::Cosine,
+        "l2" | "euclidean" => Metric::L2,
+        "ip" | "inner_product" | "dot" => Metric::InnerProduct,
+        other => return Err(invalid(format!("metric {other:?}: expected cosine, l2 or ip"))),
+    })
+}
+
+/// `NAME:DIM:METRIC`.
+pub fn parse_vector(s: &str) -> anyhow::Result<VectorSpec> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let [name, dim, metric] = parts[..] else {
+        return Err(invalid(format!("--vector {s:?}: expected NAME:DIM:METRIC, e.g. embedding:384:cosine")));
+    };
+    let dim: u32 = dim
+        .parse()
+        .ok()
+        .filter(|&d| d > 0)
+        .ok_or_else(|| invalid(format!("--vector {s:?}: dimension {dim:?} is not a positive integer")))?;
+    if name.is_empty() {
+        return Err(invalid(format!("--vector {s:?}: empty column name")));
+    }
+    Ok(VectorSpec::new(name, dim, parse_metric(metric)?))
+}
+
+fn parse_column(s: &str) -> anyhow::Result<Field> {
+    let (name, ty) = s
+        .split_once(':')
+        .ok_or_else(|| invalid(format!("--column {s:?}: expected NAME:TYPE, e.g. text:string")))?;
+    let (ty, required) = match ty.strip_suffix('!') {
+        Some(t) => (t, true),
+        None => (ty, false),
+    };
+    let data_type = match ty.to_ascii_lowercase().as_str() {
+        "int32" | "int" => DataType::Int32,
+        "int64" | "long" | "bigint" => DataType::Int64,
+        "float32" | "float" => DataType::Float32,
+        "float64" | "double" => DataType::Float64,
+        "string" | "utf8" | "text" => DataType::Utf8,
+        "bool" | "boolean" => DataType::Boolean,
+        other => {
+            return Err(invalid(format!(
+                "--column {s:?}: type {other:?} is not one of int32, int64, float32, float64, string, bool"
+            )))
+        }
+    };
+    Ok(Field::new(name, data_type, !required))
+}
+
+/// The attribute schema from `--column`s and `--schema-from`, without the vector columns.
+fn attributes(args: &CreateArgs, specs: &[VectorSpec]) -> anyhow::Result<Schema> {
+    let mut fields: Vec<Arc<Field>> = Vec::new();
+    if let Some(path) = &args.schema_from {
+        let file = std::fs::File::open(path)
+            .map_err(|e| invalid(format!("--schema-from {}: {e}", path.display())))?;
+        let builder =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+                invalid(format!("--schema-from {}: not a readable Parquet file: {e}", path.display()))
+            })?;
+        for f in builder.schema().fields() {
+            if !specs.iter().any(|s| &s.name == f.name()) {
+                fields.push(Arc::new(f.as_ref().clone().with_metadata(Default::default())));
+            }
+        }
+    }
+    for c in &args.columns {
+        let f = parse_column(c)?;
+        if fields.iter().any(|g| g.name() == f.name()) || specs.iter().any(|s| &s.name == f.name()) {
+            return Err(invalid(format!("column {} is given twice", f.name())));
+        }
+        fields.push(Arc::new(f));
+    }
+    Ok(Schema::new(fields))
+}
+
+pub async fn run(lake: &LakeArgs, args: CreateArgs) -> anyhow::Result<()> {
+    let ident = parse_ident(&args.table)?;
+    let specs = args.vectors.iter().map(|v| parse_vector(v)).collect::<anyhow::Result<Vec<_>>>()?;
+    let schema = attributes(&args, &specs)?;
+    let catalog = lake.open(true).await?;
+    let table = if args.if_not_exists {
+        catalog.create_or_load_table(&ident, &schema, &specs).await?
+    } else {
+        catalog.create_table(&ident, &schema, &specs).await?
+    };
+    println!("table {ident} at {}", table.location());
+    for s in table.vector_columns()? {
+        println!("  vector {}: {} × f32, {:?}", s.name, s.dim, s.metric);
+    }
+    for f in schema.fields() {
+        println!(
+            "  column {}: {}{}",
+            f.name(),
+            f.data_type(),
+            if f.is_nullable() { "" } else { " not null" }
+        );
+    }
+    Ok(())
+}

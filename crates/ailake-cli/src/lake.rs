@@ -1,0 +1,91 @@
+//! Where tables live: the catalog and warehouse flags (or environment), opened as a [`Catalog`].
+
+use std::path::{Path, PathBuf};
+
+use ailake::prelude::*;
+use anyhow::Context;
+use clap::Args;
+
+use crate::errors::{invalid, not_found};
+
+/// The catalog and warehouse every subcommand works on.
+#[derive(Debug, Clone, Args)]
+pub struct LakeArgs {
+    /// Warehouse directory holding the tables' files (`DIR` or `file:///DIR`).
+    #[arg(long, global = true, env = "AILAKE_WAREHOUSE", default_value = "warehouse")]
+    pub warehouse: String,
+    /// SQLite catalog (`sqlite:///PATH` or a path); default: `catalog.db` in the warehouse.
+    #[arg(long, global = true, env = "AILAKE_CATALOG")]
+    pub catalog: Option<String>,
+    /// Catalog name inside the SQLite file (pyiceberg's `SqlCatalog(name, …)`).
+    #[arg(long, global = true, env = "AILAKE_CATALOG_NAME", default_value = "default")]
+    pub catalog_name: String,
+}
+
+impl LakeArgs {
+    /// The warehouse directory.
+    pub fn warehouse_dir(&self) -> anyhow::Result<PathBuf> {
+        let w = self.warehouse.as_str();
+        if let Some(rest) = w.strip_prefix("file://") {
+            return Ok(PathBuf::from(rest));
+        }
+        if w.contains("://") {
+            return Err(crate::errors::CliError {
+                kind: ErrorKind::Unsupported,
+                message: format!(
+                    "warehouse {w}: only local directories are supported by this build (object stores come with the s3 feature)"
+                ),
+            }
+            .into());
+        }
+        Ok(PathBuf::from(w))
+    }
+
+    /// The SQLite catalog file.
+    pub fn catalog_path(&self) -> anyhow::Result<PathBuf> {
+        match &self.catalog {
+            None => Ok(self.warehouse_dir()?.join("catalog.db")),
+            Some(c) => match c.strip_prefix("sqlite://") {
+                Some(path) => Ok(PathBuf::from(path)),
+                None if c.contains("://") => {
+                    Err(invalid(format!("catalog {c}: expected sqlite:///PATH or a file path")))
+                }
+                None => Ok(PathBuf::from(c)),
+            },
+        }
+    }
+
+    /// Opens the catalog; unless `create`, a missing catalog file is a not-found error (a
+    /// mistyped `--warehouse` must not silently start an empty lake).
+    pub async fn open(&self, create: bool) -> anyhow::Result<Catalog> {
+        let (db, dir) = (self.catalog_path()?, self.warehouse_dir()?);
+        if !create && !db.exists() {
+            return Err(not_found(format!(
+                "no catalog at {} (create a table first, or pass --warehouse / --catalog)",
+                db.display()
+            )));
+        }
+        if create {
+            if let Some(parent) = db.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            }
+        }
+        Ok(Catalog::local(&db, &self.catalog_name, &dir).await?)
+    }
+
+    /// Opens the catalog and loads `table` at its newest version.
+    pub async fn table(&self, table: &str) -> anyhow::Result<Table> {
+        let catalog = self.open(false).await?;
+        Ok(catalog.load_table(&parse_ident(table)?).await?)
+    }
+}
+
+/// `namespace.name`.
+pub fn parse_ident(table: &str) -> anyhow::Result<TableIdent> {
+    Ok(TableIdent::parse(table)?)
+}
+
+/// An absolute form of `path` for messages users copy.
+pub fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

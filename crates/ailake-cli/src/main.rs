@@ -1,0 +1,93 @@
+//! `ailake`: the command line of ailake — vector search on Apache Iceberg tables whose Parquet
+//! files carry their own index. Create a table, ingest Parquet / `.npy` / `.fvecs` files,
+//! search it, look at its snapshots and files, and resume interrupted index builds.
+//!
+//! Every failure prints one line on stderr (`error: …`) and exits non-zero by its kind:
+//! 2 invalid input, 3 not found, 4 conflict or already exists, 5 corrupt data, 6 I/O,
+//! 1 anything else.
+
+mod create;
+mod demo;
+mod errors;
+mod info;
+mod ingest;
+mod inputs;
+mod lake;
+mod output;
+mod search;
+
+use clap::{Parser, Subcommand};
+
+use crate::lake::LakeArgs;
+
+/// Vector search on Apache Iceberg tables, without a second system.
+///
+/// Tables live in a warehouse directory with a SQLite catalog beside it (pyiceberg, DuckDB and
+/// Spark read them as ordinary Iceberg tables). Start with `ailake demo`.
+#[derive(Debug, Parser)]
+#[command(name = "ailake", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    lake: LakeArgs,
+    /// More logs on stderr: -v info, -vv debug (RUST_LOG overrides).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Demo(demo::DemoArgs),
+    Create(create::CreateArgs),
+    Ingest(ingest::IngestArgs),
+    Search(search::SearchArgs),
+    Info(info::InfoArgs),
+    History(info::HistoryArgs),
+    Inspect(info::InspectArgs),
+    ResumeIndexing(info::ResumeArgs),
+    Tables(info::TablesArgs),
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo(a) => demo::run(&cli.lake, a).await,
+        Command::Create(a) => create::run(&cli.lake, a).await,
+        Command::Ingest(a) => ingest::run(&cli.lake, a).await,
+        Command::Search(a) => search::run(&cli.lake, a).await,
+        Command::Info(a) => info::info(&cli.lake, a).await,
+        Command::History(a) => info::history(&cli.lake, a).await,
+        Command::Inspect(a) => info::inspect(a).await,
+        Command::ResumeIndexing(a) => info::resume(&cli.lake, a).await,
+        Command::Tables(a) => info::tables(&cli.lake, a).await,
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let default = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", errors::one_line(&e));
+            std::process::ExitCode::from(errors::exit_code(&e))
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `ailake search`: the k nearest rows of one or more query vectors, filtered, at any snapshot.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ailake::prelude::*;
+use ailake::search::{Literal, Op};
+use arrow_array::cast::AsArray;
+use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+use arrow_schema::{Field, Schema};
+use clap::Args;
+
+use crate::errors::{invalid, not_found};
+use crate::lake::LakeArgs;
+use crate::output::{render, Format};
+
+/// Search a table: the k nearest rows to a query vector, with their columns and `_distance`.
+///
+/// Examples:
+///   ailake search docs.chunks --vector '[0.1, 0.2, ...]' -k 5
+///   ailake search docs.chunks --like 42 --filter "lang = 'en' AND year >= 2020" --format json
+///   ailake search docs.chunks --vector-file queries.npy --columns id,text --snapshot 1234
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct SearchArgs {
+    /// The table, `namespace.name`.
+    pub table: String,
+    /// The query vector as a JSON array.
+    #[arg(long, value_name = "JSON", group = "query")]
+    pub vector: Option<String>,
+    /// Query vectors from a file: .npy, .fvecs or JSON (one array, or an array of arrays).
+    #[arg(long, value_name = "FILE", group = "query")]
+    pub vector_file: Option<PathBuf>,
+    /// Use the stored vector of the row whose --id-column equals this value.
+    #[arg(long, value_name = "ROW_ID", group = "query")]
+    pub like: Option<String>,
+    /// The column --like looks the row up by.
+    #[arg(long, default_value = "id")]
+    pub id_column: String,
+    /// Number of results per query.
+    #[arg(short, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub k: u64,
+    /// Only rows matching this expression, e.g. `lang = 'en' AND year >= 2020`.
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// HNSW candidate list size (recall vs. speed).
+    #[arg(long)]
+    pub ef: Option<usize>,
+    /// IVF-PQ lists probed.
+    #[arg(long)]
+    pub nprobe: Option<usize>,
+    /// Search this snapshot instead of the current one (time travel).
+    #[arg(long, value_name = "ID")]
+    pub snapshot: Option<i64>,
+    /// Columns to return, comma-separated (default: every attribute column).
+    #[arg(long, value_delimiter = ',', value_name = "A,B")]
+    pub columns: Option<Vec<String>>,
+    /// The vector column to search (default: the table's primary).
+    #[arg(long = "vector-column", value_name = "NAME")]
+    pub vector_column: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+fn parse_json_vectors(text: &str, what: &str) -> anyhow::Result<Vec<Vec<f32>>> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| invalid(format!("{what}: not JSON: {e}")))?;
+    let as_vector = |v: &serde_json::Value| -> anyhow::Result<Vec<f32>> {
+        v.as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| invalid(format!("{what}: expected an array of numbers")))?
+            .iter()
+            .map(|x| {
+                x.as_f64().map(|f| f as f32).ok_or_else(|| invalid(format!("{what}: {x} is not a number")))
+            })
+            .collect()
+    };
+    match value.as_array() {
+        Some(rows) if rows.first().is_some_and(|r| r.is_array()) => rows.iter().map(as_vector).collect(),
+        _ => Ok(vec![as_vector(&value)?]),
+    }
+}
+
+fn read_vector_file(path: &PathBuf) -> anyhow::Result<Vec<Vec<f32>>> {
+    let name = path.display().to_string();
+    let matrix = match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => ailk_testkit::npy::read_f32(path),
+        Some("fvecs") => ailk_testkit::texmex::read_fvecs(path, None),
+        _ => {
+            let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("{name}: {e}")))?;
+            return parse_json_vectors(&text, &name);
+        }
+    }
+    .map_err(|e| invalid(format!("{name}: {e}")))?;
+    Ok(matrix.data.chunks_exact(matrix.dim.max(1)).map(<[f32]>::to_vec).collect())
+}
+
+/// The stored vector of the row `id_column = value`.
+async fn stored_vector(session: &SearchSession, args: &SearchArgs, value: &str) -> anyhow::Result<Vec<f32>> {
+    let spec = match &args.vector_column {
+        Some(c) => session
+            .vector_columns()
+            .iter()
+            .find(|s| &s.name == c)
+            .ok_or_else(|| invalid(format!("{c} is not a vector column of the table")))?,
+        None => &session.vector_columns()[0],
+    };
+    let literal = value.parse::<i64>().map_or_else(|_| Literal::Str(value.to_string()), Literal::Int);
+    let mut probe = vec![0.0; spec.dim as usize];
+    probe[0] = 1.0;
+    let params = SearchParams {
+        column: Some(spec.name.clone()),
+        projection: Some(vec![spec.name.clone()]),
+        filter: Some(Filter::Cmp(args.id_column.clone(), Op::Eq, literal)),
+        ..SearchParams::default()
+    };
+    let hit = session.search(&probe, 1, &params).await?;
+    if hit.num_rows() == 0 {
+        return Err(not_found(format!("no row with {} = {value}", args.id_column)));
+    }
+    let list = hit.column_by_name(&spec.name).ok_or_else(|| invalid("the row has no vector"))?;
+    let values = list.as_fixed_size_list().value(0);
+    Ok(values.as_primitive::<arrow_array::types::Float32Type>().values().to_vec())
+}
+
+/// `batch` with a leading `query` column (the query's position) when there are several.
+fn with_query_column(batch: RecordBatch, query: usize) -> anyhow::Result<RecordBatch> {
+    let mut fields = vec![Arc::new(Field::new("query", arrow_schema::DataType::Int64, false))];
+    fields.extend(batch.schema().fields().iter().cloned());
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![query as i64; batch.num_rows()]))];
+    columns.extend(batch.columns().iter().cloned());
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+pub async fn run(lake: &LakeArgs, args: SearchArgs) -> anyhow::Result<()> {
+    let filter = args.filter.as_deref().map(Filter::parse).transpose()?;
+    let mut table = lake.table(&args.table).await?;
+    if let Some(id) = args.snapshot {
+        table = table.at_snapshot(id)?;
+    }
+    let opened = Instant::now();
+    let session = table.search().await?;
+    let queries = match (&args.vector, &args.vector_file, &args.like) {
+        (Some(json), _, _) => parse_json_vectors(json, "--vector")?,
+        (_, Some(path), _) => read_vector_file(path)?,
+        (_, _, Some(id)) => vec![stored_vector(&session, &args, id).await?],
+        _ => return Err(invalid("give a query: --vector JSON, --vector-file FILE or --like ROW_ID")),
+    };
+    let params = SearchParams {
+        column: args.vector_column.clone(),
+        ef: args.ef,
+        nprobe: args.nprobe.unwrap_or(SearchParams::default().nprobe),
+        projection: args.columns.clone(),
+        filter,
+        ..SearchParams::default()
+    };
+    let before = session.counters();
+    let mut results = Vec::with_capacity(queries.len());
+    let mut latencies = Vec::with_capacity(queries.len());
+    for (i, q) in queries.iter().enumerate() {
+        let started = Instant::now();
+        let hits = session.search(q, args.k as usize, &params).await?;
+        latencies.push(started.elapsed());
+        results.push(if queries.len() > 1 { with_query_column(hits, i)? } else { hits });
+    }
+    print!("{}", render(&results, args.format)?);
+    if args.format == Format::Table {
+        let total: std::time::Duration = latencies.iter().sum();
+        let c = session.counters();
+        eprintln!(
+            "{} queries on snapshot {} ({} shards, {} rows) in {:.1?} (+{:.1?} to open): {} shards searched by index, {} scanned exactly, {} pruned",
+            queries.len(),
+            session.snapshot_id().map_or("none".into(), |s| s.to_string()),
+            session.shard_count(),
+            session.row_count(),
+            total,
+            opened.elapsed().saturating_sub(total),
+            c.shards_index_searched - before.shards_index_searched,
+            c.shards_flat_scanned - before.shards_flat_scanned,
+            c.shards_pruned - before.shards_pruned
+        );
+    }
+    Ok(())
+}
