@@ -170,14 +170,15 @@ pub async fn inspect(args: InspectArgs) -> anyhow::Result<()> {
         println!("AILK        none: a Parquet-only file (searched by exact scan until indexed)");
         return Ok(());
     };
-    let loc = reader.location().expect("a directory has a location");
+    let loc =
+        reader.location().ok_or_else(|| invalid(format!("{name}: AILK directory without a location")))?;
+    let share = 100.0 * loc.length as f64 / reader.file_size().max(1) as f64;
     println!(
-        "AILK        v{}.{} at byte {}, {} ({} of the file)",
+        "AILK        v{}.{} at byte {}, {} ({share:.1}% of the file)",
         dir.major,
         dir.minor,
         loc.offset,
-        mb(loc.length),
-        format!("{:.1}%", 100.0 * loc.length as f64 / reader.file_size().max(1) as f64)
+        mb(loc.length)
     );
     println!("section     {} rows, directory {} bytes", dir.row_count, dir.directory_length);
     for (i, c) in dir.columns.iter().enumerate() {

@@ -125,7 +125,7 @@ pub async fn run(lake: &LakeArgs, args: IngestArgs) -> anyhow::Result<()> {
             match writer.write(&b, &args.options(batch)).await? {
                 Some(w) => {
                     staged += 1;
-                    written_rows += w.rows as usize;
+                    written_rows += w.rows;
                     tracing::info!(batch, path = %w.path, rows = w.rows, "batch written");
                 }
                 None => {

@@ -146,7 +146,7 @@ pub fn python() -> PathBuf {
 /// The ids pyiceberg reads from table `docs.<name>` under `dir`, sorted.
 pub fn pyiceberg_ids(dir: &Path, name: &str) -> Vec<i64> {
     let root = format!("file://{}", dir.join("warehouse").canonicalize().unwrap().display());
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/read_quickstart.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/read_table.py");
     let out = std::process::Command::new(python())
         .arg(script)
         .arg(dir.join("catalog.db"))

@@ -1,4 +1,4 @@
-"""Reads the quickstart table with pyiceberg: prints its rows as JSON. Usage: DB WAREHOUSE TABLE"""
+"""Reads an ailake table with pyiceberg: prints its ids, texts and snapshot count as JSON. Usage: DB WAREHOUSE TABLE"""
 import json
 import sys
 

@@ -1,0 +1,236 @@
+//! The real `ailake` binary, every subcommand: the demo read back by pyiceberg, create →
+//! ingest (Parquet with list vectors, .npy + CSV) → search with recall against exact truth,
+//! filters, time travel and every output format; info, history, inspect; bad input that
+//! exits non-zero with one line and commits nothing.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use ailk_testkit::texmex::Matrix;
+use serde_json::Value;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_writes_a_table_pyiceberg_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("warehouse");
+    let out = ok(&wh, &["demo", "--rows", "2000"]);
+    assert!(out.contains("committed snapshot") && out.contains("searching snapshot"), "{out}");
+    assert!(
+        out.contains("SqlCatalog('default'") && out.contains("duckdb"),
+        "prints the readers' one-liners: {out}"
+    );
+    // A second run finds the rows and writes nothing.
+    let again = ok(&wh, &["demo", "--rows", "2000"]);
+    assert!(again.contains("already holds 2000 rows"), "{again}");
+
+    let root = format!("file://{}", wh.canonicalize().unwrap().display());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ailake/tests/py/read_table.py");
+    let out = std::process::Command::new(python())
+        .arg(script)
+        .arg(wh.join("catalog.db"))
+        .arg(&root)
+        .arg("docs.debian")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pyiceberg failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<i64> = json["ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert_eq!(ids, (0..2000).collect::<Vec<_>>());
+    let s = sample();
+    let texts: Vec<&str> = json["text"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(texts, s.texts[..2000].iter().map(String::as_str).collect::<Vec<_>>());
+    // One append, plus a replace per deferred build that finished after the commit.
+    assert!((1..=3).contains(&json["snapshots"].as_u64().unwrap()), "{}", json["snapshots"]);
+}
+
+fn write_npy(path: &Path, m: &Matrix<f32>) {
+    std::fs::write(path, ailk_testkit::npy::encode_f32(m)).unwrap();
+}
+
+/// The result ids per query of a `--format json` search.
+fn result_ids(json: &str, queries: usize) -> Vec<Vec<i64>> {
+    let rows: Value = serde_json::from_str(json).unwrap();
+    let mut out = vec![Vec::new(); queries];
+    for r in rows.as_array().unwrap() {
+        let q = r.get("query").map_or(0, |q| q.as_i64().unwrap() as usize);
+        out[q].push(r["id"].as_i64().unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_ingest_search_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let s = sample();
+    create(&wh);
+    // Rows 0..3000 as two Parquet files with List<Float32> vectors, IVF-PQ and HNSW.
+    let (p0, p1) = (dir.path().join("part-0.parquet"), dir.path().join("part-1.parquet"));
+    write_parquet(&p0, &list_batch(&s, 0..1500));
+    write_parquet(&p1, &list_batch(&s, 1500..3000));
+    let out =
+        ok(&wh, &["ingest", "docs.t", p0.to_str().unwrap(), "--index", "ivf-pq", "--batch-rows", "800"]);
+    assert!(out.contains("1500 rows written in 2 batches"), "{out}");
+    let first = snapshot(&wh, "docs.t").await.unwrap();
+    ok(&wh, &["ingest", "docs.t", p1.to_str().unwrap(), "--index", "deferred"]);
+    // Rows 3000..4000 as a .npy matrix with a CSV of attributes.
+    let npy = dir.path().join("v.npy");
+    write_npy(&npy, &Matrix { dim: 384, data: s.base.data[3000 * 384..].to_vec() });
+    let csv = dir.path().join("rows.csv");
+    let mut text = String::from("id,text\n");
+    for i in 3000..4000 {
+        text.push_str(&format!("{i},\"{}\"\n", s.texts[i].replace('"', "\"\"")));
+    }
+    std::fs::write(&csv, text).unwrap();
+    ok(
+        &wh,
+        &[
+            "ingest",
+            "docs.t",
+            npy.to_str().unwrap(),
+            "--attributes",
+            csv.to_str().unwrap(),
+            "--index",
+            "auto",
+        ],
+    );
+    assert_eq!(live_ids(&wh, "docs.t").await, (0..4000).collect::<Vec<_>>());
+
+    // Recall@10 of the CLI against the exact truth over all 4,000 rows.
+    let queries = dir.path().join("q.npy");
+    write_npy(&queries, &Matrix { dim: 384, data: s.queries.data[..50 * 384].to_vec() });
+    let json = ok(
+        &wh,
+        &[
+            "search",
+            "docs.t",
+            "--vector-file",
+            queries.to_str().unwrap(),
+            "--format",
+            "json",
+            "--columns",
+            "id",
+        ],
+    );
+    let got = result_ids(&json, 50);
+    assert!(got.iter().all(|g| g.len() == 10));
+    let r = recall(&got, &s.truth_top(50, 10));
+    assert!(r >= 0.95, "recall@10 through the CLI {r:.3}");
+
+    // --vector JSON equals the same query from the file; --like finds the row itself first.
+    let q0: Vec<String> = s.queries.row(0).iter().map(|v| v.to_string()).collect();
+    let one = ok(&wh, &["search", "docs.t", "--vector", &format!("[{}]", q0.join(",")), "--format", "json"]);
+    assert_eq!(result_ids(&one, 1)[0], got[0]);
+    let like =
+        result_ids(&ok(&wh, &["search", "docs.t", "--like", "1234", "-k", "3", "--format", "json"]), 1);
+    assert_eq!(like[0][0], 1234);
+    // Filters hold; time travel sees only the first ingest.
+    let f = ok(
+        &wh,
+        &[
+            "search",
+            "docs.t",
+            "--like",
+            "1234",
+            "-k",
+            "20",
+            "--filter",
+            "id >= 2000 AND id < 2100",
+            "--format",
+            "json",
+        ],
+    );
+    let ids = &result_ids(&f, 1)[0];
+    assert_eq!(ids.len(), 20);
+    assert!(ids.iter().all(|i| (2000..2100).contains(i)), "{ids:?}");
+    let old = ok(
+        &wh,
+        &["search", "docs.t", "--like", "7", "-k", "5", "--snapshot", &first.to_string(), "--format", "csv"],
+    );
+    let old_ids: Vec<i64> =
+        old.lines().skip(1).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect();
+    assert!(old_ids.iter().all(|&i| i < 1500) && old_ids.len() == 5, "{old}");
+    let table = ok(&wh, &["search", "docs.t", "--like", "7", "-k", "2"]);
+    assert!(table.lines().next().unwrap().starts_with("id") && table.contains("_distance"), "{table}");
+
+    // info, history, inspect.
+    let info = ok(&wh, &["info", "docs.t"]);
+    assert!(info.contains("rows       4000"), "{info}");
+    assert!(info.contains("0 pending"), "the deferred build finished before ingest exited: {info}");
+    let history = ok(&wh, &["history", "docs.t"]);
+    assert!(history.lines().filter(|l| l.contains("append")).count() == 3, "{history}");
+    let file = live_file(&wh).await;
+    let inspect = ok(&wh, &["inspect", file.to_str().unwrap()]);
+    assert!(inspect.contains("checksums   ok") && inspect.contains("embedding"), "{inspect}");
+    assert_eq!(ok(&wh, &["tables", "docs"]).trim(), "docs.t");
+}
+
+async fn live_file(wh: &Path) -> PathBuf {
+    let catalog = ailake::Catalog::local(wh.join("catalog.db"), "default", wh).await.unwrap();
+    let t = catalog.load_table(&ailake::TableIdent::parse("docs.t").unwrap()).await.unwrap();
+    let files = t.live_files().await.unwrap();
+    PathBuf::from(files[0].path().strip_prefix("file://").unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_one_line_a_nonzero_exit_and_nothing_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let s = sample();
+    fails(&wh, &["info", "docs.t"], 3, "no catalog at");
+    create(&wh);
+    fails(&wh, &["create", "docs.t", "--vector", "embedding:384:cosine"], 4, "exists");
+    ok(&wh, &["create", "docs.t", "--vector", "embedding:384:cosine", "--if-not-exists"]);
+    fails(&wh, &["create", "docs.u", "--vector", "embedding:zero:cosine"], 2, "dimension");
+    fails(&wh, &["create", "docs.u", "--vector", "e:8:manhattan"], 2, "metric");
+    let good = dir.path().join("good.parquet");
+    write_parquet(&good, &list_batch(&s, 0..200));
+    ok(&wh, &["ingest", "docs.t", good.to_str().unwrap()]);
+    let before = snapshot(&wh, "docs.t").await;
+
+    fails(&wh, &["search", "docs.nope", "--like", "1"], 3, "docs.nope");
+    fails(&wh, &["ingest", "docs.nope", good.to_str().unwrap()], 3, "docs.nope");
+    // Wrong dimension: vectors of 100 values for a 384-d column.
+    let npy = dir.path().join("short.npy");
+    write_npy(&npy, &Matrix { dim: 100, data: vec![0.5; 100 * 10] });
+    fails(&wh, &["ingest", "docs.t", npy.to_str().unwrap()], 2, "dimension 100");
+    // A file without the vector column, with a ragged row, unreadable bytes, a missing file.
+    let novec = dir.path().join("novec.parquet");
+    write_parquet(&novec, &list_batch(&s, 0..10).project(&[0, 1]).unwrap());
+    fails(
+        &wh,
+        &["ingest", "docs.t", good.to_str().unwrap(), novec.to_str().unwrap()],
+        2,
+        "embedding is missing",
+    );
+    let garbage = dir.path().join("garbage.parquet");
+    std::fs::write(&garbage, b"this is not parquet at all").unwrap();
+    fails(&wh, &["ingest", "docs.t", garbage.to_str().unwrap()], 2, "not a readable Parquet file");
+    fails(&wh, &["ingest", "docs.t", "/no/such/file.parquet"], 2, "/no/such/file.parquet");
+    fails(&wh, &["inspect", garbage.to_str().unwrap()], 5, "not a Parquet file");
+    // Malformed or unknown filters, bad query vectors.
+    fails(&wh, &["search", "docs.t", "--like", "1", "--filter", "id = = 3"], 2, "character");
+    fails(&wh, &["search", "docs.t", "--like", "1", "--filter", "lang = 'en'"], 2, "lang");
+    fails(&wh, &["search", "docs.t", "--vector", "[1, 2, 3]"], 2, "dimension 384");
+    fails(&wh, &["search", "docs.t", "--vector", "not json"], 2, "not JSON");
+    fails(&wh, &["search", "docs.t", "--like", "99999"], 3, "id = 99999");
+    fails(&wh, &["search", "docs.t", "--like", "1", "--snapshot", "42"], 3, "42");
+    assert_eq!(snapshot(&wh, "docs.t").await, before, "nothing was committed");
+    assert_eq!(live_ids(&wh, "docs.t").await, (0..200).collect::<Vec<_>>());
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in
+        ["demo", "create", "ingest", "search", "info", "history", "inspect", "resume-indexing", "tables"]
+    {
+        let help = ok(dir.path(), &[sub, "--help"]);
+        assert!(help.contains("Example"), "{sub} --help has no example:\n{help}");
+        assert!(help.contains("--warehouse"), "{sub} --help names the lake flags");
+    }
+    let top = ok(dir.path(), &["--help"]);
+    assert!(top.contains("demo") && top.contains("ingest") && top.contains("search"));
+}
