@@ -234,3 +234,33 @@ fn every_subcommand_has_help_with_an_example() {
     let top = ok(dir.path(), &["--help"]);
     assert!(top.contains("demo") && top.contains("ingest") && top.contains("search"));
 }
+
+/// The number before `label` in `ailake info`'s shards line.
+fn shards(info: &str, label: &str) -> usize {
+    let line = info.lines().find(|l| l.starts_with("shards")).unwrap();
+    let before = &line[..line.find(label).unwrap()];
+    before.split_whitespace().last().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_indexing_builds_what_a_no_wait_ingest_left_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let s = sample();
+    create(&wh);
+    let input = dir.path().join("all.parquet");
+    write_parquet(&input, &list_batch(&s, 0..4000));
+    // The process exits right after its commit; the 4,000-row HNSW build it started dies with it.
+    let out = ok(&wh, &["ingest", "docs.t", input.to_str().unwrap(), "--index", "deferred", "--no-wait"]);
+    assert!(out.contains("ailake resume-indexing docs.t"), "{out}");
+    let info = ok(&wh, &["info", "docs.t"]);
+    assert_eq!(shards(&info, "pending"), 1, "{info}");
+    // Searching a pending shard is exact.
+    let like = ok(&wh, &["search", "docs.t", "--like", "5", "-k", "1", "--format", "csv", "--columns", "id"]);
+    assert!(like.starts_with("id,_distance\n5,"), "{like}");
+    let out = ok(&wh, &["resume-indexing", "docs.t"]);
+    assert!(out.contains("indexed 1 pending files"), "{out}");
+    let info = ok(&wh, &["info", "docs.t"]);
+    assert_eq!((shards(&info, "indexed"), shards(&info, "pending")), (1, 0), "{info}");
+    assert_eq!(live_ids(&wh, "docs.t").await, (0..4000).collect::<Vec<_>>());
+}
