@@ -1,5 +1,5 @@
-//! `ailake info`, `history`, `inspect`, `resume-indexing` and `tables`: what a table and its
-//! files hold, and the maintenance of interrupted index builds.
+//! `ailake info`, `history`, `inspect`, `resume-indexing`, `vacuum` and `tables`: what a table
+//! and its files hold, and its maintenance (interrupted index builds, files never committed).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -51,6 +51,34 @@ pub struct InspectArgs {
 pub struct ResumeArgs {
     /// The table, `namespace.name`.
     pub table: String,
+}
+
+/// Remove files under the table's directory that no snapshot references (data files of
+/// writes that never committed: a killed ingest, a lost commit race), once older than
+/// --older-than so that writes in flight are left alone.
+///
+/// Example: ailake vacuum docs.chunks --older-than 1h
+#[derive(Debug, Args)]
+pub struct VacuumArgs {
+    /// The table, `namespace.name`.
+    pub table: String,
+    /// Only files at least this old: `30s`, `15m`, `1h`, `2d`.
+    #[arg(long, default_value = "1h", value_parser = parse_age)]
+    pub older_than: std::time::Duration,
+}
+
+/// `30s`, `15m`, `1h`, `2d` (or plain seconds).
+fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("{s:?}: expected a number and s, m, h or d"))?;
+    let secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{s:?}: unit must be s, m, h or d")),
+    };
+    Ok(std::time::Duration::from_secs(n.saturating_mul(secs)))
 }
 
 /// List the tables of a namespace.
@@ -222,6 +250,16 @@ pub async fn resume(lake: &LakeArgs, args: ResumeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let done = writer.resume_indexing().await?;
     println!("{}: indexed {done} pending files in {:.1} s", args.table, started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+pub async fn vacuum(lake: &LakeArgs, args: VacuumArgs) -> anyhow::Result<()> {
+    let table = lake.table(&args.table).await?;
+    let removed = table.remove_orphans(args.older_than).await?;
+    for uri in &removed {
+        println!("removed {uri}");
+    }
+    println!("{}: {} unreferenced files removed", args.table, removed.len());
     Ok(())
 }
 

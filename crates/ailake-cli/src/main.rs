@@ -46,6 +46,7 @@ enum Command {
     History(info::HistoryArgs),
     Inspect(info::InspectArgs),
     ResumeIndexing(info::ResumeArgs),
+    Vacuum(info::VacuumArgs),
     Tables(info::TablesArgs),
 }
 
@@ -59,12 +60,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::History(a) => info::history(&cli.lake, a).await,
         Command::Inspect(a) => info::inspect(a).await,
         Command::ResumeIndexing(a) => info::resume(&cli.lake, a).await,
+        Command::Vacuum(a) => info::vacuum(&cli.lake, a).await,
         Command::Tables(a) => info::tables(&cli.lake, a).await,
     }
 }
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line, like every other failure: clap's lines before its usage hint.
+            let text = e.to_string();
+            let problem: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("{} (see --help)", problem.join(" "));
+            return std::process::ExitCode::from(2);
+        }
+    };
     let default = match cli.verbose {
         0 => "warn",
         1 => "info",

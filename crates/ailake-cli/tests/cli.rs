@@ -224,13 +224,25 @@ async fn bad_input_is_one_line_a_nonzero_exit_and_nothing_committed() {
 #[test]
 fn every_subcommand_has_help_with_an_example() {
     let dir = tempfile::tempdir().unwrap();
-    for sub in
-        ["demo", "create", "ingest", "search", "info", "history", "inspect", "resume-indexing", "tables"]
-    {
+    for sub in [
+        "demo",
+        "create",
+        "ingest",
+        "search",
+        "info",
+        "history",
+        "inspect",
+        "resume-indexing",
+        "vacuum",
+        "tables",
+    ] {
         let help = ok(dir.path(), &[sub, "--help"]);
         assert!(help.contains("Example"), "{sub} --help has no example:\n{help}");
         assert!(help.contains("--warehouse"), "{sub} --help names the lake flags");
     }
+    // Usage errors are one line too.
+    fails(dir.path(), &["search"], 2, "<TABLE>");
+    fails(dir.path(), &["frobnicate"], 2, "frobnicate");
     let top = ok(dir.path(), &["--help"]);
     assert!(top.contains("demo") && top.contains("ingest") && top.contains("search"));
 }

@@ -54,6 +54,24 @@ async fn killed_ingest_resumes_with_each_batch_written_once() {
     let skipped = stderr.lines().filter(|l| l.contains("already written")).count();
     assert_eq!(skipped, after_kill.len() / 100, "{stderr}");
     assert_eq!(live_ids(&wh, "docs.t").await, (0..4000).collect::<Vec<_>>(), "every row exactly once");
+    // The killed run's staged-but-uncommitted files (if it got that far) are unreferenced:
+    // vacuum removes exactly the data files no snapshot names.
+    let data_dir = wh.join("docs/t/data");
+    let on_disk = || {
+        std::fs::read_dir(&data_dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "parquet"))
+            .count()
+    };
+    let stray = dir.path().join("stray.parquet");
+    std::fs::copy(&input, &stray).unwrap();
+    std::fs::copy(&stray, data_dir.join("never-committed.parquet")).unwrap();
+    let before_vacuum = on_disk();
+    let out = ok(&wh, &["vacuum", "docs.t", "--older-than", "0s"]);
+    assert!(out.contains("never-committed.parquet"), "{out}");
+    assert_eq!(on_disk(), 40, "one live file per batch remains (had {before_vacuum})");
+    assert_eq!(live_ids(&wh, "docs.t").await, (0..4000).collect::<Vec<_>>());
+    fails(&wh, &["vacuum", "docs.t", "--older-than", "soon"], 2, "expected a number");
     // A third run writes nothing and commits nothing.
     let before = snapshot(&wh, "docs.t").await;
     let out = ok(&wh, &args);
