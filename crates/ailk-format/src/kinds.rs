@@ -207,8 +207,12 @@ impl<'a> HnswGraphRef<'a> {
                     format!("node {i}: upper block {start}..{end} does not fit level {level}"),
                 ));
             }
-            for block in self.upper[start..end].chunks_exact(stride) {
+            for (l, block) in self.upper[start..end].chunks_exact(stride).enumerate() {
                 check_block(block, m.m)?;
+                // A level-l neighbour has a level-l block of its own: search follows it there.
+                if block[1..=block[0] as usize].iter().any(|&id| (self.levels[id as usize] as usize) <= l) {
+                    return Err(bad(k, format!("node {i}: a level-{} neighbour is below that level", l + 1)));
+                }
             }
         }
         if self.upper_offsets.last().map(|&o| o as usize) != Some(self.upper.len()) {

@@ -199,6 +199,9 @@ impl SectionDirectory {
                 computed,
             });
         }
+        if column_count == 0 {
+            return Err(FormatError::layout("a section has at least one vector column"));
+        }
         if column_count > MAX_COLUMNS || entry_count > MAX_ENTRIES {
             return Err(FormatError::AbsurdSize {
                 what: "column or entry count",

@@ -254,3 +254,49 @@ fn footer_that_panics_inside_parquet_is_a_typed_error() {
     let err = open_and_load(bytes, 64).unwrap_err();
     assert!(matches!(err, FormatError::NotParquet(_) | FormatError::Parquet(_)), "{err}");
 }
+
+/// Fuzz findings of the `shard_open` target (footer thrift the guard must model exactly: a
+/// boolean list skipped element by element, a parse that diverged inside an unmodelled union,
+/// a field of the wrong wire type, `num_children` beyond the schema's length): each is a typed
+/// error, from opening and from re-sectioning, never a panic or a runaway allocation.
+#[test]
+fn footer_fuzz_findings_are_typed_errors() {
+    let findings: [(&str, &[u8]); 4] = [
+        ("footer-bool-list-skip-bomb.bin", include_bytes!("fixtures/footer-bool-list-skip-bomb.bin")),
+        ("footer-diverging-parse-bomb.bin", include_bytes!("fixtures/footer-diverging-parse-bomb.bin")),
+        ("footer-mistyped-field-bomb.bin", include_bytes!("fixtures/footer-mistyped-field-bomb.bin")),
+        ("footer-num-children-bomb.bin", include_bytes!("fixtures/footer-num-children-bomb.bin")),
+    ];
+    for (name, bytes) in findings {
+        let err = open_and_load(bytes.to_vec(), 64).unwrap_err();
+        assert_eq!(err.kind(), ailk_format::ErrorKind::Corrupt, "{name}: {err:?}");
+        assert!(ailk_format::resection_bytes(bytes, bytes).is_err(), "{name}");
+    }
+}
+
+/// The spec's constraints the decoder enforces: at least one vector column; a level-l HNSW
+/// neighbour reaches level l (search follows it into its level-l block).
+#[test]
+fn sections_without_columns_and_graphs_with_low_upper_neighbours_are_refused() {
+    // Patch the column count of a valid one-column section to 0, with a matching CRC.
+    let mut bytes = section_bytes();
+    bytes[32..36].copy_from_slice(&0u32.to_le_bytes());
+    let dir_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&bytes[..40]), &bytes[44..dir_len]);
+    bytes[40..44].copy_from_slice(&crc.to_le_bytes());
+    let err = SectionDirectory::decode(&bytes).unwrap_err();
+    assert!(err.to_string().contains("at least one vector column"), "{err}");
+
+    let mut graph = OwnedGraph::ring(ROWS, 4, 9);
+    let (node, level) =
+        (0..ROWS as usize).find(|&i| graph.levels[i] >= 1).map(|i| (i, graph.levels[i])).unwrap();
+    let low = (0..ROWS).find(|&p| graph.levels[p as usize] == 0).unwrap();
+    // Node's level-1 block: count, then the neighbours; point its first slot at a level-0 node.
+    let start = graph.upper_offsets[node] as usize;
+    graph.upper[start] = graph.upper[start].max(1);
+    graph.upper[start + 1] = low;
+    assert!(level >= 1);
+    // `HnswGraph::decode` runs this same validation on the bytes it views.
+    assert!(graph.as_ref().validate().is_err(), "the decoder refuses it");
+    assert!(graph.as_ref().encode().is_err(), "the encoder refuses it");
+}

@@ -149,13 +149,39 @@ impl VectorIndex {
     /// Loads vector column `column` of a decoded section: HNSW or IVF-PQ when the section has
     /// one, else its raw vectors as a flat index. A section with neither is `Corrupt`.
     pub fn from_section(section: &Section, column: u16) -> Result<Self> {
+        // A kind whose companion is missing (a graph without its vectors, lists without their
+        // centroids) is an incomplete section: corrupt, not "not found".
+        Self::load(section, column).map_err(|e| match e {
+            IndexError::Format(f @ ailk_format::FormatError::SubsectionNotFound { .. }) => {
+                IndexError::Corrupt(format!("incomplete section: {f}"))
+            }
+            e => e,
+        })
+    }
+
+    fn load(section: &Section, column: u16) -> Result<Self> {
         let dir = section.directory();
         let col = dir
             .columns
             .get(usize::from(column))
             .ok_or_else(|| IndexError::Corrupt(format!("no vector column {column} in the section")))?;
         if dir.find(SubsectionKind::HnswGraph, column).is_some() {
-            return Ok(VectorIndex::Hnsw(HnswIndex::from_section(section, column)?));
+            let index = HnswIndex::from_section(section, column)?;
+            if index.metric() != col.metric
+                || index.dim() != col.dim as usize
+                || index.len() as u64 != dir.row_count
+            {
+                return Err(IndexError::Corrupt(format!(
+                    "HNSW graph ({:?}, {}-d, {} nodes) does not match its column ({:?}, {}-d, {} rows)",
+                    index.metric(),
+                    index.dim(),
+                    index.len(),
+                    col.metric,
+                    col.dim,
+                    dir.row_count
+                )));
+            }
+            return Ok(VectorIndex::Hnsw(index));
         }
         if dir.find(SubsectionKind::IvfLists, column).is_some() {
             return Ok(VectorIndex::IvfPq(IvfPqIndex::from_section(section, column)?));

@@ -129,3 +129,75 @@ proptest! {
         }
     }
 }
+
+/// The AILK v1.0 golden sections (`ailk-format/tests/fixtures/v1.0`) load as indexes and
+/// answer queries: HNSW graphs whose unused neighbour slots hold `u32::MAX`, IVF-PQ lists, the
+/// table-wide codebook file.
+#[test]
+fn golden_v1_sections_load_and_search() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ailk-format/tests/fixtures/v1.0");
+    let load = |name: &str| {
+        Section::decode(AlignedBytes::copy_from(&std::fs::read(dir.join(name)).unwrap())).unwrap()
+    };
+    let q = [0.25f32, -0.5, 0.125, 0.0, 0.5, -0.25, 0.75, 0.0];
+    for (name, metric) in [
+        ("hnsw-l2.ailk", Metric::L2),
+        ("hnsw-ip.ailk", Metric::InnerProduct),
+        ("hnsw-cosine.ailk", Metric::Cosine),
+        ("ivfpq-l2.ailk", Metric::L2),
+    ] {
+        let index = VectorIndex::from_section(&load(name), 0).unwrap();
+        assert!(!index.is_flat(), "{name}");
+        let hits =
+            index.search(&q, 5, &QueryParams { ef: Some(24), nprobe: 3, refine_factor: 4 }, None).unwrap();
+        assert_eq!(hits.len(), 5, "{name}");
+        assert!(hits.iter().all(|h| h.id < 24), "{name}: {hits:?}");
+        assert!(hits.windows(2).all(|w| w[0].distance <= w[1].distance), "{name}");
+        assert_eq!(index.metric(), metric, "{name}");
+    }
+    let flat = VectorIndex::from_section(&load("multi-column.ailk"), 1).unwrap();
+    assert!(!flat.is_flat(), "the body column is IVF-PQ");
+    let book =
+        ailk_index::IvfPqCodebook::from_bytes(&std::fs::read(dir.join("table-codebook.ailk")).unwrap());
+    assert!(book.is_ok(), "{:?}", book.err());
+}
+
+/// A section whose HNSW graph disagrees with its column (metric, size) or lacks a companion
+/// sub-section is corrupt — the search then scans the shard's Parquet column instead.
+#[test]
+fn graphs_that_disagree_with_their_column_and_incomplete_sections_are_corrupt() {
+    let base = gaussian_mixture(300, DIM, 4, 0.1, 3);
+    let hnsw = VectorIndex::build(&base, DIM, Metric::L2, &IndexSpec::Hnsw(HnswParams::default())).unwrap();
+    // The column says cosine, the graph was built for L2.
+    let mut sb = SectionBuilder::new(300);
+    let col = sb.column(VectorColumn::summarize(3, "embedding", Metric::Cosine, DIM as u32, &base).unwrap());
+    hnsw.add_to_section(&mut sb, col).unwrap();
+    let section = Section::decode(AlignedBytes::copy_from(&sb.encode().unwrap())).unwrap();
+    let err = VectorIndex::from_section(&section, col).unwrap_err();
+    assert_eq!(err.kind(), ailk_format::ErrorKind::Corrupt, "{err}");
+    // The header counts more rows than the graph has nodes.
+    let mut sb = SectionBuilder::new(301);
+    let col = sb.column(VectorColumn::summarize(3, "embedding", Metric::L2, DIM as u32, &base).unwrap());
+    hnsw.add_to_section(&mut sb, col).unwrap();
+    let section = Section::decode(AlignedBytes::copy_from(&sb.encode().unwrap())).unwrap();
+    assert_eq!(VectorIndex::from_section(&section, col).unwrap_err().kind(), ailk_format::ErrorKind::Corrupt);
+    // IvfLists without their centroids and codebook.
+    let ivf =
+        VectorIndex::build(&base, DIM, Metric::L2, &IndexSpec::IvfPq(IvfPqConfig::for_dataset(300, DIM)))
+            .unwrap();
+    let mut full = SectionBuilder::new(300);
+    let c = full.column(VectorColumn::summarize(3, "embedding", Metric::L2, DIM as u32, &base).unwrap());
+    ivf.add_to_section(&mut full, c).unwrap();
+    let whole = Section::decode(AlignedBytes::copy_from(&full.encode().unwrap())).unwrap();
+    let lists =
+        ailk_format::IvfLists::decode(&whole.payload(ailk_format::SubsectionKind::IvfLists, c).unwrap())
+            .unwrap();
+    let mut partial = SectionBuilder::new(300);
+    let c = partial.column(VectorColumn::summarize(3, "embedding", Metric::L2, DIM as u32, &base).unwrap());
+    let payload =
+        ailk_format::IvfLists::encode(lists.code_size, &lists.offsets, &lists.codes, &lists.row_ids).unwrap();
+    partial.add(ailk_format::SubsectionKind::IvfLists, c, payload);
+    let section = Section::decode(AlignedBytes::copy_from(&partial.encode().unwrap())).unwrap();
+    let err = VectorIndex::from_section(&section, c).unwrap_err();
+    assert_eq!(err.kind(), ailk_format::ErrorKind::Corrupt, "{err}");
+}

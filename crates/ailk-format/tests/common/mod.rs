@@ -76,11 +76,13 @@ impl OwnedGraph {
         let mut upper_offsets = vec![0u32];
         let mut upper = Vec::new();
         for i in 0..n {
-            for _ in 0..levels[i as usize] {
-                let count = rng.random_range(0..=m.min(n.saturating_sub(1)));
+            for level in 1..=levels[i as usize] {
+                // Level-l neighbours are nodes that reach level l (the decoder checks it).
+                let peers: Vec<u32> = (0..n).filter(|&p| p != i && levels[p as usize] >= level).collect();
+                let count = rng.random_range(0..=m.min(peers.len() as u32));
                 upper.push(count);
                 for j in 0..m {
-                    upper.push(if j < count { rng.random_range(0..n) } else { 0 });
+                    upper.push(if j < count { peers[rng.random_range(0..peers.len())] } else { 0 });
                 }
             }
             upper_offsets.push(upper.len() as u32);
