@@ -349,7 +349,8 @@ impl PqCodebook {
     const KIND: &'static str = "pq codebook";
 
     fn check(dim: u32, m: u32, nbits: u32, len: usize) -> Result<()> {
-        if m == 0 || dim == 0 || !dim.is_multiple_of(m) || !(1..=16).contains(&nbits) {
+        // Version 1.0 defines one byte per sub-quantizer code: nbits is 8.
+        if m == 0 || dim == 0 || !dim.is_multiple_of(m) || nbits != 8 {
             return Err(bad(Self::KIND, format!("dim {dim}, m {m}, nbits {nbits} do not fit")));
         }
         expect_len(Self::KIND, "codebooks", len, product(Self::KIND, &[1u64 << nbits, dim.into()])?)
@@ -375,7 +376,11 @@ impl PqCodebook {
     /// Views a payload as PQ codebooks.
     pub fn decode(p: &Payload) -> Result<Self> {
         let mut r = LeReader::new(p.meta(), "pq metadata");
-        let (dim, m, nbits, residual) = (r.u32()?, r.u32()?, r.u32()?, r.u8()? == 1);
+        let (dim, m, nbits, residual) = (r.u32()?, r.u32()?, r.u32()?, r.u8()?);
+        if residual > 1 {
+            return Err(bad(Self::KIND, format!("residual flag {residual}")));
+        }
+        let residual = residual == 1;
         let codebooks: TypedArray<f32> = p.array(0)?;
         Self::check(dim, m, nbits, codebooks.len())?;
         Ok(PqCodebook { dim, m, nbits, residual, codebooks })

@@ -220,6 +220,11 @@ impl SectionDirectory {
         for _ in 0..column_count {
             columns.push(decode_column(&mut r, dir, tables_end)?);
         }
+        if let Some(dup) =
+            columns.iter().enumerate().find(|(i, c)| columns[..*i].iter().any(|o| o.name == c.name))
+        {
+            return Err(FormatError::layout(format!("two vector columns are named {:?}", dup.1.name)));
+        }
         let mut entries = Vec::with_capacity(entry_count as usize);
         let mut r = LeReader::new(&dir[entries_at..tables_end], "entry table");
         let mut next_free = directory_length;
@@ -230,6 +235,18 @@ impl SectionDirectory {
                 return Err(FormatError::layout(format!(
                     "sub-section {i} at {}+{} is unaligned, overlaps, or lies outside the {section_length}-byte section",
                     entry.offset, entry.length
+                )));
+            }
+            if !entry.length.is_multiple_of(ALIGN as u64) {
+                return Err(FormatError::layout(format!(
+                    "sub-section {i} length {} is not a multiple of {ALIGN}",
+                    entry.length
+                )));
+            }
+            if entries.iter().any(|e: &SubsectionEntry| e.kind == entry.kind && e.column == entry.column) {
+                return Err(FormatError::layout(format!(
+                    "sub-section {i}: a second {:?} for column {}",
+                    entry.kind, entry.column
                 )));
             }
             if usize::from(entry.column) >= columns.len() {
@@ -298,6 +315,16 @@ fn decode_column(r: &mut LeReader<'_>, dir: &[u8], tables_end: usize) -> Result<
     if !radius.is_finite() || radius < 0.0 {
         return Err(FormatError::layout(format!("column {name:?} has radius {radius}")));
     }
+    let centroid: Vec<f32> = centroid;
+    if centroid.iter().any(|v| !v.is_finite()) {
+        return Err(FormatError::layout(format!("column {name:?} has a non-finite centroid")));
+    }
+    // Bit 0 (normalized) is set exactly for cosine columns; bits 1–15 are undefined in v1.
+    if flags & !1 != 0 || (flags & 1 == 1) != (metric == Metric::Cosine) {
+        return Err(FormatError::layout(format!(
+            "column {name:?} has flags {flags:#x} for metric {metric:?}"
+        )));
+    }
     Ok(VectorColumn { field_id, name, dim, metric, element, normalized: flags & 1 == 1, centroid, radius })
 }
 
@@ -355,7 +382,21 @@ impl<'a> SectionBuilder<'a> {
         if self.payloads.len() > MAX_ENTRIES as usize {
             return Err(FormatError::InvalidInput(format!("at most {MAX_ENTRIES} sub-sections")));
         }
-        for (kind, column, _) in &self.payloads {
+        for (i, c) in self.columns.iter().enumerate() {
+            if self.columns[..i].iter().any(|o| o.name == c.name) {
+                return Err(FormatError::InvalidInput(format!("two vector columns are named {:?}", c.name)));
+            }
+            if c.normalized != (c.metric == Metric::Cosine) || c.centroid.iter().any(|v| !v.is_finite()) {
+                return Err(FormatError::InvalidInput(format!(
+                    "column {:?}: normalized must be set exactly for cosine, and the centroid finite",
+                    c.name
+                )));
+            }
+        }
+        for (i, (kind, column, _)) in self.payloads.iter().enumerate() {
+            if self.payloads[..i].iter().any(|(k, c, _)| k == kind && c == column) {
+                return Err(FormatError::InvalidInput(format!("a second {kind:?} for column {column}")));
+            }
             if usize::from(*column) >= self.columns.len() {
                 return Err(FormatError::InvalidInput(format!("{kind:?} names undeclared column {column}")));
             }

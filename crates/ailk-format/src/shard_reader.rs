@@ -318,12 +318,12 @@ pub fn section_location(metadata: &ParquetMetaData, footer_start: u64) -> Result
     let length = kv_u64(metadata, KEY_LENGTH)?;
     let directory_length = kv_u64(metadata, KEY_DIRECTORY_LENGTH)?;
     let end = offset.checked_add(length);
-    if offset < 4 || end.is_none_or(|e| e > footer_start) {
+    if offset < 4 || !offset.is_multiple_of(64) || end.is_none_or(|e| e > footer_start) {
         return Err(FormatError::BadFooterPointer {
             key: KEY_OFFSET,
             value: offset.to_string(),
             reason: format!(
-                "section {offset}+{length} does not lie between the header and the footer at {footer_start}"
+                "section {offset}+{length} is not 64-aligned between the header and the footer at {footer_start}"
             ),
         });
     }

@@ -300,3 +300,81 @@ fn sections_without_columns_and_graphs_with_low_upper_neighbours_are_refused() {
     assert!(graph.as_ref().validate().is_err(), "the decoder refuses it");
     assert!(graph.as_ref().encode().is_err(), "the encoder refuses it");
 }
+
+/// `bytes` with `value` written at `at`, the directory CRC recomputed: the decoder's own
+/// rules, not the checksum, must refuse what follows.
+fn patched(bytes: &[u8], at: usize, value: &[u8]) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b[at..at + value.len()].copy_from_slice(value);
+    let dir_len = u32::from_le_bytes(b[12..16].try_into().unwrap()) as usize;
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&b[..40]), &b[44..dir_len]);
+    b[40..44].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+fn refused(bytes: &[u8], mentions: &str) {
+    let err = SectionDirectory::decode(bytes).unwrap_err();
+    assert!(err.to_string().contains(mentions), "expected {mentions:?}: {err}");
+    assert_eq!(err.kind(), ailk_format::ErrorKind::Corrupt, "{err}");
+}
+
+#[test]
+fn directories_breaking_the_spec_rules_are_refused() {
+    let good = section_bytes();
+    SectionDirectory::decode(&good).unwrap();
+    let (column0, entries) = (64, 64 + 32);
+    // Column flags: bit 0 (normalized) on an L2 column, and an undefined bit.
+    refused(&patched(&good, column0 + 10, &1u16.to_le_bytes()), "flags");
+    refused(&patched(&good, column0 + 10, &2u16.to_le_bytes()), "flags");
+    // A non-finite centroid value.
+    let centroid_at = u32::from_le_bytes(good[column0 + 24..column0 + 28].try_into().unwrap()) as usize;
+    refused(&patched(&good, centroid_at, &f32::NAN.to_le_bytes()), "centroid");
+    // Entry 1 claiming the same kind as entry 0 for the same column.
+    let kind0 = good[entries..entries + 2].to_vec();
+    refused(&patched(&good, entries + 32, &kind0), "a second");
+    // A payload length that is not a multiple of 64.
+    let len0 = u64::from_le_bytes(good[entries + 16..entries + 24].try_into().unwrap());
+    refused(&patched(&good, entries + 16, &(len0 - 8).to_le_bytes()), "multiple of 64");
+}
+
+#[test]
+fn two_columns_with_one_name_are_refused() {
+    use ailk_format::{Metric, RawVectors, SectionBuilder, SubsectionKind, VectorColumn};
+    let v = random_vectors(10, DIM as usize, 3);
+    let mut sb = SectionBuilder::new(10);
+    for name in ["abc", "xyz"] {
+        let c = sb.column(VectorColumn::summarize(3, name, Metric::L2, DIM, &v).unwrap());
+        sb.add(SubsectionKind::RawVectors, c, RawVectors::encode_f32(DIM, &v).unwrap());
+    }
+    let good = sb.encode().unwrap();
+    // Point column 1's name at column 0's.
+    let name0 = good[64 + 16..64 + 20].to_vec();
+    refused(&patched(&good, 64 + 32 + 16, &name0), "named");
+    let mut dup = SectionBuilder::new(10);
+    for _ in 0..2 {
+        dup.column(VectorColumn::summarize(3, "same", Metric::L2, DIM, &v).unwrap());
+    }
+    assert!(dup.encode().is_err(), "the encoder refuses it too");
+}
+
+#[test]
+fn pq_codebooks_other_than_8_bit_residual_flags_are_refused() {
+    use ailk_format::{Payload, PayloadBuilder, PqCodebook};
+    let book = vec![0.5f32; 256 * 4];
+    let payload = |nbits: u32, residual: u8| {
+        let mut meta = Vec::new();
+        for v in [4u32, 2, nbits] {
+            meta.extend_from_slice(&v.to_le_bytes());
+        }
+        meta.push(residual);
+        let len = (1usize << nbits) * 4;
+        let values = vec![0.5f32; len];
+        let bytes = PayloadBuilder::new(meta).array(&values).to_vec().unwrap();
+        PqCodebook::decode(&Payload::decode(AlignedBytes::copy_from(&bytes)).unwrap())
+    };
+    assert!(payload(8, 1).is_ok());
+    assert!(payload(8, 0).is_ok());
+    assert!(payload(8, 2).is_err(), "residual flag 2");
+    assert!(payload(4, 1).is_err(), "4-bit codes are not defined in v1.0");
+    assert!(PqCodebook::encode(4, 2, 4, true, &book[..16 * 4]).is_err());
+}

@@ -514,8 +514,20 @@ impl IvfPqIndex {
         if lists.nlist as usize != codebook.nlist() || lists.code_size as usize != codebook.pq.m {
             return Err(IndexError::Corrupt("inverted lists do not match the codebook".into()));
         }
-        if lists.row_ids.len() != rows || lists.row_ids.iter().any(|&r| r as usize >= rows) {
-            return Err(IndexError::Corrupt("inverted lists do not cover the shard's rows".into()));
+        // Every row exactly once: as many ids as rows, each in range, none twice.
+        let mut seen = vec![false; rows];
+        let permutation = lists.row_ids.len() == rows
+            && lists
+                .row_ids
+                .iter()
+                .all(|&r| seen.get_mut(r as usize).is_some_and(|s| !std::mem::replace(s, true)));
+        if !permutation {
+            return Err(IndexError::Corrupt(
+                "inverted lists do not hold each of the shard's rows once".into(),
+            ));
+        }
+        if codebook.dim != section.directory().columns[usize::from(column)].dim as usize {
+            return Err(IndexError::Corrupt("the codebook's dimension is not the column's".into()));
         }
         let vectors = match section.payload(SubsectionKind::RawVectors, column) {
             Ok(p) => match RawVectors::decode(&p)?.data {

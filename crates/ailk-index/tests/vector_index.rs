@@ -201,3 +201,41 @@ fn graphs_that_disagree_with_their_column_and_incomplete_sections_are_corrupt() 
     let err = VectorIndex::from_section(&section, c).unwrap_err();
     assert_eq!(err.kind(), ailk_format::ErrorKind::Corrupt, "{err}");
 }
+
+/// IVF lists must hold every row exactly once: a row listed twice (and another missing) is
+/// corrupt even though the count and every id are in range.
+#[test]
+fn ivf_lists_listing_a_row_twice_are_corrupt() {
+    use ailk_format::{IvfCentroids, IvfLists, PqCodebook, RawVectors, SubsectionKind as K};
+    let base = gaussian_mixture(300, DIM, 4, 0.1, 5);
+    let ivf =
+        VectorIndex::build(&base, DIM, Metric::L2, &IndexSpec::IvfPq(IvfPqConfig::for_dataset(300, DIM)))
+            .unwrap();
+    let mut sb = SectionBuilder::new(300);
+    let c = sb.column(VectorColumn::summarize(3, "embedding", Metric::L2, DIM as u32, &base).unwrap());
+    ivf.add_to_section(&mut sb, c).unwrap();
+    let whole = Section::decode(AlignedBytes::copy_from(&sb.encode().unwrap())).unwrap();
+    assert!(VectorIndex::from_section(&whole, c).is_ok());
+    let cents = IvfCentroids::decode(&whole.payload(K::IvfCentroids, c).unwrap()).unwrap();
+    let pq = PqCodebook::decode(&whole.payload(K::PqCodebook, c).unwrap()).unwrap();
+    let lists = IvfLists::decode(&whole.payload(K::IvfLists, c).unwrap()).unwrap();
+    let mut row_ids = lists.row_ids.to_vec();
+    row_ids[1] = row_ids[0];
+    let mut sb = SectionBuilder::new(300);
+    let c = sb.column(VectorColumn::summarize(3, "embedding", Metric::L2, DIM as u32, &base).unwrap());
+    sb.add(K::RawVectors, c, RawVectors::encode_f32(DIM as u32, &base).unwrap());
+    sb.add(K::IvfCentroids, c, IvfCentroids::encode(DIM as u32, &cents.centroids).unwrap());
+    sb.add(
+        K::PqCodebook,
+        c,
+        PqCodebook::encode(DIM as u32, pq.m, pq.nbits, pq.residual, &pq.codebooks).unwrap(),
+    );
+    sb.add(
+        K::IvfLists,
+        c,
+        IvfLists::encode(lists.code_size, &lists.offsets, &lists.codes, &row_ids).unwrap(),
+    );
+    let bad = Section::decode(AlignedBytes::copy_from(&sb.encode().unwrap())).unwrap();
+    let err = VectorIndex::from_section(&bad, c).unwrap_err();
+    assert_eq!(err.kind(), ailk_format::ErrorKind::Corrupt, "{err}");
+}
