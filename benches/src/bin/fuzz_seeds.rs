@@ -1,16 +1,18 @@
 //! `cargo xtask fuzz-seeds [DIR]` runs this: writes valid AILK sections and shard files as a
-//! seed corpus for the `section_decode` and `shard_open` fuzz targets.
+//! seed corpus for the `section_decode` and `shard_open` fuzz targets, and shard-summary
+//! blobs for `summaries_decode`.
 
 use std::path::PathBuf;
 
 use ailake_benches::{batch, random_vectors, schema};
+use ailk_catalog::{encode_summaries, IndexKind, IndexStatus, ShardSummary};
 use ailk_format::{
     write_shard_bytes, IvfCentroids, Metric, RawVectors, SectionBuilder, SubsectionKind, VectorColumn,
 };
 
 fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus".into()));
-    for target in ["section_decode", "shard_open"] {
+    for target in ["section_decode", "shard_open", "summaries_decode"] {
         std::fs::create_dir_all(dir.join(target))?;
     }
     for (i, (rows, dim)) in [(1usize, 1u32), (5, 3), (40, 8)].into_iter().enumerate() {
@@ -24,6 +26,21 @@ fn main() -> anyhow::Result<()> {
         let s = schema(dim);
         let (file, _) = write_shard_bytes(s.clone(), &[batch(&s, dim, &v)], Some(&section), None)?;
         std::fs::write(dir.join("shard_open").join(format!("seed-{i}")), &file)?;
+    }
+    for (i, count) in [0usize, 1, 3].into_iter().enumerate() {
+        let summaries: Vec<ShardSummary> = (0..count)
+            .map(|s| ShardSummary {
+                file_path: format!("s3://bucket/t/data/{s}.parquet"),
+                rows: 100 * s as u64,
+                column: "embedding".into(),
+                centroid: random_vectors(1, 4, s as u64),
+                radius: 0.5,
+                index: [IndexKind::Flat, IndexKind::Hnsw, IndexKind::IvfPq][s % 3],
+                status: if s % 2 == 0 { IndexStatus::Ready } else { IndexStatus::Pending },
+                section: (s % 2 == 0).then_some((4096, 1024)),
+            })
+            .collect();
+        std::fs::write(dir.join("summaries_decode").join(format!("seed-{i}")), encode_summaries(&summaries))?;
     }
     eprintln!("seeds written under {}", dir.display());
     Ok(())
