@@ -19,7 +19,7 @@ use iceberg::spec::{
 use rand::Rng;
 
 use crate::error::{CatalogError, Result};
-use crate::summaries::{read_summaries, write_summaries, ShardSummary};
+use crate::summaries::{read_summaries, recover_summaries, write_summaries, ShardSummary};
 use crate::table::{load_manifest_list, parse_location, Table, TableState, BATCH_IDS_PROPERTY};
 
 /// One change to a table: files added, files removed, and what the snapshot records about it.
@@ -414,7 +414,11 @@ impl Table {
         written: &mut AttemptFiles,
     ) -> Result<Option<StatisticsFile>> {
         let mut summaries = match meta.current_snapshot_id() {
-            Some(parent) => read_summaries(self.file_io(), meta, parent).await?.unwrap_or_default(),
+            Some(parent) => match read_summaries(self.file_io(), meta, parent).await? {
+                Some(s) => s,
+                // Another engine committed the parent: no summaries of its own.
+                None => recover_summaries(self.file_io(), meta, parent).await?,
+            },
             None => Vec::new(),
         };
         if summaries.is_empty() && update.summaries.is_empty() {

@@ -16,7 +16,13 @@ use iceberg::io::FileIO;
 use iceberg::puffin::{Blob, CompressionCodec, PuffinReader, PuffinWriter};
 use iceberg::spec::{StatisticsFile, TableMetadata};
 
+use std::collections::HashSet;
+
+use iceberg::spec::DataContentType;
+
 use crate::error::{CatalogError, Result};
+use crate::layout::{parse_specs, VECTOR_COLUMNS_PROPERTY};
+use crate::table::live_files_of;
 
 /// Puffin blob type of the shard summaries.
 pub const SHARD_SUMMARIES_BLOB: &str = "ailake-shard-summaries-v1";
@@ -211,4 +217,54 @@ pub(crate) async fn read_summaries(
     };
     let blob = reader.blob(blob_meta).await?;
     decode_summaries(blob.data()).map(Some)
+}
+
+/// Summaries for every file live in `parent`, a snapshot another engine committed (no
+/// summaries attached): the nearest ancestor's for the files still live, and for the rest
+/// (files other engines wrote, or ours whose summaries a foreign commit dropped) a
+/// `Pending` summary without a centroid: planned without a bound, searched exactly until
+/// `resume_indexing` indexes them.
+pub(crate) async fn recover_summaries(
+    io: &FileIO,
+    meta: &TableMetadata,
+    parent: i64,
+) -> Result<Vec<ShardSummary>> {
+    let live = live_files_of(io, meta, parent).await?;
+    let mut known = Vec::new();
+    let mut at = meta.snapshot_by_id(parent).and_then(|s| s.parent_snapshot_id());
+    while let Some(id) = at {
+        if let Some(found) = read_summaries(io, meta, id).await? {
+            known = found;
+            break;
+        }
+        at = meta.snapshot_by_id(id).and_then(|s| s.parent_snapshot_id());
+    }
+    let live_paths: HashSet<&str> = live.iter().map(|f| f.path()).collect();
+    known.retain(|s| live_paths.contains(s.file_path.as_str()));
+    let covered: HashSet<String> = known.iter().map(|s| s.file_path.clone()).collect();
+    let primary = meta
+        .properties()
+        .get(VECTOR_COLUMNS_PROPERTY)
+        .map(|v| parse_specs(v))
+        .transpose()?
+        .and_then(|specs| specs.into_iter().next())
+        .map(|s| s.name)
+        .unwrap_or_default();
+    for f in live
+        .iter()
+        .filter(|f| !covered.contains(f.path()) && f.data_file.content_type() == DataContentType::Data)
+    {
+        known.push(ShardSummary {
+            file_path: f.path().to_string(),
+            rows: f.data_file.record_count(),
+            column: primary.clone(),
+            centroid: Vec::new(),
+            radius: 0.0,
+            index: IndexKind::Flat,
+            status: IndexStatus::Pending,
+            section: None,
+        });
+    }
+    tracing::info!(parent, files = known.len(), "recovered shard summaries after a foreign commit");
+    Ok(known)
 }

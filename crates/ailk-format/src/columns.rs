@@ -14,7 +14,8 @@ use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
 use crate::error::{FormatError, Result};
 use crate::shard_reader::{ReadOptions, ShardReader};
-use crate::vector_column::array_values;
+use crate::vector_column::field_id;
+use crate::vector_rows::{vector_rows, VectorRows};
 
 /// Streams `columns` of the rows in `selection` (all rows when `None`) of the shard at `path`.
 pub async fn read_columns(
@@ -42,8 +43,36 @@ pub async fn read_columns(
     Ok(builder.build()?.try_collect().await?)
 }
 
-/// Vector column `name` of the shard behind `reader`, as row-major `f32` values; `Corrupt`-kind
-/// error when the column does not hold `rows × dim` values.
+/// Vector column `name` of the shard behind `reader` as row-major `f32` values, whatever list
+/// type stores it (other engines' files included): rows without a usable vector (null, wrong
+/// length, NaN) are zero-filled and listed in [`VectorRows::bad`].
+pub async fn read_vector_rows(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    reader: &ShardReader,
+    name: &str,
+    dim: usize,
+) -> Result<VectorRows> {
+    let batches = read_columns(store, path, reader, &[name.to_string()], None).await?;
+    let mut out = VectorRows::default();
+    let mut first = 0u32;
+    for b in batches {
+        vector_rows(b.column(0).as_ref(), dim, first, true, &mut out)
+            .map_err(|e| FormatError::InvalidLayout(format!("{path}: vector column {name}: {e}")))?;
+        first += b.num_rows() as u32;
+    }
+    let rows = reader.metadata().file_metadata().num_rows().max(0) as usize;
+    if out.values.len() != rows * dim {
+        return Err(FormatError::InvalidLayout(format!(
+            "{path}: vector column {name} holds {} values for {rows} rows of dimension {dim}",
+            out.values.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// [`read_vector_rows`] for a column every row of which must hold a vector (an index build):
+/// `Corrupt`-kind error naming the first row that does not.
 pub async fn read_vector_column(
     store: Arc<dyn ObjectStore>,
     path: &Path,
@@ -51,20 +80,14 @@ pub async fn read_vector_column(
     name: &str,
     dim: usize,
 ) -> Result<Vec<f32>> {
-    let batches = read_columns(store, path, reader, &[name.to_string()], None).await?;
-    let mut out = Vec::new();
-    for b in batches {
-        let (_, values) = array_values(b.column(0).as_ref())?;
-        out.extend_from_slice(values);
-    }
-    let rows = reader.metadata().file_metadata().num_rows().max(0) as usize;
-    if out.len() != rows * dim {
+    let rows = read_vector_rows(store, path, reader, name, dim).await?;
+    if let Some((row, why)) = rows.bad.first() {
         return Err(FormatError::InvalidLayout(format!(
-            "{path}: vector column {name} holds {} values for {rows} rows of dimension {dim}",
-            out.len()
+            "{path}: vector column {name}: row {row} {why} ({} such rows)",
+            rows.bad.len()
         )));
     }
-    Ok(out)
+    Ok(rows.values)
 }
 
 /// Vector column `name` (dimension `dim`) of the Parquet file at `path`: what an index build
@@ -77,4 +100,19 @@ pub async fn read_vectors(
 ) -> Result<Vec<f32>> {
     let reader = ShardReader::open(store.clone(), path.clone(), ReadOptions::default()).await?;
     read_vector_column(store, path, &reader, name, dim).await
+}
+
+/// For each wanted table field, the name of the file's column holding it: matched by Parquet
+/// field id (so a column renamed since the file was written is still found), else by name;
+/// `None` when the file predates the column (a column added by schema evolution).
+pub fn resolve_columns(reader: &ShardReader, wanted: &[&arrow_schema::Field]) -> Result<Vec<Option<String>>> {
+    let meta = ArrowReaderMetadata::try_new(reader.metadata().clone(), ArrowReaderOptions::new())?;
+    let file = meta.schema();
+    Ok(wanted
+        .iter()
+        .map(|w| {
+            let by_id = field_id(w).and_then(|id| file.fields().iter().find(|f| field_id(f) == Some(id)));
+            by_id.or_else(|| file.fields().iter().find(|f| f.name() == w.name())).map(|f| f.name().clone())
+        })
+        .collect())
 }

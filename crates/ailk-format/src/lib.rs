@@ -35,9 +35,10 @@ pub mod store;
 pub mod thrift_guard;
 pub mod types;
 pub mod vector_column;
+pub mod vector_rows;
 
 pub use aligned::{AlignedBytes, TypedArray, ALIGN};
-pub use columns::{read_columns, read_vector_column, read_vectors};
+pub use columns::{read_columns, read_vector_column, read_vector_rows, read_vectors, resolve_columns};
 pub use error::{FormatError, Result};
 pub use error_kind::ErrorKind;
 pub use kinds::{
@@ -56,6 +57,7 @@ pub use shard_writer::{
 };
 pub use store::{local_store, memory_store, CountingStore, IoCounters};
 pub use types::{ElementType, Metric, SubsectionKind};
+pub use vector_rows::{vector_rows, BadVector, VectorRows};
 
 /// Re-exported so users name one `object_store`.
 pub use object_store;

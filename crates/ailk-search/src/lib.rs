@@ -12,6 +12,7 @@ pub mod error;
 pub mod filter;
 mod filter_parse;
 pub mod params;
+mod rows;
 mod session;
 mod shard;
 

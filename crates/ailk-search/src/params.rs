@@ -23,6 +23,10 @@ pub struct SearchParams {
     pub prune: bool,
     /// Shards searched at once.
     pub concurrency: usize,
+    /// Fail the search when a shard cannot be read at all (a malformed file another engine
+    /// wrote). Off by default: such a shard is skipped, logged and counted
+    /// ([`CounterSnapshot::shards_skipped`]) and the rest of the table answers.
+    pub strict: bool,
 }
 
 impl Default for SearchParams {
@@ -36,6 +40,7 @@ impl Default for SearchParams {
             filter: None,
             prune: true,
             concurrency: 4,
+            strict: false,
         }
     }
 }
@@ -48,6 +53,8 @@ pub struct SearchCounters {
     pub(crate) flat_scanned: AtomicU64,
     pub(crate) index_searched: AtomicU64,
     pub(crate) corrupt: AtomicU64,
+    pub(crate) skipped: AtomicU64,
+    pub(crate) rows_without_vector: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -63,6 +70,11 @@ pub struct CounterSnapshot {
     pub shards_index_searched: u64,
     /// Shards whose section failed to load (served by exact scan instead).
     pub corrupt_sections: u64,
+    /// Shards that could not be read at all and were left out of a result (not strict).
+    pub shards_skipped: u64,
+    /// Rows of the loaded shards without a usable vector (null, wrong length, NaN: other
+    /// engines' files), never returned.
+    pub rows_without_vector: u64,
     /// Bytes read from the store by this session.
     pub bytes_read: u64,
     /// Read requests made by this session.
@@ -81,6 +93,8 @@ impl SearchCounters {
             shards_flat_scanned: self.flat_scanned.load(Ordering::Relaxed),
             shards_index_searched: self.index_searched.load(Ordering::Relaxed),
             corrupt_sections: self.corrupt.load(Ordering::Relaxed),
+            shards_skipped: self.skipped.load(Ordering::Relaxed),
+            rows_without_vector: self.rows_without_vector.load(Ordering::Relaxed),
             bytes_read,
             read_requests,
         }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use ailk_catalog::{file_schema, CatalogProvider, Table, TableIdent, VectorSpec, Warehouse};
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
-use ailk_format::{read_columns, CountingStore, IoCounters, ReadOptions, ShardReader};
+use ailk_format::{CountingStore, ErrorKind, IoCounters, ReadOptions, ShardReader};
 use ailk_index::{kernels, Metric, Neighbor, QueryParams, RowFilter};
 use arrow_array::{ArrayRef, Float32Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -21,6 +21,7 @@ use parquet::arrow::arrow_reader::RowSelection;
 use crate::error::{Result, SearchError};
 use crate::filter::selected_rows;
 use crate::params::{CounterSnapshot, SearchCounters, SearchParams};
+use crate::rows::read_conformed;
 use crate::shard::{load_shard, LoadedShard};
 
 /// Name of the distance column of search results.
@@ -188,10 +189,12 @@ impl SearchSession {
             return Ok(s.clone());
         }
         let reader = self.reader(&plan.uri, &plan.path).await?;
-        let shard = Arc::new(load_shard(self.store.clone(), &plan.path, &reader, spec).await?);
+        let field = self.schema.field_with_name(&spec.name)?;
+        let shard = Arc::new(load_shard(self.store.clone(), &plan.path, &reader, spec, field).await?);
         if shard.corrupt {
             SearchCounters::add(&self.counters.corrupt, 1);
         }
+        SearchCounters::add(&self.counters.rows_without_vector, shard.excluded.len() as u64);
         self.shards.lock().unwrap_or_else(|e| e.into_inner()).insert(key, shard.clone());
         Ok(shard)
     }
@@ -239,6 +242,19 @@ impl SearchSession {
             out.push(self.search(q, k, params).await?);
         }
         Ok(out)
+    }
+
+    /// The table fields named `columns` (with their field ids).
+    fn fields(&self, columns: &[String]) -> Result<Vec<arrow_schema::FieldRef>> {
+        columns
+            .iter()
+            .map(|c| {
+                self.schema
+                    .field_with_name(c)
+                    .map(|f| Arc::new(f.clone()))
+                    .map_err(|_| SearchError::InvalidQuery(format!("column {c} is not in the table")))
+            })
+            .collect()
     }
 
     fn spec(&self, params: &SearchParams) -> Result<&VectorSpec> {
@@ -326,12 +342,20 @@ impl SearchSession {
                 }
                 batch.push(i);
             }
-            let results = futures::future::try_join_all(
-                batch.iter().map(|&i| self.search_shard(i, q, k, spec, params)),
-            )
-            .await?;
+            let results =
+                futures::future::join_all(batch.iter().map(|&i| self.search_shard(i, q, k, spec, params)))
+                    .await;
             for (i, hits) in batch.into_iter().zip(results) {
-                best.extend(hits.into_iter().map(|n| (i, n)));
+                match hits {
+                    Ok(hits) => best.extend(hits.into_iter().map(|n| (i, n))),
+                    // A file that cannot be read at all (another engine's malformed file) does
+                    // not take the rest of the table down, unless the caller asks.
+                    Err(e) if !params.strict && e.kind() == ErrorKind::Corrupt => {
+                        tracing::warn!(file = %self.plan[i].uri, error = %e, "shard unreadable: left out of the result");
+                        SearchCounters::add(&self.counters.skipped, 1);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             best.sort_by(|a, b| {
                 a.1.distance.total_cmp(&b.1.distance).then(a.0.cmp(&b.0)).then(a.1.id.cmp(&b.1.id))
@@ -352,21 +376,25 @@ impl SearchSession {
         let plan = &self.plan[i];
         let shard = self.shard(plan, spec).await?;
         SearchCounters::add(&self.counters.visited, 1);
-        let allowed = match &params.filter {
+        let mut allowed: Option<Vec<u32>> = match &params.filter {
             Some(filter) => {
                 let reader = self.reader(&plan.uri, &plan.path).await?;
+                let fields = self.fields(&filter.columns())?;
                 let mut rows = Vec::new();
                 let mut offset = 0u32;
-                for b in
-                    read_columns(self.store.clone(), &plan.path, &reader, &filter.columns(), None).await?
-                {
+                for b in read_conformed(self.store.clone(), &plan.path, &reader, &fields, None).await? {
                     rows.extend(selected_rows(&filter.evaluate(&b)?).into_iter().map(|r| r + offset));
                     offset += b.num_rows() as u32;
                 }
-                Some(RowFilter::from_rows(rows, plan.rows as usize))
+                Some(rows)
             }
             None => None,
         };
+        if !shard.excluded.is_empty() {
+            let rows = allowed.take().unwrap_or_else(|| (0..plan.rows as u32).collect());
+            allowed = Some(rows.into_iter().filter(|r| shard.excluded.binary_search(r).is_err()).collect());
+        }
+        let allowed = allowed.map(|rows| RowFilter::from_rows(rows, plan.rows as usize));
         if allowed.is_some() || shard.index.is_flat() {
             SearchCounters::add(&self.counters.flat_scanned, 1);
         } else {
@@ -403,8 +431,9 @@ impl SearchSession {
             let total = reader.metadata().file_metadata().num_rows() as usize;
             let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
             let selection = RowSelection::from_consecutive_ranges(ranges, total);
+            let fields = self.fields(projection)?;
             let batches =
-                read_columns(self.store.clone(), &plan.path, &reader, projection, Some(selection)).await?;
+                read_conformed(self.store.clone(), &plan.path, &reader, &fields, Some(selection)).await?;
             let got: usize = batches.iter().map(RecordBatch::num_rows).sum();
             if got != rows.len() {
                 return Err(SearchError::Corrupt(format!(
@@ -424,12 +453,25 @@ impl SearchSession {
         if hits.is_empty() {
             return Ok(RecordBatch::new_empty(out_schema));
         }
-        let part_schema = Arc::new(Schema::new(out_schema.fields()[..projection.len()].to_vec()));
+        // A column some file lacked (schema evolution) is nullable in the result.
+        let part_fields: Vec<Field> = out_schema.fields()[..projection.len()]
+            .iter()
+            .enumerate()
+            .map(|(c, f)| {
+                let nulls =
+                    parts.iter().any(|b| b.schema().field(c).is_nullable() && b.column(c).null_count() > 0);
+                f.as_ref().clone().with_nullable(f.is_nullable() || nulls)
+            })
+            .collect();
+        let part_schema = Arc::new(Schema::new(part_fields.clone()));
         let parts: Vec<RecordBatch> = parts
             .into_iter()
             .map(|b| RecordBatch::try_new(part_schema.clone(), b.columns().to_vec()))
             .collect::<Result<_, _>>()?;
         let all = arrow_select::concat::concat_batches(&part_schema, &parts)?;
+        let mut out_fields = part_fields;
+        out_fields.push(Field::new(DISTANCE_COLUMN, DataType::Float32, false));
+        let out_schema = Arc::new(Schema::new(out_fields));
         let take = UInt32Array::from_iter_values(hits.iter().map(|(i, n)| position[&(*i, n.id)] as u32));
         let mut columns = arrow_select::take::take_record_batch(&all, &take)?.columns().to_vec();
         columns.push(distances);

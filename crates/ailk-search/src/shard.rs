@@ -1,14 +1,17 @@
 //! One shard (data file) loaded for search: the [`VectorIndex`] of one vector column, viewed in
 //! place from the AILK section, or a flat index over the Parquet vector column (no section
-//! yet, or a section that fails to load — logged and counted, never a wrong answer).
+//! yet, or a section that fails to load — logged and counted, never a wrong answer). The
+//! Parquet column may be any list of floats another engine wrote; rows without a usable
+//! vector are excluded, never returned.
 
 use std::sync::Arc;
 
 use ailk_catalog::VectorSpec;
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
-use ailk_format::{read_vector_column, ErrorKind, ShardReader};
+use ailk_format::{read_vector_rows, resolve_columns, ErrorKind, ShardReader};
 use ailk_index::{kernels, Metric, VectorIndex};
+use arrow_schema::Field;
 
 use crate::error::Result;
 
@@ -17,6 +20,8 @@ pub(crate) struct LoadedShard {
     pub index: VectorIndex,
     /// The section failed to load; searched exactly instead.
     pub corrupt: bool,
+    /// Rows without a usable vector (sorted): never returned.
+    pub excluded: Vec<u32>,
 }
 
 /// Loads `spec`'s column of the shard behind `reader`.
@@ -25,6 +30,7 @@ pub(crate) async fn load_shard(
     path: &Path,
     reader: &ShardReader,
     spec: &VectorSpec,
+    field: &Field,
 ) -> Result<LoadedShard> {
     let column = reader.directory().and_then(|d| d.column_index(&spec.name));
     let mut corrupt = false;
@@ -34,7 +40,7 @@ pub(crate) async fn load_shard(
             Err(e) => Err(e.into()),
         };
         match loaded {
-            Ok(index) => return Ok(LoadedShard { index, corrupt: false }),
+            Ok(index) => return Ok(LoadedShard { index, corrupt: false, excluded: Vec::new() }),
             Err(e) if matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::Unsupported) => {
                 tracing::warn!(file = %path, error = %e, "AILK section unusable; searching the shard exactly");
                 corrupt = true;
@@ -43,9 +49,21 @@ pub(crate) async fn load_shard(
         }
     }
     let dim = spec.dim as usize;
-    let mut values = read_vector_column(store, path, reader, &spec.name, dim).await?;
+    let rows = reader.metadata().file_metadata().num_rows().max(0) as usize;
+    // The file's column holding the vectors: by field id, so a renamed column is found; a
+    // file written before the column existed has none (every row excluded).
+    let (mut values, excluded) = match resolve_columns(reader, &[field])?.pop().flatten() {
+        Some(name) => {
+            let got = read_vector_rows(store, path, reader, &name, dim).await?;
+            (got.values, got.bad.into_iter().map(|(row, _)| row).collect::<Vec<u32>>())
+        }
+        None => (vec![0.0; rows * dim], (0..rows as u32).collect()),
+    };
+    if !excluded.is_empty() {
+        tracing::warn!(file = %path, column = %spec.name, rows = excluded.len(), "rows without a usable vector (null, wrong length or NaN) are never returned");
+    }
     if spec.metric == Metric::Cosine {
         values.chunks_exact_mut(dim).for_each(kernels::normalize);
     }
-    Ok(LoadedShard { index: VectorIndex::flat(values, dim, spec.metric)?, corrupt })
+    Ok(LoadedShard { index: VectorIndex::flat(values, dim, spec.metric)?, corrupt, excluded })
 }

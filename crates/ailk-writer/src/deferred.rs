@@ -233,10 +233,21 @@ impl TableWriter {
             if !pending {
                 continue;
             }
+            // Other engines' files too: any list type; a file with rows lacking a usable
+            // vector (null, wrong length) cannot be indexed and stays searched exactly.
             let mut columns = Vec::with_capacity(self.inner.specs.len());
             for spec in &self.inner.specs {
-                let values = read_vectors(wh.store().clone(), &path, &spec.name, spec.dim as usize).await?;
-                columns.push(PreparedColumn::new(&self.inner.schema, spec, values));
+                match read_vectors(wh.store().clone(), &path, &spec.name, spec.dim as usize).await {
+                    Ok(values) => columns.push(PreparedColumn::new(&self.inner.schema, spec, values)),
+                    Err(e) if e.kind() == ailk_format::ErrorKind::Corrupt => {
+                        tracing::warn!(file = %uri, error = %e, "not indexable: left to exact scans");
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if columns.len() < self.inner.specs.len() {
+                continue;
             }
             let rows = f.data_file.record_count() as usize;
             let prepared =

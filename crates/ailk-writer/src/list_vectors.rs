@@ -1,88 +1,50 @@
 //! Vector columns as the other tools hand them over: `List` / `LargeList` of `Float16`,
 //! `Float32` or `Float64` (pyarrow, pandas, LanceDB exports, pyiceberg), flattened to the
-//! `f32` values the writer indexes, every row checked against the column's dimension.
+//! `f32` values the writer indexes (by `ailk_format::vector_rows`), every row checked against
+//! the column's dimension.
 
 use std::borrow::Cow;
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float16Type, Float32Type, Float64Type};
-use arrow_array::{Array, ArrayRef, OffsetSizeTrait};
+use ailk_format::{vector_rows, BadVector, VectorRows};
+use arrow_array::Array;
 use arrow_schema::DataType;
 
 use crate::error::{Result, WriterError};
 
-fn floats(values: &ArrayRef, column: &str) -> Result<Vec<f32>> {
-    if values.null_count() > 0 {
-        return Err(WriterError::InvalidInput(format!("vector column {column} has null elements")));
-    }
-    Ok(match values.data_type() {
-        DataType::Float32 => values.as_primitive::<Float32Type>().values().to_vec(),
-        DataType::Float64 => {
-            values.as_primitive::<Float64Type>().values().iter().map(|&v| v as f32).collect()
-        }
-        DataType::Float16 => {
-            values.as_primitive::<Float16Type>().values().iter().map(|v| v.to_f32()).collect()
-        }
-        other => {
-            return Err(WriterError::SchemaMismatch(format!(
-                "vector column {column} holds {other}, not floats"
-            )))
-        }
-    })
-}
-
-fn from_list<O: OffsetSizeTrait>(array: &dyn Array, column: &str, dim: u32) -> Result<Vec<f32>> {
-    let list = array.as_list::<O>();
-    let mut out = Vec::with_capacity(list.len() * dim as usize);
-    for row in 0..list.len() {
-        if list.is_null(row) {
-            return Err(WriterError::InvalidInput(format!("vector column {column}: row {row} is null")));
-        }
-        let values = list.value(row);
-        if values.len() != dim as usize {
-            return Err(WriterError::WrongDimension {
-                column: column.to_string(),
-                row,
-                expected: dim,
-                got: values.len(),
-            });
-        }
-        out.extend(floats(&values, column)?);
-    }
-    Ok(out)
-}
-
 /// The row-major `f32` values of a vector column given as `FixedSizeList`, `List` or
 /// `LargeList` of floats; borrowed when it is already `FixedSizeList<Float32>` without nulls.
+/// A row without a vector of `dim` values is refused, naming the row.
 pub(crate) fn vector_values<'a>(array: &'a dyn Array, column: &str, dim: u32) -> Result<Cow<'a, [f32]>> {
-    match array.data_type() {
-        DataType::List(_) => Ok(Cow::Owned(from_list::<i32>(array, column, dim)?)),
-        DataType::LargeList(_) => Ok(Cow::Owned(from_list::<i64>(array, column, dim)?)),
-        DataType::FixedSizeList(item, len) => {
-            if *len as u32 != dim {
-                return Err(WriterError::WrongDimension {
-                    column: column.to_string(),
-                    row: 0,
-                    expected: dim,
-                    got: *len as usize,
-                });
-            }
-            if item.data_type() == &DataType::Float32 && array.null_count() == 0 {
-                let (_, values) = ailk_format::vector_column::array_values(array)
-                    .map_err(|e| WriterError::SchemaMismatch(format!("vector column {column}: {e}")))?;
-                return Ok(Cow::Borrowed(values));
-            }
-            if let Some(row) = (0..array.len()).find(|&r| array.is_null(r)) {
-                return Err(WriterError::InvalidInput(format!("vector column {column}: row {row} is null")));
-            }
-            let list = array.as_fixed_size_list();
-            let start = list.offset() * dim as usize;
-            let values = list.values().slice(start, list.len() * dim as usize);
-            Ok(Cow::Owned(floats(&values, column)?))
+    if let DataType::FixedSizeList(item, len) = array.data_type() {
+        if *len as u32 != dim {
+            return Err(WriterError::WrongDimension {
+                column: column.to_string(),
+                row: 0,
+                expected: dim,
+                got: *len as usize,
+            });
         }
-        other => Err(WriterError::SchemaMismatch(format!(
-            "vector column {column} is {other}; expected a FixedSizeList, List or LargeList of floats"
-        ))),
+        if item.data_type() == &DataType::Float32 && array.null_count() == 0 {
+            let (_, values) = ailk_format::vector_column::array_values(array)
+                .map_err(|e| WriterError::SchemaMismatch(format!("vector column {column}: {e}")))?;
+            return Ok(Cow::Borrowed(values));
+        }
+    }
+    let mut rows = VectorRows::default();
+    // Non-finite values are refused later with the writer's own error (`NonFinite`).
+    vector_rows(array, dim as usize, 0, false, &mut rows)
+        .map_err(|e| WriterError::SchemaMismatch(format!("vector column {column}: {e}")))?;
+    match rows.bad.first() {
+        None => Ok(Cow::Owned(rows.values)),
+        Some(&(row, BadVector::Length(got))) => Err(WriterError::WrongDimension {
+            column: column.to_string(),
+            row: row as usize,
+            expected: dim,
+            got,
+        }),
+        Some((row, why)) => {
+            Err(WriterError::InvalidInput(format!("vector column {column}: row {row} {why}")))
+        }
     }
 }
 
