@@ -138,9 +138,16 @@ impl SearchSession {
                 }
                 Some(_) => None,
                 None => {
-                    // No summary recorded: read the file's own directory (footer fallback).
-                    let reader = self.reader(&uri, &path).await?;
-                    reader.directory().and_then(|d| d.primary()).map(|c| (c.centroid.clone(), c.radius))
+                    // No summary recorded: read the file's own directory (footer fallback). An
+                    // unreadable file is planned without a bound; searching it decides.
+                    match self.reader(&uri, &path).await {
+                        Ok(reader) => reader
+                            .directory()
+                            .and_then(|d| d.primary())
+                            .map(|c| (c.centroid.clone(), c.radius)),
+                        Err(e) if e.kind() == ErrorKind::Corrupt => None,
+                        Err(e) => return Err(e),
+                    }
                 }
             };
             plan.push(ShardPlan { uri, path, rows: f.data_file.record_count(), bound });
