@@ -84,7 +84,7 @@ async fn search_and_index_what_other_engines_write() {
     let t = table(dir.path(), "t").await;
     // 1. ailake writes rows 0..300 (HNSW) and commits.
     let w = t.writer(WritePolicy::default()).unwrap();
-    w.write(&batch(0..300), &WriteOptions::default()).await.unwrap();
+    w.write(&batch(0..300), &WriteOptions::default().batch_id("first")).await.unwrap();
     w.commit().await.unwrap();
     // 2. pyiceberg appends rows 300..350 as a list column, row 310 one value short.
     foreign_append(dir.path(), 300..350, &[310]);
@@ -98,8 +98,11 @@ async fn search_and_index_what_other_engines_write() {
     let v320 = vectors(320..321, DIM);
     let hit = s.search(&v320, 1, &SearchParams::default()).await.unwrap();
     assert_eq!(ids(&hit), [320]);
-    // 3. ailake appends again (deferred) on top of the foreign snapshot.
+    // 3. ailake appends again (deferred) on top of the foreign snapshot; a retry of the first
+    //    batch id is recognised through it (the lineage walk crosses foreign snapshots).
     let w = t.writer(WritePolicy::default()).unwrap();
+    let retry = w.write(&batch(0..300), &WriteOptions::default().batch_id("first")).await.unwrap();
+    assert!(retry.is_none(), "batch id `first` was committed before the foreign snapshot");
     w.write(&batch(350..450), &WriteOptions::default().deferred()).await.unwrap();
     w.commit().await.unwrap();
     w.wait_indexed().await.unwrap();
@@ -117,6 +120,15 @@ async fn search_and_index_what_other_engines_write() {
     valid.extend(450..480);
     let t = t.refresh().await.unwrap();
     check(&t, &valid, &[2, 460], &[310]).await;
+    // Our writer follows the evolved schema: the old column name is refused by name.
+    let err = t
+        .writer(WritePolicy::default())
+        .unwrap()
+        .write(&batch(480..490), &WriteOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(err.to_string().contains("text"), "{err}");
     let s = t.search().await.unwrap();
     let got = s.search(&vectors(5..6, DIM), 3, &SearchParams::default()).await.unwrap();
     let body = got.column_by_name("body").expect("the renamed column, read by field id from old files");

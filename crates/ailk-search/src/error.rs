@@ -31,6 +31,9 @@ pub enum SearchError {
     /// A search task failed unexpectedly (panicked or was cancelled).
     #[error("internal: {0}")]
     Internal(String),
+    /// The snapshot uses a table feature this version cannot apply correctly.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 impl SearchError {
@@ -44,6 +47,7 @@ impl SearchError {
             SearchError::Arrow(_) | SearchError::Internal(_) => ErrorKind::Internal,
             SearchError::InvalidQuery(_) => ErrorKind::InvalidInput,
             SearchError::Corrupt(_) => ErrorKind::Corrupt,
+            SearchError::Unsupported(_) => ErrorKind::Unsupported,
         }
     }
 

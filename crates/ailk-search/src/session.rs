@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
+use ailk_catalog::iceberg::spec::DataContentType;
 use ailk_catalog::{file_schema, CatalogProvider, Table, TableIdent, VectorSpec, Warehouse};
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
@@ -128,6 +129,16 @@ impl SearchSession {
         let summaries: HashMap<&str, &ailk_catalog::ShardSummary> =
             summaries.iter().flat_map(|s| s.iter()).map(|s| (s.file_path.as_str(), s)).collect();
         let primary = &self.specs[0].name;
+        // Row-level deletes other engines wrote (merge-on-read): applying them is not built
+        // yet, so refuse rather than return deleted rows.
+        let deletes = files.iter().filter(|f| f.data_file.content_type() != DataContentType::Data).count();
+        if deletes > 0 {
+            return Err(SearchError::Unsupported(format!(
+                "snapshot {:?} of {} has {deletes} delete files (merge-on-read deletes); searching them is not supported yet",
+                self.snapshot_id,
+                self.table.ident()
+            )));
+        }
         let mut plan = Vec::with_capacity(files.len());
         for f in files.iter() {
             let uri = f.path().to_string();

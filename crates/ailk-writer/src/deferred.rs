@@ -220,7 +220,11 @@ impl TableWriter {
             summaries.iter().flat_map(|s| s.iter()).map(|s| (s.file_path.as_str(), s)).collect();
         let wh = table.warehouse();
         let mut done = 0;
-        for f in files.iter() {
+        // Data files only: delete files other engines wrote hold no vectors.
+        for f in files
+            .iter()
+            .filter(|f| f.data_file.content_type() == ailk_catalog::iceberg::spec::DataContentType::Data)
+        {
             let uri = f.path();
             let path = wh.path_of(uri)?;
             let pending = match summaries.get(uri) {
