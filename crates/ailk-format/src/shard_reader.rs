@@ -123,6 +123,20 @@ impl ShardReader {
                     reason: format!("the section header says {} bytes", directory.section_length),
                 });
             }
+            let rows = reader.metadata.file_metadata().num_rows();
+            if i64::try_from(directory.row_count).ok() != Some(rows) {
+                return Err(FormatError::layout(format!(
+                    "the section indexes {} rows, the Parquet file holds {rows}",
+                    directory.row_count
+                )));
+            }
+            if directory.minor != loc.minor {
+                return Err(FormatError::BadFooterPointer {
+                    key: KEY_VERSION,
+                    value: format!("{}.{}", loc.major, loc.minor),
+                    reason: format!("the section header says {}.{}", directory.major, directory.minor),
+                });
+            }
             reader.directory = Some(directory);
             reader.directory_bytes = bytes;
         }

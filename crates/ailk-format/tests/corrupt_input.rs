@@ -378,3 +378,21 @@ fn pq_codebooks_other_than_8_bit_residual_flags_are_refused() {
     assert!(payload(4, 1).is_err(), "4-bit codes are not defined in v1.0");
     assert!(PqCodebook::encode(4, 2, 4, true, &book[..16 * 4]).is_err());
 }
+
+/// A section that indexes a different number of rows than its Parquet file holds is refused
+/// when the file is opened (search would otherwise map hits to the wrong rows).
+#[test]
+fn section_row_count_must_equal_the_files_rows() {
+    let file = file_bytes();
+    let start = file.windows(4).position(|w| w == b"AILK").expect("the section's magic");
+    let mut patched = file.clone();
+    patched[start + 24..start + 32].copy_from_slice(&(u64::from(ROWS) + 1).to_le_bytes());
+    let dir_len = u32::from_le_bytes(patched[start + 12..start + 16].try_into().unwrap()) as usize;
+    let dir = &patched[start..start + dir_len];
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&dir[..40]), &dir[44..]);
+    patched[start + 40..start + 44].copy_from_slice(&crc.to_le_bytes());
+    assert!(open_and_load(file, 64).is_ok());
+    let err = open_and_load(patched, 64).unwrap_err();
+    assert!(err.to_string().contains("rows"), "{err}");
+    assert_eq!(err.kind(), ailk_format::ErrorKind::Corrupt);
+}
