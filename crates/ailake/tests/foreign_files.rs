@@ -175,6 +175,39 @@ async fn search_and_index_what_other_engines_write() {
         let err = s.search(&vectors(40..41, DIM), 5, &strict).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
     }
+
+    // 8. A writer opened before another engine drops a column its files hold: the commit is
+    //    refused (Conflict, naming the column) and nothing lands.
+    let t = t.refresh().await.unwrap();
+    let stale = t.writer(WritePolicy::default()).unwrap();
+    stale.write(&evolved_batch(500..510), &WriteOptions::default()).await.unwrap();
+    pyiceberg(dir.path(), "drop", Some("lang"));
+    let before = t.refresh().await.unwrap().snapshot_id();
+    let err = stale.commit().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("lang") && !err.is_retryable(), "{err}");
+    assert_eq!(t.refresh().await.unwrap().snapshot_id(), before);
+    // Re-opened on the new schema, the same rows commit.
+    let fresh = t.refresh().await.unwrap().writer(WritePolicy::default()).unwrap();
+    let mut b = evolved_batch(500..510);
+    b.remove_column(2);
+    fresh.write(&b, &WriteOptions::default()).await.unwrap();
+    fresh.commit().await.unwrap();
+}
+
+/// Rows `ids` in the evolved schema: `id`, `body`, `lang`, `embedding`.
+fn evolved_batch(ids: std::ops::Range<usize>) -> arrow_array::RecordBatch {
+    use std::sync::Arc;
+    let base = batch(ids.clone());
+    let lang: arrow_array::ArrayRef = Arc::new(arrow_array::StringArray::from_iter_values(ids.map(|_| "en")));
+    let schema = arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false),
+        arrow_schema::Field::new("body", arrow_schema::DataType::Utf8, true),
+        arrow_schema::Field::new("lang", arrow_schema::DataType::Utf8, true),
+        base.schema().field(2).clone(),
+    ]);
+    let columns = vec![base.column(0).clone(), base.column(1).clone(), lang, base.column(2).clone()];
+    arrow_array::RecordBatch::try_new(Arc::new(schema), columns).unwrap()
 }
 
 /// pyiceberg appends after the rename: the text column is now `body`, plus `lang`.

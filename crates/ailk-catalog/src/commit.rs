@@ -10,11 +10,12 @@
 //! jittered retries.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iceberg::spec::{
     DataFile, ManifestFile, ManifestListWriter, ManifestStatus, ManifestWriter, ManifestWriterBuilder,
-    Operation, Snapshot, StatisticsFile, Summary, TableMetadata, MAIN_BRANCH,
+    Operation, Schema, Snapshot, StatisticsFile, Summary, TableMetadata, MAIN_BRANCH,
 };
 use rand::Rng;
 
@@ -38,6 +39,11 @@ pub struct SnapshotUpdate {
     /// When set, the commit fails with `StaleParent` unless the table's current snapshot is
     /// this one (`Some(None)`: the table must have no snapshot).
     pub expected_parent: Option<Option<i64>>,
+    /// The table schema the added files were written with. When set, every attempt checks
+    /// that the table's current schema still has each of its fields (by id) with the same
+    /// type (or a promotion Iceberg allows); another engine dropping or retyping a column the
+    /// files hold fails the commit with `SchemaChanged`.
+    pub written_with: Option<Arc<Schema>>,
 }
 
 impl SnapshotUpdate {
@@ -66,6 +72,12 @@ impl SnapshotUpdate {
     /// Attaches shard summaries of added files.
     pub fn with_summaries(mut self, summaries: Vec<ShardSummary>) -> Self {
         self.summaries.extend(summaries);
+        self
+    }
+
+    /// Records the schema the added files were written with (see `written_with`).
+    pub fn with_written_schema(mut self, schema: Arc<Schema>) -> Self {
+        self.written_with = Some(schema);
         self
     }
 
@@ -184,6 +196,9 @@ impl Table {
                 if expected != base.current_snapshot_id() {
                     return Err(CatalogError::StaleParent { expected, actual: base.current_snapshot_id() });
                 }
+            }
+            if let Some(written) = &update.written_with {
+                check_schema(written, base.metadata.current_schema())?;
             }
             if let Some(batch_id) =
                 self.lineage_contains(&base.metadata, base.current_snapshot_id(), &update.batch_ids)?
@@ -432,6 +447,32 @@ impl Table {
         written.0.push(uri.clone());
         Ok(Some(write_summaries(self.file_io(), &uri, snapshot_id, sequence_number, &summaries).await?))
     }
+}
+
+/// Files written with `written` may join a table whose schema is now `current`: each of their
+/// top-level fields still exists (by id) with the same type or an allowed promotion.
+fn check_schema(written: &Schema, current: &Schema) -> Result<()> {
+    use iceberg::spec::{PrimitiveType as P, Type};
+    for field in written.as_struct().fields() {
+        let Some(now) = current.field_by_id(field.id) else {
+            return Err(CatalogError::SchemaChanged(format!(
+                "column {} (field id {}) was dropped since the files were written",
+                field.name, field.id
+            )));
+        };
+        let promoted = matches!(
+            (field.field_type.as_ref(), now.field_type.as_ref()),
+            (Type::Primitive(P::Int), Type::Primitive(P::Long))
+                | (Type::Primitive(P::Float), Type::Primitive(P::Double))
+        );
+        if now.field_type != field.field_type && !promoted {
+            return Err(CatalogError::SchemaChanged(format!(
+                "column {} (field id {}) was {} when the files were written and is now {}",
+                field.name, field.id, field.field_type, now.field_type
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The snapshot summary: the operation, what changed, and running totals (from the parent's).

@@ -63,6 +63,10 @@ pub enum CatalogError {
     /// A data file's columns do not match the table schema.
     #[error("schema mismatch: {0}")]
     SchemaMismatch(String),
+    /// Another writer changed the table's schema incompatibly with files about to be
+    /// committed (a column dropped or retyped): re-open the table and write again.
+    #[error("schema changed: {0}")]
+    SchemaChanged(String),
     /// The commit was built on a snapshot that is no longer the table's current one.
     #[error("stale parent: commit expects snapshot {expected:?}, table is at {actual:?}")]
     StaleParent {
@@ -95,7 +99,10 @@ impl CatalogError {
             C::Format(e) => e.kind(),
             C::TableNotFound(_) | C::SnapshotNotFound(_) | C::NamespaceNotFound(_) => ErrorKind::NotFound,
             C::TableExists(_) => ErrorKind::AlreadyExists,
-            C::CommitConflict { .. } | C::FileNotLive { .. } | C::StaleParent { .. } => ErrorKind::Conflict,
+            C::CommitConflict { .. }
+            | C::FileNotLive { .. }
+            | C::StaleParent { .. }
+            | C::SchemaChanged(_) => ErrorKind::Conflict,
             C::SchemaMismatch(_) | C::InvalidInput(_) => ErrorKind::InvalidInput,
             C::Corrupt(_) => ErrorKind::Corrupt,
             C::Internal(_) => ErrorKind::Internal,
@@ -107,7 +114,9 @@ impl CatalogError {
     /// refreshed table can succeed, so it is not retryable as is.
     pub fn is_retryable(&self) -> bool {
         match self {
-            CatalogError::StaleParent { .. } | CatalogError::FileNotLive { .. } => false,
+            CatalogError::StaleParent { .. }
+            | CatalogError::FileNotLive { .. }
+            | CatalogError::SchemaChanged(_) => false,
             CatalogError::Format(e) => e.is_retryable(),
             e => e.kind().is_retryable(),
         }

@@ -246,9 +246,14 @@ impl Table {
         self.version.snapshot_id
     }
 
-    /// The schema of this handle's snapshot (the current schema for a table without commits).
+    /// The schema of this handle: the table's current schema when the handle is at the
+    /// current snapshot (a schema change commits no snapshot), else the schema the older
+    /// snapshot was written with (time travel).
     pub fn schema(&self) -> &Schema {
         let meta = &self.version.state.metadata;
+        if self.version.snapshot_id == meta.current_snapshot_id() {
+            return meta.current_schema().as_ref();
+        }
         self.version
             .snapshot_id
             .and_then(|id| meta.snapshot_by_id(id))

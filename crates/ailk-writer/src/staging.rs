@@ -155,7 +155,8 @@ impl TableWriter {
             }
             let mut update = SnapshotUpdate::append(staged.iter().map(|e| e.data_file.clone()).collect())
                 .with_summaries(staged.iter().map(|e| e.summary.clone()).collect())
-                .with_batch_ids(staged.iter().filter_map(|e| e.batch_id.clone()));
+                .with_batch_ids(staged.iter().filter_map(|e| e.batch_id.clone()))
+                .with_written_schema(std::sync::Arc::new(self.table().schema().clone()));
             if let Some(parent) = self.expected_parent() {
                 update = update.with_expected_parent(parent);
             }

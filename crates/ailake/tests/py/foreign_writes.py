@@ -4,6 +4,7 @@ Usage: DB WAREHOUSE TABLE COMMAND [ARG]
   append ROWS.json   append rows [{"id", "text", "embedding"}] (vectors as lists)
   add-column NAME    add an optional string column
   rename OLD:NEW     rename a column
+  drop NAME          drop a column
   delete EXPR        pyiceberg's delete (copy-on-write), e.g. "id < 10"
   read               print {"ids": [...], "count": n, "snapshots": k} as JSON
 """
@@ -28,6 +29,9 @@ elif command == "rename":
     old, new = arg.split(":")
     with table.update_schema() as update:
         update.rename_column(old, new)
+elif command == "drop":
+    with table.update_schema() as update:
+        update.delete_column(arg)
 elif command == "delete":
     table.delete(arg)
 elif command == "read":
