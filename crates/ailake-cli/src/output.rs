@@ -56,16 +56,20 @@ fn list_json(values: &dyn Array) -> Value {
     }
 }
 
+/// One display formatter per column of `batch`.
+fn formatters<'a>(
+    batch: &'a RecordBatch,
+    opts: &'a FormatOptions<'a>,
+) -> anyhow::Result<Vec<ArrayFormatter<'a>>> {
+    Ok(batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), opts)).collect::<Result<_, _>>()?)
+}
+
 /// The rows of `batches` as JSON objects (column name → value).
 pub fn to_json(batches: &[RecordBatch]) -> anyhow::Result<Value> {
     let opts = FormatOptions::default();
     let mut rows = Vec::new();
     for batch in batches {
-        let fmts = batch
-            .columns()
-            .iter()
-            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-            .collect::<Result<Vec<_>, _>>()?;
+        let fmts = formatters(batch, &opts)?;
         for row in 0..batch.num_rows() {
             let mut obj = Map::new();
             for (i, field) in batch.schema().fields().iter().enumerate() {
@@ -107,11 +111,7 @@ pub fn render(batches: &[RecordBatch], format: Format) -> anyhow::Result<String>
                 out.push('\n');
             }
             for batch in batches {
-                let fmts = batch
-                    .columns()
-                    .iter()
-                    .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let fmts = formatters(batch, &opts)?;
                 for row in 0..batch.num_rows() {
                     let cells: Vec<String> =
                         fmts.iter().map(|f| csv_cell(&f.value(row).to_string())).collect();
@@ -126,11 +126,7 @@ pub fn render(batches: &[RecordBatch], format: Format) -> anyhow::Result<String>
             let header: Vec<String> = first.schema().fields().iter().map(|f| f.name().clone()).collect();
             let mut rows = vec![header];
             for batch in batches {
-                let fmts = batch
-                    .columns()
-                    .iter()
-                    .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let fmts = formatters(batch, &opts)?;
                 for row in 0..batch.num_rows() {
                     rows.push(fmts.iter().map(|f| shorten(f.value(row).to_string())).collect());
                 }
