@@ -257,11 +257,7 @@ fn shards(info: &str, label: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_indexing_builds_what_a_no_wait_ingest_left_pending() {
     let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().join("wh");
-    let s = sample();
-    create(&wh);
-    let input = dir.path().join("all.parquet");
-    write_parquet(&input, &list_batch(&s, 0..4000));
+    let (wh, input) = table_and_input(dir.path());
     // The process exits right after its commit; the 4,000-row HNSW build it started dies with it.
     let out = ok(&wh, &["ingest", "docs.t", input.to_str().unwrap(), "--index", "deferred", "--no-wait"]);
     assert!(out.contains("ailake resume-indexing docs.t"), "{out}");

@@ -12,11 +12,7 @@ use support::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_ingest_resumes_with_each_batch_written_once() {
     let dir = tempfile::tempdir().unwrap();
-    let wh = dir.path().join("wh");
-    let s = sample();
-    create(&wh);
-    let input = dir.path().join("all.parquet");
-    write_parquet(&input, &list_batch(&s, 0..4000));
+    let (wh, input) = table_and_input(dir.path());
     // 40 batches of 100 rows, one commit each.
     let args = [
         "ingest",

@@ -8,15 +8,17 @@
 
 mod common;
 
+use common::OwnedGraph;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use ailk_format::{
-    memory_store, write_shard_bytes, AlignedBytes, ElementType, HnswGraph, HnswGraphRef, HnswMeta,
-    IvfCentroids, IvfLists, Metric, PqCodebook, RawVectors, ReadOptions, Section, SectionBuilder,
-    ShardReader, SubsectionKind, VectorColumn, VectorData,
+    memory_store, write_shard_bytes, AlignedBytes, ElementType, HnswGraph, HnswMeta, IvfCentroids, IvfLists,
+    Metric, PqCodebook, RawVectors, ReadOptions, Section, SectionBuilder, ShardReader, SubsectionKind,
+    VectorColumn, VectorData,
 };
 
 const DIM: u32 = 8;
@@ -45,15 +47,7 @@ fn unit_vectors(seed: u32) -> Vec<f32> {
 
 /// An HNSW graph given by formulas: levels 0–2, node 0 the entry point, unused neighbour
 /// slots holding `u32::MAX` (readers ignore slots past the count).
-struct Graph {
-    meta: HnswMeta,
-    levels: Vec<u8>,
-    level0: Vec<u32>,
-    upper_offsets: Vec<u32>,
-    upper: Vec<u32>,
-}
-
-fn graph(metric: Metric) -> Graph {
+fn graph(metric: Metric) -> OwnedGraph {
     let (n, m0) = (ROWS, 2 * M);
     let levels: Vec<u8> = (0..n)
         .map(|i| {
@@ -94,19 +88,7 @@ fn graph(metric: Metric) -> Graph {
         metric,
         seed: 7,
     };
-    Graph { meta, levels, level0, upper_offsets, upper }
-}
-
-impl Graph {
-    fn as_ref(&self) -> HnswGraphRef<'_> {
-        HnswGraphRef {
-            meta: self.meta,
-            levels: &self.levels,
-            level0: &self.level0,
-            upper_offsets: &self.upper_offsets,
-            upper: &self.upper,
-        }
-    }
+    OwnedGraph { meta, levels, level0, upper_offsets, upper }
 }
 
 /// IVF-PQ parts by formula: `NLIST` lists (row `r` in list `r % NLIST`), `M` 8-bit codes per row.

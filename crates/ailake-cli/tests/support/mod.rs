@@ -99,6 +99,16 @@ pub fn create(warehouse: &Path) {
     );
 }
 
+/// `docs.t` created under `dir/wh`, and the sample's 4,000 rows as `dir/all.parquet`
+/// (list vectors): the warehouse and the input file.
+pub fn table_and_input(dir: &Path) -> (PathBuf, PathBuf) {
+    let wh = dir.join("wh");
+    create(&wh);
+    let input = dir.join("all.parquet");
+    write_parquet(&input, &list_batch(&sample(), 0..4000));
+    (wh, input)
+}
+
 /// The `id`s of every live row of `table` at its current snapshot, read from its data files.
 pub async fn live_ids(warehouse: &Path, table: &str) -> Vec<i64> {
     let catalog = ailake::Catalog::local(warehouse.join("catalog.db"), "default", warehouse).await.unwrap();
