@@ -14,22 +14,35 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iceberg::spec::{
-    DataFile, ManifestFile, ManifestListWriter, ManifestStatus, ManifestWriter, ManifestWriterBuilder,
-    Operation, Schema, Snapshot, StatisticsFile, Summary, TableMetadata, MAIN_BRANCH,
+    DataContentType, DataFile, ManifestContentType, ManifestFile, ManifestListWriter, ManifestStatus,
+    ManifestWriter, ManifestWriterBuilder, Operation, Schema, Snapshot, StatisticsFile, Summary,
+    TableMetadata, MAIN_BRANCH,
 };
 use rand::Rng;
 
+use crate::deletes::{deleted_positions_of, write_position_deletes};
 use crate::error::{CatalogError, Result};
 use crate::summaries::{read_summaries, recover_summaries, write_summaries, ShardSummary};
-use crate::table::{load_manifest_list, parse_location, Table, TableState, BATCH_IDS_PROPERTY};
+use crate::table::{
+    live_files_of, load_manifest_list, parse_location, LiveFile, SnapshotFiles, Table, TableState,
+    BATCH_IDS_PROPERTY,
+};
 
 /// One change to a table: files added, files removed, and what the snapshot records about it.
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotUpdate {
     /// Data files to add.
     pub added: Vec<DataFile>,
-    /// URIs of live data files to remove.
+    /// URIs of live data files to remove. Delete files that reference only a removed file
+    /// are removed with it.
     pub removed: Vec<String>,
+    /// Position delete files to add (each must reference a data file live when the commit
+    /// lands, else the commit fails with `FileNotLive` and the caller re-plans).
+    pub added_deletes: Vec<DataFile>,
+    /// The added files hold the removed files' rows at the same positions (a re-sectioned
+    /// replace): position deletes of each removed file are carried over to the added file
+    /// that replaces it (by order: `removed[i]` → `added[i]`).
+    pub same_positions: bool,
     /// Batch ids this commit carries (idempotency); none may contain a comma.
     pub batch_ids: Vec<String>,
     /// Shard summaries of the added files (files without one are planned from footers).
@@ -55,7 +68,13 @@ impl SnapshotUpdate {
     /// Replaces live file `old` by `new` holding the same rows (operation `replace`); fails
     /// with `FileNotLive` if another commit removed `old` first.
     pub fn replace(old: impl Into<String>, new: DataFile) -> Self {
-        Self { added: vec![new], removed: vec![old.into()], ..Self::default() }
+        Self { added: vec![new], removed: vec![old.into()], same_positions: true, ..Self::default() }
+    }
+
+    /// Removes rows of live data files: whole files (`removed`) and rows by position
+    /// (`position_deletes`, written with [`crate::write_position_deletes`]); operation `delete`.
+    pub fn delete_rows(removed: Vec<String>, position_deletes: Vec<DataFile>) -> Self {
+        Self { removed, added_deletes: position_deletes, ..Self::default() }
     }
 
     /// Removes whole live files (operation `delete`).
@@ -90,16 +109,30 @@ impl SnapshotUpdate {
     /// The operation before looking at the base: a replace whose rows differ becomes an
     /// overwrite in `prepare`.
     fn operation(&self) -> Operation {
-        match (self.added.is_empty(), self.removed.is_empty()) {
-            (_, true) => Operation::Append,
-            (true, false) => Operation::Delete,
-            (false, false) => Operation::Replace,
+        match (self.added.is_empty(), self.removed.is_empty(), self.added_deletes.is_empty()) {
+            (false, true, true) => Operation::Append,
+            (true, _, _) => Operation::Delete,
+            (false, false, true) => Operation::Replace,
+            (false, _, false) => Operation::Overwrite,
         }
     }
 
     fn validate(&self) -> Result<()> {
-        if self.added.is_empty() && self.removed.is_empty() {
+        if self.added.is_empty() && self.removed.is_empty() && self.added_deletes.is_empty() {
             return Err(CatalogError::InvalidInput("a commit must add or remove at least one file".into()));
+        }
+        if let Some(bad) = self.added_deletes.iter().find(|d| {
+            d.content_type() != DataContentType::PositionDeletes || d.referenced_data_file().is_none()
+        }) {
+            return Err(CatalogError::InvalidInput(format!(
+                "{} is not a position delete file referencing one data file",
+                bad.file_path()
+            )));
+        }
+        if self.same_positions && self.added.len() != self.removed.len() {
+            return Err(CatalogError::InvalidInput(
+                "a same-position replace pairs each removed file with one added file".into(),
+            ));
         }
         if let Some(bad) = self.batch_ids.iter().find(|b| b.is_empty() || b.contains(',')) {
             return Err(CatalogError::InvalidInput(format!("batch id {bad:?} is empty or contains a comma")));
@@ -233,6 +266,25 @@ impl Table {
         Err(CatalogError::CommitConflict { table: self.ident().to_string(), attempts: options.max_attempts })
     }
 
+    /// The position deletes of `old` in the base, re-pointed at `new` (same rows, same
+    /// positions) as one new delete file; `None` when `old` had none.
+    async fn carry_deletes(
+        &self,
+        base: &SnapshotFiles,
+        old: &str,
+        new: &DataFile,
+        written: &mut AttemptFiles,
+    ) -> Result<Option<DataFile>> {
+        let positions = deleted_positions_of(self, base, old).await?;
+        if positions.is_empty() {
+            return Ok(None);
+        }
+        let file = write_position_deletes(self, new, &positions).await?;
+        written.0.push(file.file_path().to_string());
+        tracing::debug!(table = %self.ident(), %old, new = %new.file_path(), rows = positions.len(), "carried position deletes to the replacing file");
+        Ok(Some(file))
+    }
+
     async fn discard(&self, written: AttemptFiles) {
         for uri in written.0 {
             if let Err(e) = self.file_io().delete(&uri).await {
@@ -261,10 +313,43 @@ impl Table {
             format!("{location}/metadata/{commit_uuid}-m{manifest_index}.avro")
         };
 
-        // Carry the parent's manifests, rewriting those that hold a removed file.
+        // What the update touches in the base: removed data files must be live, added
+        // position deletes must target live files, and delete files of removed data files go
+        // with them (carried to the replacing file when rows keep their positions).
+        let touches = !update.removed.is_empty() || !update.added_deletes.is_empty();
+        let base_files = match parent {
+            Some(p) if touches => live_files_of(self.file_io(), meta, p.snapshot_id()).await?,
+            _ => SnapshotFiles::default(),
+        };
+        let live: HashSet<&str> = base_files.data.iter().map(LiveFile::path).collect();
+        let parent_id = parent.map(|p| p.snapshot_id());
+        for target in update.added_deletes.iter().filter_map(DataFile::referenced_data_file) {
+            if !live.contains(target.as_str()) {
+                return Err(CatalogError::FileNotLive { path: target, snapshot: parent_id });
+            }
+        }
+        if let Some(missing) = update.removed.iter().find(|p| !live.contains(p.as_str())) {
+            return Err(CatalogError::FileNotLive { path: missing.clone(), snapshot: parent_id });
+        }
         let removed: HashSet<&str> = update.removed.iter().map(String::as_str).collect();
-        let mut found: HashSet<String> = HashSet::new();
+        let dropped_deletes: HashSet<&str> = base_files
+            .deletes
+            .iter()
+            .filter(|d| d.data_file.referenced_data_file().is_some_and(|r| removed.contains(r.as_str())))
+            .map(LiveFile::path)
+            .collect();
+        let mut added_deletes = update.added_deletes.clone();
+        if update.same_positions {
+            for (old, new) in update.removed.iter().zip(&update.added) {
+                if let Some(carried) = self.carry_deletes(&base_files, old, new, written).await? {
+                    added_deletes.push(carried);
+                }
+            }
+        }
+
+        // Carry the parent's manifests, rewriting those that hold a removed file.
         let mut removed_files: Vec<DataFile> = Vec::new();
+        let mut removed_deletes: Vec<DataFile> = Vec::new();
         let mut manifests: Vec<ManifestFile> = Vec::new();
         if let Some(parent) = parent {
             let list = load_manifest_list(self.file_io(), meta, parent.manifest_list()).await?;
@@ -274,13 +359,15 @@ impl Table {
                 if live == 0 {
                     continue;
                 }
-                if removed.is_empty() {
+                let deletes = manifest.content == ManifestContentType::Deletes;
+                let gone = if deletes { &dropped_deletes } else { &removed };
+                if gone.is_empty() {
                     manifests.push(manifest);
                     continue;
                 }
                 let loaded = manifest.load_manifest(self.file_io()).await?;
                 let hit = loaded.entries().iter().any(|e| {
-                    e.status() != ManifestStatus::Deleted && removed.contains(e.data_file().file_path())
+                    e.status() != ManifestStatus::Deleted && gone.contains(e.data_file().file_path())
                 });
                 if !hit {
                     manifests.push(manifest);
@@ -288,14 +375,13 @@ impl Table {
                 }
                 let uri = next_manifest_uri();
                 written.0.push(uri.clone());
-                let mut writer = self.manifest_writer(&uri, snapshot_id, meta)?;
+                let mut writer = self.manifest_writer(&uri, snapshot_id, meta, deletes)?;
                 for entry in loaded.entries().iter().filter(|e| e.status() != ManifestStatus::Deleted) {
                     let file = entry.data_file().clone();
                     let seq = entry.sequence_number().unwrap_or(0);
                     let file_seq = entry.file_sequence_number.or(Some(seq));
-                    if removed.contains(file.file_path()) {
-                        found.insert(file.file_path().to_string());
-                        removed_files.push(file.clone());
+                    if gone.contains(file.file_path()) {
+                        if deletes { &mut removed_deletes } else { &mut removed_files }.push(file.clone());
                         writer.add_delete_file(file, seq, file_seq)?;
                     } else {
                         let added_by = entry.snapshot_id().unwrap_or(manifest.added_snapshot_id);
@@ -310,12 +396,6 @@ impl Table {
             written.0.push(uri.clone());
             manifests = self.merge_small_manifests(manifests, snapshot_id, &uri, meta).await?;
         }
-        if let Some(missing) = update.removed.iter().find(|p| !found.contains(*p)) {
-            return Err(CatalogError::FileNotLive {
-                path: missing.clone(),
-                snapshot: parent.map(|p| p.snapshot_id()),
-            });
-        }
         let added_rows: u64 = update.added.iter().map(DataFile::record_count).sum();
         let removed_rows: u64 = removed_files.iter().map(DataFile::record_count).sum();
         let operation = match update.operation() {
@@ -323,11 +403,14 @@ impl Table {
             op => op,
         };
 
-        if !update.added.is_empty() {
+        for (files, deletes) in [(&update.added, false), (&added_deletes, true)] {
+            if files.is_empty() {
+                continue;
+            }
             let uri = next_manifest_uri();
             written.0.push(uri.clone());
-            let mut writer = self.manifest_writer(&uri, snapshot_id, meta)?;
-            for file in &update.added {
+            let mut writer = self.manifest_writer(&uri, snapshot_id, meta, deletes)?;
+            for file in files {
                 writer.add_file(file.clone(), sequence_number)?;
             }
             manifests.push(writer.write_manifest_file().await?);
@@ -344,7 +427,12 @@ impl Table {
         list_writer.add_manifests(manifests.into_iter())?;
         list_writer.close().await?;
 
-        let summary = summarize(parent.map(|p| p.summary()), operation, update, &removed_files);
+        let changes = Changes {
+            removed: &removed_files,
+            added_deletes: &added_deletes,
+            removed_deletes: &removed_deletes,
+        };
+        let summary = summarize(parent.map(|p| p.summary()), operation, update, &changes);
         let snapshot = Snapshot::builder()
             .with_snapshot_id(snapshot_id)
             .with_parent_snapshot_id(parent.map(|p| p.snapshot_id()))
@@ -371,15 +459,22 @@ impl Table {
         Ok((new_uri, snapshot_id))
     }
 
-    /// A v2 data-manifest writer at `uri` for snapshot `snapshot_id` (current schema and spec).
-    fn manifest_writer(&self, uri: &str, snapshot_id: i64, meta: &TableMetadata) -> Result<ManifestWriter> {
-        Ok(ManifestWriterBuilder::new(
+    /// A v2 manifest writer (data, or delete files when `deletes`) at `uri` for snapshot
+    /// `snapshot_id` (current schema and spec).
+    fn manifest_writer(
+        &self,
+        uri: &str,
+        snapshot_id: i64,
+        meta: &TableMetadata,
+        deletes: bool,
+    ) -> Result<ManifestWriter> {
+        let builder = ManifestWriterBuilder::new(
             self.file_io().new_output(uri)?,
             Some(snapshot_id),
             meta.current_schema().clone(),
             meta.default_partition_spec().as_ref().clone(),
-        )
-        .build_v2_data())
+        );
+        Ok(if deletes { builder.build_v2_deletes() } else { builder.build_v2_data() })
     }
 
     /// Folds the small manifests carried from older snapshots into one, so planning reads a
@@ -394,13 +489,15 @@ impl Table {
     ) -> Result<Vec<ManifestFile>> {
         let (small, mut kept): (Vec<_>, Vec<_>) = manifests.into_iter().partition(|m| {
             let live = m.added_files_count.unwrap_or(0) + m.existing_files_count.unwrap_or(0);
-            m.added_snapshot_id != snapshot_id && live < MERGE_SMALL_ENTRIES
+            m.content == ManifestContentType::Data
+                && m.added_snapshot_id != snapshot_id
+                && live < MERGE_SMALL_ENTRIES
         });
         if small.len() < 2 {
             kept.extend(small);
             return Ok(kept);
         }
-        let mut writer = self.manifest_writer(uri, snapshot_id, meta)?;
+        let mut writer = self.manifest_writer(uri, snapshot_id, meta, false)?;
         for manifest in &small {
             for entry in manifest.load_manifest(self.file_io()).await?.entries() {
                 if entry.status() == ManifestStatus::Deleted {
@@ -475,13 +572,21 @@ fn check_schema(written: &Schema, current: &Schema) -> Result<()> {
     Ok(())
 }
 
+/// What one commit removed and added besides the update's data files.
+struct Changes<'a> {
+    removed: &'a [DataFile],
+    added_deletes: &'a [DataFile],
+    removed_deletes: &'a [DataFile],
+}
+
 /// The snapshot summary: the operation, what changed, and running totals (from the parent's).
 fn summarize(
     parent: Option<&Summary>,
     operation: Operation,
     update: &SnapshotUpdate,
-    removed: &[DataFile],
+    changes: &Changes<'_>,
 ) -> Summary {
+    let removed = changes.removed;
     let total = |key: &str| -> i64 {
         parent.and_then(|s| s.additional_properties.get(key)).and_then(|v| v.parse().ok()).unwrap_or(0)
     };
@@ -508,9 +613,23 @@ fn summarize(
     put("total-data-files", total("total-data-files") + added_files - deleted_files);
     put("total-records", total("total-records") + added_rows - deleted_rows);
     put("total-files-size", total("total-files-size") + added_size - removed_size);
-    put("total-delete-files", 0);
-    put("total-position-deletes", 0);
-    put("total-equality-deletes", 0);
+    let added_deletes = changes.added_deletes.len() as i64;
+    let added_positions: i64 = changes.added_deletes.iter().map(|f| f.record_count() as i64).sum();
+    let removed_deletes = changes.removed_deletes.len() as i64;
+    let removed_positions: i64 = changes.removed_deletes.iter().map(|f| f.record_count() as i64).sum();
+    if added_deletes > 0 {
+        put("added-delete-files", added_deletes);
+        put("added-position-delete-files", added_deletes);
+        put("added-position-deletes", added_positions);
+    }
+    if removed_deletes > 0 {
+        put("removed-delete-files", removed_deletes);
+        put("removed-position-delete-files", removed_deletes);
+        put("removed-position-deletes", removed_positions);
+    }
+    put("total-delete-files", total("total-delete-files") + added_deletes - removed_deletes);
+    put("total-position-deletes", total("total-position-deletes") + added_positions - removed_positions);
+    put("total-equality-deletes", total("total-equality-deletes"));
     if !update.batch_ids.is_empty() {
         props.insert(BATCH_IDS_PROPERTY.to_string(), update.batch_ids.join(","));
     }

@@ -84,6 +84,9 @@ pub enum CatalogError {
     /// Stored metadata or a statistics blob is malformed.
     #[error("corrupt metadata: {0}")]
     Corrupt(String),
+    /// The table uses an Iceberg feature ailake cannot apply yet (e.g. equality deletes).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
 }
 
 impl CatalogError {
@@ -106,6 +109,7 @@ impl CatalogError {
             C::SchemaMismatch(_) | C::InvalidInput(_) => ErrorKind::InvalidInput,
             C::Corrupt(_) => ErrorKind::Corrupt,
             C::Internal(_) => ErrorKind::Internal,
+            C::Unsupported(_) => ErrorKind::Unsupported,
         }
     }
 

@@ -12,6 +12,7 @@
 //!   files, time travel, refresh, the
 //!   append / replace / delete snapshot producer with optimistic retries, idempotency by batch
 //!   id, orphan removal.
+//! - [`deletes`]: Iceberg v2 position delete files and the deleted rows of a snapshot.
 //! - [`layout`]: attribute + vector columns of a table, its property and file schema.
 //! - [`summaries`]: per-shard vector summaries of a snapshot in a Puffin statistics file.
 #![warn(missing_docs)]
@@ -20,6 +21,7 @@
 pub mod catalog;
 pub mod commit;
 pub mod datafile;
+pub mod deletes;
 pub mod error;
 pub mod layout;
 pub mod provider;
@@ -31,6 +33,7 @@ pub mod table;
 pub use catalog::Catalog;
 pub use commit::{CommitOptions, CommitOutcome, SnapshotUpdate};
 pub use datafile::{data_file_from_metadata, data_file_from_store};
+pub use deletes::{read_position_deletes, write_position_deletes, DeleteIndex};
 pub use error::{CatalogError, Result};
 pub use layout::{encode_specs, file_schema, parse_specs, table_schema, VectorSpec, VECTOR_COLUMNS_PROPERTY};
 pub use provider::{CatalogProvider, MemoryCatalog, TableIdent};

@@ -18,8 +18,6 @@ use iceberg::spec::{StatisticsFile, TableMetadata};
 
 use std::collections::HashSet;
 
-use iceberg::spec::DataContentType;
-
 use crate::error::{CatalogError, Result};
 use crate::layout::{parse_specs, VECTOR_COLUMNS_PROPERTY};
 use crate::table::live_files_of;
@@ -229,7 +227,7 @@ pub(crate) async fn recover_summaries(
     meta: &TableMetadata,
     parent: i64,
 ) -> Result<Vec<ShardSummary>> {
-    let live = live_files_of(io, meta, parent).await?;
+    let live = live_files_of(io, meta, parent).await?.data;
     let mut known = Vec::new();
     let mut at = meta.snapshot_by_id(parent).and_then(|s| s.parent_snapshot_id());
     while let Some(id) = at {
@@ -250,10 +248,7 @@ pub(crate) async fn recover_summaries(
         .and_then(|specs| specs.into_iter().next())
         .map(|s| s.name)
         .unwrap_or_default();
-    for f in live
-        .iter()
-        .filter(|f| !covered.contains(f.path()) && f.data_file.content_type() == DataContentType::Data)
-    {
+    for f in live.iter().filter(|f| !covered.contains(f.path())) {
         known.push(ShardSummary {
             file_path: f.path().to_string(),
             rows: f.data_file.record_count(),

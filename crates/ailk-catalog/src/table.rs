@@ -7,11 +7,14 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use iceberg::io::FileIO;
-use iceberg::spec::{DataFile, ManifestList, ManifestStatus, Schema, TableMetadata, TableMetadataBuilder};
+use iceberg::spec::{
+    DataContentType, DataFile, ManifestList, ManifestStatus, Schema, TableMetadata, TableMetadataBuilder,
+};
 use iceberg::{MetadataLocation, TableCreation};
 
 use tokio::sync::OnceCell;
 
+use crate::deletes::DeleteIndex;
 use crate::error::{CatalogError, Result};
 use crate::layout::{parse_specs, VectorSpec, VECTOR_COLUMNS_PROPERTY};
 use crate::provider::{CatalogProvider, TableIdent};
@@ -82,7 +85,8 @@ struct Shared {
 struct Version {
     state: TableState,
     snapshot_id: Option<i64>,
-    files: OnceCell<Arc<Vec<LiveFile>>>,
+    files: OnceCell<SnapshotFiles>,
+    deletes: OnceCell<Arc<DeleteIndex>>,
     summaries: OnceCell<Option<Arc<Vec<ShardSummary>>>>,
 }
 
@@ -111,7 +115,13 @@ impl std::fmt::Debug for Table {
 
 impl Table {
     fn with_state(shared: Arc<Shared>, state: TableState, snapshot_id: Option<i64>) -> Self {
-        let version = Version { state, snapshot_id, files: OnceCell::new(), summaries: OnceCell::new() };
+        let version = Version {
+            state,
+            snapshot_id,
+            files: OnceCell::new(),
+            deletes: OnceCell::new(),
+            summaries: OnceCell::new(),
+        };
         Self { shared, version: Arc::new(version) }
     }
 
@@ -280,13 +290,38 @@ impl Table {
 
     /// Live data files of this handle's snapshot (read once per handle version).
     pub async fn live_files(&self) -> Result<Arc<Vec<LiveFile>>> {
+        Ok(self.snapshot_files().await?.data.clone())
+    }
+
+    /// Live delete files (position or equality deletes, merge-on-read) of this handle's
+    /// snapshot.
+    pub async fn live_delete_files(&self) -> Result<Arc<Vec<LiveFile>>> {
+        Ok(self.snapshot_files().await?.deletes.clone())
+    }
+
+    async fn snapshot_files(&self) -> Result<&SnapshotFiles> {
         let v = &self.version;
         v.files
             .get_or_try_init(|| async {
-                Ok(Arc::new(match v.snapshot_id {
-                    Some(id) => live_files_of(&self.shared.io, &v.state.metadata, id).await?,
-                    None => Vec::new(),
-                }))
+                match v.snapshot_id {
+                    Some(id) => live_files_of(&self.shared.io, &v.state.metadata, id).await,
+                    None => Ok(SnapshotFiles::default()),
+                }
+            })
+            .await
+    }
+
+    /// The rows each live data file of this handle's snapshot has lost to position deletes
+    /// (read once per handle version). `Unsupported` when the snapshot holds equality deletes.
+    pub async fn deleted_rows(&self) -> Result<Arc<DeleteIndex>> {
+        let v = &self.version;
+        v.deletes
+            .get_or_try_init(|| async {
+                let files = self.snapshot_files().await?;
+                if files.deletes.is_empty() {
+                    return Ok(Arc::new(DeleteIndex::default()));
+                }
+                Ok(Arc::new(DeleteIndex::build(self, &files.data, &files.deletes).await?))
             })
             .await
             .cloned()
@@ -413,20 +448,34 @@ fn chrono_now_minus(age: std::time::Duration) -> i64 {
     now.saturating_sub(age).as_millis() as i64
 }
 
-/// Live data files of snapshot `snapshot_id` of `metadata`.
+/// The live files of one snapshot, by content.
+#[derive(Debug, Default)]
+pub(crate) struct SnapshotFiles {
+    /// Data files.
+    pub data: Arc<Vec<LiveFile>>,
+    /// Position and equality delete files.
+    pub deletes: Arc<Vec<LiveFile>>,
+}
+
+/// Live files of snapshot `snapshot_id` of `metadata`.
 pub(crate) async fn live_files_of(
     io: &FileIO,
     metadata: &TableMetadata,
     snapshot_id: i64,
-) -> Result<Vec<LiveFile>> {
+) -> Result<SnapshotFiles> {
     let snapshot = metadata.snapshot_by_id(snapshot_id).ok_or(CatalogError::SnapshotNotFound(snapshot_id))?;
     let list = load_manifest_list(io, metadata, snapshot.manifest_list()).await?;
-    let mut files = Vec::new();
+    let (mut data, mut deletes) = (Vec::new(), Vec::new());
     for manifest in list.entries() {
         for entry in manifest.load_manifest(io).await?.entries() {
             if entry.status() == ManifestStatus::Deleted {
                 continue;
             }
+            let files = if entry.data_file().content_type() == DataContentType::Data {
+                &mut data
+            } else {
+                &mut deletes
+            };
             files.push(LiveFile {
                 data_file: entry.data_file().clone(),
                 snapshot_id: entry.snapshot_id().unwrap_or(snapshot_id),
@@ -435,7 +484,7 @@ pub(crate) async fn live_files_of(
             });
         }
     }
-    Ok(files)
+    Ok(SnapshotFiles { data: Arc::new(data), deletes: Arc::new(deletes) })
 }
 
 /// Reads and parses the manifest list at `uri`.
