@@ -20,6 +20,7 @@ use crate::gemm::{nearest, row_norms};
 use crate::kernels::{normalize, DistanceFn};
 use crate::kmeans::{train as kmeans_train, KMeansParams};
 use crate::pq::{adc, table_rows, ProductQuantizer, TableMaker, KSUB};
+use crate::row_filter::RowFilter;
 use crate::topk::{Neighbor, TopK};
 use crate::Metric;
 
@@ -417,6 +418,19 @@ impl IvfPqIndex {
     /// The `k` nearest rows by ADC over `nprobe` lists, re-ranked exactly when
     /// `refine_factor > 1` and raw vectors are kept.
     pub fn search(&self, query: &[f32], k: usize, params: &IvfPqSearch) -> Result<Vec<Neighbor>> {
+        self.search_filtered(query, k, params, None)
+    }
+
+    /// [`Self::search`] returning only rows of `allowed`: codes of other rows are skipped in
+    /// the scan (fewer than `k` come back when the probed lists hold fewer allowed rows;
+    /// widen `nprobe` for sparse filters).
+    pub fn search_filtered(
+        &self,
+        query: &[f32],
+        k: usize,
+        params: &IvfPqSearch,
+        allowed: Option<&RowFilter>,
+    ) -> Result<Vec<Neighbor>> {
         let cb = &*self.codebook;
         check_query(query, cb.dim, k)?;
         let mut q = query.to_vec();
@@ -467,7 +481,7 @@ impl IvfPqIndex {
                 let ids = &self.row_ids[start..end];
                 for (code, &id) in codes.chunks_exact(m).zip(ids) {
                     let d = bias + adc(table, code);
-                    if d < top.threshold() {
+                    if d < top.threshold() && allowed.is_none_or(|a| a.contains(id)) {
                         top.push(id, d);
                     }
                 }

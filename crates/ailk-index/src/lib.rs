@@ -16,6 +16,7 @@ pub mod ivfpq;
 pub mod kernels;
 pub mod kmeans;
 pub mod pq;
+pub mod row_filter;
 pub mod topk;
 pub mod vector_index;
 
@@ -35,5 +36,6 @@ pub use hnsw::{HnswIndex, HnswParams};
 pub use ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 pub use kmeans::{KMeans, KMeansParams};
 pub use pq::ProductQuantizer;
+pub use row_filter::RowFilter;
 pub use topk::{Neighbor, TopK};
-pub use vector_index::{FlatVectors, IndexSpec, QueryParams, RowFilter, VectorIndex};
+pub use vector_index::{FlatVectors, IndexSpec, QueryParams, VectorIndex};

@@ -11,6 +11,7 @@ use crate::flat::{check_query, check_vectors, flat_search};
 use crate::hnsw::{HnswIndex, HnswParams};
 use crate::ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 use crate::kernels;
+use crate::row_filter::RowFilter;
 use crate::topk::{Neighbor, TopK};
 use crate::Metric;
 
@@ -41,52 +42,6 @@ pub struct QueryParams {
 impl Default for QueryParams {
     fn default() -> Self {
         Self { ef: None, nprobe: 8, refine_factor: 4 }
-    }
-}
-
-/// The rows of a shard a search may return (a bitmap over row ids).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowFilter {
-    bits: Vec<u64>,
-    count: usize,
-}
-
-impl RowFilter {
-    /// The rows `rows` of a shard of `total` rows (ids at or past `total` are ignored).
-    pub fn from_rows(rows: impl IntoIterator<Item = u32>, total: usize) -> Self {
-        let mut bits = vec![0u64; total.div_ceil(64)];
-        let mut count = 0;
-        for r in rows {
-            let r = r as usize;
-            if r < total && bits[r / 64] & (1 << (r % 64)) == 0 {
-                bits[r / 64] |= 1 << (r % 64);
-                count += 1;
-            }
-        }
-        Self { bits, count }
-    }
-
-    /// Whether row `row` is allowed.
-    pub fn contains(&self, row: u32) -> bool {
-        let r = row as usize;
-        self.bits.get(r / 64).is_some_and(|w| w & (1 << (r % 64)) != 0)
-    }
-
-    /// Allowed rows.
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    /// Whether no row is allowed.
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// The allowed rows, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        self.bits.iter().enumerate().flat_map(|(w, &word)| {
-            (0..64u32).filter(move |b| word & (1 << b) != 0).map(move |b| w as u32 * 64 + b)
-        })
     }
 }
 
@@ -254,8 +209,12 @@ impl VectorIndex {
         }
     }
 
-    /// The `k` nearest rows to `query` (unit length for cosine), nearest first; with `allowed`,
-    /// only among those rows (scored exactly against the raw vectors).
+    /// The `k` nearest rows to `query` (unit length for cosine), nearest first, through the
+    /// index. With `allowed`, only those rows come back: HNSW walks through the other nodes
+    /// without returning them, IVF-PQ skips their codes, flat scans only them; when the walk
+    /// or the probed lists meet fewer than `min(k, allowed)` rows, the allowed rows are
+    /// scanned exactly instead, so a filtered search always returns `min(k, allowed)` rows.
+    /// Widen `ef` / `nprobe` for sparse filters (the search session does).
     pub fn search(
         &self,
         query: &[f32],
@@ -263,21 +222,31 @@ impl VectorIndex {
         params: &QueryParams,
         allowed: Option<&RowFilter>,
     ) -> Result<Vec<Neighbor>> {
-        if let Some(rows) = allowed {
-            return self.search_allowed(query, k, rows);
-        }
-        match self {
-            VectorIndex::Hnsw(h) => h.search(query, k, params.ef),
+        let hits = match self {
+            VectorIndex::Hnsw(h) => match allowed {
+                Some(rows) => h.search_filtered(query, k, params.ef, rows)?,
+                None => h.search(query, k, params.ef)?,
+            },
             VectorIndex::IvfPq(ivf) => {
                 // Refine needs kept raw vectors; without them rank by codes only.
                 let refine = if ivf.vectors().is_some() { params.refine_factor.max(1) } else { 1 };
-                ivf.search(query, k, &IvfPqSearch { nprobe: params.nprobe.max(1), refine_factor: refine })
+                let knobs = IvfPqSearch { nprobe: params.nprobe.max(1), refine_factor: refine };
+                ivf.search_filtered(query, k, &knobs, allowed)?
             }
-            VectorIndex::Flat { vectors, dim, metric } => flat_search(vectors, *dim, *metric, query, k),
+            VectorIndex::Flat { vectors, dim, metric } => match allowed {
+                Some(rows) => return self.search_exact(query, k, rows),
+                None => flat_search(vectors, *dim, *metric, query, k)?,
+            },
+        };
+        match allowed {
+            Some(rows) if hits.len() < k.min(rows.len()) => self.search_exact(query, k, rows),
+            _ => Ok(hits),
         }
     }
 
-    fn search_allowed(&self, query: &[f32], k: usize, rows: &RowFilter) -> Result<Vec<Neighbor>> {
+    /// The `k` nearest of the `rows` allowed, scored exactly against the raw vectors (the
+    /// fast path for sparse filters: cost linear in allowed rows, not in the shard).
+    pub fn search_exact(&self, query: &[f32], k: usize, rows: &RowFilter) -> Result<Vec<Neighbor>> {
         let dim = self.dim();
         check_query(query, dim, k)?;
         let raw = self.vectors().ok_or_else(|| {

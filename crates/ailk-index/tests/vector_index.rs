@@ -105,13 +105,41 @@ proptest! {
         let index = VectorIndex::build(&base, DIM, Metric::L2, &spec).unwrap();
         let q = mixture_queries(1, DIM, 8, 0.3, 11, seed);
         let filter = RowFilter::from_rows(rows.iter().copied(), 400);
-        let got: Vec<u32> = index
-            .search(&q, k, &QueryParams::default(), Some(&filter))
-            .unwrap()
-            .into_iter()
-            .map(|n| n.id)
-            .collect();
+        let got: Vec<u32> =
+            index.search_exact(&q, k, &filter).unwrap().into_iter().map(|n| n.id).collect();
         prop_assert_eq!(got, naive(&base, Metric::L2, &q, k, &rows));
+    }
+
+    /// The filtered index search (HNSW walking through refused nodes, IVF-PQ skipping their
+    /// codes) returns only allowed rows, always `min(k, allowed)` of them, nearest first; on
+    /// a flat index it is the exact answer.
+    #[test]
+    fn filtered_index_search_returns_min_k_allowed_rows_only(
+        rows in proptest::collection::btree_set(0u32..400, 0..400),
+        kind in 0usize..3,
+        k in 1usize..30,
+        ef in 10usize..80,
+        nprobe in 1usize..6,
+        seed in 0u64..1000,
+    ) {
+        let base = gaussian_mixture(400, DIM, 8, 0.3, 11);
+        let spec = [
+            IndexSpec::Hnsw(HnswParams::default()),
+            IndexSpec::IvfPq(IvfPqConfig::for_dataset(400, DIM)),
+            IndexSpec::Flat,
+        ][kind].clone();
+        let index = VectorIndex::build(&base, DIM, Metric::L2, &spec).unwrap();
+        let q = mixture_queries(1, DIM, 8, 0.3, 11, seed);
+        let filter = RowFilter::from_rows(rows.iter().copied(), 400);
+        let knobs = QueryParams { ef: Some(ef), nprobe, refine_factor: 4 };
+        let got = index.search(&q, k, &knobs, Some(&filter)).unwrap();
+        prop_assert_eq!(got.len(), k.min(rows.len()));
+        prop_assert!(got.iter().all(|n| rows.contains(&n.id)));
+        prop_assert!(got.windows(2).all(|w| w[0].distance <= w[1].distance));
+        if kind == 2 {
+            let ids: Vec<u32> = got.iter().map(|n| n.id).collect();
+            prop_assert_eq!(ids, naive(&base, Metric::L2, &q, k, &rows));
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use super::search::{with_scratch, Links, Space};
+use crate::row_filter::AllRows;
 use crate::topk::Neighbor;
 
 /// Highest level a node may draw.
@@ -166,7 +167,7 @@ impl Builder<'_> {
             let mut selected = Vec::new();
             for l in (0..=level.min(top)).rev() {
                 s.visited.reset(self.graph.levels.len());
-                self.space.search_level(&self.graph, q, entry, self.ef_construction, l, s);
+                self.space.search_level(&self.graph, q, entry, self.ef_construction, l, s, &AllRows);
                 let mut found: Vec<Neighbor> = s.results.drain().map(|f| f.0).collect();
                 found.retain(|c| c.id != node);
                 if let Some(best) = found.iter().min_by(|a, b| a.cmp_by_distance(b)) {

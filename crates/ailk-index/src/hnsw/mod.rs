@@ -14,6 +14,7 @@ use ailk_format::{
 use crate::error::{IndexError, Result};
 use crate::flat::{check_query, check_vectors};
 use crate::kernels::{normalize, DistanceFn};
+use crate::row_filter::{Accept, AllRows, RowFilter};
 use crate::topk::Neighbor;
 use crate::Metric;
 use build::{draw_levels, BuildGraph, Builder};
@@ -195,6 +196,29 @@ impl HnswIndex {
     /// The `k` approximate nearest rows to `query`, nearest first, searching with candidate
     /// list `ef` (at least `k`; `None` = the default `ef_search`).
     pub fn search(&self, query: &[f32], k: usize, ef: Option<usize>) -> Result<Vec<Neighbor>> {
+        self.search_with(query, k, ef, &AllRows)
+    }
+
+    /// [`Self::search`] returning only rows of `allowed`: the walk goes through every node
+    /// but keeps the `ef` nearest allowed ones (fewer than `k` when the walk ends before
+    /// meeting `k` allowed rows; widen `ef` for sparse filters).
+    pub fn search_filtered(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        allowed: &RowFilter,
+    ) -> Result<Vec<Neighbor>> {
+        self.search_with(query, k, ef, allowed)
+    }
+
+    fn search_with<A: Accept>(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        accept: &A,
+    ) -> Result<Vec<Neighbor>> {
         check_query(query, self.dim, k)?;
         let mut normalized;
         let q = if self.metric == Metric::Cosine {
@@ -213,7 +237,7 @@ impl HnswIndex {
         };
         let space = Space { vectors: &self.vectors, dim: self.dim, dist: DistanceFn::new(self.metric) };
         let ef = ef.unwrap_or(self.params.ef_search).max(k);
-        let mut out = space.query(&view, q, self.entry_point, self.max_level, ef, self.len());
+        let mut out = space.query(&view, q, self.entry_point, self.max_level, ef, self.len(), accept);
         out.truncate(k);
         Ok(out)
     }

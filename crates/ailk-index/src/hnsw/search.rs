@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::kernels::{prefetch, DistanceFn};
+use crate::row_filter::Accept;
 use crate::topk::{Far, Neighbor};
 
 /// Read access to neighbour lists, implemented by the graph under construction (atomic
@@ -111,9 +112,11 @@ impl Space<'_> {
         }
     }
 
-    /// Best-first search of `level` from `entry`, keeping the `ef` nearest in `s.results`
-    /// (a max-heap). `s.visited` must have been reset by the caller for this query.
-    pub fn search_level<L: Links>(
+    /// Best-first search of `level` from `entry`, keeping the `ef` nearest nodes `accept`
+    /// admits in `s.results` (a max-heap); nodes it refuses are still walked through.
+    /// `s.visited` must have been reset by the caller for this query.
+    #[allow(clippy::too_many_arguments)]
+    pub fn search_level<L: Links, A: Accept>(
         &self,
         links: &L,
         q: &[f32],
@@ -121,12 +124,15 @@ impl Space<'_> {
         ef: usize,
         level: usize,
         s: &mut Scratch,
+        accept: &A,
     ) {
         s.candidates.clear();
         s.results.clear();
         s.visited.insert(entry.id);
         s.candidates.push(Reverse(Far(entry)));
-        s.results.push(Far(entry));
+        if accept.accept(entry.id) {
+            s.results.push(Far(entry));
+        }
         while let Some(Reverse(Far(c))) = s.candidates.pop() {
             let worst = s.results.peek().map_or(f32::INFINITY, |f| f.0.distance);
             if c.distance > worst && s.results.len() >= ef {
@@ -148,17 +154,21 @@ impl Space<'_> {
                     links.prefetch_links(id, level);
                     let n = Neighbor { id, distance: d };
                     s.candidates.push(Reverse(Far(n)));
-                    s.results.push(Far(n));
-                    if s.results.len() > ef {
-                        s.results.pop();
+                    if accept.accept(id) {
+                        s.results.push(Far(n));
+                        if s.results.len() > ef {
+                            s.results.pop();
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Full query: greedy descent through the upper levels, `ef` search on level 0.
-    pub fn query<L: Links>(
+    /// Full query: greedy descent through the upper levels, `ef` search on level 0 returning
+    /// only nodes `accept` admits.
+    #[allow(clippy::too_many_arguments)]
+    pub fn query<L: Links, A: Accept>(
         &self,
         links: &L,
         q: &[f32],
@@ -166,6 +176,7 @@ impl Space<'_> {
         max_level: usize,
         ef: usize,
         n: usize,
+        accept: &A,
     ) -> Vec<Neighbor> {
         with_scratch(|s| {
             let mut entry = Neighbor { id: entry_point, distance: self.distance(q, entry_point) };
@@ -173,7 +184,7 @@ impl Space<'_> {
                 entry = self.greedy(links, q, entry, level, &mut s.links);
             }
             s.visited.reset(n);
-            self.search_level(links, q, entry, ef, 0, s);
+            self.search_level(links, q, entry, ef, 0, s, accept);
             let mut out: Vec<Neighbor> = s.results.drain().map(|f| f.0).collect();
             out.sort_by(Neighbor::cmp_by_distance);
             out
