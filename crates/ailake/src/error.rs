@@ -101,6 +101,7 @@ impl From<WriterError> for AilakeError {
             WriterError::Catalog(e) => e.into(),
             WriterError::Index(e) => e.into(),
             WriterError::Format(e) => e.into(),
+            WriterError::Search(e) => e.into(),
             e => AilakeError::Writer(e),
         }
     }

@@ -34,8 +34,12 @@ pub use ailk_writer as writer;
 pub use ailk_catalog::VectorSpec;
 pub use ailk_format as format;
 pub use ailk_index as index;
-pub use ailk_search::{CounterSnapshot, Filter, Op, SearchParams, SearchSession, DISTANCE_COLUMN};
-pub use ailk_writer::{IndexChoice, MultiVectorBatch, TableWriter, WriteOptions, WritePolicy, WrittenFile};
+pub use ailk_search::{
+    CounterSnapshot, Filter, FilterStrategy, Op, SearchParams, SearchSession, DISTANCE_COLUMN,
+};
+pub use ailk_writer::{
+    DeleteOutcome, IndexChoice, MultiVectorBatch, TableWriter, WriteOptions, WritePolicy, WrittenFile,
+};
 
 pub use ailk_catalog::{
     Catalog, CatalogProvider, CommitOutcome, MemoryCatalog, SnapshotUpdate, SqlCatalog, Table, TableIdent,
@@ -58,8 +62,9 @@ pub use table_ext::TableExt;
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        AilakeError, AilakeResult, Catalog, CatalogProvider, ErrorKind, Filter, IndexChoice, Metric,
-        MultiVectorBatch, ReadOptions, SearchParams, SearchSession, ShardReader, ShardWriter, SqlCatalog,
-        Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse, WriteOptions, WritePolicy,
+        AilakeError, AilakeResult, Catalog, CatalogProvider, DeleteOutcome, ErrorKind, Filter, IndexChoice,
+        Metric, MultiVectorBatch, ReadOptions, SearchParams, SearchSession, ShardReader, ShardWriter,
+        SqlCatalog, Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse, WriteOptions,
+        WritePolicy,
     };
 }

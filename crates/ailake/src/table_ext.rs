@@ -3,8 +3,9 @@
 use std::future::Future;
 
 use ailk_catalog::Table;
+use ailk_search::Filter;
 use ailk_search::SearchSession;
-use ailk_writer::{TableWriter, WritePolicy};
+use ailk_writer::{DeleteOutcome, TableWriter, WritePolicy};
 
 use crate::AilakeResult;
 
@@ -15,6 +16,10 @@ pub trait TableExt {
 
     /// A [`SearchSession`] over the handle's snapshot (time travel: `table.at_snapshot(id)?.search()`).
     fn search(&self) -> impl Future<Output = AilakeResult<SearchSession>> + Send;
+
+    /// Deletes the rows of the table's current snapshot matching `filter` in one commit
+    /// (Iceberg v2 position deletes; files whose every row matches are removed whole).
+    fn delete(&self, filter: &Filter) -> impl Future<Output = AilakeResult<DeleteOutcome>> + Send;
 }
 
 impl TableExt for Table {
@@ -25,5 +30,10 @@ impl TableExt for Table {
     fn search(&self) -> impl Future<Output = AilakeResult<SearchSession>> + Send {
         let table = self.clone();
         async move { Ok(SearchSession::new(&table).await?) }
+    }
+
+    fn delete(&self, filter: &Filter) -> impl Future<Output = AilakeResult<DeleteOutcome>> + Send {
+        let (table, filter) = (self.clone(), filter.clone());
+        async move { Ok(ailk_writer::delete_rows(&table, &filter).await?) }
     }
 }

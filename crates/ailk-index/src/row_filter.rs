@@ -23,6 +23,30 @@ impl RowFilter {
         Self { bits, count }
     }
 
+    /// Every row of a shard of `total` rows.
+    pub fn all(total: usize) -> Self {
+        let mut bits = vec![u64::MAX; total.div_ceil(64)];
+        if total % 64 != 0 {
+            if let Some(last) = bits.last_mut() {
+                *last = (1u64 << (total % 64)) - 1;
+            }
+        }
+        Self { bits, count: total }
+    }
+
+    /// Disallows `rows` (ids not allowed already, or past the total, are ignored).
+    pub fn remove(&mut self, rows: impl IntoIterator<Item = u32>) {
+        for r in rows {
+            let r = r as usize;
+            if let Some(word) = self.bits.get_mut(r / 64) {
+                if *word & (1 << (r % 64)) != 0 {
+                    *word &= !(1 << (r % 64));
+                    self.count -= 1;
+                }
+            }
+        }
+    }
+
     /// Whether row `row` is allowed.
     pub fn contains(&self, row: u32) -> bool {
         let r = row as usize;

@@ -155,6 +155,10 @@ proptest! {
         for r in 0..310u32 {
             prop_assert_eq!(filter.contains(r), expected.contains(&r));
         }
+        // all() minus the complement is the same set.
+        let mut complement = RowFilter::all(total);
+        complement.remove((0..total as u32).filter(|r| !expected.contains(r)));
+        prop_assert_eq!(complement, filter);
     }
 }
 

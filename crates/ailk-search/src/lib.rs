@@ -11,6 +11,8 @@
 pub mod error;
 pub mod filter;
 mod filter_parse;
+mod filter_prune;
+mod filter_rows;
 pub mod params;
 mod rows;
 mod session;
@@ -18,5 +20,7 @@ mod shard;
 
 pub use error::{Result, SearchError};
 pub use filter::{Filter, Literal, Op};
-pub use params::{CounterSnapshot, SearchParams};
+pub use filter_prune::may_match as file_may_match;
+pub use filter_rows::{check_filter, rows_matching};
+pub use params::{CounterSnapshot, FilterStrategy, SearchParams};
 pub use session::{SearchSession, DISTANCE_COLUMN};

@@ -4,6 +4,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::filter::Filter;
 
+/// How a shard with a filter (or deleted rows) is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FilterStrategy {
+    /// Per shard, by cost: an exact scan of the allowed rows when they are few, else the
+    /// filtered index search with `ef` / `nprobe` widened by the inverse selectivity.
+    #[default]
+    Auto,
+    /// Always scan the allowed rows exactly.
+    Exact,
+    /// Always use the filtered index search (shards with an index).
+    Index,
+}
+
 /// How one search runs.
 #[derive(Debug, Clone)]
 pub struct SearchParams {
@@ -19,6 +32,8 @@ pub struct SearchParams {
     pub projection: Option<Vec<String>>,
     /// Rows must match this before they are ranked.
     pub filter: Option<Filter>,
+    /// How shards with a filter or deleted rows are searched.
+    pub filter_strategy: FilterStrategy,
     /// Skip shards whose distance lower bound exceeds the current k-th distance.
     pub prune: bool,
     /// Shards searched at once.
@@ -38,6 +53,7 @@ impl Default for SearchParams {
             refine_factor: 4,
             projection: None,
             filter: None,
+            filter_strategy: FilterStrategy::Auto,
             prune: true,
             concurrency: 4,
             strict: false,
@@ -55,6 +71,8 @@ pub struct SearchCounters {
     pub(crate) corrupt: AtomicU64,
     pub(crate) skipped: AtomicU64,
     pub(crate) rows_without_vector: AtomicU64,
+    pub(crate) filter_pruned: AtomicU64,
+    pub(crate) filtered_index: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -75,6 +93,11 @@ pub struct CounterSnapshot {
     /// Rows of the loaded shards without a usable vector (null, wrong length, NaN: other
     /// engines' files), never returned.
     pub rows_without_vector: u64,
+    /// Shards skipped because their column bounds prove no row matches the filter.
+    pub shards_pruned_by_filter: u64,
+    /// Index searches that returned only allowed rows (a filter or deleted rows), counted in
+    /// `shards_index_searched` too.
+    pub filtered_index_searches: u64,
     /// Bytes read from the store by this session.
     pub bytes_read: u64,
     /// Read requests made by this session.
@@ -95,6 +118,8 @@ impl SearchCounters {
             corrupt_sections: self.corrupt.load(Ordering::Relaxed),
             shards_skipped: self.skipped.load(Ordering::Relaxed),
             rows_without_vector: self.rows_without_vector.load(Ordering::Relaxed),
+            shards_pruned_by_filter: self.filter_pruned.load(Ordering::Relaxed),
+            filtered_index_searches: self.filtered_index.load(Ordering::Relaxed),
             bytes_read,
             read_requests,
         }

@@ -9,8 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use ailk_catalog::iceberg::spec::DataContentType;
-use ailk_catalog::{file_schema, CatalogProvider, Table, TableIdent, VectorSpec, Warehouse};
+use ailk_catalog::{
+    file_schema, CatalogProvider, DeleteIndex, LiveFile, Table, TableIdent, VectorSpec, Warehouse,
+};
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
 use ailk_format::{CountingStore, ErrorKind, IoCounters, ReadOptions, ShardReader};
@@ -20,10 +21,19 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::RowSelection;
 
 use crate::error::{Result, SearchError};
-use crate::filter::selected_rows;
-use crate::params::{CounterSnapshot, SearchCounters, SearchParams};
+use crate::filter::Filter;
+use crate::filter_prune::may_match;
+use crate::filter_rows::{filter_fields, matching_rows};
+use crate::params::{CounterSnapshot, FilterStrategy, SearchCounters, SearchParams};
 use crate::rows::read_conformed;
 use crate::shard::{load_shard, LoadedShard};
+
+/// The beam a filtered search of a non-HNSW shard widens when the caller set none.
+const DEFAULT_EF: usize = 64;
+/// Rows a graph walk scores per unit of beam width, for the exact-or-index choice.
+const WALK_COST: usize = 16;
+/// (file, filter) row sets a session keeps before starting over.
+const FILTER_CACHE_ENTRIES: usize = 4096;
 
 /// Name of the distance column of search results.
 pub const DISTANCE_COLUMN: &str = "_distance";
@@ -47,6 +57,12 @@ pub struct SearchSession {
     specs: Vec<VectorSpec>,
     schema: SchemaRef,
     plan: Vec<ShardPlan>,
+    /// The live data files, in plan order (their manifest column bounds prune filters).
+    files: Arc<Vec<LiveFile>>,
+    /// Rows removed by the snapshot's position deletes.
+    deletes: Arc<DeleteIndex>,
+    /// Rows of a shard matching a filter, by (file, filter).
+    filter_rows: Mutex<HashMap<(String, String), Arc<Vec<u32>>>>,
     readers: Mutex<HashMap<String, Arc<ShardReader>>>,
     shards: Mutex<HashMap<(String, String), Arc<LoadedShard>>>,
     counters: SearchCounters,
@@ -84,10 +100,15 @@ impl SearchSession {
             specs,
             schema,
             plan: Vec::new(),
+            files: Arc::default(),
+            deletes: Arc::default(),
+            filter_rows: Mutex::default(),
             readers: Mutex::default(),
             shards: Mutex::default(),
             counters: SearchCounters::default(),
         };
+        session.files = session.table.live_files().await?;
+        session.deletes = session.table.deleted_rows().await?;
         session.plan = session.build_plan().await?;
         tracing::debug!(table = %session.table.ident(), snapshot = ?snapshot_id, shards = session.plan.len(), "planned");
         Ok(session)
@@ -124,21 +145,11 @@ impl SearchSession {
     }
 
     async fn build_plan(&self) -> Result<Vec<ShardPlan>> {
-        let files = self.table.live_files().await?;
+        let files = self.files.clone();
         let summaries = self.table.shard_summaries().await?;
         let summaries: HashMap<&str, &ailk_catalog::ShardSummary> =
             summaries.iter().flat_map(|s| s.iter()).map(|s| (s.file_path.as_str(), s)).collect();
         let primary = &self.specs[0].name;
-        // Row-level deletes other engines wrote (merge-on-read): applying them is not built
-        // yet, so refuse rather than return deleted rows.
-        let deletes = files.iter().filter(|f| f.data_file.content_type() != DataContentType::Data).count();
-        if deletes > 0 {
-            return Err(SearchError::Unsupported(format!(
-                "snapshot {:?} of {} has {deletes} delete files (merge-on-read deletes); searching them is not supported yet",
-                self.snapshot_id,
-                self.table.ident()
-            )));
-        }
         let mut plan = Vec::with_capacity(files.len());
         for f in files.iter() {
             let uri = f.path().to_string();
@@ -176,9 +187,14 @@ impl SearchSession {
         self.plan.len()
     }
 
-    /// Rows in the snapshot.
+    /// Live rows in the snapshot (rows of its data files less position-deleted ones).
     pub fn row_count(&self) -> u64 {
-        self.plan.iter().map(|p| p.rows).sum()
+        self.plan.iter().map(|p| p.rows).sum::<u64>() - self.deletes.total()
+    }
+
+    /// Rows of the snapshot's data files removed by position deletes.
+    pub fn deleted_row_count(&self) -> u64 {
+        self.deletes.total()
     }
 
     /// The vector columns of the table, primary first.
@@ -240,9 +256,7 @@ impl SearchSession {
         }
         let projection = self.projection(params)?;
         if let Some(filter) = &params.filter {
-            if let Some(c) = filter.columns().into_iter().find(|c| self.schema.index_of(c).is_err()) {
-                return Err(SearchError::InvalidQuery(format!("filter column {c} is not in the table")));
-            }
+            filter_fields(filter, &self.schema)?;
         }
         let hits = self.nearest(&q, k, &spec, params).await?;
         self.fetch(&hits, &projection).await
@@ -352,6 +366,14 @@ impl SearchSession {
             while next < order.len() && batch.len() < wave {
                 let (i, lb) = order[next];
                 next += 1;
+                if params
+                    .filter
+                    .as_ref()
+                    .is_some_and(|f| !may_match(f, &self.files[i].data_file, self.table.schema()))
+                {
+                    SearchCounters::add(&self.counters.filter_pruned, 1);
+                    continue;
+                }
                 if let (Some(kth), Some(lb)) = (kth, lb) {
                     if lb > kth {
                         SearchCounters::add(&self.counters.pruned, 1);
@@ -394,38 +416,88 @@ impl SearchSession {
         let plan = &self.plan[i];
         let shard = self.shard(plan, spec).await?;
         SearchCounters::add(&self.counters.visited, 1);
-        let mut allowed: Option<Vec<u32>> = match &params.filter {
-            Some(filter) => {
-                let reader = self.reader(&plan.uri, &plan.path).await?;
-                let fields = self.fields(&filter.columns())?;
-                let mut rows = Vec::new();
-                let mut offset = 0u32;
-                for b in read_conformed(self.store.clone(), &plan.path, &reader, &fields, None).await? {
-                    rows.extend(selected_rows(&filter.evaluate(&b)?).into_iter().map(|r| r + offset));
-                    offset += b.num_rows() as u32;
+        let allowed = self.allowed_rows(plan, &shard, params.filter.as_ref()).await?;
+        let mut knobs =
+            QueryParams { ef: params.ef, nprobe: params.nprobe, refine_factor: params.refine_factor };
+        let exact = match &allowed {
+            None => false,
+            Some(rows) if rows.is_empty() => return Ok(Vec::new()),
+            Some(rows) => {
+                // Widen the beam / the probes by the inverse selectivity, so the filtered walk
+                // meets about as many allowed rows as an unfiltered one meets rows.
+                let selectivity = rows.len() as f64 / plan.rows.max(1) as f64;
+                let default_ef = match &shard.index {
+                    ailk_index::VectorIndex::Hnsw(h) => h.params().ef_search,
+                    _ => DEFAULT_EF,
+                };
+                let ef = params.ef.unwrap_or(default_ef).max(k);
+                let widened = ((ef as f64 / selectivity).ceil() as usize).min(plan.rows as usize).max(ef);
+                knobs.ef = Some(widened);
+                knobs.nprobe = ((params.nprobe as f64 / selectivity).ceil() as usize).max(params.nprobe);
+                match params.filter_strategy {
+                    FilterStrategy::Exact => true,
+                    FilterStrategy::Index => false,
+                    // Cost model: an exact scan scores every allowed row once; a graph walk
+                    // with beam `ef` scores about `ef × WALK_COST` rows.
+                    FilterStrategy::Auto => rows.len() <= widened.saturating_mul(WALK_COST),
                 }
-                Some(rows)
             }
-            None => None,
         };
-        if !shard.excluded.is_empty() {
-            let rows = allowed.take().unwrap_or_else(|| (0..plan.rows as u32).collect());
-            allowed = Some(rows.into_iter().filter(|r| shard.excluded.binary_search(r).is_err()).collect());
-        }
-        let allowed = allowed.map(|rows| RowFilter::from_rows(rows, plan.rows as usize));
-        if allowed.is_some() || shard.index.is_flat() {
+        let exact = exact || shard.index.is_flat();
+        if exact {
             SearchCounters::add(&self.counters.flat_scanned, 1);
         } else {
             SearchCounters::add(&self.counters.index_searched, 1);
-        }
-        if allowed.as_ref().is_some_and(RowFilter::is_empty) {
-            return Ok(Vec::new());
+            if allowed.is_some() {
+                SearchCounters::add(&self.counters.filtered_index, 1);
+            }
         }
         let q = q.to_vec();
-        let knobs = QueryParams { ef: params.ef, nprobe: params.nprobe, refine_factor: params.refine_factor };
-        let task = tokio::task::spawn_blocking(move || shard.index.search(&q, k, &knobs, allowed.as_ref()));
+        let task = tokio::task::spawn_blocking(move || match &allowed {
+            Some(rows) if exact => shard.index.search_exact(&q, k, rows),
+            allowed => shard.index.search(&q, k, &knobs, allowed.as_ref()),
+        });
         let file = &plan.uri;
         Ok(task.await.map_err(|e| SearchError::Internal(format!("search task of {file}: {e}")))??)
+    }
+
+    /// The rows of shard `plan` a search may return — matching `filter`, not deleted, with a
+    /// usable vector — or `None` when that is every row.
+    async fn allowed_rows(
+        &self,
+        plan: &ShardPlan,
+        shard: &LoadedShard,
+        filter: Option<&Filter>,
+    ) -> Result<Option<RowFilter>> {
+        let deleted = self.deletes.deleted(&plan.uri);
+        if filter.is_none() && deleted.is_empty() && shard.excluded.is_empty() {
+            return Ok(None);
+        }
+        let total = plan.rows as usize;
+        let mut rows = match filter {
+            Some(f) => RowFilter::from_rows(self.filter_matches(plan, f).await?.iter().copied(), total),
+            None => RowFilter::all(total),
+        };
+        rows.remove(deleted.iter().map(|&p| p.min(u64::from(u32::MAX)) as u32));
+        rows.remove(shard.excluded.iter().copied());
+        Ok(Some(rows))
+    }
+
+    /// Rows of shard `plan` matching `filter`, read once per session (only its columns).
+    async fn filter_matches(&self, plan: &ShardPlan, filter: &Filter) -> Result<Arc<Vec<u32>>> {
+        let key = (plan.uri.clone(), format!("{filter:?}"));
+        if let Some(rows) = self.filter_rows.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(rows.clone());
+        }
+        let reader = self.reader(&plan.uri, &plan.path).await?;
+        let fields = filter_fields(filter, &self.schema)?;
+        let rows = Arc::new(matching_rows(self.store.clone(), &plan.path, &reader, filter, &fields).await?);
+        let mut cache = self.filter_rows.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= FILTER_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, rows.clone());
+        Ok(rows)
     }
 
     /// Reads the projected columns of the winners and appends `_distance`.

@@ -11,6 +11,9 @@ pub enum WriterError {
     /// The catalog or commit layer failed (including typed conflicts and stale parents).
     #[error(transparent)]
     Catalog(#[from] ailk_catalog::CatalogError),
+    /// Evaluating a filter against the table's files failed.
+    #[error(transparent)]
+    Search(#[from] ailk_search::SearchError),
     /// Building an index failed.
     #[error(transparent)]
     Index(#[from] ailk_index::IndexError),
@@ -83,6 +86,7 @@ impl WriterError {
         match self {
             W::Catalog(e) => e.kind(),
             W::Index(e) => e.kind(),
+            W::Search(e) => e.kind(),
             W::Format(e) => e.kind(),
             W::Store(e) => store_error_kind(e),
             W::BuildFailed { .. } | W::Internal(_) => ErrorKind::Internal,
@@ -101,6 +105,7 @@ impl WriterError {
         match self {
             WriterError::Catalog(e) => e.is_retryable(),
             WriterError::Index(e) => e.is_retryable(),
+            WriterError::Search(e) => e.is_retryable(),
             WriterError::Format(e) => e.is_retryable(),
             e => e.kind().is_retryable(),
         }

@@ -10,13 +10,14 @@
 //! Modules by concern: `writer` (the handle and the write path), `staging` (staged files,
 //! batch-id reservations, the commit), `deferred` (background builds, resume), `codebook`
 //! (the table's shared IVF-PQ codebooks), `prepare` (checking a write against the table),
-//! `build` (index sections).
+//! `build` (index sections), `delete` (row deletes by filter).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod build;
 mod codebook;
 mod deferred;
+mod delete;
 pub mod error;
 mod list_vectors;
 pub mod options;
@@ -25,6 +26,7 @@ mod prepare;
 mod staging;
 mod writer;
 
+pub use delete::{delete_rows, DeleteOutcome};
 pub use error::{Result, WriterError};
 pub use options::{IndexChoice, WriteOptions};
 pub use policy::WritePolicy;
