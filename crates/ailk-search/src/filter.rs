@@ -3,7 +3,9 @@
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, Scalar, StringArray,
 };
+use arrow_cast::CastOptions;
 use arrow_ord::cmp;
+use arrow_schema::DataType;
 
 use crate::error::{Result, SearchError};
 
@@ -107,12 +109,24 @@ impl Filter {
                     Literal::Float(v) => std::sync::Arc::new(Float64Array::from(vec![*v])),
                     Literal::Str(v) => std::sync::Arc::new(StringArray::from(vec![v.as_str()])),
                 };
-                let literal = arrow_cast::cast(&literal, array.data_type()).map_err(|e| {
-                    SearchError::InvalidQuery(format!(
-                        "cannot compare {column} ({}) with {lit:?}: {e}",
-                        array.data_type()
-                    ))
-                })?;
+                // A fractional literal against an integer column compares as floats (`id > 2.5`
+                // must not become `id > 2`); otherwise the literal takes the column's type, and
+                // one that does not parse as that type is an error, not a silent null.
+                let widened;
+                let array: &ArrayRef = if matches!(lit, Literal::Float(_)) && array.data_type().is_integer() {
+                    widened = arrow_cast::cast(array, &DataType::Float64)?;
+                    &widened
+                } else {
+                    array
+                };
+                let strict = CastOptions { safe: false, ..Default::default() };
+                let literal =
+                    arrow_cast::cast_with_options(&literal, array.data_type(), &strict).map_err(|e| {
+                        SearchError::InvalidQuery(format!(
+                            "cannot compare {column} ({}) with {lit:?}: {e}",
+                            array.data_type()
+                        ))
+                    })?;
                 let scalar = Scalar::new(literal);
                 match op {
                     Op::Eq => cmp::eq(array, &scalar),
@@ -121,7 +135,10 @@ impl Filter {
                     Op::Le => cmp::lt_eq(array, &scalar),
                     Op::Gt => cmp::gt(array, &scalar),
                     Op::Ge => cmp::gt_eq(array, &scalar),
-                }?
+                }
+                .map_err(|e| {
+                    SearchError::InvalidQuery(format!("cannot compare {column} ({}): {e}", array.data_type()))
+                })?
             }
             Filter::And(a, b) => arrow_arith_and(&a.evaluate(batch)?, &b.evaluate(batch)?, true),
             Filter::Or(a, b) => arrow_arith_and(&a.evaluate(batch)?, &b.evaluate(batch)?, false),

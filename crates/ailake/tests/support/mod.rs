@@ -145,6 +145,12 @@ pub fn python() -> PathBuf {
 
 /// The ids pyiceberg reads from table `docs.<name>` under `dir`, sorted.
 pub fn pyiceberg_ids(dir: &Path, name: &str) -> Vec<i64> {
+    pyiceberg_ids_at(dir, name, None)
+}
+
+/// The ids pyiceberg reads from table `docs.<name>` at `snapshot` (the current one when
+/// `None`), sorted.
+pub fn pyiceberg_ids_at(dir: &Path, name: &str, snapshot: Option<i64>) -> Vec<i64> {
     let root = format!("file://{}", dir.join("warehouse").canonicalize().unwrap().display());
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/read_table.py");
     let out = std::process::Command::new(python())
@@ -152,6 +158,7 @@ pub fn pyiceberg_ids(dir: &Path, name: &str) -> Vec<i64> {
         .arg(dir.join("catalog.db"))
         .arg(&root)
         .arg(format!("docs.{name}"))
+        .args(snapshot.map(|s| s.to_string()))
         .output()
         .unwrap();
     assert!(out.status.success(), "pyiceberg failed:\n{}", String::from_utf8_lossy(&out.stderr));
