@@ -53,8 +53,11 @@ fn pyiceberg_read(dir: &Path) -> Vec<i64> {
 async fn check(table: &Table, valid: &[usize], queries: &[usize], never: &[i64]) {
     let session = table.refresh().await.unwrap().search().await.unwrap();
     let indexed = SearchParams { ef: Some(400), prune: false, ..Default::default() };
-    let exact_scan =
-        SearchParams { filter: Some(Filter::cmp("id", ailake::Op::Ge, 0i64)), ..indexed.clone() };
+    let exact_scan = SearchParams {
+        filter: Some(Filter::cmp("id", ailake::Op::Ge, 0i64)),
+        filter_strategy: ailake::FilterStrategy::Exact,
+        ..indexed.clone()
+    };
     let all = vectors(0..valid.iter().max().unwrap() + 1, DIM);
     let row = |i: usize| &all[i * DIM as usize..(i + 1) * DIM as usize];
     let (mut hits, mut total) = (0, 0);
