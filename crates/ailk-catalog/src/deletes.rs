@@ -69,7 +69,7 @@ impl DeleteIndex {
         for d in deletes {
             // A delete file naming one data file that is gone (or newer) changes nothing.
             if let Some(target) = d.data_file.referenced_data_file() {
-                if !seq.get(target.as_str()).is_some_and(|s| *s <= d.sequence_number) {
+                if seq.get(target.as_str()).is_none_or(|s| *s > d.sequence_number) {
                     continue;
                 }
             }

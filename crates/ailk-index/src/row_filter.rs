@@ -26,7 +26,7 @@ impl RowFilter {
     /// Every row of a shard of `total` rows.
     pub fn all(total: usize) -> Self {
         let mut bits = vec![u64::MAX; total.div_ceil(64)];
-        if total % 64 != 0 {
+        if !total.is_multiple_of(64) {
             if let Some(last) = bits.last_mut() {
                 *last = (1u64 << (total % 64)) - 1;
             }

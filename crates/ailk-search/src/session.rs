@@ -38,6 +38,9 @@ const FILTER_CACHE_ENTRIES: usize = 4096;
 /// Name of the distance column of search results.
 pub const DISTANCE_COLUMN: &str = "_distance";
 
+/// A data file's URI and a filter's canonical text.
+type FilterKey = (String, String);
+
 /// A shard as planning sees it.
 #[derive(Debug, Clone)]
 struct ShardPlan {
@@ -62,7 +65,7 @@ pub struct SearchSession {
     /// Rows removed by the snapshot's position deletes.
     deletes: Arc<DeleteIndex>,
     /// Rows of a shard matching a filter, by (file, filter).
-    filter_rows: Mutex<HashMap<(String, String), Arc<Vec<u32>>>>,
+    filter_rows: Mutex<HashMap<FilterKey, Arc<Vec<u32>>>>,
     readers: Mutex<HashMap<String, Arc<ShardReader>>>,
     shards: Mutex<HashMap<(String, String), Arc<LoadedShard>>>,
     counters: SearchCounters,

@@ -39,7 +39,7 @@ enum FileDelete {
     /// Every remaining row matched.
     Whole { uri: String, rows: u64 },
     /// These rows (not deleted before) matched.
-    Rows { file: LiveFile, positions: Vec<u64> },
+    Rows { file: Box<LiveFile>, positions: Vec<u64> },
 }
 
 impl TableWriter {
@@ -140,7 +140,7 @@ async fn plan(table: &Table, filter: &Filter) -> Result<Vec<FileDelete>> {
                 n if n + gone.len() as u64 >= total => {
                     Some(FileDelete::Whole { uri: f.path().to_string(), rows: total - gone.len() as u64 })
                 }
-                _ => Some(FileDelete::Rows { file: f, positions }),
+                _ => Some(FileDelete::Rows { file: Box::new(f), positions }),
             })
         }
     });
