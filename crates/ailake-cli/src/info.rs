@@ -125,8 +125,17 @@ pub async fn info(lake: &LakeArgs, args: InfoArgs) -> anyhow::Result<()> {
         table.snapshot_id().map_or("none (no commits yet)".into(), |s| s.to_string()),
         table.metadata().snapshots().len()
     );
-    println!("rows       {rows}");
+    let deleted = table.deleted_rows().await?;
+    if deleted.is_empty() {
+        println!("rows       {rows}");
+    } else {
+        println!("rows       {} ({rows} in data files, {} deleted)", rows - deleted.total(), deleted.total());
+    }
     println!("files      {} ({})", files.len(), mb(bytes));
+    let delete_files = table.live_delete_files().await?;
+    if !delete_files.is_empty() {
+        println!("deletes    {} position delete files (merge-on-read)", delete_files.len());
+    }
     let mut kinds: Vec<_> = kinds.into_iter().collect();
     kinds.sort();
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();

@@ -1,12 +1,13 @@
 //! `ailake`: the command line of ailake — vector search on Apache Iceberg tables whose Parquet
 //! files carry their own index. Create a table, ingest Parquet / `.npy` / `.fvecs` files,
-//! search it, look at its snapshots and files, and resume interrupted index builds.
+//! search it, delete rows, look at its snapshots and files, and resume interrupted index builds.
 //!
 //! Every failure prints one line on stderr (`error: …`) and exits non-zero by its kind:
 //! 2 invalid input, 3 not found, 4 conflict or already exists, 5 corrupt data, 6 I/O,
 //! 1 anything else.
 
 mod create;
+mod delete;
 mod demo;
 mod errors;
 mod info;
@@ -42,6 +43,7 @@ enum Command {
     Create(create::CreateArgs),
     Ingest(ingest::IngestArgs),
     Search(search::SearchArgs),
+    Delete(delete::DeleteArgs),
     Info(info::InfoArgs),
     History(info::HistoryArgs),
     Inspect(info::InspectArgs),
@@ -56,6 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Create(a) => create::run(&cli.lake, a).await,
         Command::Ingest(a) => ingest::run(&cli.lake, a).await,
         Command::Search(a) => search::run(&cli.lake, a).await,
+        Command::Delete(a) => delete::run(&cli.lake, a).await,
         Command::Info(a) => info::info(&cli.lake, a).await,
         Command::History(a) => info::history(&cli.lake, a).await,
         Command::Inspect(a) => info::inspect(a).await,

@@ -221,6 +221,28 @@ async fn bad_input_is_one_line_a_nonzero_exit_and_nothing_committed() {
     assert_eq!(live_ids(&wh, "docs.t").await, (0..200).collect::<Vec<_>>());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_removes_rows_from_search_and_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wh, input) = table_and_input(dir.path());
+    ok(&wh, &["ingest", "docs.t", input.to_str().unwrap(), "--batch-rows", "2000"]);
+    let out = ok(&wh, &["delete", "docs.t", "--filter", "id < 100 OR id = 2500"]);
+    assert!(out.contains("deleted 101 rows (2 position delete files, 0 files removed whole)"), "{out}");
+    let info = ok(&wh, &["info", "docs.t"]);
+    assert!(info.contains("rows       3899 (4000 in data files, 101 deleted)"), "{info}");
+    assert!(info.contains("deletes    2 position delete files"), "{info}");
+    let json = ok(&wh, &["search", "docs.t", "--like", "150", "-k", "200", "--format", "json"]);
+    let got = &result_ids(&json, 1)[0];
+    assert_eq!(got.len(), 200);
+    assert!(got.iter().all(|&i| i >= 100 && i != 2500), "a deleted row came back");
+    // --like a deleted row finds nothing to search with.
+    fails(&wh, &["search", "docs.t", "--like", "5"], 3, "5");
+    let again = ok(&wh, &["delete", "docs.t", "--filter", "id < 100"]);
+    assert!(again.contains("no live row matches; nothing committed"), "{again}");
+    fails(&wh, &["delete", "docs.t", "--filter", "nope = 1"], 2, "nope");
+    fails(&wh, &["delete", "docs.t", "--filter", "id = 'x'"], 2, "id");
+}
+
 #[test]
 fn every_subcommand_has_help_with_an_example() {
     let dir = tempfile::tempdir().unwrap();
@@ -229,6 +251,7 @@ fn every_subcommand_has_help_with_an_example() {
         "create",
         "ingest",
         "search",
+        "delete",
         "info",
         "history",
         "inspect",
