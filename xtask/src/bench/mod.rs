@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::root;
 
 mod doc;
+mod filtered;
 mod report;
 mod steps;
 mod tables;
@@ -37,7 +38,7 @@ const REFINES: &str = "1,4";
 /// Rows per data file in the whole-table comparison.
 const SHARD_ROWS: &str = "5000";
 /// Steps run per dataset (ours + peers, index and table).
-const STEPS_PER_DATASET: u64 = 8;
+const STEPS_PER_DATASET: u64 = 10;
 
 /// What `cargo xtask bench` runs.
 pub struct BenchOptions {
@@ -46,6 +47,8 @@ pub struct BenchOptions {
     /// One dataset instead of the default pair: `debian-minilm`, `gmm-<rows>k-<dim>`, or a
     /// directory of TEXMEX files (`base.fvecs`, `query.fvecs`, `gt.ivecs`; L2 unless `:ip`).
     pub dataset: Option<String>,
+    /// Run one section only (`filtered`), written to `docs/benchmarks-<section>.md`.
+    pub only: Option<String>,
 }
 
 /// One run's state: where results go and what they add up to.
@@ -93,13 +96,33 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         csv: String::from("dataset,system,index,build_s,param,refine,recall_at_10,qps\n"),
         json: Vec::new(),
     };
+    if let Some(section) = opts.only.as_deref() {
+        if section != "filtered" {
+            bail!("--only knows one section: filtered");
+        }
+        for ds in &datasets {
+            let filtered = run.filtered(ds)?;
+            run.json.push(json!({"dataset": ds.name, "metric": ds.metric, "filtered": filtered}));
+        }
+        let total_s = run.steps.finish();
+        let page = format!(
+            "# Filtered search and deletes\n\n{}\n\n{}\n{}",
+            run.stamp,
+            run.sections.join("\n"),
+            doc::timings(&run.steps.timings, total_s)
+        );
+        std::fs::write(root.join("docs/benchmarks-filtered.md"), page)?;
+        std::fs::write(root.join("docs/benchmarks-filtered.json"), serde_json::to_string_pretty(&run.json)?)?;
+        eprintln!("wrote docs/benchmarks-filtered.{{md,json}} in {:.1} min", total_s / 60.0);
+        return Ok(());
+    }
     for ds in &datasets {
         let hnsw = run.hnsw(ds)?;
         let ivfpq = run.ivfpq(ds)?;
         let table = run.table(ds, &ivfpq["lancedb"])?;
-        run.json.push(
-            json!({"dataset": ds.name, "metric": ds.metric, "hnsw": hnsw, "ivfpq": ivfpq, "table": table}),
-        );
+        let filtered = run.filtered(ds)?;
+        run.json.push(json!({"dataset": ds.name, "metric": ds.metric, "hnsw": hnsw, "ivfpq": ivfpq,
+            "table": table, "filtered": filtered}));
     }
 
     let mut crit = vec!["bench", "-p", "ailake-benches"];

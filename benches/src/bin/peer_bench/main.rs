@@ -13,6 +13,10 @@
 //!   writes the base set through `TableWriter` (one file per R rows, one commit) once per write
 //!   path, then queries the HNSW table through `SearchSession`, one call per query.
 //!
+//! - `peer_bench filtered --data DIR --metric l2|ip --shard-rows R --efs a,b --queries Q --out F`
+//!   filtered search at selectivities 50% … 0.1% and a 10% delete on one table (see
+//!   `filtered.rs`).
+//!
 //! Peers (hnswlib, FAISS, …) run the same protocol from `benches/peers/*.py` on the same files.
 
 use std::path::{Path, PathBuf};
@@ -23,6 +27,7 @@ use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
 use ailk_testkit::texmex::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, Matrix};
 use anyhow::{bail, Context, Result};
 
+mod filtered;
 mod index;
 mod table;
 
@@ -54,8 +59,9 @@ fn main() -> Result<()> {
         Some("hnsw") => index::hnsw(&args),
         Some("ivfpq") => index::ivfpq(&args),
         Some("table") => table::table(&args),
+        Some("filtered") => filtered::filtered(&args),
         Some("gt") => gt(&args),
-        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table> …"),
+        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered> …"),
     }
 }
 
