@@ -59,6 +59,7 @@ async fn shard(table: &Table, location: &str, seed: u64) -> (DataFile, ShardSumm
         index: IndexKind::Flat,
         status: IndexStatus::Ready,
         section: Some((loc.offset, loc.length)),
+        occupancy: None,
     };
     (entry, summary)
 }

@@ -100,7 +100,7 @@ def main():
                     s = s.nprobes(nprobe)
                     if refine > 1:
                         s = s.refine_factor(refine)
-                return s.select(["id"]).to_arrow()["id"].to_pylist()
+                return s.select(["id", "_distance"]).to_arrow()["id"].to_pylist()
             return one
 
         selectivities = []

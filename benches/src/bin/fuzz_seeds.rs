@@ -38,6 +38,8 @@ fn main() -> anyhow::Result<()> {
                 index: [IndexKind::Flat, IndexKind::Hnsw, IndexKind::IvfPq][s % 3],
                 status: if s % 2 == 0 { IndexStatus::Ready } else { IndexStatus::Pending },
                 section: (s % 2 == 0).then_some((4096, 1024)),
+                occupancy: (s % 3 == 0)
+                    .then(|| ailk_catalog::Occupancy { version: 1, counts: vec![(0, 5), (7, 2)] }),
             })
             .collect();
         std::fs::write(dir.join("summaries_decode").join(format!("seed-{i}")), encode_summaries(&summaries))?;

@@ -253,3 +253,83 @@ async fn deletes_racing_deferred_builds_appends_and_deletes_lose_nothing() {
     assert_eq!(pyiceberg_ids(dir.path(), "t"), as_i64(&live));
     check_search(&table, &live, &gone, &[0, 7, 700, 1400, 2100, 3001, 5000, 8999]).await;
 }
+
+/// A position delete file as Spark writes them: one file covering rows of two data files, no
+/// `referenced_data_file`, no bounds. Search, counts and pyiceberg honour it; a same-position
+/// replace of one of the files carries its rows of that file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_file_position_deletes_of_other_engines_are_honoured() {
+    use ailake::catalog::iceberg::spec::{DataContentType, DataFileBuilder, DataFileFormat, Datum};
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let table = table(dir.path(), "t").await;
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    writer.write(&batch(0..300), &WriteOptions::default()).await.unwrap();
+    writer.write(&batch(300..600), &WriteOptions::default()).await.unwrap();
+    writer.commit().await.unwrap();
+    let table = table.refresh().await.unwrap();
+    // a holds ids 0..300, b ids 300..600 (told apart by the id column's upper bound).
+    let id_field = table.schema().field_by_name("id").unwrap().id;
+    let holding = |last: i64| {
+        let files = table.live_files();
+        async move {
+            let files = files.await.unwrap();
+            let f =
+                files.iter().find(|f| f.data_file.upper_bounds().get(&id_field) == Some(&Datum::long(last)));
+            f.unwrap().path().to_string()
+        }
+    };
+    let (a, b) = (holding(299).await, holding(599).await);
+
+    let mut rows: Vec<(String, i64)> = [1, 2, 3].iter().map(|&p| (a.clone(), p)).collect();
+    rows.extend([10, 20].iter().map(|&p| (b.clone(), p)));
+    rows.sort();
+    let id = |f: Field, id: i32| {
+        f.with_metadata(HashMap::from([("PARQUET:field_id".to_string(), id.to_string())]))
+    };
+    let schema = Arc::new(Schema::new(vec![
+        id(Field::new("file_path", DataType::Utf8, false), 2147483546),
+        id(Field::new("pos", DataType::Int64, false), 2147483545),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0.as_str()))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let (bytes, _) = ailake::format::write_shard_bytes(schema, &[batch], None, None).unwrap();
+    let uri = format!("{}/data/spark-deletes.parquet", table.location());
+    let wh = table.warehouse();
+    let size = bytes.len() as u64;
+    wh.store().put(&wh.path_of(&uri).unwrap(), bytes.into()).await.unwrap();
+    let file = DataFileBuilder::default()
+        .content(DataContentType::PositionDeletes)
+        .file_path(uri)
+        .file_format(DataFileFormat::Parquet)
+        .record_count(5)
+        .file_size_in_bytes(size)
+        .build()
+        .unwrap();
+    table.commit(SnapshotUpdate { added_deletes: vec![file], ..Default::default() }).await.unwrap();
+
+    let gone: BTreeSet<usize> = [1, 2, 3, 310, 320].into_iter().collect();
+    let live: BTreeSet<usize> = (0..600).filter(|i| !gone.contains(i)).collect();
+    let table = table.refresh().await.unwrap();
+    assert_eq!(live_ids(&table).await, as_i64(&live));
+    assert_eq!(pyiceberg_ids(dir.path(), "t"), as_i64(&live));
+    check_search(&table, &live, &gone, &[1, 2, 310, 320, 450]).await;
+
+    // Replace file a by a byte copy: its three deleted rows stay deleted, b's two too.
+    let bytes = wh.store().get(&wh.path_of(&a).unwrap()).await.unwrap().bytes().await.unwrap();
+    let copy = format!("{}/data/copy-of-a.parquet", table.location());
+    wh.store().put(&wh.path_of(&copy).unwrap(), bytes.into()).await.unwrap();
+    let new = data_file_from_store(wh, &copy, table.schema()).await.unwrap();
+    table.commit(SnapshotUpdate::replace(a.as_str(), new)).await.unwrap();
+    let table = table.refresh().await.unwrap();
+    assert_eq!(table.deleted_rows().await.unwrap().deleted(&copy), &[1, 2, 3]);
+    assert_eq!(live_ids(&table).await, as_i64(&live));
+    assert_eq!(pyiceberg_ids(dir.path(), "t"), as_i64(&live));
+}

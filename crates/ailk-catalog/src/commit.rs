@@ -36,8 +36,10 @@ pub struct SnapshotUpdate {
     /// URIs of live data files to remove. Delete files that reference only a removed file
     /// are removed with it.
     pub removed: Vec<String>,
-    /// Position delete files to add (each must reference a data file live when the commit
-    /// lands, else the commit fails with `FileNotLive` and the caller re-plans).
+    /// Position delete files to add. One that names its data file (`referenced_data_file`, as
+    /// ailake writes them) requires that file to be live when the commit lands, else the
+    /// commit fails with `FileNotLive` and the caller re-plans; one covering several files (as
+    /// Spark writes them) is added as is.
     pub added_deletes: Vec<DataFile>,
     /// The added files hold the removed files' rows at the same positions (a re-sectioned
     /// replace): position deletes of each removed file are carried over to the added file
@@ -121,11 +123,11 @@ impl SnapshotUpdate {
         if self.added.is_empty() && self.removed.is_empty() && self.added_deletes.is_empty() {
             return Err(CatalogError::InvalidInput("a commit must add or remove at least one file".into()));
         }
-        if let Some(bad) = self.added_deletes.iter().find(|d| {
-            d.content_type() != DataContentType::PositionDeletes || d.referenced_data_file().is_none()
-        }) {
+        if let Some(bad) =
+            self.added_deletes.iter().find(|d| d.content_type() != DataContentType::PositionDeletes)
+        {
             return Err(CatalogError::InvalidInput(format!(
-                "{} is not a position delete file referencing one data file",
+                "{} is not a position delete file",
                 bad.file_path()
             )));
         }

@@ -40,7 +40,7 @@ pub use provider::{CatalogProvider, MemoryCatalog, TableIdent};
 pub use sql::SqlCatalog;
 pub use storage::Warehouse;
 pub use summaries::{
-    decode_summaries, encode_summaries, IndexKind, IndexStatus, ShardSummary, SHARD_SUMMARIES_BLOB,
+    decode_summaries, encode_summaries, IndexKind, IndexStatus, Occupancy, ShardSummary, SHARD_SUMMARIES_BLOB,
 };
 pub use table::{LiveFile, Table, BATCH_IDS_PROPERTY, TABLE_FILE_PREFIX};
 

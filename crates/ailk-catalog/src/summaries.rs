@@ -6,9 +6,11 @@
 //! table metadata whose statistics list a blob type it does not know, so listing ours there
 //! would make our tables unreadable to it.
 //!
-//! Blob layout (little-endian, version 1): `u32 count`, then per shard `u32 path_len, path,
+//! Blob layout (little-endian, version 2): `u32 count`, then per shard `u32 path_len, path,
 //! u32 column_len, column, u64 rows, u32 dim, f32 × dim centroid, f32 radius, u8 index kind,
-//! u8 index status, u64 section offset, u64 section length` (offset and length 0: no section).
+//! u8 index status, u64 section offset, u64 section length` (offset and length 0: no section),
+//! then the occupancy: `u8 present`, and when 1, `u32 partitions version, u32 n, n × (u32
+//! partition, u32 rows)`. Version 1 blobs (no occupancy) are still read.
 
 use std::collections::HashMap;
 
@@ -23,7 +25,9 @@ use crate::layout::{parse_specs, VECTOR_COLUMNS_PROPERTY};
 use crate::table::live_files_of;
 
 /// Puffin blob type of the shard summaries.
-pub const SHARD_SUMMARIES_BLOB: &str = "ailake-shard-summaries-v1";
+pub const SHARD_SUMMARIES_BLOB: &str = "ailake-shard-summaries-v2";
+/// The blob type of version 1 (no occupancy), still read.
+pub const SHARD_SUMMARIES_BLOB_V1: &str = "ailake-shard-summaries-v1";
 
 /// Which vector index a shard's section holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +49,22 @@ pub enum IndexStatus {
     Ready,
 }
 
+/// Which of the table's coarse partitions a shard's rows fall in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occupancy {
+    /// The partitions version the counts refer to (another version's counts are ignored).
+    pub version: u32,
+    /// (partition, rows), sorted by partition, rows > 0.
+    pub counts: Vec<(u32, u32)>,
+}
+
+impl Occupancy {
+    /// Whether the shard holds rows of `partition`.
+    pub fn holds(&self, partition: u32) -> bool {
+        self.counts.binary_search_by_key(&partition, |c| c.0).is_ok()
+    }
+}
+
 /// What planning needs to know about one data file without opening it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShardSummary {
@@ -64,6 +84,8 @@ pub struct ShardSummary {
     pub status: IndexStatus,
     /// Byte offset and length of the AILK section in the file, when it has one.
     pub section: Option<(u64, u64)>,
+    /// The table partitions its rows fall in, when the table had partitions at write time.
+    pub occupancy: Option<Occupancy>,
 }
 
 /// Encodes summaries as one blob.
@@ -91,6 +113,18 @@ pub fn encode_summaries(summaries: &[ShardSummary]) -> Vec<u8> {
         let (off, len) = s.section.unwrap_or((0, 0));
         out.extend_from_slice(&off.to_le_bytes());
         out.extend_from_slice(&len.to_le_bytes());
+        match &s.occupancy {
+            None => out.push(0),
+            Some(o) => {
+                out.push(1);
+                out.extend_from_slice(&o.version.to_le_bytes());
+                out.extend_from_slice(&(o.counts.len() as u32).to_le_bytes());
+                for (p, n) in &o.counts {
+                    out.extend_from_slice(&p.to_le_bytes());
+                    out.extend_from_slice(&n.to_le_bytes());
+                }
+            }
+        }
     }
     out
 }
@@ -127,6 +161,10 @@ impl<'a> Cursor<'a> {
 
 /// Decodes a blob written by [`encode_summaries`]; malformed bytes give `Corrupt`, never a panic.
 pub fn decode_summaries(bytes: &[u8]) -> Result<Vec<ShardSummary>> {
+    decode(bytes, true)
+}
+
+fn decode(bytes: &[u8], with_occupancy: bool) -> Result<Vec<ShardSummary>> {
     let mut c = Cursor(bytes);
     let count = c.u32()? as usize;
     // Every entry takes at least 38 bytes: bound the allocation by what the blob can hold.
@@ -154,12 +192,43 @@ pub fn decode_summaries(bytes: &[u8]) -> Result<Vec<ShardSummary>> {
         };
         let (off, len) = (c.u64()?, c.u64()?);
         let section = (len > 0).then_some((off, len));
-        out.push(ShardSummary { file_path, rows, column, centroid, radius, index, status, section });
+        let occupancy = match with_occupancy.then(|| c.u8()).transpose()? {
+            None | Some(0) => None,
+            Some(1) => Some(occupancy(&mut c)?),
+            Some(b) => return Err(CatalogError::Corrupt(format!("bad occupancy flag {b}"))),
+        };
+        out.push(ShardSummary {
+            file_path,
+            rows,
+            column,
+            centroid,
+            radius,
+            index,
+            status,
+            section,
+            occupancy,
+        });
     }
     if !c.0.is_empty() {
         return Err(CatalogError::Corrupt(format!("{} trailing bytes after shard summaries", c.0.len())));
     }
     Ok(out)
+}
+
+fn occupancy(c: &mut Cursor<'_>) -> Result<Occupancy> {
+    let version = c.u32()?;
+    let n = c.u32()? as usize;
+    let mut counts = Vec::with_capacity(n.min(c.0.len() / 8));
+    for _ in 0..n {
+        let (p, rows) = (c.u32()?, c.u32()?);
+        if rows == 0 || counts.last().is_some_and(|(last, _)| *last >= p) {
+            return Err(CatalogError::Corrupt(
+                "occupancy not sorted by partition or with an empty partition".into(),
+            ));
+        }
+        counts.push((p, rows));
+    }
+    Ok(Occupancy { version, counts })
 }
 
 /// Writes `summaries` as the Puffin statistics file of `snapshot_id` at `uri`.
@@ -210,11 +279,16 @@ pub(crate) async fn read_summaries(
     let Some(stats) = metadata.statistics_for_snapshot(snapshot_id) else { return Ok(None) };
     let reader = PuffinReader::new(io.new_input(&stats.statistics_path)?);
     let file_meta = reader.file_metadata().await?;
-    let Some(blob_meta) = file_meta.blobs().iter().find(|b| b.blob_type() == SHARD_SUMMARIES_BLOB) else {
-        return Ok(None);
+    let blobs = file_meta.blobs();
+    let (blob_meta, v2) = match blobs.iter().find(|b| b.blob_type() == SHARD_SUMMARIES_BLOB) {
+        Some(b) => (b, true),
+        None => match blobs.iter().find(|b| b.blob_type() == SHARD_SUMMARIES_BLOB_V1) {
+            Some(b) => (b, false),
+            None => return Ok(None),
+        },
     };
     let blob = reader.blob(blob_meta).await?;
-    decode_summaries(blob.data()).map(Some)
+    decode(blob.data(), v2).map(Some)
 }
 
 /// Summaries for every file live in `parent`, a snapshot another engine committed (no
@@ -258,6 +332,7 @@ pub(crate) async fn recover_summaries(
             index: IndexKind::Flat,
             status: IndexStatus::Pending,
             section: None,
+            occupancy: None,
         });
     }
     tracing::info!(parent, files = known.len(), "recovered shard summaries after a foreign commit");

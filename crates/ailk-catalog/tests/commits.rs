@@ -238,6 +238,7 @@ fn shard(path: &str, rows: u64, x: f32) -> ShardSummary {
         index: IndexKind::Hnsw,
         status: IndexStatus::Ready,
         section: Some((1000, 64)),
+        occupancy: None,
     }
 }
 

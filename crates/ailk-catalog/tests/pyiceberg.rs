@@ -88,6 +88,7 @@ async fn write(
         index: IndexKind::Flat,
         status: IndexStatus::Ready,
         section: Some((s.offset, s.length)),
+        occupancy: None,
     });
     (entry, summary)
 }

@@ -1,6 +1,8 @@
 //! The shard-summaries blob: round trips, and malformed bytes decode to `Corrupt`, never panic.
 
-use ailk_catalog::{decode_summaries, encode_summaries, CatalogError, IndexKind, IndexStatus, ShardSummary};
+use ailk_catalog::{
+    decode_summaries, encode_summaries, CatalogError, IndexKind, IndexStatus, Occupancy, ShardSummary,
+};
 use proptest::prelude::*;
 
 fn summary() -> impl Strategy<Value = ShardSummary> {
@@ -13,16 +15,21 @@ fn summary() -> impl Strategy<Value = ShardSummary> {
         0u8..3,
         any::<bool>(),
         prop::option::of((any::<u64>(), 1u64..u64::MAX)),
+        prop::option::of((any::<u32>(), prop::collection::btree_map(any::<u32>(), 1u32.., 0..20))),
     )
-        .prop_map(|(file_path, column, rows, centroid, radius, kind, ready, section)| ShardSummary {
-            file_path,
-            rows,
-            column,
-            centroid,
-            radius,
-            index: [IndexKind::Flat, IndexKind::Hnsw, IndexKind::IvfPq][kind as usize],
-            status: if ready { IndexStatus::Ready } else { IndexStatus::Pending },
-            section,
+        .prop_map(|(file_path, column, rows, centroid, radius, kind, ready, section, occ)| {
+            ShardSummary {
+                file_path,
+                rows,
+                column,
+                centroid,
+                radius,
+                index: [IndexKind::Flat, IndexKind::Hnsw, IndexKind::IvfPq][kind as usize],
+                status: if ready { IndexStatus::Ready } else { IndexStatus::Pending },
+                section,
+                occupancy: occ
+                    .map(|(version, counts)| Occupancy { version, counts: counts.into_iter().collect() }),
+            }
         })
 }
 

@@ -30,8 +30,11 @@ use crate::shard::{load_shard, LoadedShard};
 
 /// The beam a filtered search of a non-HNSW shard widens when the caller set none.
 const DEFAULT_EF: usize = 64;
-/// Rows a graph walk scores per unit of beam width, for the exact-or-index choice.
-const WALK_COST: usize = 16;
+/// Rows an exact scan scores in the time a filtered graph walk spends per unit of beam width,
+/// for the exact-or-index choice: measured on the real 384-d set (`cargo xtask bench --only
+/// filtered`), a walk with beam 32 beat the exact scan of 2,500 rows and one with beam 64 lost
+/// to it, so the break-even is near 2,500 / 48.
+const WALK_COST: usize = 48;
 /// (file, filter) row sets a session keeps before starting over.
 const FILTER_CACHE_ENTRIES: usize = 4096;
 

@@ -111,5 +111,6 @@ pub(crate) fn shard_summary(
         index,
         status: if section.is_some() { IndexStatus::Ready } else { IndexStatus::Pending },
         section,
+        occupancy: None,
     }
 }
