@@ -38,7 +38,8 @@ pub use ailk_search::{
     CounterSnapshot, Filter, FilterStrategy, Op, SearchParams, SearchSession, DISTANCE_COLUMN,
 };
 pub use ailk_writer::{
-    DeleteOutcome, IndexChoice, MultiVectorBatch, TableWriter, WriteOptions, WritePolicy, WrittenFile,
+    CompactOptions, CompactOutcome, CompactProgress, DeleteOutcome, IndexChoice, MultiVectorBatch,
+    TableWriter, WriteOptions, WritePolicy, WrittenFile,
 };
 
 pub use ailk_catalog::{
@@ -62,9 +63,9 @@ pub use table_ext::TableExt;
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        AilakeError, AilakeResult, Catalog, CatalogProvider, DeleteOutcome, ErrorKind, Filter, IndexChoice,
-        Metric, MultiVectorBatch, ReadOptions, SearchParams, SearchSession, ShardReader, ShardWriter,
-        SqlCatalog, Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse, WriteOptions,
-        WritePolicy,
+        AilakeError, AilakeResult, Catalog, CatalogProvider, CompactOptions, DeleteOutcome, ErrorKind,
+        Filter, IndexChoice, Metric, MultiVectorBatch, ReadOptions, SearchParams, SearchSession, ShardReader,
+        ShardWriter, SqlCatalog, Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse,
+        WriteOptions, WritePolicy,
     };
 }

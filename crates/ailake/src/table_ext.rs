@@ -5,7 +5,7 @@ use std::future::Future;
 use ailk_catalog::Table;
 use ailk_search::Filter;
 use ailk_search::SearchSession;
-use ailk_writer::{DeleteOutcome, TableWriter, WritePolicy};
+use ailk_writer::{CompactOptions, CompactOutcome, DeleteOutcome, TableWriter, WritePolicy};
 
 use crate::AilakeResult;
 
@@ -20,6 +20,11 @@ pub trait TableExt {
     /// Deletes the rows of the table's current snapshot matching `filter` in one commit
     /// (Iceberg v2 position deletes; files whose every row matches are removed whole).
     fn delete(&self, filter: &Filter) -> impl Future<Output = AilakeResult<DeleteOutcome>> + Send;
+
+    /// Rewrites small, unclustered or delete-carrying files into target-size files clustered
+    /// by the table's coarse partitions, in one `replace` commit (the default write policy
+    /// builds the new files' indexes).
+    fn compact(&self, opts: &CompactOptions) -> impl Future<Output = AilakeResult<CompactOutcome>> + Send;
 }
 
 impl TableExt for Table {
@@ -35,5 +40,10 @@ impl TableExt for Table {
     fn delete(&self, filter: &Filter) -> impl Future<Output = AilakeResult<DeleteOutcome>> + Send {
         let (table, filter) = (self.clone(), filter.clone());
         async move { Ok(ailk_writer::delete_rows(&table, &filter).await?) }
+    }
+
+    fn compact(&self, opts: &CompactOptions) -> impl Future<Output = AilakeResult<CompactOutcome>> + Send {
+        let (table, opts) = (self.clone(), opts.clone());
+        async move { Ok(ailk_writer::compact(&table, WritePolicy::default(), &opts).await?) }
     }
 }

@@ -45,6 +45,10 @@ pub struct SnapshotUpdate {
     /// replace): position deletes of each removed file are carried over to the added file
     /// that replaces it (by order: `removed[i]` → `added[i]`).
     pub same_positions: bool,
+    /// A rewrite that applied the deletes of its removed files as of this sequence number
+    /// (compaction): the commit fails with `DeletedMeanwhile` when a delete file added
+    /// since may remove rows of one of them (they would come back in the new files).
+    pub deletes_as_of: Option<i64>,
     /// Batch ids this commit carries (idempotency); none may contain a comma.
     pub batch_ids: Vec<String>,
     /// Shard summaries of the added files (files without one are planned from footers).
@@ -99,6 +103,12 @@ impl SnapshotUpdate {
     /// Records the schema the added files were written with (see `written_with`).
     pub fn with_written_schema(mut self, schema: Arc<Schema>) -> Self {
         self.written_with = Some(schema);
+        self
+    }
+
+    /// Marks a rewrite that applied its removed files' deletes as of sequence number `seq`.
+    pub fn with_deletes_as_of(mut self, seq: i64) -> Self {
+        self.deletes_as_of = Some(seq);
         self
     }
 
@@ -334,6 +344,16 @@ impl Table {
             return Err(CatalogError::FileNotLive { path: missing.clone(), snapshot: parent_id });
         }
         let removed: HashSet<&str> = update.removed.iter().map(String::as_str).collect();
+        if let Some(seq) = update.deletes_as_of {
+            // A delete file naming no data file may cover a removed one: refuse too.
+            let newer =
+                base_files.deletes.iter().filter(|d| d.sequence_number > seq).find(|d| {
+                    d.data_file.referenced_data_file().is_none_or(|r| removed.contains(r.as_str()))
+                });
+            if let Some(d) = newer {
+                return Err(CatalogError::DeletedMeanwhile(d.path().to_string()));
+            }
+        }
         let dropped_deletes: HashSet<&str> = base_files
             .deletes
             .iter()

@@ -84,6 +84,10 @@ pub enum CatalogError {
     /// Stored metadata or a statistics blob is malformed.
     #[error("corrupt metadata: {0}")]
     Corrupt(String),
+    /// A concurrent commit deleted rows of a file this rewrite removes (delete file named):
+    /// re-plan on the new snapshot.
+    #[error("rows of a rewritten file were deleted by a concurrent commit ({0}); re-plan")]
+    DeletedMeanwhile(String),
     /// The table uses an Iceberg feature ailake cannot apply yet (e.g. equality deletes).
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -105,7 +109,8 @@ impl CatalogError {
             C::CommitConflict { .. }
             | C::FileNotLive { .. }
             | C::StaleParent { .. }
-            | C::SchemaChanged(_) => ErrorKind::Conflict,
+            | C::SchemaChanged(_)
+            | C::DeletedMeanwhile(_) => ErrorKind::Conflict,
             C::SchemaMismatch(_) | C::InvalidInput(_) => ErrorKind::InvalidInput,
             C::Corrupt(_) => ErrorKind::Corrupt,
             C::Internal(_) => ErrorKind::Internal,
@@ -120,7 +125,8 @@ impl CatalogError {
         match self {
             CatalogError::StaleParent { .. }
             | CatalogError::FileNotLive { .. }
-            | CatalogError::SchemaChanged(_) => false,
+            | CatalogError::SchemaChanged(_)
+            | CatalogError::DeletedMeanwhile(_) => false,
             CatalogError::Format(e) => e.is_retryable(),
             e => e.kind().is_retryable(),
         }

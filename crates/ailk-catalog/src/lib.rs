@@ -24,6 +24,7 @@ pub mod datafile;
 pub mod deletes;
 pub mod error;
 pub mod layout;
+pub mod maintenance;
 pub mod provider;
 pub mod sql;
 pub mod storage;

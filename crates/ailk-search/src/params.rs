@@ -36,6 +36,9 @@ pub struct SearchParams {
     pub filter_strategy: FilterStrategy,
     /// Skip shards whose distance lower bound exceeds the current k-th distance.
     pub prune: bool,
+    /// Table partitions probed per query when the table has partitions (shards holding none
+    /// of them are skipped); `None`: 1/8 of the partitions, at least 16.
+    pub partition_probes: Option<usize>,
     /// Shards searched at once.
     pub concurrency: usize,
     /// Fail the search when a shard cannot be read at all (a malformed file another engine
@@ -55,6 +58,7 @@ impl Default for SearchParams {
             filter: None,
             filter_strategy: FilterStrategy::Auto,
             prune: true,
+            partition_probes: None,
             concurrency: 4,
             strict: false,
         }
@@ -72,6 +76,7 @@ pub struct SearchCounters {
     pub(crate) skipped: AtomicU64,
     pub(crate) rows_without_vector: AtomicU64,
     pub(crate) filter_pruned: AtomicU64,
+    pub(crate) partition_pruned: AtomicU64,
     pub(crate) filtered_index: AtomicU64,
 }
 
@@ -95,6 +100,8 @@ pub struct CounterSnapshot {
     pub rows_without_vector: u64,
     /// Shards skipped because their column bounds prove no row matches the filter.
     pub shards_pruned_by_filter: u64,
+    /// Shards skipped because they hold none of the table partitions probed for the query.
+    pub shards_pruned_by_partition: u64,
     /// Index searches that returned only allowed rows (a filter or deleted rows), counted in
     /// `shards_index_searched` too.
     pub filtered_index_searches: u64,
@@ -120,6 +127,7 @@ impl SearchCounters {
             rows_without_vector: self.rows_without_vector.load(Ordering::Relaxed),
             shards_pruned_by_filter: self.filter_pruned.load(Ordering::Relaxed),
             filtered_index_searches: self.filtered_index.load(Ordering::Relaxed),
+            shards_pruned_by_partition: self.partition_pruned.load(Ordering::Relaxed),
             bytes_read,
             read_requests,
         }

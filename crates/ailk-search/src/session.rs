@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use ailk_catalog::{
-    file_schema, CatalogProvider, DeleteIndex, LiveFile, Table, TableIdent, VectorSpec, Warehouse,
+    file_schema, CatalogProvider, DeleteIndex, LiveFile, Occupancy, Table, TableIdent, VectorSpec, Warehouse,
 };
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
 use ailk_format::{CountingStore, ErrorKind, IoCounters, ReadOptions, ShardReader};
-use ailk_index::{kernels, Metric, Neighbor, QueryParams, RowFilter};
+use ailk_index::{kernels, Metric, Neighbor, Partitions, QueryParams, RowFilter};
 use arrow_array::{ArrayRef, Float32Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::RowSelection;
@@ -25,6 +25,7 @@ use crate::filter::Filter;
 use crate::filter_prune::may_match;
 use crate::filter_rows::{filter_fields, matching_rows};
 use crate::params::{CounterSnapshot, FilterStrategy, SearchCounters, SearchParams};
+use crate::partitions::load_partitions;
 use crate::rows::read_conformed;
 use crate::shard::{load_shard, LoadedShard};
 
@@ -41,6 +42,13 @@ const FILTER_CACHE_ENTRIES: usize = 4096;
 /// Name of the distance column of search results.
 pub const DISTANCE_COLUMN: &str = "_distance";
 
+/// Partitions probed per query when the caller sets none: 1/8 of them, at least 16. Measured
+/// on the real sample compacted into 7 files of 125 partitions: recall@10 0.900 at 8 probes,
+/// 0.958 at 12, 0.975 at 16, 0.990 at 24 (the shards' own indexes lose nothing more).
+fn default_partition_probes(partitions: usize) -> usize {
+    partitions.div_ceil(8).max(16)
+}
+
 /// A data file's URI and a filter's canonical text.
 type FilterKey = (String, String);
 
@@ -52,6 +60,8 @@ struct ShardPlan {
     rows: u64,
     /// Centroid and radius of the primary column, when known.
     bound: Option<(Vec<f32>, f32)>,
+    /// The table partitions the shard's rows fall in, when recorded.
+    occupancy: Option<Occupancy>,
 }
 
 /// Searches one snapshot of an ailake table.
@@ -67,6 +77,8 @@ pub struct SearchSession {
     files: Arc<Vec<LiveFile>>,
     /// Rows removed by the snapshot's position deletes.
     deletes: Arc<DeleteIndex>,
+    /// The table's coarse partitions of the primary column, when it has them.
+    partitions: Option<Arc<Partitions>>,
     /// Rows of a shard matching a filter, by (file, filter).
     filter_rows: Mutex<HashMap<FilterKey, Arc<Vec<u32>>>>,
     readers: Mutex<HashMap<String, Arc<ShardReader>>>,
@@ -108,6 +120,7 @@ impl SearchSession {
             plan: Vec::new(),
             files: Arc::default(),
             deletes: Arc::default(),
+            partitions: None,
             filter_rows: Mutex::default(),
             readers: Mutex::default(),
             shards: Mutex::default(),
@@ -115,6 +128,15 @@ impl SearchSession {
         };
         session.files = session.table.live_files().await?;
         session.deletes = session.table.deleted_rows().await?;
+        session.partitions = match load_partitions(&session.table, &session.specs[0].name).await {
+            Ok(p) => p,
+            // Planning without partitions visits more shards, never misses rows.
+            Err(e) if matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::NotFound) => {
+                tracing::warn!(table = %session.table.ident(), error = %e, "table partitions unusable; planning without them");
+                None
+            }
+            Err(e) => return Err(e),
+        };
         session.plan = session.build_plan().await?;
         tracing::debug!(table = %session.table.ident(), snapshot = ?snapshot_id, shards = session.plan.len(), "planned");
         Ok(session)
@@ -160,6 +182,7 @@ impl SearchSession {
         for f in files.iter() {
             let uri = f.path().to_string();
             let path = self.table.warehouse().path_of(&uri)?;
+            let occupancy = summaries.get(uri.as_str()).and_then(|s| s.occupancy.clone());
             let bound = match summaries.get(uri.as_str()) {
                 Some(s) if &s.column == primary && !s.centroid.is_empty() => {
                     Some((s.centroid.clone(), s.radius))
@@ -178,7 +201,7 @@ impl SearchSession {
                     }
                 }
             };
-            plan.push(ShardPlan { uri, path, rows: f.data_file.record_count(), bound });
+            plan.push(ShardPlan { uri, path, rows: f.data_file.record_count(), bound, occupancy });
         }
         Ok(plan)
     }
@@ -349,19 +372,37 @@ impl SearchSession {
         params: &SearchParams,
     ) -> Result<Vec<(usize, Neighbor)>> {
         let primary = spec.name == self.specs[0].name;
-        let mut order: Vec<(usize, Option<f32>)> = (0..self.plan.len())
-            .map(|i| {
-                (
-                    i,
-                    if primary && params.prune {
-                        Self::lower_bound(&self.plan[i], q, spec.metric)
-                    } else {
-                        None
-                    },
-                )
-            })
-            .collect();
-        order.sort_by(|a, b| a.1.unwrap_or(0.0).total_cmp(&b.1.unwrap_or(0.0)));
+        // Partition-aware planning: the shards holding the partitions nearest the query, in
+        // the order of their nearest such partition; shards without a recorded occupancy
+        // (written before the partitions) are always visited.
+        let probed: Option<(u32, HashMap<u32, usize>)> = match &self.partitions {
+            Some(p) if primary && params.prune => {
+                let n = params.partition_probes.unwrap_or_else(|| default_partition_probes(p.len()));
+                Some((
+                    p.version,
+                    p.nearest(q, n).into_iter().enumerate().map(|(rank, id)| (id, rank)).collect(),
+                ))
+            }
+            _ => None,
+        };
+        let mut order: Vec<(usize, usize, Option<f32>)> = Vec::with_capacity(self.plan.len());
+        for (i, plan) in self.plan.iter().enumerate() {
+            let rank = match (&probed, &plan.occupancy) {
+                (Some((version, ranks)), Some(o)) if o.version == *version => {
+                    match o.counts.iter().filter_map(|(id, _)| ranks.get(id)).min() {
+                        Some(r) => *r,
+                        None => {
+                            SearchCounters::add(&self.counters.partition_pruned, 1);
+                            continue;
+                        }
+                    }
+                }
+                _ => 0,
+            };
+            let lb = if primary && params.prune { Self::lower_bound(plan, q, spec.metric) } else { None };
+            order.push((i, rank, lb));
+        }
+        order.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.unwrap_or(0.0).total_cmp(&b.2.unwrap_or(0.0))));
 
         let mut best: Vec<(usize, Neighbor)> = Vec::new();
         let wave = params.concurrency.max(1);
@@ -370,7 +411,7 @@ impl SearchSession {
             let kth = (best.len() >= k).then(|| best[k - 1].1.distance);
             let mut batch = Vec::new();
             while next < order.len() && batch.len() < wave {
-                let (i, lb) = order[next];
+                let (i, _, lb) = order[next];
                 next += 1;
                 if params
                     .filter

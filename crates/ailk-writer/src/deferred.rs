@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use ailk_catalog::{CatalogError, IndexKind, IndexStatus, ShardSummary, SnapshotUpdate};
+use ailk_catalog::{CatalogError, IndexKind, IndexStatus, Occupancy, ShardSummary, SnapshotUpdate};
 use ailk_format::object_store::ObjectStoreExt;
 use ailk_format::{read_vectors, resection_object, write_shard_bytes, ReadOptions, ShardReader};
 use ailk_index::IvfPqConfig;
@@ -55,7 +55,8 @@ impl TableWriter {
         let uri = self.data_uri();
         self.put(&uri, bytes).await?;
         let kind = build.kind();
-        let entry = self.entry(&uri, rows, &primary, kind, None, batch_id).await?;
+        let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
+        let entry = self.entry(&uri, rows, &primary, kind, None, batch_id, occupancy).await?;
         let key = entry.key;
         self.staging().entries.lock().await.push(entry);
         let writer = self.clone();
@@ -86,13 +87,15 @@ impl TableWriter {
         let plan = self.plan_for(build, &prepared).await?;
         let kind = plan.kind();
         let rows = prepared.rows;
+        let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
         let (section, primary) = build_off_thread(prepared, plan, &old_uri).await?;
-        self.install(Some(key), &old_uri, rows, section, &primary, kind).await
+        self.install(Some(key), &old_uri, rows, section, &primary, kind, occupancy).await
     }
 
     /// Re-sections `old_uri` with `section` into a new file and puts it in place: inside the
     /// staged entry when not yet committed, else by a replace commit. A file whose batch was
     /// dropped (committed by another writer) is discarded.
+    #[allow(clippy::too_many_arguments)] // the facts of one file, passed through to its entry
     async fn install(
         &self,
         key: Option<u64>,
@@ -101,6 +104,7 @@ impl TableWriter {
         section: Vec<u8>,
         primary: &ailk_format::VectorColumn,
         kind: IndexKind,
+        occupancy: Option<Occupancy>,
     ) -> Result<()> {
         let wh = self.table().warehouse();
         let old_path = wh.path_of(old_uri)?;
@@ -128,7 +132,15 @@ impl TableWriter {
             Err(e) => return Err(e.into()),
         };
         let new_entry = self
-            .entry(&new_uri, rows, primary, kind, written.section.map(|s| (s.offset, s.length)), None)
+            .entry(
+                &new_uri,
+                rows,
+                primary,
+                kind,
+                written.section.map(|s| (s.offset, s.length)),
+                None,
+                occupancy,
+            )
             .await?;
         let mut entries = self.staging().entries.lock().await;
         let staged = key.and_then(|k| entries.iter_mut().find(|e| e.key == k));
@@ -262,8 +274,9 @@ impl TableWriter {
             };
             let plan = self.plan_for(build, &prepared).await?;
             let kind = plan.kind();
+            let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
             let (section, primary) = build_off_thread(prepared, plan, uri).await?;
-            self.install(None, uri, rows, section, &primary, kind).await?;
+            self.install(None, uri, rows, section, &primary, kind, occupancy).await?;
             done += 1;
         }
         tracing::info!(indexed = done, "resume_indexing finished");

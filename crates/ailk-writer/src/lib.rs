@@ -10,12 +10,13 @@
 //! Modules by concern: `writer` (the handle and the write path), `staging` (staged files,
 //! batch-id reservations, the commit), `deferred` (background builds, resume), `codebook`
 //! (the table's shared IVF-PQ codebooks), `prepare` (checking a write against the table),
-//! `build` (index sections), `delete` (row deletes by filter).
+//! `build` (index sections), `delete` (row deletes by filter), `compact` (clustering compaction).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod build;
 mod codebook;
+mod compact;
 mod deferred;
 mod delete;
 pub mod error;
@@ -26,6 +27,7 @@ mod prepare;
 mod staging;
 mod writer;
 
+pub use compact::{compact, CompactOptions, CompactOutcome, CompactProgress};
 pub use delete::{delete_rows, DeleteOutcome};
 pub use error::{Result, WriterError};
 pub use options::{IndexChoice, WriteOptions};

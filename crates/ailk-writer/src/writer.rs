@@ -7,12 +7,13 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use ailk_catalog::{
-    file_schema, Catalog, CatalogProvider, IndexKind, Table, TableIdent, VectorSpec, Warehouse,
+    file_schema, Catalog, CatalogProvider, IndexKind, Occupancy, Table, TableIdent, VectorSpec, Warehouse,
 };
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::{ObjectStoreExt, PutPayload};
 use ailk_format::write_shard_bytes;
-use ailk_index::IvfPqConfig;
+use ailk_index::{IvfPqConfig, Partitions};
+use ailk_search::load_partitions;
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema as ArrowSchema, SchemaRef};
 use tokio::task::JoinHandle;
@@ -48,6 +49,9 @@ pub(crate) struct Inner {
     pub staging: Staging,
     pub tasks: SyncMutex<Vec<(String, JoinHandle<Result<()>>)>>,
     pub codebooks: SharedCodebooks,
+    /// The table's coarse partitions of the primary column (loaded on first use; `None` when
+    /// the table has none), whose occupancy every new file records.
+    pub partitions: tokio::sync::OnceCell<Option<Arc<Partitions>>>,
 }
 
 /// Writes batches of rows with their embeddings into one table. `Send + Sync`: share it
@@ -97,6 +101,7 @@ impl TableWriter {
                 staging: Staging::default(),
                 tasks: SyncMutex::default(),
                 codebooks: SharedCodebooks::default(),
+                partitions: tokio::sync::OnceCell::new(),
             }),
             parent: None,
         })
@@ -229,7 +234,7 @@ impl TableWriter {
     }
 
     /// The index plan of a synchronous write of `rows` rows.
-    fn plan(&self, choice: &IndexChoice, rows: usize) -> IndexPlan {
+    pub(crate) fn plan(&self, choice: &IndexChoice, rows: usize) -> IndexPlan {
         match choice {
             IndexChoice::Hnsw => IndexPlan::Hnsw(self.inner.policy.hnsw),
             IndexChoice::IvfPq(cfg) => IndexPlan::IvfPq(*cfg),
@@ -265,8 +270,26 @@ impl TableWriter {
     ) -> Result<WrittenFile> {
         let kind = plan.kind();
         let rows = prepared.rows;
+        let entry = self.build_indexed(prepared, plan, batch_id).await?;
+        let uri = entry.data_file.file_path().to_string();
+        self.staging().entries.lock().await.push(entry);
+        tracing::info!(file = %uri, rows, index = ?kind, "wrote indexed shard");
+        Ok(WrittenFile { path: uri, rows, index: kind, indexed: true })
+    }
+
+    /// Builds `prepared`'s index, writes and puts its data file, and returns its entry (not
+    /// staged).
+    pub(crate) async fn build_indexed(
+        &self,
+        prepared: PreparedBatch,
+        plan: IndexPlan,
+        batch_id: Option<String>,
+    ) -> Result<Entry> {
+        let kind = plan.kind();
+        let rows = prepared.rows;
         let schema = self.inner.schema.clone();
         let uri = self.data_uri();
+        let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
         let (bytes, section, primary) = tokio::task::spawn_blocking(move || -> Result<_> {
             let section = build_section(prepared.rows, &prepared.columns, &plan)?;
             let primary = summarize(&prepared.columns[..1])?.remove(0);
@@ -276,13 +299,24 @@ impl TableWriter {
         .await
         .map_err(|e| WriterError::BuildFailed { file: uri.clone(), reason: e.to_string() })??;
         self.put(&uri, bytes).await?;
-        let entry = self.entry(&uri, rows, &primary, kind, section, batch_id).await?;
-        self.staging().entries.lock().await.push(entry);
-        tracing::info!(file = %uri, rows, index = ?kind, "wrote indexed shard");
-        Ok(WrittenFile { path: uri, rows, index: kind, indexed: true })
+        self.entry(&uri, rows, &primary, kind, section, batch_id, occupancy).await
+    }
+
+    /// The table partitions of the primary column, loaded once per writer.
+    pub(crate) async fn partitions(&self) -> Result<Option<Arc<Partitions>>> {
+        let table = self.table();
+        let primary = &self.inner.specs[0].name;
+        Ok(self.inner.partitions.get_or_try_init(|| load_partitions(table, primary)).await?.clone())
+    }
+
+    /// Which table partitions `values` (the primary column as indexed) fall in, when the
+    /// table has partitions.
+    pub(crate) async fn occupancy(&self, values: &[f32]) -> Result<Option<Occupancy>> {
+        Ok(self.partitions().await?.map(|p| Occupancy { version: p.version, counts: p.occupancy(values) }))
     }
 
     /// The staging entry of a file just put at `uri`.
+    #[allow(clippy::too_many_arguments)] // the facts of one file, as its summary records them
     pub(crate) async fn entry(
         &self,
         uri: &str,
@@ -291,10 +325,12 @@ impl TableWriter {
         kind: IndexKind,
         section: Option<(u64, u64)>,
         batch_id: Option<String>,
+        occupancy: Option<Occupancy>,
     ) -> Result<Entry> {
         let data_file =
             ailk_catalog::data_file_from_store(self.table().warehouse(), uri, self.table().schema()).await?;
-        let summary = shard_summary(uri, rows, primary, kind, section);
+        let mut summary = shard_summary(uri, rows, primary, kind, section);
+        summary.occupancy = occupancy;
         Ok(Entry { key: self.staging().next_key(), data_file, summary, batch_id, state: EntryState::Staged })
     }
 

@@ -1,0 +1,439 @@
+//! Compaction: rewrite small, unclustered or delete-carrying files into target-size files
+//! that each hold whole coarse partitions of the table, in one `replace` commit.
+//!
+//! One plan: pick candidates on the current snapshot; train the table's partitions on them
+//! when it has none (stored as a table file named in the table properties); read the
+//! candidates' rows (as the current schema sees them) without their deleted rows; route every
+//! row to its partition; pack partitions, nearest-neighbour chained so neighbours share
+//! files, into groups of about `target_rows`; write one indexed file per group (its
+//! occupancy recorded in its summary) and commit them replacing the candidates. A commit
+//! that finds a candidate gone (`FileNotLive`) or rows of one deleted meanwhile
+//! (`DeletedMeanwhile`) discards its files and re-plans on the new snapshot; appends
+//! committed meanwhile are kept by the rebase.
+//!
+//! Memory: the rows of one plan (at most `max_rows`) are held decoded, plus one output file
+//! while it is built; larger tables compact over several calls.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ailk_catalog::{CatalogError, LiveFile, SnapshotUpdate, Table};
+use ailk_format::object_store::{ObjectStoreExt, PutMode, PutPayload};
+use ailk_index::{kernels, Metric, Partitions};
+use ailk_search::{partitions_property, read_table_rows};
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float32Type;
+use arrow_array::{Array, BooleanArray, RecordBatch, UInt32Array};
+
+use crate::error::{Result, WriterError};
+use crate::options::IndexChoice;
+use crate::policy::WritePolicy;
+use crate::prepare::{prepare, split_vector_columns};
+use crate::writer::TableWriter;
+
+/// Plans a compaction re-runs after losing to a concurrent commit before giving up.
+const MAX_PLANS: u32 = 6;
+/// Partitions above which the nearest-neighbour chaining of partitions is skipped (k² cost).
+const CHAIN_MAX: usize = 2048;
+
+/// Progress of a running compaction, reported after each file written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactProgress {
+    /// Files written so far in this plan.
+    pub files_written: usize,
+    /// Files this plan writes.
+    pub files_planned: usize,
+    /// Rows written so far.
+    pub rows_written: u64,
+}
+
+/// What to compact and how.
+#[derive(Clone)]
+pub struct CompactOptions {
+    /// Rows per new file (a file holds whole partitions, so it may exceed this by part of one
+    /// partition; a partition larger than this is split).
+    pub target_rows: usize,
+    /// Files with fewer rows are rewritten (default: half of `target_rows`).
+    pub small_file_rows: Option<usize>,
+    /// Cluster rows by the table's coarse partitions (trained on first use) and rewrite files
+    /// not clustered yet; `false` only merges small files and purges deletes.
+    pub cluster: bool,
+    /// Partition count when they are trained (default: `Partitions::count_for(rows)`).
+    pub partitions: Option<usize>,
+    /// The index of the new files.
+    pub index: IndexChoice,
+    /// Rows one call rewrites at most (bounds memory); the rest waits for the next call.
+    pub max_rows: usize,
+    /// Called after each file written.
+    pub progress: Option<Arc<dyn Fn(CompactProgress) + Send + Sync>>,
+}
+
+impl Default for CompactOptions {
+    fn default() -> Self {
+        Self {
+            target_rows: 100_000,
+            small_file_rows: None,
+            cluster: true,
+            partitions: None,
+            index: IndexChoice::Hnsw,
+            max_rows: 1_000_000,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for CompactOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompactOptions")
+            .field("target_rows", &self.target_rows)
+            .field("small_file_rows", &self.small_file_rows)
+            .field("cluster", &self.cluster)
+            .field("partitions", &self.partitions)
+            .field("index", &self.index)
+            .field("max_rows", &self.max_rows)
+            .finish()
+    }
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CompactOutcome {
+    /// The replace snapshot; `None` when there was nothing to compact.
+    pub snapshot_id: Option<i64>,
+    /// Files replaced.
+    pub files_removed: usize,
+    /// Files written.
+    pub files_added: usize,
+    /// Live rows rewritten.
+    pub rows: u64,
+    /// Deleted rows dropped for good (their position deletes went with their files).
+    pub deleted_rows_purged: u64,
+    /// The partitions version the new files are clustered by.
+    pub partitions_version: Option<u32>,
+    /// Plans it took (more than 1 when concurrent commits touched the candidates).
+    pub plans: u32,
+}
+
+impl TableWriter {
+    /// Compacts the table (see [`compact`]) with this writer's policy.
+    pub async fn compact(&self, opts: &CompactOptions) -> Result<CompactOutcome> {
+        compact(self.table(), self.inner.policy, opts).await
+    }
+}
+
+/// Compacts `table`'s current snapshot: see the module docs.
+pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) -> Result<CompactOutcome> {
+    if opts.target_rows == 0 || opts.max_rows == 0 {
+        return Err(WriterError::InvalidInput("target_rows and max_rows must be at least 1".into()));
+    }
+    for plans in 1..=MAX_PLANS {
+        let table = table.refresh().await?;
+        let Some(snapshot) = table.snapshot_id() else { return Ok(CompactOutcome::default()) };
+        let seq = table.metadata().snapshot_by_id(snapshot).map_or(0, |s| s.sequence_number());
+        let writer = TableWriter::for_table(&table, policy)?;
+        let partitions = if opts.cluster { writer.partitions().await? } else { None };
+        let candidates = candidates(&table, partitions.as_deref(), opts).await?;
+        if candidates.is_empty() {
+            tracing::info!(table = %table.ident(), "nothing to compact");
+            return Ok(CompactOutcome { plans, ..Default::default() });
+        }
+        let rows = read_candidates(&table, &writer, &candidates).await?;
+        if rows.files.is_empty() {
+            return Ok(CompactOutcome { plans, ..Default::default() });
+        }
+        // Partitions are trained once, on the first compaction's rows.
+        let (table, writer, partitions) = match (opts.cluster, partitions) {
+            (true, None) => {
+                let table = train_partitions(&table, &writer, &rows.primary, opts).await?;
+                let writer = TableWriter::for_table(&table, policy)?;
+                let p = writer.partitions().await?;
+                (table, writer, p)
+            }
+            (_, p) => (table, writer, p),
+        };
+        let groups = plan_groups(&rows, partitions.as_deref(), opts.target_rows);
+        let mut written = Vec::new();
+        let result = write_groups(&writer, &rows, &groups, opts, &mut written).await;
+        let entries = match result {
+            Ok(e) => e,
+            Err(e) => {
+                discard(&table, &written).await;
+                return Err(e);
+            }
+        };
+        let mut outcome = CompactOutcome {
+            snapshot_id: None,
+            files_removed: rows.files.len(),
+            files_added: entries.len(),
+            rows: rows.batch.num_rows() as u64,
+            deleted_rows_purged: rows.purged,
+            partitions_version: partitions.as_ref().map(|p| p.version),
+            plans,
+        };
+        let update = SnapshotUpdate {
+            added: entries.iter().map(|e| e.data_file.clone()).collect(),
+            removed: rows.files.iter().map(|f| f.path().to_string()).collect(),
+            summaries: entries.iter().map(|e| e.summary.clone()).collect(),
+            ..SnapshotUpdate::default()
+        }
+        .with_deletes_as_of(seq)
+        .with_written_schema(table.metadata().current_schema().clone());
+        match table.commit(update).await {
+            Ok(done) => {
+                outcome.snapshot_id = Some(done.snapshot_id());
+                tracing::info!(table = %table.ident(), removed = outcome.files_removed, added = outcome.files_added, rows = outcome.rows, purged = outcome.deleted_rows_purged, snapshot = done.snapshot_id(), "compacted");
+                return Ok(outcome);
+            }
+            Err(e @ (CatalogError::FileNotLive { .. } | CatalogError::DeletedMeanwhile(_))) => {
+                discard(&table, &written).await;
+                tracing::info!(table = %table.ident(), error = %e, plans, "a concurrent commit touched the compacted files; re-planning");
+            }
+            Err(e) => {
+                discard(&table, &written).await;
+                return Err(e.into());
+            }
+        }
+    }
+    Err(CatalogError::CommitConflict { table: table.ident().to_string(), attempts: MAX_PLANS }.into())
+}
+
+/// The files worth rewriting: small ones, ones with deleted rows, and (clustering) ones not
+/// clustered by the current partitions; capped at `max_rows` rows. A single file that is
+/// already clustered and has no deletes is left alone.
+async fn candidates(
+    table: &Table,
+    partitions: Option<&Partitions>,
+    opts: &CompactOptions,
+) -> Result<Vec<LiveFile>> {
+    let files = table.live_files().await?;
+    let deletes = table.deleted_rows().await?;
+    let summaries = table.shard_summaries().await?;
+    let occupancy: HashMap<&str, Option<u32>> = summaries
+        .iter()
+        .flat_map(|s| s.iter())
+        .map(|s| (s.file_path.as_str(), s.occupancy.as_ref().map(|o| o.version)))
+        .collect();
+    let small = opts.small_file_rows.unwrap_or(opts.target_rows / 2).max(1) as u64;
+    let mut picked = Vec::new();
+    let mut rows = 0u64;
+    let mut needs_rewrite = false;
+    for f in files.iter() {
+        let deleted = !deletes.deleted(f.path()).is_empty();
+        let clustered = match partitions {
+            Some(p) => occupancy.get(f.path()).copied().flatten() == Some(p.version),
+            None => !opts.cluster,
+        };
+        if f.data_file.record_count() >= small && !deleted && clustered {
+            continue;
+        }
+        if rows + f.data_file.record_count() > opts.max_rows as u64 && !picked.is_empty() {
+            break;
+        }
+        needs_rewrite |= deleted || !clustered;
+        rows += f.data_file.record_count();
+        picked.push(f.clone());
+    }
+    if picked.len() == 1 && !needs_rewrite {
+        picked.clear();
+    }
+    Ok(picked)
+}
+
+/// The live rows of the candidates, as one batch in the writer's schema.
+struct Rows {
+    /// Files whose rows are in `batch` (unreadable candidates are left out and stay).
+    files: Vec<LiveFile>,
+    batch: RecordBatch,
+    /// The primary column of `batch`, as indexed (unit length for cosine).
+    primary: Vec<f32>,
+    /// Deleted rows dropped.
+    purged: u64,
+}
+
+async fn read_candidates(table: &Table, writer: &TableWriter, candidates: &[LiveFile]) -> Result<Rows> {
+    let deletes = table.deleted_rows().await?;
+    let schema = writer.inner.schema.clone();
+    let spec = &writer.inner.specs[0];
+    let (mut files, mut parts, mut purged) = (Vec::new(), Vec::new(), 0u64);
+    for f in candidates {
+        let batches = match read_table_rows(table, f.path()).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == ailk_format::ErrorKind::Corrupt => {
+                tracing::warn!(file = %f.path(), error = %e, "cannot read the file as the table's schema; left as it is");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(first) = batches.first() else {
+            files.push(f.clone()); // no rows at all: the file just goes
+            continue;
+        };
+        let all = arrow_select::concat::concat_batches(&first.schema(), &batches)?;
+        let deleted = deletes.deleted(f.path());
+        let keep: BooleanArray =
+            (0..all.num_rows() as u64).map(|r| Some(deleted.binary_search(&r).is_err())).collect();
+        let kept = arrow_select::filter::filter_record_batch(&all, &keep)?;
+        let conformed = match RecordBatch::try_new(schema.clone(), kept.columns().to_vec()) {
+            Ok(b) if vectors_usable(&b, writer) => b,
+            _ => {
+                tracing::warn!(file = %f.path(), "rows without a usable vector or value: left as it is");
+                continue;
+            }
+        };
+        purged += deleted.len() as u64;
+        files.push(f.clone());
+        parts.push(conformed);
+    }
+    let batch = arrow_select::concat::concat_batches(&schema, &parts)?;
+    let mut primary = match batch.column_by_name(&spec.name) {
+        Some(c) if batch.num_rows() > 0 => {
+            c.as_fixed_size_list().values().as_primitive::<Float32Type>().values().to_vec()
+        }
+        _ => Vec::new(),
+    };
+    if spec.metric == Metric::Cosine {
+        primary.chunks_exact_mut(spec.dim as usize).for_each(kernels::normalize);
+    }
+    Ok(Rows { files, batch, primary, purged })
+}
+
+/// Every vector column of `batch` is non-null with finite values (compaction never drops a
+/// row: a file with unusable vectors is not compacted).
+fn vectors_usable(batch: &RecordBatch, writer: &TableWriter) -> bool {
+    writer.inner.specs.iter().all(|s| {
+        batch.column_by_name(&s.name).is_some_and(|c| {
+            let list = c.as_fixed_size_list();
+            list.null_count() == 0
+                && list.values().null_count() == 0
+                && list.values().as_primitive::<Float32Type>().values().iter().all(|v| v.is_finite())
+        })
+    })
+}
+
+/// Trains the table's partitions on `primary` and names them in the table properties (a
+/// concurrent trainer that wins keeps its partitions; ours are then discarded).
+async fn train_partitions(
+    table: &Table,
+    writer: &TableWriter,
+    primary: &[f32],
+    opts: &CompactOptions,
+) -> Result<Table> {
+    let spec = writer.inner.specs[0].clone();
+    let dim = spec.dim as usize;
+    let rows = primary.len() / dim;
+    let count = opts.partitions.unwrap_or_else(|| Partitions::count_for(rows)).min(rows).max(1);
+    let sample = primary.to_vec();
+    let p = tokio::task::spawn_blocking(move || Partitions::train(&sample, dim, spec.metric, count, 1))
+        .await
+        .map_err(|e| WriterError::Internal(format!("partition training: {e}")))??;
+    let uri = format!(
+        "{}/metadata/{}partitions-{}-{}.ailk",
+        table.location(),
+        ailk_catalog::TABLE_FILE_PREFIX,
+        spec.name,
+        uuid::Uuid::new_v4()
+    );
+    let wh = table.warehouse();
+    let path = wh.path_of(&uri)?;
+    wh.store().put_opts(&path, PutPayload::from(p.to_bytes()), PutMode::Create.into()).await?;
+    let key = partitions_property(&spec.name);
+    let (table, won) = table.set_property_if_absent(&key, &uri).await?;
+    if won {
+        tracing::info!(table = %table.ident(), %uri, partitions = p.len(), rows, "trained the table's partitions");
+    } else {
+        wh.store().delete(&path).await.ok();
+    }
+    Ok(table)
+}
+
+/// Output groups: row indices of `rows.batch`, whole partitions per group where they fit.
+fn plan_groups(rows: &Rows, partitions: Option<&Partitions>, target: usize) -> Vec<Vec<u32>> {
+    let n = rows.batch.num_rows();
+    let Some(p) = partitions else {
+        let all: Vec<u32> = (0..n as u32).collect();
+        return all.chunks(target).map(<[u32]>::to_vec).collect();
+    };
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); p.len()];
+    for (row, part) in p.assign(&rows.primary).into_iter().enumerate() {
+        members[part as usize].push(row as u32);
+    }
+    let mut groups: Vec<Vec<u32>> = Vec::new();
+    let mut current: Vec<u32> = Vec::new();
+    for part in chain(p) {
+        let m = &members[part];
+        if m.is_empty() {
+            continue;
+        }
+        if !current.is_empty() && current.len() + m.len() > target + target / 4 {
+            groups.push(std::mem::take(&mut current));
+        }
+        for piece in m.chunks(target) {
+            if !current.is_empty() && current.len() + piece.len() > target + target / 4 {
+                groups.push(std::mem::take(&mut current));
+            }
+            current.extend_from_slice(piece);
+        }
+    }
+    if !current.is_empty() {
+        groups.push(current);
+    }
+    groups
+}
+
+/// Partition ids in an order where neighbours are near each other (greedy nearest-neighbour
+/// chain from partition 0; id order above `CHAIN_MAX` partitions).
+fn chain(p: &Partitions) -> Vec<usize> {
+    let k = p.len();
+    if k > CHAIN_MAX {
+        return (0..k).collect();
+    }
+    let c = |i: usize| &p.centroids[i * p.dim..(i + 1) * p.dim];
+    let mut left: Vec<usize> = (1..k).collect();
+    let mut order = vec![0];
+    while !left.is_empty() {
+        let last = *order.last().expect("non-empty");
+        let (at, _) = left
+            .iter()
+            .enumerate()
+            .map(|(at, &j)| (at, kernels::l2_sq(c(last), c(j))))
+            .fold((0, f32::INFINITY), |best, x| if x.1 < best.1 { x } else { best });
+        order.push(left.swap_remove(at));
+    }
+    order
+}
+
+/// Writes one indexed file per group; `written` collects their URIs for cleanup.
+async fn write_groups(
+    writer: &TableWriter,
+    rows: &Rows,
+    groups: &[Vec<u32>],
+    opts: &CompactOptions,
+    written: &mut Vec<String>,
+) -> Result<Vec<crate::staging::Entry>> {
+    let mut entries = Vec::with_capacity(groups.len());
+    let mut rows_written = 0u64;
+    for (i, group) in groups.iter().enumerate() {
+        let take = UInt32Array::from(group.clone());
+        let batch = arrow_select::take::take_record_batch(&rows.batch, &take)?;
+        let (attributes, vectors) = split_vector_columns(&writer.inner.specs, &batch)?;
+        let prepared = prepare(&writer.inner.schema, &writer.inner.specs, &attributes, vectors)?;
+        let plan = writer.plan(&opts.index, prepared.rows);
+        let entry = writer.build_indexed(prepared, plan, None).await?;
+        written.push(entry.data_file.file_path().to_string());
+        rows_written += group.len() as u64;
+        tracing::info!(file = %entry.data_file.file_path(), rows = group.len(), done = i + 1, of = groups.len(), "compaction wrote a file");
+        if let Some(progress) = &opts.progress {
+            progress(CompactProgress { files_written: i + 1, files_planned: groups.len(), rows_written });
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+async fn discard(table: &Table, uris: &[String]) {
+    for uri in uris {
+        if let Err(e) = table.file_io().delete(uri).await {
+            tracing::warn!(%uri, error = %e, "could not remove a file of an abandoned compaction");
+        }
+    }
+}
