@@ -49,6 +49,9 @@ fn default_partition_probes(partitions: usize) -> usize {
     partitions.div_ceil(8).max(16)
 }
 
+/// The planning rank of a shard that holds none of the probed partitions.
+const OUTSIDE_PROBES: usize = usize::MAX;
+
 /// A data file's URI and a filter's canonical text.
 type FilterKey = (String, String);
 
@@ -389,13 +392,14 @@ impl SearchSession {
         for (i, plan) in self.plan.iter().enumerate() {
             let rank = match (&probed, &plan.occupancy) {
                 (Some((version, ranks)), Some(o)) if o.version == *version => {
-                    match o.counts.iter().filter_map(|(id, _)| ranks.get(id)).min() {
-                        Some(r) => *r,
-                        None => {
-                            SearchCounters::add(&self.counters.partition_pruned, 1);
-                            continue;
-                        }
-                    }
+                    // A shard holding none of them goes last, and is searched only while
+                    // fewer than `k` rows are found (a selective filter, a large `k`).
+                    o.counts
+                        .iter()
+                        .filter_map(|(id, _)| ranks.get(id))
+                        .min()
+                        .copied()
+                        .unwrap_or(OUTSIDE_PROBES)
                 }
                 _ => 0,
             };
@@ -411,8 +415,12 @@ impl SearchSession {
             let kth = (best.len() >= k).then(|| best[k - 1].1.distance);
             let mut batch = Vec::new();
             while next < order.len() && batch.len() < wave {
-                let (i, _, lb) = order[next];
+                let (i, rank, lb) = order[next];
                 next += 1;
+                if rank == OUTSIDE_PROBES && best.len() >= k {
+                    SearchCounters::add(&self.counters.partition_pruned, 1);
+                    continue;
+                }
                 if params
                     .filter
                     .as_ref()
