@@ -161,6 +161,31 @@ async fn search_and_index_what_other_engines_write() {
     read.retain(|&i| i != 310);
     assert_eq!(read, valid.iter().map(|&i| i as i64).collect::<Vec<_>>(), "indexing changed no row");
 
+    // 6b. ailake deletes rows (position deletes over our and foreign files) and compacts:
+    //     foreign files are rewritten as the current schema sees them (renamed and added
+    //     columns by field id), except the one with the short row, which stays as it is.
+    t.delete(&Filter::cmp("id", ailake::Op::Ge, 100i64).and(Filter::cmp("id", ailake::Op::Lt, 110i64)))
+        .await
+        .unwrap();
+    t.delete(&Filter::eq("id", 455i64)).await.unwrap();
+    valid.retain(|&i| !(100..110).contains(&i) && i != 455);
+    let out = t.compact(&CompactOptions { target_rows: 200, ..Default::default() }).await.unwrap();
+    assert!(out.files_removed >= 3 && out.deleted_rows_purged == 11, "{out:?}");
+    let t = t.refresh().await.unwrap();
+    assert!(
+        t.live_files()
+            .await
+            .unwrap()
+            .iter()
+            .any(|f| f.path() == files.iter().find(|f| f.data_file.record_count() == 50).unwrap().path()),
+        "the file with the short row is left as it is"
+    );
+    check(&t, &valid, &[30, 320, 460], &[310]).await;
+    let mut read = pyiceberg_read(dir.path());
+    read.retain(|&i| i != 310);
+    assert_eq!(read, valid.iter().map(|&i| i as i64).collect::<Vec<_>>(), "compaction changed no live row");
+    let files = t.live_files().await.unwrap();
+
     // 7. A foreign file that cannot be read at all is left out (counted), unless strict.
     let foreign =
         files.iter().find(|f| f.data_file.record_count() == 50).expect("the file with the short row");
