@@ -68,7 +68,7 @@ pub struct VacuumArgs {
 }
 
 /// `30s`, `15m`, `1h`, `2d` (or plain seconds).
-fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+pub fn parse_age(s: &str) -> Result<std::time::Duration, String> {
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = digits.parse().map_err(|_| format!("{s:?}: expected a number and s, m, h or d"))?;
     let secs = match unit {
@@ -146,6 +146,26 @@ pub async fn info(lake: &LakeArgs, args: InfoArgs) -> anyhow::Result<()> {
     );
     for s in table.vector_columns()? {
         println!("vector     {}: {} × f32, {:?}", s.name, s.dim, s.metric);
+    }
+    if let Some(primary) = table.vector_columns()?.first() {
+        if let Some(p) = ailake::search::load_partitions(&table, &primary.name).await? {
+            let clustered = files
+                .iter()
+                .filter(|f| {
+                    by_path
+                        .get(f.path())
+                        .and_then(|s| s.occupancy.as_ref())
+                        .is_some_and(|o| o.version == p.version)
+                })
+                .count();
+            println!(
+                "partitions {} on {} (version {}); {clustered} of {} files record theirs",
+                p.len(),
+                primary.name,
+                p.version,
+                files.len()
+            );
+        }
     }
     let schema = table.schema();
     for f in schema.as_struct().fields() {

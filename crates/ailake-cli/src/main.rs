@@ -1,6 +1,6 @@
 //! `ailake`: the command line of ailake — vector search on Apache Iceberg tables whose Parquet
 //! files carry their own index. Create a table, ingest Parquet / `.npy` / `.fvecs` files,
-//! search it, delete rows, look at its snapshots and files, and resume interrupted index builds.
+//! search it, delete rows, compact it, expire old snapshots, look at its snapshots and files, and resume interrupted index builds.
 //!
 //! Every failure prints one line on stderr (`error: …`) and exits non-zero by its kind:
 //! 2 invalid input, 3 not found, 4 conflict or already exists, 5 corrupt data, 6 I/O,
@@ -14,6 +14,7 @@ mod info;
 mod ingest;
 mod inputs;
 mod lake;
+mod maintain;
 mod output;
 mod search;
 
@@ -44,6 +45,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     Search(search::SearchArgs),
     Delete(delete::DeleteArgs),
+    Compact(maintain::CompactArgs),
+    Expire(maintain::ExpireArgs),
     Info(info::InfoArgs),
     History(info::HistoryArgs),
     Inspect(info::InspectArgs),
@@ -59,6 +62,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(a) => ingest::run(&cli.lake, a).await,
         Command::Search(a) => search::run(&cli.lake, a).await,
         Command::Delete(a) => delete::run(&cli.lake, a).await,
+        Command::Compact(a) => maintain::compact(&cli.lake, a).await,
+        Command::Expire(a) => maintain::expire(&cli.lake, a).await,
         Command::Info(a) => info::info(&cli.lake, a).await,
         Command::History(a) => info::history(&cli.lake, a).await,
         Command::Inspect(a) => info::inspect(a).await,

@@ -243,6 +243,31 @@ async fn delete_removes_rows_from_search_and_info() {
     fails(&wh, &["delete", "docs.t", "--filter", "id = 'x'"], 2, "id");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compact_expire_and_vacuum_keep_the_rows_and_drop_old_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wh, input) = table_and_input(dir.path());
+    ok(&wh, &["ingest", "docs.t", input.to_str().unwrap(), "--batch-rows", "250"]);
+    ok(&wh, &["delete", "docs.t", "--filter", "id < 10"]);
+    let out = ok(&wh, &["compact", "docs.t", "--target-rows", "1000"]);
+    assert!(
+        out.contains("16 files ->") && out.contains("3990 rows rewritten, 10 deleted rows purged"),
+        "{out}"
+    );
+    let info = ok(&wh, &["info", "docs.t"]);
+    assert!(info.contains("rows       3990\n") && info.contains("partitions "), "{info}");
+    let json = ok(&wh, &["search", "docs.t", "--like", "150", "-k", "5", "--format", "json"]);
+    assert_eq!(result_ids(&json, 1)[0][0], 150);
+    assert!(ok(&wh, &["compact", "docs.t", "--target-rows", "1000"]).contains("nothing to compact"));
+    let expired = ok(&wh, &["expire", "docs.t", "--older-than", "0s", "--retain-last", "1"]);
+    assert!(expired.contains("snapshots expired"), "{expired}");
+    let vacuum = ok(&wh, &["vacuum", "docs.t", "--older-than", "0s"]);
+    assert!(vacuum.lines().filter(|l| l.contains("/data/")).count() >= 16, "{vacuum}");
+    let json = ok(&wh, &["search", "docs.t", "--like", "150", "-k", "5", "--format", "json"]);
+    assert_eq!(result_ids(&json, 1)[0][0], 150);
+    fails(&wh, &["compact", "docs.t", "--target-rows", "0"], 2, "target-rows");
+}
+
 #[test]
 fn every_subcommand_has_help_with_an_example() {
     let dir = tempfile::tempdir().unwrap();
@@ -252,6 +277,8 @@ fn every_subcommand_has_help_with_an_example() {
         "ingest",
         "search",
         "delete",
+        "compact",
+        "expire",
         "info",
         "history",
         "inspect",

@@ -412,8 +412,12 @@ impl Table {
             let list = load_manifest_list(&self.shared.io, meta, snapshot.manifest_list()).await?;
             for manifest in list.entries() {
                 referenced.insert(manifest.manifest_path.clone());
+                // A `deleted` entry records a removal; the file is referenced only while a
+                // retained snapshot still lists it as added or existing.
                 for entry in manifest.load_manifest(&self.shared.io).await?.entries() {
-                    referenced.insert(entry.data_file().file_path().to_string());
+                    if entry.status() != ManifestStatus::Deleted {
+                        referenced.insert(entry.data_file().file_path().to_string());
+                    }
                 }
             }
         }
