@@ -3,7 +3,7 @@
 //! - `ci`: exactly what `.ci/run` checks after its installs — fmt, clippy, the workspace
 //!   tests, the `cuda` feature (builds, and falls back to the CPU without a device), and that
 //!   the fuzz targets and the `s3` feature still build.
-//! - `bench [--quick] [--dataset NAME|PATH] [--only filtered]`: peers side by side, criterion benchmarks (`benches/`).
+//! - `bench [--quick] [--dataset NAME|PATH] [--only filtered|scale]`: peers side by side, criterion benchmarks (`benches/`).
 //! - `fuzz-seeds DIR`: writes valid sections and shard files as a seed corpus for `cargo fuzz`.
 //! - `sample`: rebuilds the committed real sample `data/sample` from `../shared/data`.
 
@@ -31,7 +31,7 @@ fn main() -> Result<()> {
         }
         Some("sample") => sample::sample(&root()),
         _ => bail!(
-            "usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] [--only filtered] | fuzz-seeds [DIR] | sample>"
+            "usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] [--only filtered|scale] | fuzz-seeds [DIR] | sample>"
         ),
     }
 }

@@ -14,6 +14,7 @@ use crate::root;
 mod doc;
 mod filtered;
 mod report;
+mod scale;
 mod steps;
 mod tables;
 
@@ -38,7 +39,7 @@ const REFINES: &str = "1,4";
 /// Rows per data file in the whole-table comparison.
 const SHARD_ROWS: &str = "5000";
 /// Steps run per dataset (ours + peers, index and table).
-const STEPS_PER_DATASET: u64 = 10;
+const STEPS_PER_DATASET: u64 = 12;
 
 /// What `cargo xtask bench` runs.
 pub struct BenchOptions {
@@ -47,7 +48,7 @@ pub struct BenchOptions {
     /// One dataset instead of the default pair: `debian-minilm`, `gmm-<rows>k-<dim>`, or a
     /// directory of TEXMEX files (`base.fvecs`, `query.fvecs`, `gt.ivecs`; L2 unless `:ip`).
     pub dataset: Option<String>,
-    /// Run one section only (`filtered`), written to `docs/benchmarks-<section>.md`.
+    /// Run one section only (`filtered` or `scale`), written to `docs/benchmarks-<section>.md`.
     pub only: Option<String>,
 }
 
@@ -97,23 +98,28 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         json: Vec::new(),
     };
     if let Some(section) = opts.only.as_deref() {
-        if section != "filtered" {
-            bail!("--only knows one section: filtered");
-        }
         for ds in &datasets {
-            let filtered = run.filtered(ds)?;
-            run.json.push(json!({"dataset": ds.name, "metric": ds.metric, "filtered": filtered}));
+            let result = match section {
+                "filtered" => run.filtered(ds)?,
+                "scale" => run.scale(ds)?,
+                other => bail!("--only knows the sections filtered and scale, not {other}"),
+            };
+            run.json.push(json!({"dataset": ds.name, "metric": ds.metric, section: result}));
         }
         let total_s = run.steps.finish();
+        let title = if section == "scale" { "The table at scale" } else { "Filtered search and deletes" };
         let page = format!(
-            "# Filtered search and deletes\n\n{}\n\n{}\n{}",
+            "# {title}\n\n{}\n\n{}\n{}",
             run.stamp,
             run.sections.join("\n"),
             doc::timings(&run.steps.timings, total_s)
         );
-        std::fs::write(root.join("docs/benchmarks-filtered.md"), page)?;
-        std::fs::write(root.join("docs/benchmarks-filtered.json"), serde_json::to_string_pretty(&run.json)?)?;
-        eprintln!("wrote docs/benchmarks-filtered.{{md,json}} in {:.1} min", total_s / 60.0);
+        std::fs::write(root.join(format!("docs/benchmarks-{section}.md")), page)?;
+        std::fs::write(
+            root.join(format!("docs/benchmarks-{section}.json")),
+            serde_json::to_string_pretty(&run.json)?,
+        )?;
+        eprintln!("wrote docs/benchmarks-{section}.{{md,json}} in {:.1} min", total_s / 60.0);
         return Ok(());
     }
     for ds in &datasets {
@@ -121,8 +127,9 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         let ivfpq = run.ivfpq(ds)?;
         let table = run.table(ds, &ivfpq["lancedb"])?;
         let filtered = run.filtered(ds)?;
+        let scale = run.scale(ds)?;
         run.json.push(json!({"dataset": ds.name, "metric": ds.metric, "hnsw": hnsw, "ivfpq": ivfpq,
-            "table": table, "filtered": filtered}));
+            "table": table, "filtered": filtered, "scale": scale}));
     }
 
     let mut crit = vec!["bench", "-p", "ailake-benches"];

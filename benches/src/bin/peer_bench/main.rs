@@ -17,6 +17,10 @@
 //!   filtered search at selectivities 50% … 0.1% and a 10% delete on one table (see
 //!   `filtered.rs`).
 //!
+//! - `peer_bench scale --data DIR --metric l2|ip --files N --target-rows R --queries Q --out F`
+//!   the table at lake scale: N random-order files, compaction, the one-file floor (see
+//!   `scale.rs`).
+//!
 //! Peers (hnswlib, FAISS, …) run the same protocol from `benches/peers/*.py` on the same files.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +33,7 @@ use anyhow::{bail, Context, Result};
 
 mod filtered;
 mod index;
+mod scale;
 mod table;
 
 /// Each query sweep point runs the whole query set this many times; the fastest pass counts
@@ -60,8 +65,9 @@ fn main() -> Result<()> {
         Some("ivfpq") => index::ivfpq(&args),
         Some("table") => table::table(&args),
         Some("filtered") => filtered::filtered(&args),
+        Some("scale") => scale::scale(&args),
         Some("gt") => gt(&args),
-        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered> …"),
+        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale> …"),
     }
 }
 
