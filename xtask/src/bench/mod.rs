@@ -321,7 +321,7 @@ fn datasets(
     peer_bench: &str,
     steps: &mut Steps,
 ) -> Result<Vec<Dataset>> {
-    let mut generate = |rows: usize, dim: usize| -> Result<Dataset> {
+    let generate = |rows: usize, dim: usize, steps: &mut Steps| -> Result<Dataset> {
         let name = format!("gmm-{}k-{dim}", rows / 1000);
         let dir = target.join(format!("bench-data/{name}"));
         let (rows_s, dim_s, dir_s) = (rows.to_string(), dim.to_string(), dir.display().to_string());
@@ -335,40 +335,47 @@ fn datasets(
     };
     let real = root.join("../shared/data/debian-minilm");
     let minilm = |dir: PathBuf| Dataset { name: "debian-minilm-30k-384".into(), dir, metric: "ip" };
-    Ok(match opts.dataset.as_deref() {
-        None => {
-            let mut d = vec![generate(if opts.quick { 20_000 } else { 100_000 }, 128)?];
-            if real.join("gt.ivecs").exists() {
-                d.push(minilm(real));
-            } else {
-                steps.say(&format!("warning: {} is missing; the real-data rows are skipped", real.display()));
-            }
-            d
+    let Some(names) = opts.dataset.as_deref() else {
+        let mut d = vec![generate(if opts.quick { 20_000 } else { 100_000 }, 128, steps)?];
+        if real.join("gt.ivecs").exists() {
+            d.push(minilm(real));
+        } else {
+            steps.say(&format!("warning: {} is missing; the real-data rows are skipped", real.display()));
         }
-        Some("debian-minilm") => vec![minilm(real)],
-        Some(name) if name.starts_with("gmm-") => {
-            let spec = name.trim_start_matches("gmm-");
-            let (rows, dim) = spec.split_once("k-").context("gmm datasets are named gmm-<rows>k-<dim>")?;
-            vec![generate(rows.parse::<usize>()? * 1000, dim.parse()?)?]
-        }
-        Some(path) => {
-            let (path, metric) = match path.strip_suffix(":ip") {
-                Some(p) => (p, "ip"),
-                None => (path, "l2"),
-            };
-            let dir = PathBuf::from(path);
-            if !dir.join("base.fvecs").exists() || !dir.join("query.fvecs").exists() {
-                bail!("{} holds no base.fvecs / query.fvecs", dir.display());
+        return Ok(d);
+    };
+    let mut out = Vec::new();
+    // Several datasets: comma-separated.
+    for name in names.split(',') {
+        out.extend(match Some(name) {
+            Some("debian-minilm") => vec![minilm(real.clone())],
+            Some(name) if name.starts_with("gmm-") => {
+                let spec = name.trim_start_matches("gmm-");
+                let (rows, dim) =
+                    spec.split_once("k-").context("gmm datasets are named gmm-<rows>k-<dim>")?;
+                vec![generate(rows.parse::<usize>()? * 1000, dim.parse()?, steps)?]
             }
-            if !dir.join("gt.ivecs").exists() {
-                let d = dir.display().to_string();
-                steps.add(1);
-                steps.run("exact ground truth", peer_bench, &["gt", "--data", &d, "--metric", metric])?;
+            Some(path) => {
+                let (path, metric) = match path.strip_suffix(":ip") {
+                    Some(p) => (p, "ip"),
+                    None => (path, "l2"),
+                };
+                let dir = PathBuf::from(path);
+                if !dir.join("base.fvecs").exists() || !dir.join("query.fvecs").exists() {
+                    bail!("{} holds no base.fvecs / query.fvecs", dir.display());
+                }
+                if !dir.join("gt.ivecs").exists() {
+                    let d = dir.display().to_string();
+                    steps.add(1);
+                    steps.run("exact ground truth", peer_bench, &["gt", "--data", &d, "--metric", metric])?;
+                }
+                let name = dir.file_name().map_or("dataset".into(), |n| n.to_string_lossy().into_owned());
+                vec![Dataset { name, dir, metric }]
             }
-            let name = dir.file_name().map_or("dataset".into(), |n| n.to_string_lossy().into_owned());
-            vec![Dataset { name, dir, metric }]
-        }
-    })
+            None => unreachable!("a name was split out"),
+        });
+    }
+    Ok(out)
 }
 
 fn target_dir(root: &Path) -> PathBuf {
