@@ -44,7 +44,9 @@ impl Partitions {
     pub fn train(sample: &[f32], dim: usize, metric: Metric, count: usize, version: u32) -> Result<Self> {
         let n = check_vectors(sample, dim)?;
         let k = count.clamp(1, n.max(1));
-        let params = KMeansParams { max_iters: 15, ..KMeansParams::new(k) };
+        // Coarse routing needs less precision than an IVF codebook: 15 iterations on at most
+        // 64 rows per partition keep training a 1M-row table's 2,000 partitions to seconds.
+        let params = KMeansParams { max_iters: 15, max_points_per_centroid: 64, ..KMeansParams::new(k) };
         let mut centroids = train(sample, dim, &params)?.centroids;
         if metric == Metric::Cosine {
             centroids.chunks_exact_mut(dim).for_each(kernels::normalize);
