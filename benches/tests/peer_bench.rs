@@ -118,4 +118,58 @@ fn every_subcommand_writes_what_the_xtask_reads() {
     assert!(recall_at(&table, "ef", 64) >= 0.9, "{table}");
     let p = &table["sweep"][0];
     assert!(p["p50_ms"].as_f64().unwrap() <= p["p99_ms"].as_f64().unwrap());
+
+    let out = o("filtered.json");
+    let filtered = peer_bench(&[
+        "filtered",
+        "--data",
+        d,
+        "--metric",
+        "l2",
+        "--shard-rows",
+        "1000",
+        "--efs",
+        "16,64",
+        "--queries",
+        "20",
+        "--out",
+        &out,
+    ]);
+    let sel = filtered["selectivities"].as_array().unwrap();
+    assert_eq!(sel.len(), 4);
+    for s in sel {
+        let matching = s["matching"].as_u64().unwrap();
+        for p in s["sweep"].as_array().unwrap() {
+            assert_eq!(p["min_results"].as_u64(), Some(matching.min(10)), "{s}");
+            assert!(p["recall"].as_f64().unwrap() >= 0.9, "{s}");
+        }
+    }
+    assert_eq!(filtered["delete"]["rows_after"].as_u64(), Some(2700), "{filtered}");
+    assert!(filtered["ivf_nlist"].as_u64().unwrap() > 1);
+
+    let out = o("scale.json");
+    let scale = peer_bench(&[
+        "scale",
+        "--data",
+        d,
+        "--metric",
+        "l2",
+        "--files",
+        "30",
+        "--target-rows",
+        "1000",
+        "--efs",
+        "16,64",
+        "--queries",
+        "20",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(scale["before"]["best"]["files"].as_u64(), Some(30));
+    assert_eq!(scale["floor"]["sweep"].as_array().unwrap().len(), 2);
+    assert_eq!(scale["floor"]["best"]["files"].as_u64(), Some(1));
+    let after = &scale["after"]["best"];
+    assert!(after["files"].as_u64().unwrap() < 30 && after["recall"].as_f64().unwrap() >= 0.9, "{scale}");
+    assert!(after["shards_per_query"].as_f64().unwrap() < 30.0, "{scale}");
+    assert!(scale["compaction"]["rows_per_s"].as_f64().unwrap() > 0.0);
 }
