@@ -25,6 +25,8 @@ impl Run {
                 ds.metric,
                 "--files",
                 "1000",
+                "--efs",
+                "64,128,256",
                 "--queries",
                 queries,
                 "--out",
