@@ -4,7 +4,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -13,46 +13,6 @@ use std::time::Duration;
 use ailake::prelude::*;
 use ailake::Op;
 use support::*;
-
-/// A catalog that announces the swap and then hangs in it (the process is killed there).
-#[derive(Debug)]
-struct HangAtSwap(Arc<dyn CatalogProvider>);
-
-#[async_trait::async_trait]
-impl CatalogProvider for HangAtSwap {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-    async fn create_namespace(&self, namespace: &str) -> ailake::catalog::Result<()> {
-        self.0.create_namespace(namespace).await
-    }
-    async fn list_namespaces(&self) -> ailake::catalog::Result<Vec<String>> {
-        self.0.list_namespaces().await
-    }
-    async fn register_table(&self, t: &TableIdent, location: &str) -> ailake::catalog::Result<()> {
-        self.0.register_table(t, location).await
-    }
-    async fn metadata_location(&self, t: &TableIdent) -> ailake::catalog::Result<String> {
-        self.0.metadata_location(t).await
-    }
-    async fn list_tables(&self, namespace: &str) -> ailake::catalog::Result<Vec<TableIdent>> {
-        self.0.list_tables(namespace).await
-    }
-    async fn drop_table(&self, t: &TableIdent) -> ailake::catalog::Result<()> {
-        self.0.drop_table(t).await
-    }
-    async fn swap_metadata_location(
-        &self,
-        _: &TableIdent,
-        _: &str,
-        _: &str,
-    ) -> ailake::catalog::Result<bool> {
-        println!("SWAPPING");
-        std::io::stdout().flush().unwrap();
-        tokio::time::sleep(Duration::from_secs(120)).await; // killed here
-        Ok(false)
-    }
-}
 
 fn doomed() -> Filter {
     Filter::cmp("id", Op::Lt, 30i64).or(Filter::cmp("id", Op::Ge, 570i64))
@@ -66,7 +26,7 @@ fn child_entry() {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let sql = SqlCatalog::open(dir.join("catalog.db"), "default").await.unwrap();
         let catalog = Catalog::new(
-            Arc::new(HangAtSwap(Arc::new(sql))),
+            Arc::new(HookedCatalog(Arc::new(sql), SwapHook::AnnounceAndHang)),
             Warehouse::local(dir.join("warehouse")).unwrap(),
         );
         let table = catalog.load_table(&ident("t")).await.unwrap();

@@ -119,51 +119,14 @@ async fn a_duplicate_waits_for_the_holder_and_takes_over_when_it_is_cancelled() 
     assert_eq!(live_ids(&table).await, (0..20_000).collect::<Vec<_>>());
 }
 
-/// A catalog whose swaps land at once but answer late, so a caller's timeout fires after
-/// the commit is already in the table.
-#[derive(Debug)]
-struct SlowAnswer(Arc<dyn CatalogProvider>);
-
-#[async_trait::async_trait]
-impl CatalogProvider for SlowAnswer {
-    fn name(&self) -> &str {
-        self.0.name()
-    }
-    async fn create_namespace(&self, namespace: &str) -> ailake::catalog::Result<()> {
-        self.0.create_namespace(namespace).await
-    }
-    async fn list_namespaces(&self) -> ailake::catalog::Result<Vec<String>> {
-        self.0.list_namespaces().await
-    }
-    async fn register_table(&self, t: &TableIdent, location: &str) -> ailake::catalog::Result<()> {
-        self.0.register_table(t, location).await
-    }
-    async fn metadata_location(&self, t: &TableIdent) -> ailake::catalog::Result<String> {
-        self.0.metadata_location(t).await
-    }
-    async fn list_tables(&self, namespace: &str) -> ailake::catalog::Result<Vec<TableIdent>> {
-        self.0.list_tables(namespace).await
-    }
-    async fn drop_table(&self, t: &TableIdent) -> ailake::catalog::Result<()> {
-        self.0.drop_table(t).await
-    }
-    async fn swap_metadata_location(
-        &self,
-        t: &TableIdent,
-        expected: &str,
-        new: &str,
-    ) -> ailake::catalog::Result<bool> {
-        let swapped = self.0.swap_metadata_location(t, expected, new).await?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        Ok(swapped)
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commits_cut_short_by_a_timeout_lose_and_duplicate_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let sql = catalog(dir.path()).await;
-    let slow = Catalog::new(Arc::new(SlowAnswer(sql.provider().clone())), sql.warehouse().clone());
+    let slow = Catalog::new(
+        Arc::new(HookedCatalog(sql.provider().clone(), SwapHook::AnswerLate(Duration::from_millis(200)))),
+        sql.warehouse().clone(),
+    );
     let spec = VectorSpec::new("embedding", DIM, Metric::L2);
     let table = slow.create_table(&ident("timeouts"), &attributes(), &[spec]).await.unwrap();
     let writer = table.writer(WritePolicy::default()).unwrap();

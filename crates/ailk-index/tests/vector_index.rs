@@ -86,6 +86,19 @@ fn flat_search_is_exact_and_bad_queries_are_typed() {
     assert!(VectorIndex::flat(vec![f32::NAN; DIM], DIM, Metric::L2).is_err());
 }
 
+/// 400 clustered rows, an index of `kind` (HNSW, IVF-PQ, flat) over them and one query.
+fn filtered_case(kind: usize, seed: u64) -> (Vec<f32>, VectorIndex, Vec<f32>) {
+    let base = gaussian_mixture(400, DIM, 8, 0.3, 11);
+    let spec = [
+        IndexSpec::Hnsw(HnswParams::default()),
+        IndexSpec::IvfPq(IvfPqConfig::for_dataset(400, DIM)),
+        IndexSpec::Flat,
+    ][kind]
+        .clone();
+    let index = VectorIndex::build(&base, DIM, Metric::L2, &spec).unwrap();
+    (base, index, mixture_queries(1, DIM, 8, 0.3, 11, seed))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -96,14 +109,7 @@ proptest! {
         k in 1usize..20,
         seed in 0u64..1000,
     ) {
-        let base = gaussian_mixture(400, DIM, 8, 0.3, 11);
-        let spec = [
-            IndexSpec::Hnsw(HnswParams::default()),
-            IndexSpec::IvfPq(IvfPqConfig::for_dataset(400, DIM)),
-            IndexSpec::Flat,
-        ][kind].clone();
-        let index = VectorIndex::build(&base, DIM, Metric::L2, &spec).unwrap();
-        let q = mixture_queries(1, DIM, 8, 0.3, 11, seed);
+        let (base, index, q) = filtered_case(kind, seed);
         let filter = RowFilter::from_rows(rows.iter().copied(), 400);
         let got: Vec<u32> =
             index.search_exact(&q, k, &filter).unwrap().into_iter().map(|n| n.id).collect();
@@ -122,14 +128,7 @@ proptest! {
         nprobe in 1usize..6,
         seed in 0u64..1000,
     ) {
-        let base = gaussian_mixture(400, DIM, 8, 0.3, 11);
-        let spec = [
-            IndexSpec::Hnsw(HnswParams::default()),
-            IndexSpec::IvfPq(IvfPqConfig::for_dataset(400, DIM)),
-            IndexSpec::Flat,
-        ][kind].clone();
-        let index = VectorIndex::build(&base, DIM, Metric::L2, &spec).unwrap();
-        let q = mixture_queries(1, DIM, 8, 0.3, 11, seed);
+        let (base, index, q) = filtered_case(kind, seed);
         let filter = RowFilter::from_rows(rows.iter().copied(), 400);
         let knobs = QueryParams { ef: Some(ef), nprobe, refine_factor: 4 };
         let got = index.search(&q, k, &knobs, Some(&filter)).unwrap();

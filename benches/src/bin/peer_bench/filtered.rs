@@ -61,11 +61,7 @@ fn sweep_point(
 ) -> anyhow::Result<Value> {
     let one = |q: &[f32]| -> anyhow::Result<Vec<u32>> {
         let hits = rt.block_on(session.search(q, 10, params))?;
-        let ids = hits
-            .column_by_name("id")
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-            .ok_or_else(|| anyhow::anyhow!("no id column in the results"))?;
-        Ok(ids.values().iter().map(|&v| v as u32).collect())
+        crate::result_ids(&hits)
     };
     one(l.queries.row(0))?; // warm: footers, sections, the filter's row sets
     let mut best: Option<(f64, Vec<f64>, Vec<Vec<u32>>)> = None;

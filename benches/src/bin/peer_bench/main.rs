@@ -142,6 +142,15 @@ fn load(dir: &Path) -> Result<Loaded> {
     Ok(Loaded { base, queries, truth })
 }
 
+/// The `id` column of a search result, as row ids.
+fn result_ids(hits: &arrow_array::RecordBatch) -> Result<Vec<u32>> {
+    let ids = hits
+        .column_by_name("id")
+        .and_then(|c| c.as_any().downcast_ref::<arrow_array::Int64Array>())
+        .context("no id column in the results")?;
+    Ok(ids.values().iter().map(|&v| v as u32).collect())
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }

@@ -84,11 +84,7 @@ fn query_at(
         SearchParams { ef: Some(ef), projection: Some(vec!["id".into()]), ..SearchParams::default() };
     let one = |q: &[f32]| -> anyhow::Result<Vec<u32>> {
         let hits = rt.block_on(session.search(q, 10, &params))?;
-        let ids = hits
-            .column_by_name("id")
-            .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-            .ok_or_else(|| anyhow::anyhow!("no id column"))?;
-        Ok(ids.values().iter().map(|&v| v as u32).collect())
+        crate::result_ids(&hits)
     };
     one(l.queries.row(0))?; // warm footers and sections
     let before = session.counters();

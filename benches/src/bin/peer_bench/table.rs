@@ -13,7 +13,7 @@ use std::time::Instant;
 use ailake::prelude::*;
 use ailake_benches::memory;
 use ailk_testkit::recall_at_k;
-use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
+use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{json, Value};
 
@@ -133,11 +133,7 @@ pub(crate) fn table(args: &Args) -> anyhow::Result<()> {
             SearchParams { ef: Some(ef), projection: Some(vec!["id".into()]), ..SearchParams::default() };
         let one = |q: &[f32]| -> anyhow::Result<Vec<u32>> {
             let hits = rt.block_on(session.search(q, 10, &params))?;
-            let ids = hits
-                .column_by_name("id")
-                .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-                .ok_or_else(|| anyhow::anyhow!("no id column in the results"))?;
-            Ok((0..ids.len()).map(|i| ids.value(i) as u32).collect())
+            crate::result_ids(&hits)
         };
         one(queries.row(0))?; // warm the footer and shard caches, as the AI-Lake script does
         let (mut lat, mut results) = (Vec::with_capacity(nq), Vec::with_capacity(nq));

@@ -165,3 +165,62 @@ pub fn pyiceberg_ids_at(dir: &Path, name: &str, snapshot: Option<i64>) -> Vec<i6
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     json["ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect()
 }
+
+/// What [`HookedCatalog`] does at a metadata swap.
+#[derive(Debug, Clone, Copy)]
+pub enum SwapHook {
+    /// The swap lands at once but the answer comes this late (a caller's timeout fires after
+    /// the commit is in the table).
+    AnswerLate(std::time::Duration),
+    /// Print `SWAPPING` on stdout and hang (the test kills the process there).
+    AnnounceAndHang,
+}
+
+/// A catalog that delegates everything to another one, except what `hook` does at a swap.
+#[derive(Debug)]
+pub struct HookedCatalog(pub Arc<dyn CatalogProvider>, pub SwapHook);
+
+#[async_trait::async_trait]
+impl CatalogProvider for HookedCatalog {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    async fn create_namespace(&self, namespace: &str) -> ailake::catalog::Result<()> {
+        self.0.create_namespace(namespace).await
+    }
+    async fn list_namespaces(&self) -> ailake::catalog::Result<Vec<String>> {
+        self.0.list_namespaces().await
+    }
+    async fn register_table(&self, t: &TableIdent, location: &str) -> ailake::catalog::Result<()> {
+        self.0.register_table(t, location).await
+    }
+    async fn metadata_location(&self, t: &TableIdent) -> ailake::catalog::Result<String> {
+        self.0.metadata_location(t).await
+    }
+    async fn list_tables(&self, namespace: &str) -> ailake::catalog::Result<Vec<TableIdent>> {
+        self.0.list_tables(namespace).await
+    }
+    async fn drop_table(&self, t: &TableIdent) -> ailake::catalog::Result<()> {
+        self.0.drop_table(t).await
+    }
+    async fn swap_metadata_location(
+        &self,
+        t: &TableIdent,
+        expected: &str,
+        new: &str,
+    ) -> ailake::catalog::Result<bool> {
+        match self.1 {
+            SwapHook::AnswerLate(delay) => {
+                let swapped = self.0.swap_metadata_location(t, expected, new).await?;
+                tokio::time::sleep(delay).await;
+                Ok(swapped)
+            }
+            SwapHook::AnnounceAndHang => {
+                println!("SWAPPING");
+                std::io::Write::flush(&mut std::io::stdout()).unwrap();
+                tokio::time::sleep(std::time::Duration::from_secs(120)).await; // killed here
+                Ok(false)
+            }
+        }
+    }
+}
