@@ -80,6 +80,39 @@ impl Warehouse {
         Self::new(store, format!("file://{}", abs.display()))
     }
 
+    /// A warehouse at `uri` (`s3://bucket` or `s3://bucket/prefix`) on an S3-compatible store,
+    /// configured from the `AWS_*` environment variables, then `options` (object_store's
+    /// `AmazonS3ConfigKey` names, e.g. `aws_endpoint`, `aws_allow_http`, `aws_region`,
+    /// `aws_access_key_id`). Conditional puts (`If-None-Match`) are used for create-only
+    /// writes; object_store retries 5xx and timeouts with backoff.
+    #[cfg(feature = "s3")]
+    pub fn s3(uri: &str, options: &[(&str, &str)]) -> Result<Self> {
+        use std::str::FromStr;
+
+        use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+        let rest = uri
+            .strip_prefix("s3://")
+            .ok_or_else(|| CatalogError::InvalidInput(format!("{uri:?} is not an s3:// URI")))?
+            .trim_end_matches('/');
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(CatalogError::InvalidInput(format!("{uri:?} names no bucket")));
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (key, value) in options {
+            let key = AmazonS3ConfigKey::from_str(key)
+                .map_err(|e| CatalogError::InvalidInput(format!("S3 option {key:?}: {e}")))?;
+            builder = builder.with_config(key, *value);
+        }
+        let store: Arc<dyn ObjectStore> = Arc::new(builder.build()?);
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            store
+        } else {
+            Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+        };
+        Self::new(store, format!("s3://{rest}"))
+    }
+
     /// A fresh in-memory warehouse (tests).
     pub fn memory() -> Self {
         Self::new(ailk_format::memory_store(), "memory:///warehouse").expect("static URI is valid")
