@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod cache;
 pub mod error;
 pub mod filter;
 mod filter_parse;
@@ -19,6 +20,7 @@ mod rows;
 mod session;
 mod shard;
 
+pub use cache::{CacheStats, ShardCache};
 pub use error::{Result, SearchError};
 pub use filter::{Filter, Literal, Op};
 pub use filter_prune::may_match as file_may_match;

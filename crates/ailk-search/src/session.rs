@@ -6,7 +6,7 @@
 //! skipped. Shards of one wave are searched concurrently; results are merged, then the
 //! projected columns of the winners are fetched with Parquet row selection.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use ailk_catalog::{
@@ -20,6 +20,7 @@ use arrow_array::{ArrayRef, Float32Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::RowSelection;
 
+use crate::cache::{ShardCache, ShardKey};
 use crate::error::{Result, SearchError};
 use crate::filter::Filter;
 use crate::filter_prune::may_match;
@@ -85,7 +86,10 @@ pub struct SearchSession {
     /// Rows of a shard matching a filter, by (file, filter).
     filter_rows: Mutex<HashMap<FilterKey, Arc<Vec<u32>>>>,
     readers: Mutex<HashMap<String, Arc<ShardReader>>>,
-    shards: Mutex<HashMap<(String, String), Arc<LoadedShard>>>,
+    /// Loaded shard indexes, shared with other sessions (see [`ShardCache`]).
+    cache: Arc<ShardCache>,
+    /// Shards this session has used (their counters are added once per session).
+    touched: Mutex<HashSet<ShardKey>>,
     counters: SearchCounters,
 }
 
@@ -102,7 +106,13 @@ impl std::fmt::Debug for SearchSession {
 impl SearchSession {
     /// Searches the snapshot `table` reads (its metadata version; time travel with
     /// [`Table::at_snapshot`]). Planning reads that snapshot's files and shard summaries once.
+    /// Loaded indexes go to the process-wide [`ShardCache::global`].
     pub async fn new(table: &Table) -> Result<Self> {
+        Self::with_cache(table, ShardCache::global()).await
+    }
+
+    /// [`Self::new`] keeping loaded indexes in `cache`.
+    pub async fn with_cache(table: &Table, cache: Arc<ShardCache>) -> Result<Self> {
         let table = table.clone();
         let snapshot_id = table.snapshot_id();
         let specs = table.vector_columns()?;
@@ -126,7 +136,8 @@ impl SearchSession {
             partitions: None,
             filter_rows: Mutex::default(),
             readers: Mutex::default(),
-            shards: Mutex::default(),
+            cache,
+            touched: Mutex::default(),
             counters: SearchCounters::default(),
         };
         session.files = session.table.live_files().await?;
@@ -162,12 +173,12 @@ impl SearchSession {
             Ok(t) => t,
             Err(_) => self.table.refresh().await?.at_snapshot(snapshot_id)?,
         };
-        Self::new(&table).await
+        Self::with_cache(&table, self.cache.clone()).await
     }
 
     /// The same table at its now-current snapshot (sees commits made since opening).
     pub async fn refresh(&self) -> Result<Self> {
-        Self::new(&self.table.refresh().await?).await
+        Self::with_cache(&self.table.refresh().await?, self.cache.clone()).await
     }
 
     /// The table handle (metadata version and snapshot) this session searches.
@@ -250,19 +261,31 @@ impl SearchSession {
     }
 
     async fn shard(&self, plan: &ShardPlan, spec: &VectorSpec) -> Result<Arc<LoadedShard>> {
-        let key = (plan.uri.clone(), spec.name.clone());
-        if let Some(s) = self.shards.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return Ok(s.clone());
-        }
+        // The footer is read once per session even when the index is cached: a file that is
+        // gone or unreadable fails here, as it would uncached.
         let reader = self.reader(&plan.uri, &plan.path).await?;
-        let field = self.schema.field_with_name(&spec.name)?;
-        let shard = Arc::new(load_shard(self.store.clone(), &plan.path, &reader, spec, field).await?);
-        if shard.corrupt {
-            SearchCounters::add(&self.counters.corrupt, 1);
+        let key = (plan.uri.clone(), spec.name.clone());
+        let shard = match self.cache.get(&key) {
+            Some(shard) => shard,
+            None => {
+                let field = self.schema.field_with_name(&spec.name)?;
+                let shard = Arc::new(load_shard(self.store.clone(), &plan.path, &reader, spec, field).await?);
+                self.cache.insert(key.clone(), shard.clone(), shard.memory_bytes());
+                shard
+            }
+        };
+        if self.touched.lock().unwrap_or_else(|e| e.into_inner()).insert(key) {
+            if shard.corrupt {
+                SearchCounters::add(&self.counters.corrupt, 1);
+            }
+            SearchCounters::add(&self.counters.rows_without_vector, shard.excluded.len() as u64);
         }
-        SearchCounters::add(&self.counters.rows_without_vector, shard.excluded.len() as u64);
-        self.shards.lock().unwrap_or_else(|e| e.into_inner()).insert(key, shard.clone());
         Ok(shard)
+    }
+
+    /// The cache of loaded indexes this session uses.
+    pub fn cache(&self) -> &Arc<ShardCache> {
+        &self.cache
     }
 
     /// The `k` rows nearest to `query`: the projected columns plus `_distance`, nearest first.

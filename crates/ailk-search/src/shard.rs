@@ -24,6 +24,13 @@ pub(crate) struct LoadedShard {
     pub excluded: Vec<u32>,
 }
 
+impl LoadedShard {
+    /// Estimated bytes it holds (index payloads and the excluded-row list).
+    pub fn memory_bytes(&self) -> u64 {
+        self.index.memory_bytes() + self.excluded.len() as u64 * 4
+    }
+}
+
 /// Loads `spec`'s column of the shard behind `reader`.
 pub(crate) async fn load_shard(
     store: Arc<dyn ObjectStore>,

@@ -1,0 +1,65 @@
+//! The shard cache: a refreshed session starts warm (indexes come from the cache, only
+//! footers are read again), the cache stays within its byte budget by evicting the least
+//! recently used shards, and cached, evicting and uncached sessions answer identically.
+
+mod support;
+
+use std::sync::Arc;
+
+use ailake::prelude::*;
+use ailake::search::ShardCache;
+use support::*;
+
+async fn answers(session: &SearchSession, queries: std::ops::Range<usize>) -> Vec<Vec<i64>> {
+    let params = SearchParams { prune: false, ..Default::default() };
+    let mut out = Vec::new();
+    for q in vectors(queries, DIM).chunks_exact(DIM as usize) {
+        out.push(ids(&session.search(q, 10, &params).await.unwrap()));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshed_sessions_start_warm_and_the_budget_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = table(dir.path(), "t").await;
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    // Files large enough that a section is more than the speculative footer read.
+    for f in 0..6 {
+        writer.write(&batch(f * 2500..(f + 1) * 2500), &WriteOptions::default()).await.unwrap();
+    }
+    writer.commit().await.unwrap();
+    let table = table.refresh().await.unwrap();
+
+    // A roomy cache: the second session loads no index.
+    let roomy = Arc::new(ShardCache::new(1 << 30));
+    let cold = SearchSession::with_cache(&table, roomy.clone()).await.unwrap();
+    let expected = answers(&cold, 0..20).await;
+    let after_cold = roomy.stats();
+    assert_eq!((after_cold.misses, after_cold.entries, after_cold.evictions), (6, 6, 0), "{after_cold:?}");
+    let warm = cold.refresh().await.unwrap();
+    assert_eq!(answers(&warm, 0..20).await, expected);
+    assert_eq!(roomy.stats().misses, 6, "the refreshed session loaded no index again");
+    let (cold_io, warm_io) = (cold.counters(), warm.counters());
+    eprintln!("cold: {cold_io:?}\nwarm: {warm_io:?}");
+    assert!(
+        warm_io.bytes_read * 2 < cold_io.bytes_read,
+        "warm {} bytes vs cold {} bytes",
+        warm_io.bytes_read,
+        cold_io.bytes_read
+    );
+
+    // A budget of about two shards: it never holds more, evicts, and answers the same.
+    let one_shard = after_cold.bytes / 6;
+    let tight = Arc::new(ShardCache::new(one_shard * 2 + one_shard / 2));
+    let evicting = SearchSession::with_cache(&table, tight.clone()).await.unwrap();
+    assert_eq!(answers(&evicting, 0..20).await, expected);
+    let s = tight.stats();
+    assert!(s.bytes <= tight.budget() && s.entries <= 2 && s.evictions > 0, "{s:?}");
+
+    // No budget: nothing is kept, same answers.
+    let none = Arc::new(ShardCache::new(0));
+    let uncached = SearchSession::with_cache(&table, none.clone()).await.unwrap();
+    assert_eq!(answers(&uncached, 0..20).await, expected);
+    assert_eq!(none.stats().entries, 0);
+}
