@@ -26,10 +26,12 @@ pub mod error;
 pub mod layout;
 pub mod maintenance;
 pub mod provider;
+mod snapshot_summary;
 pub mod sql;
 pub mod storage;
 pub mod summaries;
 pub mod table;
+mod update;
 
 pub use catalog::Catalog;
 pub use commit::{CommitOptions, CommitOutcome, SnapshotUpdate};
