@@ -90,6 +90,9 @@ pub struct SearchSession {
     cache: Arc<ShardCache>,
     /// Shards this session has used (their counters are added once per session).
     touched: Mutex<HashSet<ShardKey>>,
+    /// Per shard, the rows an unfiltered search may return (deletes and unusable vectors
+    /// removed), when that is not every row.
+    unfiltered: Mutex<HashMap<ShardKey, Arc<RowFilter>>>,
     counters: SearchCounters,
 }
 
@@ -138,6 +141,7 @@ impl SearchSession {
             readers: Mutex::default(),
             cache,
             touched: Mutex::default(),
+            unfiltered: Mutex::default(),
             counters: SearchCounters::default(),
         };
         session.files = session.table.live_files().await?;
@@ -494,7 +498,7 @@ impl SearchSession {
         let plan = &self.plan[i];
         let shard = self.shard(plan, spec).await?;
         SearchCounters::add(&self.counters.visited, 1);
-        let allowed = self.allowed_rows(plan, &shard, params.filter.as_ref()).await?;
+        let allowed = self.allowed_rows(plan, spec, &shard, params.filter.as_ref()).await?;
         let mut knobs =
             QueryParams { ef: params.ef, nprobe: params.nprobe, refine_factor: params.refine_factor };
         let exact = match &allowed {
@@ -533,7 +537,7 @@ impl SearchSession {
         let q = q.to_vec();
         let task = tokio::task::spawn_blocking(move || match &allowed {
             Some(rows) if exact => shard.index.search_exact(&q, k, rows),
-            allowed => shard.index.search(&q, k, &knobs, allowed.as_ref()),
+            allowed => shard.index.search(&q, k, &knobs, allowed.as_deref()),
         });
         let file = &plan.uri;
         Ok(task.await.map_err(|e| SearchError::Internal(format!("search task of {file}: {e}")))??)
@@ -541,15 +545,24 @@ impl SearchSession {
 
     /// The rows of shard `plan` a search may return — matching `filter`, not deleted, with a
     /// usable vector — or `None` when that is every row.
+    /// Without a filter the set depends only on the snapshot and the shard: it is built once
+    /// per session, not per query.
     async fn allowed_rows(
         &self,
         plan: &ShardPlan,
+        spec: &VectorSpec,
         shard: &LoadedShard,
         filter: Option<&Filter>,
-    ) -> Result<Option<RowFilter>> {
+    ) -> Result<Option<Arc<RowFilter>>> {
         let deleted = self.deletes.deleted(&plan.uri);
         if filter.is_none() && deleted.is_empty() && shard.excluded.is_empty() {
             return Ok(None);
+        }
+        let key = (plan.uri.clone(), spec.name.clone());
+        if filter.is_none() {
+            if let Some(rows) = self.unfiltered.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+                return Ok(Some(rows.clone()));
+            }
         }
         let total = plan.rows as usize;
         let mut rows = match filter {
@@ -558,6 +571,10 @@ impl SearchSession {
         };
         rows.remove(deleted.iter().map(|&p| p.min(u64::from(u32::MAX)) as u32));
         rows.remove(shard.excluded.iter().copied());
+        let rows = Arc::new(rows);
+        if filter.is_none() {
+            self.unfiltered.lock().unwrap_or_else(|e| e.into_inner()).insert(key, rows.clone());
+        }
         Ok(Some(rows))
     }
 
