@@ -1,0 +1,462 @@
+//! [`PyTable`]: one ailake table — write, commit, search, delete, compact, history.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ailake::catalog::IndexKind;
+use ailake::prelude::*;
+use ailake::WrittenFile;
+use arrow_array::{ArrayRef, Int32Array, RecordBatch, RecordBatchOptions};
+use arrow_schema::{DataType, Field, Schema};
+use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert::{index_choice, matrix, metric_name, query_rows, query_vector, record_batch, to_pyarrow_table};
+use crate::errors::{invalid, IntoPyResult};
+use crate::runtime::block_on;
+
+/// Time-travel sessions kept per table handle.
+const SNAPSHOT_SESSIONS: usize = 8;
+
+/// What a table handle holds between calls.
+struct State {
+    /// The table version searches read (moved forward by this handle's own commits and by
+    /// `refresh()`).
+    table: Table,
+    /// Stages writes until `commit()`; made on first write and kept, so `wait_indexed()`
+    /// waits for every background build this handle started.
+    writer: Option<TableWriter>,
+    /// The search session of `table`'s snapshot, made on first search.
+    current: Option<Arc<SearchSession>>,
+    /// Sessions of older snapshots (time travel), by snapshot id.
+    snapshots: HashMap<i64, Arc<SearchSession>>,
+}
+
+/// A table of the catalog: writes are staged until `commit()`, searches read the handle's
+/// snapshot (its own commits move it forward; `refresh()` picks up other writers').
+#[pyclass(name = "Table", module = "ailake", frozen)]
+pub struct PyTable {
+    state: Mutex<State>,
+}
+
+impl PyTable {
+    pub fn new(table: Table) -> Self {
+        Self { state: Mutex::new(State { table, writer: None, current: None, snapshots: HashMap::new() }) }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn table(&self) -> Table {
+        self.state().table.clone()
+    }
+
+    /// Moves the handle to `table` (a newer version) unless it already is newer.
+    fn advance(&self, table: Table) {
+        let mut state = self.state();
+        if state.table.metadata_location() != table.metadata_location() {
+            state.table = table;
+            state.current = None;
+        }
+    }
+
+    /// Re-reads the table from the catalog.
+    fn reload(&self, py: Python<'_>) -> PyResult<()> {
+        let table = self.table();
+        let fresh = block_on(py, async move { table.refresh().await }).py(py)?;
+        self.advance(fresh);
+        Ok(())
+    }
+
+    fn writer(&self, py: Python<'_>) -> PyResult<TableWriter> {
+        let mut state = self.state();
+        if let Some(w) = &state.writer {
+            return Ok(w.clone());
+        }
+        let writer = state.table.writer(WritePolicy::default()).py(py)?;
+        state.writer = Some(writer.clone());
+        Ok(writer)
+    }
+
+    /// The search session for the handle's snapshot, or for `snapshot`.
+    fn session(&self, py: Python<'_>, snapshot: Option<i64>) -> PyResult<Arc<SearchSession>> {
+        let table = {
+            let state = self.state();
+            let cached = match snapshot {
+                None => state.current.clone(),
+                Some(id) => state.snapshots.get(&id).cloned(),
+            };
+            if let Some(s) = cached {
+                return Ok(s);
+            }
+            state.table.clone()
+        };
+        let at = match snapshot {
+            None => table.clone(),
+            Some(id) => table.at_snapshot(id).py(py)?,
+        };
+        let session = Arc::new(block_on(py, async move { at.search().await }).py(py)?);
+        let mut state = self.state();
+        match snapshot {
+            // Unless the handle moved meanwhile.
+            None if state.table.metadata_location() == table.metadata_location() => {
+                state.current = Some(session.clone())
+            }
+            None => {}
+            Some(id) => {
+                if state.snapshots.len() >= SNAPSHOT_SESSIONS {
+                    state.snapshots.clear();
+                }
+                state.snapshots.insert(id, session.clone());
+            }
+        }
+        Ok(session)
+    }
+}
+
+/// Search keyword arguments as [`SearchParams`].
+fn params(
+    py: Python<'_>,
+    filter: Option<&str>,
+    columns: Option<Vec<String>>,
+    ef: Option<usize>,
+    nprobe: Option<usize>,
+    vector_column: Option<String>,
+) -> PyResult<SearchParams> {
+    let defaults = SearchParams::default();
+    if ef == Some(0) || nprobe == Some(0) {
+        return Err(invalid(py, "ef and nprobe must be at least 1"));
+    }
+    Ok(SearchParams {
+        column: vector_column,
+        ef,
+        nprobe: nprobe.unwrap_or(defaults.nprobe),
+        projection: columns,
+        filter: filter.map(Filter::parse).transpose().py(py)?,
+        ..defaults
+    })
+}
+
+fn check_k(py: Python<'_>, k: i64) -> PyResult<usize> {
+    usize::try_from(k).ok().filter(|&k| k > 0).ok_or_else(|| invalid(py, format!("k must be at least 1, got {k}")))
+}
+
+fn written(py: Python<'_>, f: &WrittenFile) -> PyResult<Py<PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("path", &f.path)?;
+    d.set_item("rows", f.rows)?;
+    d.set_item(
+        "index",
+        match f.index {
+            IndexKind::Flat => "none",
+            IndexKind::Hnsw => "hnsw",
+            IndexKind::IvfPq => "ivf_pq",
+        },
+    )?;
+    d.set_item("indexed", f.indexed)?;
+    Ok(d.unbind())
+}
+
+/// The vectors given beside the data: one array (the primary column) or `{column: array}`.
+fn vector_arrays<'py>(
+    py: Python<'py>,
+    vectors: &Bound<'py, PyAny>,
+    primary: &str,
+) -> PyResult<Vec<(String, PyReadonlyArray2<'py, f32>)>> {
+    if let Ok(d) = vectors.cast::<PyDict>() {
+        d.iter()
+            .map(|(name, array)| {
+                let name: String = name.extract().map_err(|_| invalid(py, "vectors: column names must be strings"))?;
+                let m = matrix(py, &array, &format!("vectors[{name:?}]"))?;
+                Ok((name, m))
+            })
+            .collect()
+    } else {
+        Ok(vec![(primary.to_string(), matrix(py, vectors, "vectors")?)])
+    }
+}
+
+#[pymethods]
+impl PyTable {
+    /// `namespace.name`.
+    #[getter]
+    fn name(&self) -> String {
+        self.state().table.ident().to_string()
+    }
+
+    /// The snapshot this handle reads (`None` before the first commit).
+    #[getter]
+    fn snapshot_id(&self) -> Option<i64> {
+        self.state().table.snapshot_id()
+    }
+
+    /// The table's location in the warehouse.
+    #[getter]
+    fn location(&self) -> String {
+        self.state().table.location().to_string()
+    }
+
+    /// The metadata file of this version (pyiceberg's `StaticTable`, DuckDB's `iceberg_scan`).
+    #[getter]
+    fn metadata_location(&self) -> String {
+        self.state().table.metadata_location().to_string()
+    }
+
+    /// `{name: (dim, metric)}` of the vector columns, primary first (dicts keep order).
+    #[getter]
+    fn vector_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let specs = self.state().table.vector_columns().py(py)?;
+        let d = PyDict::new(py);
+        for s in specs {
+            d.set_item(s.name, (s.dim, metric_name(s.metric)))?;
+        }
+        Ok(d)
+    }
+
+    /// Re-reads the table: searches then see other writers' commits. Returns the table.
+    fn refresh(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
+        slf.get().reload(slf.py())?;
+        Ok(slf)
+    }
+
+    /// Writes `data` as one new data file, staged until `commit()`.
+    ///
+    /// `data` holds the attribute columns and the vector columns as lists of floats (a
+    /// `pyarrow.Table`/`RecordBatch`, a pandas DataFrame, a dict of columns); or give the
+    /// vectors apart as `vectors` (a 2-D float array for the primary column, or
+    /// `{column: array}`), read without a copy when they are C-contiguous float32.
+    /// `index`: `"hnsw"`, `"ivf_pq"`, `"auto"` or `"none"`. `deferred`: store the rows now and
+    /// build the index in the background (searched exactly until it lands). `batch_id`:
+    /// exactly-once tag; a batch id the table already holds makes this a no-op returning
+    /// `None`. Returns `{"path", "rows", "index", "indexed"}`.
+    #[pyo3(signature = (data = None, vectors = None, index = "hnsw", deferred = false, batch_id = None))]
+    fn write(
+        &self,
+        py: Python<'_>,
+        data: Option<&Bound<'_, PyAny>>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        index: &str,
+        deferred: bool,
+        batch_id: Option<String>,
+    ) -> PyResult<Option<Py<PyDict>>> {
+        let mut opts = WriteOptions::default().index(index_choice(py, index)?);
+        opts.deferred = deferred;
+        opts.batch_id = batch_id;
+        let writer = self.writer(py)?;
+        let outcome = match vectors {
+            None => {
+                let data = data.ok_or_else(|| invalid(py, "write: give data (and optionally vectors)"))?;
+                let batch = record_batch(py, data)?;
+                block_on(py, async move { writer.write(&batch, &opts).await }).py(py)?
+            }
+            Some(vectors) => {
+                let primary = writer.vector_columns()[0].name.clone();
+                let arrays = vector_arrays(py, vectors, &primary)?;
+                if arrays.is_empty() {
+                    return Err(invalid(py, "vectors: an empty dict"));
+                }
+                let rows = arrays[0].1.shape()[0];
+                let batch = match data {
+                    Some(d) => record_batch(py, d)?,
+                    None => RecordBatch::try_new_with_options(
+                        Arc::new(Schema::empty()),
+                        vec![],
+                        &RecordBatchOptions::new().with_row_count(Some(rows)),
+                    )
+                    .map_err(|e| invalid(py, e.to_string()))?,
+                };
+                for (name, a) in &arrays {
+                    if a.shape()[0] != batch.num_rows() {
+                        return Err(invalid(
+                            py,
+                            format!("vectors[{name:?}] has {} rows, the data {}", a.shape()[0], batch.num_rows()),
+                        ));
+                    }
+                }
+                let slices: Vec<(&str, &[f32])> =
+                    arrays.iter().map(|(n, a)| Ok((n.as_str(), a.as_slice()?))).collect::<PyResult<_>>()?;
+                block_on(py, async move { writer.write_flat(&batch, &slices, &opts).await }).py(py)?
+            }
+        };
+        outcome.as_ref().map(|f| written(py, f)).transpose()
+    }
+
+    /// Commits every staged write as one snapshot and moves the handle to it; returns the
+    /// snapshot id (the current one when nothing was staged).
+    fn commit(&self, py: Python<'_>) -> PyResult<i64> {
+        let writer = self.state().writer.clone();
+        let Some(writer) = writer else {
+            return Ok(self.snapshot_id().unwrap_or(0));
+        };
+        let id = block_on(py, async move { writer.commit().await }).py(py)?;
+        self.reload(py)?;
+        Ok(id)
+    }
+
+    /// Waits for the background index builds of this handle's deferred writes (each lands
+    /// as its own commit), then moves the handle to the newest snapshot.
+    fn wait_indexed(&self, py: Python<'_>) -> PyResult<()> {
+        let writer = self.state().writer.clone();
+        if let Some(writer) = writer {
+            block_on(py, async move { writer.wait_indexed().await }).py(py)?;
+        }
+        self.reload(py)
+    }
+
+    /// The `k` rows nearest to `query` as a `pyarrow.Table`: the `columns` asked for (default
+    /// every attribute column) and `_distance`, nearest first. `filter` is a SQL-like
+    /// predicate (`"lang = 'en' AND year >= 2020"`); `ef` / `nprobe` trade speed for recall;
+    /// `snapshot` searches an older snapshot; `vector_column` a non-primary vector column.
+    #[pyo3(signature = (query, k = 10, filter = None, columns = None, ef = None, nprobe = None, snapshot = None, vector_column = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        py: Python<'_>,
+        query: &Bound<'_, PyAny>,
+        k: i64,
+        filter: Option<&str>,
+        columns: Option<Vec<String>>,
+        ef: Option<usize>,
+        nprobe: Option<usize>,
+        snapshot: Option<i64>,
+        vector_column: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let k = check_k(py, k)?;
+        let query = query_vector(py, query)?;
+        let params = params(py, filter, columns, ef, nprobe, vector_column)?;
+        let session = self.session(py, snapshot)?;
+        let hits = block_on(py, async move { session.search(&query, k, &params).await }).py(py)?;
+        to_pyarrow_table(py, hits)
+    }
+
+    /// [`search`] for each row of `queries` (a 2-D array), run in parallel: one
+    /// `pyarrow.Table` with a leading `query_index` column (the query's row).
+    #[pyo3(signature = (queries, k = 10, filter = None, columns = None, ef = None, nprobe = None, snapshot = None, vector_column = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn search_batch(
+        &self,
+        py: Python<'_>,
+        queries: &Bound<'_, PyAny>,
+        k: i64,
+        filter: Option<&str>,
+        columns: Option<Vec<String>>,
+        ef: Option<usize>,
+        nprobe: Option<usize>,
+        snapshot: Option<i64>,
+        vector_column: Option<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let k = check_k(py, k)?;
+        let queries = query_rows(py, queries)?;
+        let params = params(py, filter, columns, ef, nprobe, vector_column)?;
+        let session = self.session(py, snapshot)?;
+        let results = block_on(py, async move { session.search_batch(&queries, k, &params).await }).py(py)?;
+        let batch = with_query_index(results).map_err(|e| invalid(py, e.to_string()))?;
+        to_pyarrow_table(py, batch)
+    }
+
+    /// Live rows of the handle's snapshot (or of `snapshot`).
+    #[pyo3(signature = (snapshot = None))]
+    fn count_rows(&self, py: Python<'_>, snapshot: Option<i64>) -> PyResult<u64> {
+        Ok(self.session(py, snapshot)?.row_count())
+    }
+
+    /// The table's snapshots, oldest first: `snapshot_id`, `parent_id`, `timestamp_ms`,
+    /// `operation`, `summary` (Iceberg's summary properties) and `current`.
+    fn history<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let table = self.table();
+        let mut snapshots: Vec<_> = table.metadata().snapshots().collect();
+        snapshots.sort_by_key(|s| (s.timestamp_ms(), s.sequence_number()));
+        snapshots
+            .into_iter()
+            .map(|s| {
+                let d = PyDict::new(py);
+                d.set_item("snapshot_id", s.snapshot_id())?;
+                d.set_item("parent_id", s.parent_snapshot_id())?;
+                d.set_item("timestamp_ms", s.timestamp_ms())?;
+                d.set_item("operation", s.summary().operation.as_str())?;
+                d.set_item("summary", s.summary().additional_properties.clone())?;
+                d.set_item("current", table.snapshot_id() == Some(s.snapshot_id()))?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    /// Deletes the rows matching `filter` in one commit (Iceberg v2 position deletes) and
+    /// moves the handle to it: `{"snapshot_id", "rows_deleted", "files_removed",
+    /// "delete_files"}` (`snapshot_id` is `None` when no row matched).
+    fn delete<'py>(&self, py: Python<'py>, filter: &str) -> PyResult<Bound<'py, PyDict>> {
+        let filter = Filter::parse(filter).py(py)?;
+        let table = self.table();
+        let out = block_on(py, async move { table.refresh().await?.delete(&filter).await }).py(py)?;
+        self.reload(py)?;
+        let d = PyDict::new(py);
+        d.set_item("snapshot_id", out.snapshot_id)?;
+        d.set_item("rows_deleted", out.rows_deleted)?;
+        d.set_item("files_removed", out.files_removed)?;
+        d.set_item("delete_files", out.delete_files)?;
+        Ok(d)
+    }
+
+    /// Rewrites small, unclustered or delete-carrying files into files of about
+    /// `target_rows` rows clustered by the table's partitions, in one commit, and moves the
+    /// handle to it: `{"snapshot_id", "files_removed", "files_added", "rows",
+    /// "deleted_rows_purged"}`.
+    #[pyo3(signature = (target_rows = None, index = "hnsw", cluster = true))]
+    fn compact<'py>(
+        &self,
+        py: Python<'py>,
+        target_rows: Option<usize>,
+        index: &str,
+        cluster: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mut opts = CompactOptions { index: index_choice(py, index)?, cluster, ..CompactOptions::default() };
+        if let Some(t) = target_rows {
+            if t == 0 {
+                return Err(invalid(py, "target_rows must be at least 1"));
+            }
+            opts.target_rows = t;
+        }
+        let table = self.table();
+        let out = block_on(py, async move { table.refresh().await?.compact(&opts).await }).py(py)?;
+        self.reload(py)?;
+        let d = PyDict::new(py);
+        d.set_item("snapshot_id", out.snapshot_id)?;
+        d.set_item("files_removed", out.files_removed)?;
+        d.set_item("files_added", out.files_added)?;
+        d.set_item("rows", out.rows)?;
+        d.set_item("deleted_rows_purged", out.deleted_rows_purged)?;
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = self.state();
+        format!(
+            "ailake.Table({}, snapshot_id={})",
+            state.table.ident(),
+            state.table.snapshot_id().map_or("None".into(), |s| s.to_string())
+        )
+    }
+}
+
+/// The results of several queries as one batch with a leading `query_index` column.
+fn with_query_index(results: Vec<RecordBatch>) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let Some(first) = results.first() else {
+        let schema = Schema::new(vec![Field::new("query_index", DataType::Int32, false)]);
+        return Ok(RecordBatch::new_empty(Arc::new(schema)));
+    };
+    let mut fields = vec![Arc::new(Field::new("query_index", DataType::Int32, false))];
+    fields.extend(first.schema().fields().iter().cloned());
+    let schema = Arc::new(Schema::new(fields));
+    let batches = results
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let mut columns: Vec<ArrayRef> = vec![Arc::new(Int32Array::from(vec![i as i32; b.num_rows()]))];
+            columns.extend(b.columns().iter().cloned());
+            RecordBatch::try_new(schema.clone(), columns)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    arrow_select::concat::concat_batches(&schema, &batches)
+}

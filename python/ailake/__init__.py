@@ -1,0 +1,47 @@
+"""ailake: vector search on Apache Iceberg tables.
+
+Every Parquet data file of an ailake table carries its own vector index (HNSW or IVF-PQ) in
+bytes ordinary Parquet readers skip, so pyiceberg, DuckDB and Spark read the table while
+ailake searches it.
+
+>>> import ailake, numpy as np, pyarrow as pa
+>>> lake = ailake.connect("./warehouse")
+>>> table = lake.create_table(
+...     "docs.chunks",
+...     pa.schema([("id", pa.int64()), ("text", pa.string())]),
+...     vector_columns={"embedding": (384, "cosine")},
+... )
+>>> table.write({"id": ids, "text": texts}, vectors=embeddings)   # staged
+>>> table.commit()                                                 # one Iceberg snapshot
+>>> table.search(query, k=10, filter="id >= 100")                  # a pyarrow.Table
+"""
+
+from ailake._native import HAS_S3, Catalog, Table, __version__, connect
+from ailake.errors import (
+    AilakeError,
+    AlreadyExistsError,
+    ConflictError,
+    CorruptDataError,
+    InternalError,
+    InvalidInputError,
+    NotFoundError,
+    StorageError,
+    UnsupportedError,
+)
+
+__all__ = [
+    "connect",
+    "Catalog",
+    "Table",
+    "HAS_S3",
+    "__version__",
+    "AilakeError",
+    "AlreadyExistsError",
+    "ConflictError",
+    "CorruptDataError",
+    "InternalError",
+    "InvalidInputError",
+    "NotFoundError",
+    "StorageError",
+    "UnsupportedError",
+]
