@@ -71,8 +71,9 @@ pub fn connect(
         }
     };
     if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| exception(py, ailake::ErrorKind::Io, format!("creating {}: {e}", parent.display()), true))?;
+        std::fs::create_dir_all(parent).map_err(|e| {
+            exception(py, ailake::ErrorKind::Io, format!("creating {}: {e}", parent.display()), true)
+        })?;
     }
     let catalog = match &local {
         Some(dir) => {
@@ -96,7 +97,10 @@ fn object_store_catalog(
 ) -> PyResult<Catalog> {
     use std::sync::Arc;
     if !warehouse.starts_with("s3://") {
-        return Err(invalid(py, format!("warehouse {warehouse}: expected a directory or s3://bucket/prefix")));
+        return Err(invalid(
+            py,
+            format!("warehouse {warehouse}: expected a directory or s3://bucket/prefix"),
+        ));
     }
     let options: Vec<(&str, &str)> = options.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let store = ailake::Warehouse::s3(warehouse, &options).py(py)?;
@@ -191,6 +195,10 @@ impl PyCatalog {
     }
 
     fn __repr__(&self) -> String {
-        format!("ailake.Catalog(warehouse={:?}, catalog={:?})", self.warehouse, self.database.display().to_string())
+        format!(
+            "ailake.Catalog(warehouse={:?}, catalog={:?})",
+            self.warehouse,
+            self.database.display().to_string()
+        )
     }
 }

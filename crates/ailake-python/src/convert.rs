@@ -65,7 +65,11 @@ pub fn to_pyarrow_table(py: Python<'_>, batch: RecordBatch) -> PyResult<Py<PyAny
 
 /// A float32, C-contiguous, 2-D view of `obj` (a NumPy array, a list of lists, ...): no copy
 /// when `obj` already is one.
-pub fn matrix<'py>(py: Python<'py>, obj: &Bound<'py, PyAny>, what: &str) -> PyResult<PyReadonlyArray2<'py, f32>> {
+pub fn matrix<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    what: &str,
+) -> PyResult<PyReadonlyArray2<'py, f32>> {
     let np = py.import("numpy")?;
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", np.getattr("float32")?)?;
@@ -145,7 +149,8 @@ pub fn vector_specs(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<Vect
     }
     let mut specs = Vec::with_capacity(dict.len());
     for (name, value) in dict.iter() {
-        let name: String = name.extract().map_err(|_| invalid(py, "vector_columns: names must be strings"))?;
+        let name: String =
+            name.extract().map_err(|_| invalid(py, "vector_columns: names must be strings"))?;
         let (dim, metric_name): (i64, String) = if let Ok(dim) = value.extract::<i64>() {
             (dim, "cosine".into())
         } else {
@@ -153,10 +158,9 @@ pub fn vector_specs(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<Vect
                 invalid(py, format!("vector_columns[{name:?}]: expected a dimension or a (dim, metric) pair"))
             })?
         };
-        let dim = u32::try_from(dim)
-            .ok()
-            .filter(|&d| d > 0)
-            .ok_or_else(|| invalid(py, format!("vector_columns[{name:?}]: dimension {dim} is not positive")))?;
+        let dim = u32::try_from(dim).ok().filter(|&d| d > 0).ok_or_else(|| {
+            invalid(py, format!("vector_columns[{name:?}]: dimension {dim} is not positive"))
+        })?;
         specs.push(VectorSpec::new(name, dim, metric(py, &metric_name)?));
     }
     Ok(specs)
@@ -184,7 +188,11 @@ pub fn attribute_schema(py: Python<'_>, schema: &Bound<'_, PyAny>, specs: &[Vect
             if !floats {
                 return Err(invalid(
                     py,
-                    format!("schema: vector column {} is {}, expected a list of floats", f.name(), f.data_type()),
+                    format!(
+                        "schema: vector column {} is {}, expected a list of floats",
+                        f.name(),
+                        f.data_type()
+                    ),
                 ));
             }
             continue;

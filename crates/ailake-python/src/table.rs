@@ -12,7 +12,9 @@ use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{index_choice, matrix, metric_name, query_rows, query_vector, record_batch, to_pyarrow_table};
+use crate::convert::{
+    index_choice, matrix, metric_name, query_rows, query_vector, record_batch, to_pyarrow_table,
+};
 use crate::errors::{invalid, IntoPyResult};
 use crate::runtime::block_on;
 
@@ -140,7 +142,10 @@ fn params(
 }
 
 fn check_k(py: Python<'_>, k: i64) -> PyResult<usize> {
-    usize::try_from(k).ok().filter(|&k| k > 0).ok_or_else(|| invalid(py, format!("k must be at least 1, got {k}")))
+    usize::try_from(k)
+        .ok()
+        .filter(|&k| k > 0)
+        .ok_or_else(|| invalid(py, format!("k must be at least 1, got {k}")))
 }
 
 fn written(py: Python<'_>, f: &WrittenFile) -> PyResult<Py<PyDict>> {
@@ -168,7 +173,8 @@ fn vector_arrays<'py>(
     if let Ok(d) = vectors.cast::<PyDict>() {
         d.iter()
             .map(|(name, array)| {
-                let name: String = name.extract().map_err(|_| invalid(py, "vectors: column names must be strings"))?;
+                let name: String =
+                    name.extract().map_err(|_| invalid(py, "vectors: column names must be strings"))?;
                 let m = matrix(py, &array, &format!("vectors[{name:?}]"))?;
                 Ok((name, m))
             })
@@ -271,7 +277,11 @@ impl PyTable {
                     if a.shape()[0] != batch.num_rows() {
                         return Err(invalid(
                             py,
-                            format!("vectors[{name:?}] has {} rows, the data {}", a.shape()[0], batch.num_rows()),
+                            format!(
+                                "vectors[{name:?}] has {} rows, the data {}",
+                                a.shape()[0],
+                                batch.num_rows()
+                            ),
                         ));
                     }
                 }
@@ -411,7 +421,8 @@ impl PyTable {
         index: &str,
         cluster: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let mut opts = CompactOptions { index: index_choice(py, index)?, cluster, ..CompactOptions::default() };
+        let mut opts =
+            CompactOptions { index: index_choice(py, index)?, cluster, ..CompactOptions::default() };
         if let Some(t) = target_rows {
             if t == 0 {
                 return Err(invalid(py, "target_rows must be at least 1"));

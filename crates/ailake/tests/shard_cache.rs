@@ -63,3 +63,35 @@ async fn refreshed_sessions_start_warm_and_the_budget_holds() {
     assert_eq!(answers(&uncached, 0..20).await, expected);
     assert_eq!(none.stats().entries, 0);
 }
+
+/// `search_batch` runs its queries concurrently and answers each exactly as `search` does,
+/// in the queries' order; one bad query fails the batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_batch_equals_one_search_per_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = table(dir.path(), "t").await;
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    for f in 0..3 {
+        writer.write(&batch(f * 1000..(f + 1) * 1000), &WriteOptions::default()).await.unwrap();
+    }
+    writer.commit().await.unwrap();
+    let session = table.refresh().await.unwrap().search().await.unwrap();
+    let queries: Vec<Vec<f32>> =
+        vectors(0..40, DIM).chunks_exact(DIM as usize).map(<[f32]>::to_vec).collect();
+    for params in [
+        SearchParams::default(),
+        SearchParams { filter: Some(Filter::parse("id >= 1500").unwrap()), ..Default::default() },
+    ] {
+        let batch = session.search_batch(&queries, 10, &params).await.unwrap();
+        assert_eq!(batch.len(), queries.len());
+        for (q, got) in queries.iter().zip(&batch) {
+            let one = session.search(q, 10, &params).await.unwrap();
+            assert_eq!(ids(got), ids(&one));
+            assert_eq!(got.num_rows(), 10);
+        }
+    }
+    let mut bad = queries.clone();
+    bad[17].pop();
+    let err = session.search_batch(&bad, 10, &SearchParams::default()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}

@@ -18,6 +18,7 @@ use ailk_format::{CountingStore, ErrorKind, IoCounters, ReadOptions, ShardReader
 use ailk_index::{kernels, Metric, Neighbor, Partitions, QueryParams, RowFilter};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::cache::{ShardCache, ShardKey};
 use crate::error::{Result, SearchError};
@@ -321,18 +322,20 @@ impl SearchSession {
         self.fetch(&hits, &projection).await
     }
 
-    /// [`Self::search`] for several queries.
+    /// [`Self::search`] for several queries, one result per query in their order. Queries
+    /// run concurrently, as many at a time as the machine has cores (each shard search runs
+    /// on the blocking pool), so a batch uses every core.
     pub async fn search_batch(
         &self,
         queries: &[Vec<f32>],
         k: usize,
         params: &SearchParams,
     ) -> Result<Vec<RecordBatch>> {
-        let mut out = Vec::with_capacity(queries.len());
-        for q in queries {
-            out.push(self.search(q, k, params).await?);
-        }
-        Ok(out)
+        let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
+        futures::stream::iter(queries.iter().map(|q| self.search(q, k, params)))
+            .buffered(parallel)
+            .try_collect()
+            .await
     }
 
     /// The table fields named `columns` (with their field ids).
