@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use ailake::{IndexChoice, Metric, VectorSpec};
-use arrow_array::RecordBatch;
+use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_pyarrow::{FromPyArrow, IntoPyArrow};
 use arrow_schema::{DataType, Schema};
 use numpy::{PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -200,4 +200,44 @@ pub fn attribute_schema(py: Python<'_>, schema: &Bound<'_, PyAny>, specs: &[Vect
         fields.push(Arc::new(f.as_ref().clone().with_metadata(Default::default())));
     }
     Ok(Schema::new(fields))
+}
+
+/// Whether a column of type `from` is cast to the table's `to` on the way in: between
+/// integer widths (checked: a value that does not fit is an error) and from integers or
+/// doubles to floats — the types Python and pandas give numbers by default.
+fn numeric_widening(from: &DataType, to: &DataType) -> bool {
+    (from.is_integer() && (to.is_integer() || to.is_floating())) || (from.is_floating() && to.is_floating())
+}
+
+/// `batch` with its numeric columns cast to the table's types where they differ
+/// (`numeric_widening`); other columns are left for the writer to check.
+pub fn conform(py: Python<'_>, batch: RecordBatch, table: &Schema) -> PyResult<RecordBatch> {
+    let schema = batch.schema();
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    let mut changed = false;
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let target = table.field_with_name(field.name()).ok().map(|f| f.data_type());
+        match target {
+            Some(to) if to != field.data_type() && numeric_widening(field.data_type(), to) => {
+                let options = arrow_cast::CastOptions { safe: false, ..Default::default() };
+                let cast = arrow_cast::cast_with_options(column, to, &options).map_err(|e| {
+                    invalid(py, format!("column {}: its {} values do not fit the table's {to}: {e}", field.name(), field.data_type()))
+                })?;
+                fields.push(Arc::new(field.as_ref().clone().with_data_type(to.clone())));
+                columns.push(cast);
+                changed = true;
+            }
+            _ => {
+                fields.push(field.clone());
+                columns.push(column.clone());
+            }
+        }
+    }
+    if !changed {
+        return Ok(batch);
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
+        .map_err(|e| invalid(py, e.to_string()))
 }

@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{
-    index_choice, matrix, metric_name, query_rows, query_vector, record_batch, to_pyarrow_table,
+    conform, index_choice, matrix, metric_name, query_rows, query_vector, record_batch, to_pyarrow_table,
 };
 use crate::errors::{invalid, IntoPyResult};
 use crate::runtime::block_on;
@@ -70,6 +70,15 @@ impl PyTable {
         let fresh = block_on(py, async move { table.refresh().await }).py(py)?;
         self.advance(fresh);
         Ok(())
+    }
+
+    /// `data` as a record batch of the table's column types.
+    fn input_batch(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<RecordBatch> {
+        let batch = record_batch(py, data)?;
+        let table = self.table();
+        let specs = table.vector_columns().py(py)?;
+        let schema = ailake::catalog::file_schema(table.schema(), &specs).py(py)?;
+        conform(py, batch, &schema)
     }
 
     fn writer(&self, py: Python<'_>) -> PyResult<TableWriter> {
@@ -254,7 +263,7 @@ impl PyTable {
         let outcome = match vectors {
             None => {
                 let data = data.ok_or_else(|| invalid(py, "write: give data (and optionally vectors)"))?;
-                let batch = record_batch(py, data)?;
+                let batch = self.input_batch(py, data)?;
                 block_on(py, async move { writer.write(&batch, &opts).await }).py(py)?
             }
             Some(vectors) => {
@@ -265,7 +274,7 @@ impl PyTable {
                 }
                 let rows = arrays[0].1.shape()[0];
                 let batch = match data {
-                    Some(d) => record_batch(py, d)?,
+                    Some(d) => self.input_batch(py, d)?,
                     None => RecordBatch::try_new_with_options(
                         Arc::new(Schema::empty()),
                         vec![],

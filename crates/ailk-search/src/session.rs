@@ -332,7 +332,10 @@ impl SearchSession {
         params: &SearchParams,
     ) -> Result<Vec<RecordBatch>> {
         let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
-        futures::stream::iter(queries.iter().map(|q| self.search(q, k, params)))
+        // The futures are made up front: a stream mapping a borrowing closure is not `Send`
+        // for every lifetime, which callers spawning this future need.
+        let searches: Vec<_> = queries.iter().map(|q| self.search(q, k, params)).collect();
+        futures::stream::iter(searches)
             .buffered(parallel)
             .try_collect()
             .await

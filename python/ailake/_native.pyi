@@ -1,0 +1,147 @@
+"""Type stubs of the native module (``ailake._native``); the public names are re-exported by
+``ailake``."""
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, TypedDict, Union
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+__version__: str
+HAS_S3: bool
+
+ArrayLike = Union[npt.NDArray[np.floating[Any]], Sequence[float], Sequence[Sequence[float]]]
+TabularData = Union[pa.Table, pa.RecordBatch, "pandas.DataFrame", Mapping[str, Any], Any]  # noqa: F821
+VectorColumns = Mapping[str, Union[int, Tuple[int, str]]]
+
+class WrittenFile(TypedDict):
+    path: str
+    rows: int
+    index: str
+    indexed: bool
+
+class DeleteResult(TypedDict):
+    snapshot_id: Optional[int]
+    rows_deleted: int
+    files_removed: int
+    delete_files: int
+
+class CompactResult(TypedDict):
+    snapshot_id: Optional[int]
+    files_removed: int
+    files_added: int
+    rows: int
+    deleted_rows_purged: int
+
+class Snapshot(TypedDict):
+    snapshot_id: int
+    parent_id: Optional[int]
+    timestamp_ms: int
+    operation: str
+    summary: Dict[str, str]
+    current: bool
+
+def connect(
+    warehouse: str = "warehouse",
+    catalog: Optional[str] = None,
+    name: str = "default",
+    storage_options: Optional[Mapping[str, str]] = None,
+) -> Catalog:
+    """Opens (creating when missing) a SQLite catalog and a warehouse.
+
+    ``warehouse``: a directory, or ``s3://bucket/prefix`` (then ``catalog`` is required and
+    ``storage_options`` holds the object store settings: ``endpoint``, ``region``,
+    ``access_key_id``, ``secret_access_key``, ``allow_http``, ...). ``catalog``:
+    ``sqlite:///PATH`` or a path, default ``<warehouse>/catalog.db``. ``name``: the catalog's
+    name in the SQLite file (pyiceberg's ``SqlCatalog(name, ...)``)."""
+
+class Catalog:
+    """Where tables are named (SQLite, pyiceberg's schema) and their files stored."""
+
+    @property
+    def warehouse(self) -> str: ...
+    @property
+    def catalog_path(self) -> str:
+        """The SQLite file; pyiceberg opens it as ``SqlCatalog(name, uri="sqlite:///<path>")``."""
+    def create_table(
+        self,
+        name: str,
+        schema: Union[pa.Schema, pa.Table, pa.RecordBatch],
+        vector_columns: VectorColumns,
+        exist_ok: bool = False,
+    ) -> Table:
+        """Creates ``namespace.name`` with the attribute columns of ``schema`` (vector columns
+        in it are skipped) and ``vector_columns`` (``{"embedding": (384, "cosine")}``; metric
+        ``cosine``, ``l2`` or ``ip``; the first is the primary). Raises
+        ``AlreadyExistsError`` unless ``exist_ok``."""
+    def load_table(self, name: str) -> Table:
+        """The table at its current snapshot; ``NotFoundError`` when there is none."""
+    def list_tables(self, namespace: str) -> List[str]: ...
+    def drop_table(self, name: str) -> None:
+        """Removes the table from the catalog; its files stay in the warehouse."""
+
+class Table:
+    """One table. Writes are staged until :meth:`commit`; searches read the handle's
+    snapshot, which its own commits move forward (:meth:`refresh` for other writers')."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def snapshot_id(self) -> Optional[int]: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def metadata_location(self) -> str:
+        """This version's metadata file (pyiceberg ``StaticTable``, DuckDB ``iceberg_scan``)."""
+    @property
+    def vector_columns(self) -> Dict[str, Tuple[int, str]]: ...
+    def refresh(self) -> Table: ...
+    def write(
+        self,
+        data: Optional[TabularData] = None,
+        vectors: Optional[Union[ArrayLike, Mapping[str, ArrayLike]]] = None,
+        index: str = "hnsw",
+        deferred: bool = False,
+        batch_id: Optional[str] = None,
+    ) -> Optional[WrittenFile]:
+        """Writes one data file, staged until :meth:`commit`. Vector columns come in ``data``
+        as lists of floats, or apart in ``vectors`` (a 2-D array for the primary column, or
+        ``{column: array}``). ``index``: ``hnsw``, ``ivf_pq``, ``auto`` or ``none``.
+        ``deferred``: build the index in the background. ``batch_id``: exactly-once tag (an id
+        already in the table makes the call a no-op returning ``None``)."""
+    def commit(self) -> int:
+        """Commits the staged writes as one snapshot; returns its id."""
+    def wait_indexed(self) -> None:
+        """Waits for this handle's background index builds, then refreshes."""
+    def search(
+        self,
+        query: ArrayLike,
+        k: int = 10,
+        filter: Optional[str] = None,
+        columns: Optional[Sequence[str]] = None,
+        ef: Optional[int] = None,
+        nprobe: Optional[int] = None,
+        snapshot: Optional[int] = None,
+        vector_column: Optional[str] = None,
+    ) -> pa.Table:
+        """The ``k`` nearest rows: ``columns`` (default all attribute columns) and
+        ``_distance``, nearest first. ``filter``: e.g. ``"lang = 'en' AND year >= 2020"``."""
+    def search_batch(
+        self,
+        queries: ArrayLike,
+        k: int = 10,
+        filter: Optional[str] = None,
+        columns: Optional[Sequence[str]] = None,
+        ef: Optional[int] = None,
+        nprobe: Optional[int] = None,
+        snapshot: Optional[int] = None,
+        vector_column: Optional[str] = None,
+    ) -> pa.Table:
+        """:meth:`search` for each row of ``queries``, in parallel; one table with a leading
+        ``query_index`` column."""
+    def count_rows(self, snapshot: Optional[int] = None) -> int: ...
+    def history(self) -> List[Snapshot]: ...
+    def delete(self, filter: str) -> DeleteResult:
+        """Deletes the matching rows in one commit (Iceberg v2 position deletes)."""
+    def compact(self, target_rows: Optional[int] = None, index: str = "hnsw", cluster: bool = True) -> CompactResult:
+        """Rewrites small, unclustered or delete-carrying files into clustered ones."""

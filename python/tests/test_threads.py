@@ -1,0 +1,45 @@
+"""Python threads search one table concurrently (the GIL is released during a search) and
+get the answers a single thread gets; a writer commits meanwhile."""
+
+import threading
+
+import numpy as np
+
+
+def test_concurrent_searches_and_a_writer(table, sample):
+    for start in range(0, 2000, 500):
+        table.write(sample.rows(start, start + 500))
+    table.commit()
+    queries = sample.queries[:40]
+    expected = [table.search(q, k=10).column("id").to_pylist() for q in queries]
+
+    results = {}
+    errors = []
+
+    def search(worker):
+        try:
+            for rep in range(3):
+                for i, q in enumerate(queries):
+                    ids = table.search(q, k=10, snapshot=snapshot).column("id").to_pylist()
+                    results[(worker, rep, i)] = ids
+        except Exception as e:  # surfaced below
+            errors.append(e)
+
+    snapshot = table.snapshot_id
+    threads = [threading.Thread(target=search, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    # A commit on the same handle while the searches run (they read their pinned snapshot).
+    table.write(sample.rows(2000, 2500))
+    table.commit()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 4 * 3 * len(queries)
+    for (_, _, i), ids in results.items():
+        assert ids == expected[i]
+    assert table.count_rows() == 2500
+    # The batch call agrees too.
+    batch = table.search_batch(queries, k=10, snapshot=snapshot)
+    got = batch.column("id").to_numpy().reshape(len(queries), 10)
+    assert (got == np.array(expected)).all()
