@@ -2,7 +2,8 @@
 //!
 //! - `ci`: exactly what `.ci/run` checks after its installs — fmt, clippy, the workspace
 //!   tests, the `cuda` feature (builds, and falls back to the CPU without a device), and that
-//!   the fuzz targets and the `s3` feature still build.
+//!   the fuzz targets and the `s3` feature still build, and the Python package (installed
+//!   into the project venv, its pytest suite run).
 //! - `bench [--quick] [--dataset NAME|PATH] [--only filtered|scale]`: peers side by side, criterion benchmarks (`benches/`).
 //! - `fuzz-seeds DIR`: writes valid sections and shard files as a seed corpus for `cargo fuzz`.
 //! - `sample`: rebuilds the committed real sample `data/sample` from `../shared/data`.
@@ -65,6 +66,42 @@ pub(crate) fn run(program: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The Python package, installed into the project venv the way the README documents
+/// (`pip install ./python`; a dev-profile build here, which reuses the workspace's compiled
+/// dependencies) and its pytest suite run against the installed package.
+fn python_package() -> Result<()> {
+    let python = std::env::var("AILAKE_PYTHON")
+        .unwrap_or_else(|_| root().join(".venv/bin/python").display().to_string());
+    let install = [
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-build-isolation",
+        "--no-deps",
+        "--force-reinstall",
+        "./python",
+    ];
+    eprintln!("$ MATURIN_PEP517_ARGS='--profile dev' {python} {}", install.join(" "));
+    // The build backend runs `maturin` from PATH: the venv's own.
+    let bin = Path::new(&python).parent().map(Path::to_path_buf).unwrap_or_default();
+    let path = std::env::join_paths(
+        std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )?;
+    let status = Command::new(&python)
+        .args(install)
+        .env("MATURIN_PEP517_ARGS", "--profile dev")
+        .env("PATH", path)
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("starting {python}"))?;
+    if !status.success() {
+        bail!("installing the Python package failed with {status}");
+    }
+    run(&python, &["-m", "pytest", "-q", "-p", "no:cacheprovider", "python/tests"])
+}
+
 fn ci() -> Result<()> {
     run("cargo", &["fmt", "--all", "--", "--check"])?;
     run("cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
@@ -87,6 +124,7 @@ fn ci() -> Result<()> {
         ],
     )?;
     run("cargo", &["test", "-p", "ailake", "--features", "s3", "--test", "s3"])?;
+    python_package()?;
     run("cargo", &["test", "-p", "ailk-index", "--features", "cuda", "--test", "cuda"])?;
     run(
         "cargo",

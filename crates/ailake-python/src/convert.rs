@@ -222,7 +222,14 @@ pub fn conform(py: Python<'_>, batch: RecordBatch, table: &Schema) -> PyResult<R
             Some(to) if to != field.data_type() && numeric_widening(field.data_type(), to) => {
                 let options = arrow_cast::CastOptions { safe: false, ..Default::default() };
                 let cast = arrow_cast::cast_with_options(column, to, &options).map_err(|e| {
-                    invalid(py, format!("column {}: its {} values do not fit the table's {to}: {e}", field.name(), field.data_type()))
+                    invalid(
+                        py,
+                        format!(
+                            "column {}: its {} values do not fit the table's {to}: {e}",
+                            field.name(),
+                            field.data_type()
+                        ),
+                    )
                 })?;
                 fields.push(Arc::new(field.as_ref().clone().with_data_type(to.clone())));
                 columns.push(cast);

@@ -335,10 +335,7 @@ impl SearchSession {
         // The futures are made up front: a stream mapping a borrowing closure is not `Send`
         // for every lifetime, which callers spawning this future need.
         let searches: Vec<_> = queries.iter().map(|q| self.search(q, k, params)).collect();
-        futures::stream::iter(searches)
-            .buffered(parallel)
-            .try_collect()
-            .await
+        futures::stream::iter(searches).buffered(parallel).try_collect().await
     }
 
     /// The table fields named `columns` (with their field ids).
