@@ -13,6 +13,7 @@ use crate::root;
 
 mod doc;
 mod filtered;
+mod python;
 mod report;
 mod scale;
 mod steps;
@@ -102,12 +103,17 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
             let result = match section {
                 "filtered" => run.filtered(ds)?,
                 "scale" => run.scale(ds)?,
-                other => bail!("--only knows the sections filtered and scale, not {other}"),
+                "python" => run.python_api(ds)?,
+                other => bail!("--only knows the sections filtered, scale and python, not {other}"),
             };
             run.json.push(json!({"dataset": ds.name, "metric": ds.metric, section: result}));
         }
         let total_s = run.steps.finish();
-        let title = if section == "scale" { "The table at scale" } else { "Filtered search and deletes" };
+        let title = match section {
+            "scale" => "The table at scale",
+            "python" => "ailake from Python",
+            _ => "Filtered search and deletes",
+        };
         let page = format!(
             "# {title}\n\n{}\n\n{}\n{}",
             run.stamp,
