@@ -134,8 +134,9 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         let table = run.table(ds, &ivfpq["lancedb"])?;
         let filtered = run.filtered(ds)?;
         let scale = run.scale(ds)?;
+        let python = run.python_api(ds)?;
         run.json.push(json!({"dataset": ds.name, "metric": ds.metric, "hnsw": hnsw, "ivfpq": ivfpq,
-            "table": table, "filtered": filtered, "scale": scale}));
+            "table": table, "filtered": filtered, "scale": scale, "python": python}));
     }
 
     let mut crit = vec!["bench", "-p", "ailake-benches"];

@@ -27,6 +27,7 @@ impl Run {
                 .status()
                 .is_ok_and(|s| s.success());
         let py = python.display().to_string();
+        self.steps.add(2);
         if !ready {
             self.steps.add(2);
             self.steps.run(&format!("create {VENV}"), "python3", &["-m", "venv", VENV])?;
@@ -65,6 +66,7 @@ impl Run {
         let data = ds.dir.display().to_string();
         let queries = if self.quick { "100" } else { "200" };
         let rounds = if self.quick { 1 } else { 2 };
+        self.steps.add(3 * rounds as u64);
         let rows = read_json(&ds.dir.join("shape.json")).ok();
         let (n, dim) = match rows {
             Some(v) => (v["rows"].as_u64().unwrap_or(30_000), v["dim"].as_u64().unwrap_or(384)),
@@ -202,6 +204,7 @@ fn report(dataset: &str, rounds: &[Value]) -> String {
                 None => format!("nprobe {} refine {}", p["nprobe"], p["refine"]),
             };
             let mark = if reached { "" } else { " (below target)" };
+            let label = format!("{label} {}", r[*system]["version"].as_str().unwrap_or(""));
             qps[j] = num(p, "qps");
             s += &format!(
                 "| {} | {label} | {point}{mark} | {:.3} | {:.0} | {:.2} | {:.2} |\n",
