@@ -2,6 +2,7 @@
 get the answers a single thread gets; a writer commits meanwhile."""
 
 import threading
+import time
 
 import numpy as np
 
@@ -43,3 +44,34 @@ def test_concurrent_searches_and_a_writer(table, sample):
     batch = table.search_batch(queries, k=10, snapshot=snapshot)
     got = batch.column("id").to_numpy().reshape(len(queries), 10)
     assert (got == np.array(expected)).all()
+
+
+def test_the_gil_is_released_while_searching(table, sample):
+    """A Python thread keeps running while another thread is inside a long search_batch:
+    with the GIL held for the whole call, it could not count at all meanwhile."""
+    table.write(sample.rows(0, 2000))
+    table.commit()
+    queries = np.tile(sample.queries, (20, 1))  # 2,000 queries
+    table.search_batch(queries[:10], k=10)  # warm: the session and the shard are loaded
+    count = [0]
+    done = threading.Event()
+
+    def spin():
+        while not done.is_set():
+            count[0] += 1
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    while count[0] == 0:
+        time.sleep(0.001)
+    before = count[0]
+    start = time.perf_counter()
+    table.search_batch(queries, k=10, ef=256)
+    elapsed = time.perf_counter() - start
+    during = count[0] - before
+    done.set()
+    spinner.join()
+    assert elapsed > 0.05, f"the call was too short ({elapsed:.3f} s) to tell"
+    # The spinner counts millions per second when it runs; with the GIL held from `before`
+    # to the call's return it would not have counted at all.
+    assert during > 10_000, (during, elapsed)
