@@ -50,8 +50,8 @@ pub use ailk_catalog::{
 /// The object store trait every ailake component reads and writes through.
 pub use ailk_format::object_store::ObjectStore as Store;
 pub use ailk_format::{
-    local_store, memory_store, ErrorKind, Metric, ReadOptions, Section, SectionBuilder, ShardReader,
-    ShardWriter, SubsectionKind, VectorColumn,
+    local_store, memory_store, ErrorKind, Fault, FaultTarget, LatencyProfile, Metric, ReadOptions, Section,
+    SectionBuilder, ShardReader, ShardWriter, SimulatedStore, SubsectionKind, VectorColumn,
 };
 
 mod error;

@@ -31,6 +31,7 @@ pub mod resection;
 pub mod section;
 pub mod shard_reader;
 pub mod shard_writer;
+pub mod simulated;
 pub mod store;
 pub mod thrift_guard;
 pub mod types;
@@ -55,6 +56,7 @@ pub use shard_writer::{
     default_writer_properties, write_shard_bytes, SectionLocation, ShardWriter, WrittenShard,
     KEY_DIRECTORY_LENGTH, KEY_LENGTH, KEY_OFFSET, KEY_VERSION,
 };
+pub use simulated::{Fault, FaultTarget, LatencyProfile, SimulatedSnapshot, SimulatedStats, SimulatedStore};
 pub use store::{local_store, memory_store, CountingStore, IoCounters};
 pub use types::{ElementType, Metric, SubsectionKind};
 pub use vector_rows::{vector_rows, BadVector, VectorRows};

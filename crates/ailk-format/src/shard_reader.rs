@@ -143,6 +143,12 @@ impl ShardReader {
         Ok(reader)
     }
 
+    /// The same reader without its prefetched tail (the footer and directory stay decoded):
+    /// what to keep around once a large speculative read has served its payloads.
+    pub fn without_tail(&self) -> Self {
+        ShardReader { tail: Tail { start: self.file_size, bytes: Bytes::new() }, ..self.clone() }
+    }
+
     /// The decoded Parquet footer.
     pub fn metadata(&self) -> &Arc<ParquetMetaData> {
         &self.metadata

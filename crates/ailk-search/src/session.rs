@@ -41,6 +41,9 @@ const WALK_COST: usize = 48;
 /// (file, filter) row sets a session keeps before starting over.
 const FILTER_CACHE_ENTRIES: usize = 4096;
 
+/// Largest read from a cold shard's section offset to its end made in one request.
+const SPECULATIVE_READ_MAX: u64 = 256 << 20;
+
 /// Name of the distance column of search results.
 pub const DISTANCE_COLUMN: &str = "_distance";
 
@@ -67,6 +70,11 @@ struct ShardPlan {
     bound: Option<(Vec<f32>, f32)>,
     /// The table partitions the shard's rows fall in, when recorded.
     occupancy: Option<Occupancy>,
+    /// File size from the manifest (no `HEAD` request to open it).
+    file_size: u64,
+    /// Offset of the AILK section, when the shard summary records it: opening the shard for
+    /// its index reads from there to the end (section and footer) in one request.
+    section_offset: Option<u64>,
 }
 
 /// Searches one snapshot of an ailake table.
@@ -202,6 +210,9 @@ impl SearchSession {
             let uri = f.path().to_string();
             let path = self.table.warehouse().path_of(&uri)?;
             let occupancy = summaries.get(uri.as_str()).and_then(|s| s.occupancy.clone());
+            let file_size = f.data_file.file_size_in_bytes();
+            let section_offset =
+                summaries.get(uri.as_str()).and_then(|s| s.section).map(|(offset, _)| offset);
             let bound = match summaries.get(uri.as_str()) {
                 Some(s) if &s.column == primary && !s.centroid.is_empty() => {
                     Some((s.centroid.clone(), s.radius))
@@ -210,7 +221,7 @@ impl SearchSession {
                 None => {
                     // No summary recorded: read the file's own directory (footer fallback). An
                     // unreadable file is planned without a bound; searching it decides.
-                    match self.reader(&uri, &path).await {
+                    match self.reader(&uri, &path, file_size).await {
                         Ok(reader) => reader
                             .directory()
                             .and_then(|d| d.primary())
@@ -220,7 +231,15 @@ impl SearchSession {
                     }
                 }
             };
-            plan.push(ShardPlan { uri, path, rows: f.data_file.record_count(), bound, occupancy });
+            plan.push(ShardPlan {
+                uri,
+                path,
+                rows: f.data_file.record_count(),
+                bound,
+                occupancy,
+                file_size,
+                section_offset,
+            });
         }
         Ok(plan)
     }
@@ -256,21 +275,43 @@ impl SearchSession {
         self.counters.snapshot(bytes, requests)
     }
 
-    async fn reader(&self, uri: &str, path: &Path) -> Result<Arc<ShardReader>> {
-        if let Some(r) = self.readers.lock().unwrap_or_else(|e| e.into_inner()).get(uri) {
-            return Ok(r.clone());
+    /// The shard's footer and section directory, read once per session (one ranged read of
+    /// the file's tail; the size comes from the manifest).
+    async fn reader(&self, uri: &str, path: &Path, file_size: u64) -> Result<Arc<ShardReader>> {
+        if let Some(r) = self.cached_reader(uri) {
+            return Ok(r);
         }
-        let r = Arc::new(ShardReader::open(self.store.clone(), path.clone(), ReadOptions::default()).await?);
+        let opts = ReadOptions { file_size: Some(file_size), ..ReadOptions::default() };
+        let r = Arc::new(ShardReader::open(self.store.clone(), path.clone(), opts).await?);
         self.readers.lock().unwrap_or_else(|e| e.into_inner()).insert(uri.to_string(), r.clone());
         Ok(r)
     }
 
+    fn cached_reader(&self, uri: &str) -> Option<Arc<ShardReader>> {
+        self.readers.lock().unwrap_or_else(|e| e.into_inner()).get(uri).cloned()
+    }
+
     async fn shard(&self, plan: &ShardPlan, spec: &VectorSpec) -> Result<Arc<LoadedShard>> {
+        let key = (plan.uri.clone(), spec.name.clone());
+        let cached = self.cache.get(&key);
         // The footer is read once per session even when the index is cached: a file that is
         // gone or unreadable fails here, as it would uncached.
-        let reader = self.reader(&plan.uri, &plan.path).await?;
-        let key = (plan.uri.clone(), spec.name.clone());
-        let shard = match self.cache.get(&key) {
+        let reader = match (&cached, self.cached_reader(&plan.uri), plan.section_offset) {
+            (_, Some(reader), _) => reader,
+            // A cold shard whose section offset is known: one read from the section to the end
+            // of the file brings the footer, the directory and every payload the index needs.
+            (None, None, Some(offset)) if plan.file_size.saturating_sub(offset) <= SPECULATIVE_READ_MAX => {
+                let opts = ReadOptions { file_size: Some(plan.file_size), prefetch: plan.file_size - offset };
+                let reader = ShardReader::open(self.store.clone(), plan.path.clone(), opts).await?;
+                // The session keeps the footer and directory, not the section bytes (the
+                // loaded index holds what it needs, within the cache's budget).
+                let kept = Arc::new(reader.without_tail());
+                self.readers.lock().unwrap_or_else(|e| e.into_inner()).insert(plan.uri.clone(), kept);
+                Arc::new(reader)
+            }
+            _ => self.reader(&plan.uri, &plan.path, plan.file_size).await?,
+        };
+        let shard = match cached {
             Some(shard) => shard,
             None => {
                 let field = self.schema.field_with_name(&spec.name)?;
@@ -587,7 +628,7 @@ impl SearchSession {
         if let Some(rows) = self.filter_rows.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(rows.clone());
         }
-        let reader = self.reader(&plan.uri, &plan.path).await?;
+        let reader = self.reader(&plan.uri, &plan.path, plan.file_size).await?;
         let fields = filter_fields(filter, &self.schema)?;
         let rows = Arc::new(matching_rows(self.store.clone(), &plan.path, &reader, filter, &fields).await?);
         let mut cache = self.filter_rows.lock().unwrap_or_else(|e| e.into_inner());

@@ -29,14 +29,12 @@ impl SearchSession {
         for (i, n) in hits {
             by_file.entry(*i).or_default().push(n.id);
         }
-        let mut parts = Vec::new();
-        let mut position: HashMap<(usize, u32), usize> = HashMap::new();
-        let mut base = 0usize;
-        for (i, mut rows) in by_file {
+        // Every file's rows at once: one round trip of reads, not one per file.
+        let reads = by_file.into_iter().map(|(i, mut rows)| async move {
             rows.sort_unstable();
             rows.dedup();
             let plan = &self.plan[i];
-            let reader = self.reader(&plan.uri, &plan.path).await?;
+            let reader = self.reader(&plan.uri, &plan.path, plan.file_size).await?;
             let total = reader.metadata().file_metadata().num_rows() as usize;
             let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
             let selection = RowSelection::from_consecutive_ranges(ranges, total);
@@ -51,6 +49,13 @@ impl SearchSession {
                     rows.len()
                 )));
             }
+            Ok((i, rows, batches))
+        });
+        let mut parts = Vec::new();
+        let mut position: HashMap<(usize, u32), usize> = HashMap::new();
+        let mut base = 0usize;
+        for read in futures::future::join_all(reads).await {
+            let (i, rows, batches) = read?;
             for (j, r) in rows.iter().enumerate() {
                 position.insert((i, *r), base + j);
             }

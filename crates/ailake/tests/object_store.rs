@@ -1,0 +1,173 @@
+//! The read path against a remote-like store ([`SimulatedStore`] over the local warehouse):
+//! how many requests and sequential round trips a cold and a warm query cost, and what
+//! injected faults (server errors, timeouts, cut uploads) do to searches and to commits —
+//! a search answers correctly or fails with a retryable error; a commit never references a
+//! file that was not fully written.
+
+mod support;
+
+use std::sync::Arc;
+
+use ailake::prelude::*;
+use ailake::search::ShardCache;
+use ailake::{Fault, FaultTarget, LatencyProfile, SimulatedStore};
+use support::*;
+
+/// The table `docs.t` of `dir` seen through a simulated store over its warehouse.
+async fn remote(dir: &std::path::Path, profile: LatencyProfile) -> (Catalog, Arc<SimulatedStore>) {
+    let local = Warehouse::local(dir.join("warehouse")).unwrap();
+    let sim = Arc::new(SimulatedStore::new(local.store().clone(), profile));
+    let warehouse = Warehouse::new(sim.clone(), local.root()).unwrap();
+    let sql = SqlCatalog::open(dir.join("catalog.db"), "default").await.unwrap();
+    (Catalog::new(Arc::new(sql), warehouse), sim)
+}
+
+async fn six_files(dir: &std::path::Path) -> Table {
+    let table = table(dir, "t").await;
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    for f in 0..6 {
+        writer.write(&batch(f * 500..(f + 1) * 500), &WriteOptions::default()).await.unwrap();
+    }
+    writer.commit().await.unwrap();
+    table.refresh().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_query_costs_two_round_trips_and_a_warm_one_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = six_files(dir.path()).await;
+    // Round trips show only when requests take time: 20 ms each, so requests issued together
+    // overlap.
+    let profile = LatencyProfile { first_byte: std::time::Duration::from_millis(20), bytes_per_second: 1e9 };
+    let (catalog, sim) = remote(dir.path(), profile).await;
+    let table = catalog.load_table(&ident("t")).await.unwrap();
+    let stats = sim.stats();
+    let session = SearchSession::with_cache(&table, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
+    // Every shard in one wave, no pruning: the worst case for requests.
+    let params = SearchParams { prune: false, concurrency: 8, ..Default::default() };
+    let queries = vectors(0..5, DIM);
+    let before = stats.snapshot();
+    let hits = session.search(&queries[..DIM as usize], 10, &params).await.unwrap();
+    let cold = stats.snapshot() - before;
+    let expected = local.search().await.unwrap().search(&queries[..DIM as usize], 10, &params).await.unwrap();
+    assert_eq!(ids(&hits), ids(&expected));
+    eprintln!("cold: {cold:?}");
+    // No HEAD (sizes come from the manifest); one read per shard (section + footer), then
+    // the winners' rows from every file at once.
+    assert_eq!(cold.heads, 0, "{cold:?}");
+    let fetched_files = 6;
+    assert!(cold.reads <= 6 + fetched_files, "{cold:?}");
+    assert!(cold.round_trips <= 2, "{cold:?}");
+
+    for q in queries.chunks_exact(DIM as usize).skip(1) {
+        let before = stats.snapshot();
+        session.search(q, 10, &params).await.unwrap();
+        let warm = stats.snapshot() - before;
+        assert_eq!((warm.heads, warm.round_trips), (0, 1), "only the row fetch: {warm:?}");
+        assert!(warm.reads <= fetched_files, "{warm:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_read_fails_the_search_retryably_and_poisons_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = six_files(dir.path()).await;
+    let (catalog, sim) = remote(dir.path(), LatencyProfile::none()).await;
+    let table = catalog.load_table(&ident("t")).await.unwrap();
+    let params = SearchParams { prune: false, ..Default::default() };
+    let q = vectors(7..8, DIM);
+    let expected = ids(&local.search().await.unwrap().search(&q, 10, &params).await.unwrap());
+    // Each fault in turn hits the Nth read of a cold query: shard opens, then row fetch.
+    for (nth, fault) in
+        (0..8).zip([Fault::ServerError, Fault::Timeout, Fault::ConnectionCut].into_iter().cycle())
+    {
+        let session = SearchSession::with_cache(&table, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
+        sim.fail_after(FaultTarget::Reads, fault, nth);
+        let mut answered = None;
+        let mut failures = 0;
+        for _ in 0..3 {
+            match session.search(&q, 10, &params).await {
+                Ok(hits) => {
+                    answered = Some(ids(&hits));
+                    break;
+                }
+                Err(e) => {
+                    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+                    assert!(e.is_retryable(), "{e}");
+                    failures += 1;
+                }
+            }
+        }
+        assert_eq!(sim.faults_pending(), 0);
+        assert_eq!(failures, 1, "the fault fails exactly one call");
+        assert_eq!(answered.as_ref(), Some(&expected), "the retry answers in full (fault {nth}: {fault:?})");
+    }
+}
+
+/// A fault at each write request of a write + commit in turn: the call fails with a
+/// retryable error or succeeds, the table only ever references whole files, and a retry
+/// (same batch id) lands the rows exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_writes_never_commit_a_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = six_files(dir.path()).await;
+    let base_ids = live_ids(&base).await;
+    let (catalog, sim) = remote(dir.path(), LatencyProfile::none()).await;
+    let mut expected = base_ids.clone();
+    let mut nth = 0u64;
+    loop {
+        let table = catalog.load_table(&ident("t")).await.unwrap();
+        let start = 10_000 + nth as usize * 100;
+        let rows = start..start + 100;
+        let id = format!("b{nth}");
+        let writer = table.writer(WritePolicy::default()).unwrap();
+        sim.fail_after(FaultTarget::Writes, Fault::ConnectionCut, nth);
+        let attempt = async {
+            let opts = WriteOptions::default().batch_id(id.clone());
+            writer.write(&batch(rows.clone()), &opts).await?;
+            writer.commit().await
+        };
+        let outcome: Result<i64, ailake::writer::WriterError> = attempt.await;
+        eprintln!("fault after {nth} writes: {:?}", outcome.as_ref().map_err(ToString::to_string));
+        // A write + commit of fewer than `nth + 1` requests never met the fault: the sweep
+        // has hit every request.
+        let swept = sim.faults_pending() > 0;
+        sim.clear_faults();
+        // Whatever happened, every live file reads whole.
+        let now = catalog.load_table(&ident("t")).await.unwrap();
+        let live = live_ids(&now).await;
+        match outcome {
+            Ok(_) => {
+                expected.extend(rows.clone().map(|i| i as i64));
+                expected.sort_unstable();
+                assert_eq!(live, expected);
+                if swept {
+                    break;
+                }
+            }
+            Err(e) => {
+                assert!(e.is_retryable(), "fault at write {nth}: {e}");
+                // Either the commit landed before the failure was seen, or nothing did.
+                let landed = live.len() > expected.len();
+                if landed {
+                    expected.extend(rows.clone().map(|i| i as i64));
+                    expected.sort_unstable();
+                }
+                assert_eq!(live, expected, "fault at write {nth}");
+                // The retry with the same batch id lands it exactly once.
+                let writer = now.writer(WritePolicy::default()).unwrap();
+                let opts = WriteOptions::default().batch_id(id.clone());
+                writer.write(&batch(rows.clone()), &opts).await.unwrap();
+                writer.commit().await.unwrap();
+                if !landed {
+                    expected.extend(rows.clone().map(|i| i as i64));
+                    expected.sort_unstable();
+                }
+                assert_eq!(live_ids(&now).await, expected, "after the retry of fault {nth}");
+            }
+        }
+        nth += 1;
+        assert!(nth < 40, "a write + commit takes fewer than 40 requests");
+    }
+    assert!(nth >= 3, "the sweep hit the data file, the manifests and the metadata ({nth} positions)");
+}
