@@ -1,5 +1,5 @@
-//! The shard cache: a refreshed session starts warm (indexes come from the cache, only
-//! footers are read again), the cache stays within its byte budget by evicting the least
+//! The shard cache: a refreshed session starts warm (indexes, footers and fetched ranges come
+//! from the cache), the cache stays within its byte budget by evicting the least
 //! recently used shards, and cached, evicting and uncached sessions answer identically.
 
 mod support;
@@ -36,7 +36,9 @@ async fn refreshed_sessions_start_warm_and_the_budget_holds() {
     let cold = SearchSession::with_cache(&table, roomy.clone()).await.unwrap();
     let expected = answers(&cold, 0..20).await;
     let after_cold = roomy.stats();
-    assert_eq!((after_cold.misses, after_cold.entries, after_cold.evictions), (6, 6, 0), "{after_cold:?}");
+    // Six shards loaded once; the cache also holds their footers and the row fetches' ranges.
+    assert_eq!((after_cold.misses, after_cold.evictions), (6, 0), "{after_cold:?}");
+    assert!(after_cold.entries > 6 && after_cold.range_hits > 0, "{after_cold:?}");
     let warm = cold.refresh().await.unwrap();
     assert_eq!(answers(&warm, 0..20).await, expected);
     assert_eq!(roomy.stats().misses, 6, "the refreshed session loaded no index again");
@@ -49,13 +51,14 @@ async fn refreshed_sessions_start_warm_and_the_budget_holds() {
         cold_io.bytes_read
     );
 
-    // A budget of about two shards: it never holds more, evicts, and answers the same.
+    // A budget of about two shards (with their footers and ranges): it stays within it,
+    // evicts, and answers the same.
     let one_shard = after_cold.bytes / 6;
     let tight = Arc::new(ShardCache::new(one_shard * 2 + one_shard / 2));
     let evicting = SearchSession::with_cache(&table, tight.clone()).await.unwrap();
     assert_eq!(answers(&evicting, 0..20).await, expected);
     let s = tight.stats();
-    assert!(s.bytes <= tight.budget() && s.entries <= 2 && s.evictions > 0, "{s:?}");
+    assert!(s.bytes <= tight.budget() && s.evictions > 0 && s.misses > 6, "{s:?}");
 
     // No budget: nothing is kept, same answers.
     let none = Arc::new(ShardCache::new(0));

@@ -216,7 +216,7 @@ async fn clustered_shards_are_pruned() {
     let s = session(dir.path(), "clusters").await;
     assert_eq!(s.shard_count(), 16);
     let q: Vec<f32> = center(5).iter().map(|x| x + 0.1).collect();
-    let p = SearchParams { concurrency: 1, ..SearchParams::default() };
+    let p = SearchParams { concurrency: 1, io_concurrency: Some(1), ..SearchParams::default() };
     let got = ids(&s.search(&q, K, &p).await.unwrap());
     assert!(got.iter().all(|&i| (1000..1200).contains(&i)), "{got:?}");
     let c = s.counters();

@@ -149,6 +149,17 @@ impl ShardReader {
         ShardReader { tail: Tail { start: self.file_size, bytes: Bytes::new() }, ..self.clone() }
     }
 
+    /// The same reader reading through `store` (a reader cached by one search session,
+    /// reused by another with its own counted store).
+    pub fn with_store(&self, store: Arc<dyn ObjectStore>) -> Self {
+        ShardReader { store, ..self.clone() }
+    }
+
+    /// Estimated bytes the decoded footer, directory and prefetched tail hold.
+    pub fn memory_bytes(&self) -> u64 {
+        (self.metadata.memory_size() + self.directory_bytes.len() + self.tail.bytes.len()) as u64
+    }
+
     /// The decoded Parquet footer.
     pub fn metadata(&self) -> &Arc<ParquetMetaData> {
         &self.metadata

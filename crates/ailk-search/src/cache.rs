@@ -1,11 +1,16 @@
-//! [`ShardCache`]: loaded shard indexes shared by every search session of a process, within
-//! a byte budget, least recently used evicted first. Data files are immutable once written,
-//! so an entry keyed by (file URI, vector column) stays valid across snapshots, refreshes and
-//! time travel: a refreshed session starts warm. Footers and row fetches stay per session (so
-//! each session's I/O counters are its own).
+//! [`ShardCache`]: what search sessions of a process read from data files, shared within one
+//! byte budget, least recently used evicted first: loaded shard indexes, keyed by (file URI,
+//! vector column), and byte ranges of the files — footers and the column chunks row fetches
+//! read — keyed by (file, range) (see `CachedRanges`). Data files are immutable once written,
+//! so entries stay valid across snapshots, refreshes and time travel: a refreshed session
+//! starts warm, and a warm query reads nothing from the store.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use ailk_format::object_store::ObjectMeta;
+use ailk_format::ShardReader;
+use bytes::Bytes;
 
 use crate::shard::LoadedShard;
 
@@ -15,31 +20,54 @@ const DEFAULT_BUDGET: u64 = 2 << 30;
 /// (file URI, vector column).
 pub(crate) type ShardKey = (String, String);
 
+/// What an entry is keyed by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Shard(ShardKey),
+    /// (object path, start, end) of a byte range.
+    Range(String, u64, u64),
+    /// A file's decoded footer and section directory, by URI.
+    Reader(String),
+}
+
+/// What an entry holds.
+#[derive(Clone)]
+pub(crate) enum Cached {
+    Shard(Arc<LoadedShard>),
+    /// The bytes of a range and, when the read returned it, the object's metadata.
+    Range(Bytes, Option<ObjectMeta>),
+    Reader(Arc<ShardReader>),
+}
+
 /// What a cache did so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
-    /// Shards held now.
+    /// Entries held now (shards and byte ranges).
     pub entries: usize,
     /// Their estimated bytes.
     pub bytes: u64,
-    /// Lookups answered from the cache.
+    /// Shard lookups answered from the cache.
     pub hits: u64,
-    /// Lookups that had to load the shard.
+    /// Shard lookups that had to load the shard.
     pub misses: u64,
-    /// Shards evicted to stay within the budget.
+    /// Entries evicted to stay within the budget.
     pub evictions: u64,
+    /// Byte-range and footer reads answered from the cache.
+    pub range_hits: u64,
+    /// Byte-range and footer reads that went to the store.
+    pub range_misses: u64,
 }
 
 struct Entry {
-    shard: Arc<LoadedShard>,
+    value: Cached,
     bytes: u64,
     tick: u64,
 }
 
 #[derive(Default)]
 struct Lru {
-    entries: HashMap<ShardKey, Entry>,
-    order: BTreeMap<u64, ShardKey>,
+    entries: HashMap<Key, Entry>,
+    order: BTreeMap<u64, Key>,
     tick: u64,
     stats: CacheStats,
 }
@@ -91,28 +119,89 @@ impl ShardCache {
 
     /// The cached shard of `key`, marked as just used.
     pub(crate) fn get(&self, key: &ShardKey) -> Option<Arc<LoadedShard>> {
+        match self.lookup(&Key::Shard(key.clone())) {
+            Some(Cached::Shard(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the shard of `key` is held (no effect on recency or stats).
+    pub(crate) fn contains(&self, key: &ShardKey) -> bool {
+        let lru = self.lru.lock().unwrap_or_else(|e| e.into_inner());
+        lru.entries.contains_key(&Key::Shard(key.clone()))
+    }
+
+    /// Keeps `shard` (of about `bytes`), evicting the least recently used entries beyond the
+    /// budget; a shard larger than the whole budget is not kept.
+    pub(crate) fn insert(&self, key: ShardKey, shard: Arc<LoadedShard>, bytes: u64) {
+        self.put(Key::Shard(key), Cached::Shard(shard), bytes);
+    }
+
+    /// The cached bytes of `range` of the object at `path`.
+    pub(crate) fn get_range(&self, path: &str, start: u64, end: u64) -> Option<(Bytes, Option<ObjectMeta>)> {
+        match self.lookup(&Key::Range(path.to_string(), start, end)) {
+            Some(Cached::Range(b, meta)) => Some((b, meta)),
+            _ => None,
+        }
+    }
+
+    /// Keeps the bytes of `range` of `path`.
+    pub(crate) fn insert_range(
+        &self,
+        path: &str,
+        start: u64,
+        end: u64,
+        bytes: Bytes,
+        meta: Option<ObjectMeta>,
+    ) {
+        let size = bytes.len() as u64 + path.len() as u64 + 64;
+        self.put(Key::Range(path.to_string(), start, end), Cached::Range(bytes, meta), size);
+    }
+
+    /// The cached footer and directory of the file at `uri` (no prefetched tail).
+    pub(crate) fn get_reader(&self, uri: &str) -> Option<Arc<ShardReader>> {
+        match self.lookup(&Key::Reader(uri.to_string())) {
+            Some(Cached::Reader(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Keeps the footer and directory of the file at `uri`.
+    pub(crate) fn insert_reader(&self, uri: &str, reader: Arc<ShardReader>) {
+        let bytes = reader.memory_bytes() + uri.len() as u64;
+        self.put(Key::Reader(uri.to_string()), Cached::Reader(reader), bytes);
+    }
+
+    fn lookup(&self, key: &Key) -> Option<Cached> {
         let mut lru = self.lru.lock().unwrap_or_else(|e| e.into_inner());
         let lru = &mut *lru;
         lru.tick += 1;
         let tick = lru.tick;
+        let range = matches!(key, Key::Range(..) | Key::Reader(..));
         match lru.entries.get_mut(key) {
             Some(e) => {
                 lru.order.remove(&e.tick);
                 e.tick = tick;
                 lru.order.insert(tick, key.clone());
-                lru.stats.hits += 1;
-                Some(e.shard.clone())
+                if range {
+                    lru.stats.range_hits += 1;
+                } else {
+                    lru.stats.hits += 1;
+                }
+                Some(e.value.clone())
             }
             None => {
-                lru.stats.misses += 1;
+                if range {
+                    lru.stats.range_misses += 1;
+                } else {
+                    lru.stats.misses += 1;
+                }
                 None
             }
         }
     }
 
-    /// Keeps `shard` (of about `bytes`), evicting the least recently used shards beyond the
-    /// budget; a shard larger than the whole budget is not kept.
-    pub(crate) fn insert(&self, key: ShardKey, shard: Arc<LoadedShard>, bytes: u64) {
+    fn put(&self, key: Key, value: Cached, bytes: u64) {
         if bytes > self.budget {
             return;
         }
@@ -120,7 +209,7 @@ impl ShardCache {
         let lru = &mut *lru;
         lru.tick += 1;
         let tick = lru.tick;
-        if let Some(old) = lru.entries.insert(key.clone(), Entry { shard, bytes, tick }) {
+        if let Some(old) = lru.entries.insert(key.clone(), Entry { value, bytes, tick }) {
             lru.order.remove(&old.tick);
             lru.stats.bytes -= old.bytes;
         }

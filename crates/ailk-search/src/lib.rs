@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod cache;
+mod cached_store;
 pub mod error;
 pub mod filter;
 mod filter_parse;

@@ -39,8 +39,13 @@ pub struct SearchParams {
     /// Table partitions probed per query when the table has partitions (shards holding none
     /// of them are skipped); `None`: 1/8 of the partitions, at least 16.
     pub partition_probes: Option<usize>,
-    /// Shards searched at once.
+    /// Shards searched at once (their indexes in memory).
     pub concurrency: usize,
+    /// Shards loaded at once when their indexes are not in memory yet. On object storage a
+    /// cold query costs a round trip per wave of loads, so waves of cold shards are wider
+    /// there; `None`: 32 on an object store, `concurrency` on local disk (where loading
+    /// fewer shards and pruning the rest costs less).
+    pub io_concurrency: Option<usize>,
     /// Fail the search when a shard cannot be read at all (a malformed file another engine
     /// wrote). Off by default: such a shard is skipped, logged and counted
     /// ([`CounterSnapshot::shards_skipped`]) and the rest of the table answers.
@@ -60,6 +65,7 @@ impl Default for SearchParams {
             prune: true,
             partition_probes: None,
             concurrency: 4,
+            io_concurrency: None,
             strict: false,
         }
     }

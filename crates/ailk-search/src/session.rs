@@ -21,6 +21,7 @@ use arrow_schema::SchemaRef;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::cache::{ShardCache, ShardKey};
+use crate::cached_store::CachedRanges;
 use crate::error::{Result, SearchError};
 use crate::filter::Filter;
 use crate::filter_prune::may_match;
@@ -40,6 +41,9 @@ const DEFAULT_EF: usize = 64;
 const WALK_COST: usize = 48;
 /// (file, filter) row sets a session keeps before starting over.
 const FILTER_CACHE_ENTRIES: usize = 4096;
+
+/// Cold shards loaded at once from an object store (see `SearchParams::io_concurrency`).
+const REMOTE_IO_CONCURRENCY: usize = 32;
 
 /// Largest read from a cold shard's section offset to its end made in one request.
 const SPECULATIVE_READ_MAX: u64 = 256 << 20;
@@ -80,7 +84,10 @@ struct ShardPlan {
 /// Searches one snapshot of an ailake table.
 pub struct SearchSession {
     table: Table,
+    /// The warehouse's store, counted: every request a search makes.
     store: Arc<dyn ObjectStore>,
+    /// `store` with byte ranges of data files (footers, row fetches) served from the cache.
+    cached: Arc<dyn ObjectStore>,
     io: Arc<IoCounters>,
     snapshot_id: Option<i64>,
     specs: Vec<VectorSpec>,
@@ -135,9 +142,12 @@ impl SearchSession {
         let counting = Arc::new(CountingStore::new(table.warehouse().store().clone()));
         let io = counting.counters();
         let store: Arc<dyn ObjectStore> = counting;
+        let cached: Arc<dyn ObjectStore> =
+            Arc::new(CachedRanges::new(store.clone(), cache.clone(), table.warehouse().root()));
         let mut session = Self {
             table,
             store,
+            cached,
             io,
             snapshot_id,
             specs,
@@ -281,8 +291,17 @@ impl SearchSession {
         if let Some(r) = self.cached_reader(uri) {
             return Ok(r);
         }
-        let opts = ReadOptions { file_size: Some(file_size), ..ReadOptions::default() };
-        let r = Arc::new(ShardReader::open(self.store.clone(), path.clone(), opts).await?);
+        // Data files are immutable: a footer another session decoded serves this one, reading
+        // through this session's store.
+        let r = match self.cache.get_reader(uri) {
+            Some(r) => Arc::new(r.with_store(self.cached.clone())),
+            None => {
+                let opts = ReadOptions { file_size: Some(file_size), ..ReadOptions::default() };
+                let r = ShardReader::open(self.cached.clone(), path.clone(), opts).await?;
+                self.cache.insert_reader(uri, Arc::new(r.without_tail()));
+                Arc::new(r)
+            }
+        };
         self.readers.lock().unwrap_or_else(|e| e.into_inner()).insert(uri.to_string(), r.clone());
         Ok(r)
     }
@@ -294,8 +313,8 @@ impl SearchSession {
     async fn shard(&self, plan: &ShardPlan, spec: &VectorSpec) -> Result<Arc<LoadedShard>> {
         let key = (plan.uri.clone(), spec.name.clone());
         let cached = self.cache.get(&key);
-        // The footer is read once per session even when the index is cached: a file that is
-        // gone or unreadable fails here, as it would uncached.
+        // The footer: this session's, else one decoded before in this process (data files
+        // are immutable), else read.
         let reader = match (&cached, self.cached_reader(&plan.uri), plan.section_offset) {
             (_, Some(reader), _) => reader,
             // A cold shard whose section offset is known: one read from the section to the end
@@ -306,6 +325,7 @@ impl SearchSession {
                 // The session keeps the footer and directory, not the section bytes (the
                 // loaded index holds what it needs, within the cache's budget).
                 let kept = Arc::new(reader.without_tail());
+                self.cache.insert_reader(&plan.uri, kept.clone());
                 self.readers.lock().unwrap_or_else(|e| e.into_inner()).insert(plan.uri.clone(), kept);
                 Arc::new(reader)
             }
@@ -481,11 +501,17 @@ impl SearchSession {
 
         let mut best: Vec<(usize, Neighbor)> = Vec::new();
         let wave = params.concurrency.max(1);
+        let local = ["file://", "memory://"].iter().any(|s| self.table.warehouse().root().starts_with(s));
+        let io_wave =
+            params.io_concurrency.unwrap_or(if local { wave } else { REMOTE_IO_CONCURRENCY }).max(wave);
         let mut next = 0;
         while next < order.len() {
             let kth = (best.len() >= k).then(|| best[k - 1].1.distance);
             let mut batch = Vec::new();
-            while next < order.len() && batch.len() < wave {
+            // A wave holds `concurrency` shards in memory, or up to `io_concurrency` shards
+            // when they still have to be loaded (cold shards cost a round trip per wave).
+            let mut in_memory = 0;
+            while next < order.len() && in_memory < wave && batch.len() < io_wave {
                 let (i, rank, lb) = order[next];
                 next += 1;
                 if rank == OUTSIDE_PROBES && best.len() >= k {
@@ -505,6 +531,9 @@ impl SearchSession {
                         SearchCounters::add(&self.counters.pruned, 1);
                         continue;
                     }
+                }
+                if self.cache.contains(&(self.plan[i].uri.clone(), spec.name.clone())) {
+                    in_memory += 1;
                 }
                 batch.push(i);
             }
@@ -630,7 +659,7 @@ impl SearchSession {
         }
         let reader = self.reader(&plan.uri, &plan.path, plan.file_size).await?;
         let fields = filter_fields(filter, &self.schema)?;
-        let rows = Arc::new(matching_rows(self.store.clone(), &plan.path, &reader, filter, &fields).await?);
+        let rows = Arc::new(matching_rows(self.cached.clone(), &plan.path, &reader, filter, &fields).await?);
         let mut cache = self.filter_rows.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= FILTER_CACHE_ENTRIES {
             cache.clear();

@@ -33,6 +33,7 @@ use anyhow::{bail, Context, Result};
 
 mod filtered;
 mod index;
+mod objstore;
 mod scale;
 mod table;
 
@@ -66,8 +67,9 @@ fn main() -> Result<()> {
         Some("table") => table::table(&args),
         Some("filtered") => filtered::filtered(&args),
         Some("scale") => scale::scale(&args),
+        Some("objstore") => objstore::objstore(&args),
         Some("gt") => gt(&args),
-        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale> …"),
+        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|objstore> …"),
     }
 }
 

@@ -16,12 +16,12 @@ use serde_json::{json, Value};
 
 use crate::{load, metric, percentile, Args, Loaded};
 
-fn attributes() -> Schema {
+pub(crate) fn attributes() -> Schema {
     Schema::new(vec![Field::new("id", DataType::Int64, false)])
 }
 
 /// Row ids in a fixed pseudo-random order (streamed ingestion is never clustered).
-fn shuffled(n: usize) -> Vec<usize> {
+pub(crate) fn shuffled(n: usize) -> Vec<usize> {
     let mut ids: Vec<usize> = (0..n).collect();
     let mut state = 0x2545F4914F6CDD1Du64;
     for i in (1..n).rev() {
@@ -33,7 +33,7 @@ fn shuffled(n: usize) -> Vec<usize> {
     ids
 }
 
-async fn write(table: &Table, l: &Loaded, order: &[usize], files: usize) -> anyhow::Result<f64> {
+pub(crate) async fn write(table: &Table, l: &Loaded, order: &[usize], files: usize) -> anyhow::Result<f64> {
     let writer = table.writer(WritePolicy::default())?;
     let per = order.len().div_ceil(files);
     let clock = Instant::now();

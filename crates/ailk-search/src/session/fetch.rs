@@ -40,7 +40,7 @@ impl SearchSession {
             let selection = RowSelection::from_consecutive_ranges(ranges, total);
             let fields = self.fields(projection)?;
             let batches =
-                read_conformed(self.store.clone(), &plan.path, &reader, &fields, Some(selection)).await?;
+                read_conformed(self.cached.clone(), &plan.path, &reader, &fields, Some(selection)).await?;
             let got: usize = batches.iter().map(RecordBatch::num_rows).sum();
             if got != rows.len() {
                 return Err(SearchError::Corrupt(format!(
