@@ -134,8 +134,15 @@ pub(crate) fn objstore(args: &Args) -> anyhow::Result<()> {
         bytes_per_second: args.num("--mbps", 100.0f64)? * 1e6,
     };
     let spec = VectorSpec::new("embedding", l.base.dim as u32, metric(args)?);
-    let params =
-        SearchParams { ef: Some(ef), projection: Some(vec!["id".into()]), ..SearchParams::default() };
+    // The simulated store sits over a file:// root: ask for the object-store default of
+    // cold waves explicitly.
+    let io: usize = args.num("--io-concurrency", 32)?;
+    let params = SearchParams {
+        ef: Some(ef),
+        projection: Some(vec!["id".into()]),
+        io_concurrency: Some(io),
+        ..SearchParams::default()
+    };
     let rt = tokio::runtime::Runtime::new()?;
     let tmp = tempfile::tempdir()?;
     let catalog =
