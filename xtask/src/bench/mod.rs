@@ -13,6 +13,7 @@ use crate::root;
 
 mod doc;
 mod filtered;
+mod objstore;
 mod python;
 mod report;
 mod scale;
@@ -73,13 +74,14 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
     let results = target.join("bench-results");
     let mut steps = Steps::new(1, results.join("logs"))?;
     let python = peer_venv(&root, &mut steps)?;
+    // `--features s3`: `peer_bench objstore-s3` (the object-storage section's real-protocol run).
     // `--benches` too: the criterion targets' dev-dependencies change the features of shared
     // dependencies, so building both here leaves `cargo bench` below nothing to rebuild (a
     // `--bin`-only build and `cargo bench` would rebuild parquet, iceberg, … for each other).
     steps.run(
         "build peer_bench + benches (release)",
         "cargo",
-        &["build", "--release", "-p", "ailake-benches", "--bins", "--benches"],
+        &["build", "--release", "-p", "ailake-benches", "--features", "s3", "--bins", "--benches"],
     )?;
     let peer_bench = target.join("release/peer_bench").display().to_string();
     let datasets = datasets(&opts, &root, &target, &peer_bench, &mut steps)?;
@@ -104,7 +106,8 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
                 "filtered" => run.filtered(ds)?,
                 "scale" => run.scale(ds)?,
                 "python" => run.python_api(ds)?,
-                other => bail!("--only knows the sections filtered, scale and python, not {other}"),
+                "objstore" => run.objstore(ds)?,
+                other => bail!("--only knows the sections filtered, scale, python and objstore, not {other}"),
             };
             run.json.push(json!({"dataset": ds.name, "metric": ds.metric, section: result}));
         }
@@ -112,6 +115,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         let title = match section {
             "scale" => "The table at scale",
             "python" => "ailake from Python",
+            "objstore" => "The read path on object storage",
             _ => "Filtered search and deletes",
         };
         let page = format!(
@@ -135,11 +139,12 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         let filtered = run.filtered(ds)?;
         let scale = run.scale(ds)?;
         let python = run.python_api(ds)?;
+        let objstore = run.objstore(ds)?;
         run.json.push(json!({"dataset": ds.name, "metric": ds.metric, "hnsw": hnsw, "ivfpq": ivfpq,
-            "table": table, "filtered": filtered, "scale": scale, "python": python}));
+            "table": table, "filtered": filtered, "scale": scale, "python": python, "objstore": objstore}));
     }
 
-    let mut crit = vec!["bench", "-p", "ailake-benches"];
+    let mut crit = vec!["bench", "-p", "ailake-benches", "--features", "s3"];
     for b in ["format", "index", "catalog", "table"] {
         crit.extend(["--bench", b]);
     }

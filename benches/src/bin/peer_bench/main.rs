@@ -68,6 +68,8 @@ fn main() -> Result<()> {
         Some("filtered") => filtered::filtered(&args),
         Some("scale") => scale::scale(&args),
         Some("objstore") => objstore::objstore(&args),
+        #[cfg(feature = "s3")]
+        Some("objstore-s3") => objstore::objstore_s3(&args),
         Some("gt") => gt(&args),
         _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|objstore> …"),
     }

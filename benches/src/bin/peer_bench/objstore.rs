@@ -179,3 +179,78 @@ pub(crate) fn objstore(args: &Args) -> anyhow::Result<()> {
     std::fs::write(args.req("--out")?, serde_json::to_string_pretty(&out)?)?;
     Ok(())
 }
+
+/// `peer_bench objstore-s3`: the same measurement over a real S3 protocol — the table written
+/// to `--uri` through `--write-endpoint` (the moto server), then read through
+/// `--read-endpoint` (a latency proxy in front of it); `--files` files, one table. Needs the
+/// `s3` feature.
+#[cfg(feature = "s3")]
+pub(crate) fn objstore_s3(args: &Args) -> anyhow::Result<()> {
+    let dir = std::path::PathBuf::from(args.req("--data")?);
+    let l = load(&dir)?;
+    let files: usize = args.num("--files", 10)?;
+    let nq = args.num("--queries", 50usize)?.min(l.queries.rows());
+    let cold_queries = args.num("--cold-queries", 10usize)?.min(nq);
+    let ef = args.num("--ef", 64usize)?;
+    let uri = args.req("--uri")?;
+    let spec = VectorSpec::new("embedding", l.base.dim as u32, metric(args)?);
+    let params = SearchParams {
+        ef: Some(ef),
+        projection: Some(vec!["id".into()]),
+        io_concurrency: args.get("--io-concurrency").map(str::parse).transpose()?,
+        ..SearchParams::default()
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let tmp = tempfile::tempdir()?;
+    let db = tmp.path().join("catalog.db");
+    let catalog = |endpoint: &str| -> anyhow::Result<Catalog> {
+        let options = [
+            ("aws_endpoint", endpoint),
+            ("aws_allow_http", "true"),
+            ("aws_region", "us-east-1"),
+            ("aws_access_key_id", "test"),
+            ("aws_secret_access_key", "test"),
+        ];
+        let warehouse = Warehouse::s3(uri, &options)?;
+        let provider = rt.block_on(SqlCatalog::open(&db, "default"))?;
+        Ok(Catalog::new(Arc::new(provider), warehouse))
+    };
+    let ident = TableIdent::new("bench", "s3")?;
+    let writing = catalog(args.req("--write-endpoint")?)?;
+    let table = rt.block_on(writing.create_table(&ident, &attributes(), std::slice::from_ref(&spec)))?;
+    let s = rt.block_on(write(&table, &l, &shuffled(l.base.rows()), files))?;
+    eprintln!("{files} files written to {uri} in {s:.1}s");
+
+    let reading = catalog(args.req("--read-endpoint")?)?;
+    let clock = Instant::now();
+    let table = rt.block_on(reading.load_table(&ident))?;
+    drop(rt.block_on(SearchSession::with_cache(&table, Arc::new(ShardCache::new(4 << 30))))?);
+    let plan_ms = clock.elapsed().as_secs_f64() * 1e3;
+    let mut cold = Vec::new();
+    for i in 0..cold_queries {
+        let session = rt.block_on(SearchSession::with_cache(&table, Arc::new(ShardCache::new(4 << 30))))?;
+        let clock = Instant::now();
+        rt.block_on(session.search(l.queries.row(i), 10, &params))?;
+        cold.push(clock.elapsed().as_secs_f64() * 1e3);
+    }
+    let session = rt.block_on(SearchSession::with_cache(&table, Arc::new(ShardCache::new(4 << 30))))?;
+    for i in 0..nq {
+        rt.block_on(session.search(l.queries.row(i), 10, &params))?;
+    }
+    let (mut warm, mut results) = (Vec::new(), Vec::new());
+    for i in 0..nq {
+        let clock = Instant::now();
+        let hits = rt.block_on(session.search(l.queries.row(i), 10, &params))?;
+        warm.push(clock.elapsed().as_secs_f64() * 1e3);
+        results.push(crate::result_ids(&hits)?);
+    }
+    let recall = recall_at_k(&results, &l.truth[..nq], 10);
+    cold.sort_by(f64::total_cmp);
+    warm.sort_by(f64::total_cmp);
+    let out = json!({"system": "ailake", "files": files, "ef": ef, "recall": recall, "planning_ms": plan_ms,
+        "cold": {"p50_ms": percentile(&cold, 0.5), "p99_ms": percentile(&cold, 0.99)},
+        "warm": {"p50_ms": percentile(&warm, 0.5), "p99_ms": percentile(&warm, 0.99)}});
+    eprintln!("{out}");
+    std::fs::write(args.req("--out")?, serde_json::to_string_pretty(&out)?)?;
+    Ok(())
+}
