@@ -195,3 +195,61 @@ async fn failing_writes_never_commit_a_partial_file() {
     }
     assert!(nth >= 3, "the sweep hit the data file, the manifests and the metadata ({nth} positions)");
 }
+
+/// The disk cache: a restarted process (a new in-memory cache over the same directory) opens
+/// cold shards from local disk — only the row fetch goes to the store — and a damaged local
+/// file is dropped and read again, never trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_process_opens_shards_from_the_disk_cache() {
+    use ailake::search::DiskCache;
+    let dir = tempfile::tempdir().unwrap();
+    let local = six_files(dir.path()).await;
+    let (catalog, sim) = remote(dir.path(), LatencyProfile::none()).await;
+    let table = catalog.load_table(&ident("t")).await.unwrap();
+    let disk_dir = dir.path().join("disk-cache");
+    let params = SearchParams { prune: false, ..Default::default() };
+    let q = vectors(3..4, DIM);
+    let expected = ids(&local.search().await.unwrap().search(&q, 10, &params).await.unwrap());
+
+    let first = Arc::new(ShardCache::new(1 << 30).with_disk(DiskCache::new(&disk_dir, 1 << 30).unwrap()));
+    let session = SearchSession::with_cache(&table, first).await.unwrap();
+    assert_eq!(ids(&session.search(&q, 10, &params).await.unwrap()), expected);
+    let tails = || {
+        std::fs::read_dir(&disk_dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "tail"))
+            .count()
+    };
+    for _ in 0..200 {
+        if tails() == 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(tails(), 6, "every cold shard's tail is kept on disk");
+
+    // "Restart": a new memory cache over the same directory.
+    let restarted = Arc::new(ShardCache::new(1 << 30).with_disk(DiskCache::new(&disk_dir, 1 << 30).unwrap()));
+    let session = SearchSession::with_cache(&table, restarted.clone()).await.unwrap();
+    let before = sim.stats().snapshot();
+    assert_eq!(ids(&session.search(&q, 10, &params).await.unwrap()), expected);
+    let d = sim.stats().snapshot() - before;
+    assert!(d.reads <= 6 && d.bytes_read < 200_000, "only the winners' rows were read: {d:?}");
+
+    // A damaged tail on disk: dropped, the shard read from the store, the answer unchanged.
+    for e in std::fs::read_dir(&disk_dir).unwrap().flatten() {
+        std::fs::write(e.path(), b"garbage").unwrap();
+    }
+    let again = Arc::new(ShardCache::new(1 << 30).with_disk(DiskCache::new(&disk_dir, 1 << 30).unwrap()));
+    let session = SearchSession::with_cache(&table, again).await.unwrap();
+    assert_eq!(ids(&session.search(&q, 10, &params).await.unwrap()), expected);
+    assert_eq!(session.counters().corrupt_sections, 0);
+
+    // A budget smaller than one tail keeps nothing.
+    let tiny_dir = dir.path().join("tiny");
+    let tiny = Arc::new(ShardCache::new(1 << 30).with_disk(DiskCache::new(&tiny_dir, 100).unwrap()));
+    SearchSession::with_cache(&table, tiny).await.unwrap().search(&q, 10, &params).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(std::fs::read_dir(&tiny_dir).unwrap().count(), 0);
+}

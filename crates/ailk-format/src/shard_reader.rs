@@ -85,10 +85,25 @@ impl ShardReader {
             )));
         }
         let first = opts.prefetch.clamp(FOOTER_TAIL, file_size);
-        let mut tail = Tail {
-            start: file_size - first,
-            bytes: store.get_range(&path, file_size - first..file_size).await?,
-        };
+        let bytes = store.get_range(&path, file_size - first..file_size).await?;
+        Self::from_tail(store, path, file_size, bytes).await
+    }
+
+    /// [`Self::open`] from the last `tail.len()` bytes of the file, already at hand (a
+    /// local copy of a shard's tail): no request when they hold the footer and directory.
+    pub async fn from_tail(
+        store: Arc<dyn ObjectStore>,
+        path: Path,
+        file_size: u64,
+        tail: Bytes,
+    ) -> Result<Self> {
+        if file_size < 12 || (tail.len() as u64) < FOOTER_TAIL || tail.len() as u64 > file_size {
+            return Err(FormatError::NotParquet(format!(
+                "a {}-byte tail of a {file_size}-byte file holds no Parquet footer",
+                tail.len()
+            )));
+        }
+        let mut tail = Tail { start: file_size - tail.len() as u64, bytes: tail };
         let footer_start = footer_start_from_tail(&tail.bytes, file_size)?;
         if footer_start < tail.start {
             let missing = store.get_range(&path, footer_start..tail.start).await?;
@@ -141,6 +156,11 @@ impl ShardReader {
             reader.directory_bytes = bytes;
         }
         Ok(reader)
+    }
+
+    /// The prefetched tail: (its offset in the file, its bytes).
+    pub fn tail(&self) -> (u64, &Bytes) {
+        (self.tail.start, &self.tail.bytes)
     }
 
     /// The same reader without its prefetched tail (the footer and directory stay decoded):

@@ -12,10 +12,14 @@ use ailk_format::object_store::ObjectMeta;
 use ailk_format::ShardReader;
 use bytes::Bytes;
 
+use crate::disk_cache::DiskCache;
 use crate::shard::LoadedShard;
 
 /// Budget of the process-wide cache when `AILAKE_CACHE_BYTES` does not set one: 2 GiB.
 const DEFAULT_BUDGET: u64 = 2 << 30;
+
+/// Budget of the disk cache when `AILAKE_CACHE_DISK_BYTES` does not set one: 20 GiB.
+const DEFAULT_DISK_BUDGET: u64 = 20 << 30;
 
 /// (file URI, vector column).
 pub(crate) type ShardKey = (String, String);
@@ -77,31 +81,57 @@ struct Lru {
 pub struct ShardCache {
     budget: u64,
     lru: Mutex<Lru>,
+    /// Shard tails on local disk, for a restarted process.
+    disk: Option<Arc<DiskCache>>,
 }
 
 impl std::fmt::Debug for ShardCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShardCache").field("budget", &self.budget).field("stats", &self.stats()).finish()
+        f.debug_struct("ShardCache")
+            .field("budget", &self.budget)
+            .field("disk", &self.disk.as_ref().map(|d| d.dir().to_path_buf()))
+            .field("stats", &self.stats())
+            .finish()
     }
 }
 
 impl ShardCache {
     /// A cache holding at most `budget` bytes of loaded shards (0: nothing is kept).
     pub fn new(budget: u64) -> Self {
-        Self { budget, lru: Mutex::default() }
+        Self { budget, lru: Mutex::default(), disk: None }
+    }
+
+    /// The same cache keeping cold shards' tails in `disk` too.
+    pub fn with_disk(mut self, disk: DiskCache) -> Self {
+        self.disk = Some(Arc::new(disk));
+        self
+    }
+
+    /// The local-disk cache of shard tails, when there is one.
+    pub fn disk(&self) -> Option<&Arc<DiskCache>> {
+        self.disk.as_ref()
     }
 
     /// The process-wide cache every session uses unless given another: `AILAKE_CACHE_BYTES`
-    /// bytes (default 2 GiB).
+    /// bytes in memory (default 2 GiB), and shard tails in `AILAKE_CACHE_DIR` when set, within
+    /// `AILAKE_CACHE_DISK_BYTES` (default 20 GiB).
     pub fn global() -> Arc<ShardCache> {
         static GLOBAL: OnceLock<Arc<ShardCache>> = OnceLock::new();
         GLOBAL
             .get_or_init(|| {
-                let budget = std::env::var("AILAKE_CACHE_BYTES")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(DEFAULT_BUDGET);
-                Arc::new(ShardCache::new(budget))
+                let bytes = |var: &str, default: u64| {
+                    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+                };
+                let mut cache = ShardCache::new(bytes("AILAKE_CACHE_BYTES", DEFAULT_BUDGET));
+                if let Some(dir) = std::env::var_os("AILAKE_CACHE_DIR") {
+                    match DiskCache::new(&dir, bytes("AILAKE_CACHE_DISK_BYTES", DEFAULT_DISK_BUDGET)) {
+                        Ok(disk) => cache = cache.with_disk(disk),
+                        Err(e) => {
+                            tracing::warn!(dir = ?dir, error = %e, "AILAKE_CACHE_DIR unusable; no disk cache")
+                        }
+                    }
+                }
+                Arc::new(cache)
             })
             .clone()
     }

@@ -10,6 +10,7 @@
 
 mod cache;
 mod cached_store;
+mod disk_cache;
 pub mod error;
 pub mod filter;
 mod filter_parse;
@@ -22,6 +23,7 @@ mod session;
 mod shard;
 
 pub use cache::{CacheStats, ShardCache};
+pub use disk_cache::DiskCache;
 pub use error::{Result, SearchError};
 pub use filter::{Filter, Literal, Op};
 pub use filter_prune::may_match as file_may_match;

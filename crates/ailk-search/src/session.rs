@@ -310,6 +310,34 @@ impl SearchSession {
         self.readers.lock().unwrap_or_else(|e| e.into_inner()).get(uri).cloned()
     }
 
+    /// Opens a cold shard with its tail from `offset` (its section) to the end: from the
+    /// disk cache when it holds it, else in one read from the store (then kept on disk).
+    async fn open_tail(&self, plan: &ShardPlan, offset: u64) -> Result<ShardReader> {
+        let disk = self.cache.disk();
+        if let Some(disk) = disk {
+            if let Some(bytes) = disk.get(&plan.uri, plan.file_size, offset).await {
+                match ShardReader::from_tail(self.store.clone(), plan.path.clone(), plan.file_size, bytes)
+                    .await
+                {
+                    Ok(reader) => return Ok(reader),
+                    Err(e) => {
+                        tracing::warn!(file = %plan.uri, error = %e, "disk cache entry unreadable; reading the shard");
+                        disk.remove(&plan.uri, plan.file_size, offset);
+                    }
+                }
+            }
+        }
+        let opts = ReadOptions { file_size: Some(plan.file_size), prefetch: plan.file_size - offset };
+        let reader = ShardReader::open(self.store.clone(), plan.path.clone(), opts).await?;
+        if let Some(disk) = disk {
+            let (start, bytes) = reader.tail();
+            if start == offset {
+                disk.put(&plan.uri, plan.file_size, offset, bytes.clone());
+            }
+        }
+        Ok(reader)
+    }
+
     async fn shard(&self, plan: &ShardPlan, spec: &VectorSpec) -> Result<Arc<LoadedShard>> {
         let key = (plan.uri.clone(), spec.name.clone());
         let cached = self.cache.get(&key);
@@ -320,8 +348,7 @@ impl SearchSession {
             // A cold shard whose section offset is known: one read from the section to the end
             // of the file brings the footer, the directory and every payload the index needs.
             (None, None, Some(offset)) if plan.file_size.saturating_sub(offset) <= SPECULATIVE_READ_MAX => {
-                let opts = ReadOptions { file_size: Some(plan.file_size), prefetch: plan.file_size - offset };
-                let reader = ShardReader::open(self.store.clone(), plan.path.clone(), opts).await?;
+                let reader = self.open_tail(plan, offset).await?;
                 // The session keeps the footer and directory, not the section bytes (the
                 // loaded index holds what it needs, within the cache's budget).
                 let kept = Arc::new(reader.without_tail());
