@@ -40,9 +40,13 @@ async fn a_cold_query_costs_two_round_trips_and_a_warm_one_none() {
     // overlap.
     let profile = LatencyProfile { first_byte: std::time::Duration::from_millis(20), bytes_per_second: 1e9 };
     let (catalog, sim) = remote(dir.path(), profile).await;
-    let table = catalog.load_table(&ident("t")).await.unwrap();
     let stats = sim.stats();
+    let table = catalog.load_table(&ident("t")).await.unwrap();
     let session = SearchSession::with_cache(&table, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
+    // Planning: the metadata file, then manifests, delete files and Puffin summaries together.
+    let planning = stats.snapshot();
+    eprintln!("planning: {planning:?}");
+    assert!(planning.round_trips <= 4, "{planning:?}");
     // No pruning: the worst case for requests. The simulated store is over a file:// root,
     // so the object-store default of wide cold waves is asked for explicitly.
     let params = SearchParams { prune: false, io_concurrency: Some(32), ..Default::default() };

@@ -163,9 +163,19 @@ impl SearchSession {
             unfiltered: Mutex::default(),
             counters: SearchCounters::default(),
         };
-        session.files = session.table.live_files().await?;
-        session.deletes = session.table.deleted_rows().await?;
-        session.partitions = match load_partitions(&session.table, &session.specs[0].name).await {
+        // Manifests, delete files, partitions and Puffin summaries are independent reads:
+        // issued together, planning costs the longest chain of round trips, not their sum.
+        let table = &session.table;
+        let (files, deletes, partitions, summaries) = tokio::join!(
+            table.live_files(),
+            table.deleted_rows(),
+            load_partitions(table, &session.specs[0].name),
+            table.shard_summaries(),
+        );
+        summaries?;
+        session.files = files?;
+        session.deletes = deletes?;
+        session.partitions = match partitions {
             Ok(p) => p,
             // Planning without partitions visits more shards, never misses rows.
             Err(e) if matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::NotFound) => {
