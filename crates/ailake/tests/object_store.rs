@@ -257,3 +257,71 @@ async fn a_restarted_process_opens_shards_from_the_disk_cache() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(std::fs::read_dir(&tiny_dir).unwrap().count(), 0);
 }
+
+/// Row fetch reads only the pages holding the winners (the offset index), not whole column
+/// chunks: fetching one row's `text` from a file whose `text` chunk spans several pages
+/// reads a fraction of the chunk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_fetch_reads_pages_not_chunks() {
+    use arrow_array::{ArrayRef, Int64Array, StringArray};
+    let dir = tempfile::tempdir().unwrap();
+    let t = table(dir.path(), "t").await;
+    let n = 20_000usize;
+    // Incompressible 200-byte texts: a ~4 MB chunk, several 1 MB pages.
+    let mut state = 0x9E3779B97F4A7C15u64;
+    let texts: Vec<String> = (0..n)
+        .map(|_| {
+            (0..200)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    char::from(b'!' + (state % 90) as u8)
+                })
+                .collect()
+        })
+        .collect();
+    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n as i64));
+    let text: ArrayRef = Arc::new(StringArray::from_iter_values(texts.iter()));
+    let attrs = arrow_array::RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap();
+    let values = vectors(0..n, DIM);
+    let writer = t.writer(WritePolicy::default()).unwrap();
+    writer.write_flat(&attrs, &[("embedding", &values)], &WriteOptions::default()).await.unwrap();
+    writer.commit().await.unwrap();
+
+    let (catalog, sim) = remote(dir.path(), LatencyProfile::none()).await;
+    let table = catalog.load_table(&ident("t")).await.unwrap();
+    let file = table.live_files().await.unwrap()[0].clone();
+    let reader = ShardReader::open(
+        table.warehouse().store().clone(),
+        table.warehouse().path_of(file.path()).unwrap(),
+        ReadOptions::default(),
+    )
+    .await
+    .unwrap();
+    let rg = &reader.metadata().row_groups()[0];
+    let text_chunk =
+        rg.columns().iter().find(|c| c.column_path().string() == "text").unwrap().compressed_size() as u64;
+    assert!(text_chunk > 2_000_000, "the text chunk is {text_chunk} bytes");
+
+    let q = vectors(1234..1235, DIM);
+    let bytes = |columns: &[&str]| {
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        let (table, sim) = (table.clone(), sim.clone());
+        let q = q.clone();
+        async move {
+            let session =
+                SearchSession::with_cache(&table, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
+            let before = sim.stats().snapshot();
+            let params = SearchParams { projection: Some(columns), ..Default::default() };
+            let hits = session.search(&q, 1, &params).await.unwrap();
+            assert_eq!(ids(&hits), vec![1234]);
+            (sim.stats().snapshot() - before).bytes_read
+        }
+    };
+    let id_only = bytes(&["id"]).await;
+    let with_text = bytes(&["id", "text"]).await;
+    let text_read = with_text - id_only;
+    eprintln!("text chunk {text_chunk} bytes; one row's text cost {text_read} bytes");
+    assert!(text_read > 0 && text_read * 2 < text_chunk, "{text_read} of a {text_chunk}-byte chunk");
+}

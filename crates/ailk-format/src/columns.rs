@@ -17,6 +17,9 @@ use crate::shard_reader::{ReadOptions, ShardReader};
 use crate::vector_column::field_id;
 use crate::vector_rows::{vector_rows, VectorRows};
 
+/// Column chunks above this size are read page by page for a row selection: 2 MiB.
+const PAGED_CHUNK_MIN: u64 = 2 << 20;
+
 /// Streams `columns` of the rows in `selection` (all rows when `None`) of the shard at `path`.
 pub async fn read_columns(
     store: Arc<dyn ObjectStore>,
@@ -25,7 +28,25 @@ pub async fn read_columns(
     columns: &[String],
     selection: Option<RowSelection>,
 ) -> Result<Vec<RecordBatch>> {
-    let meta = ArrowReaderMetadata::try_new(reader.metadata().clone(), ArrowReaderOptions::new())?;
+    // A row selection from a big column chunk reads only the pages holding its rows (the
+    // offset index, loaded once per reader, says where they are); small chunks are read
+    // whole in one request, which costs less than the index read first.
+    let big_chunk = selection.is_some() && {
+        let schema = reader.metadata().file_metadata().schema_descr();
+        reader.metadata().row_groups().iter().any(|rg| {
+            rg.columns().iter().enumerate().any(|(i, c)| {
+                c.compressed_size() as u64 > PAGED_CHUNK_MIN
+                    && columns.iter().any(|name| schema.column(i).path().parts().first() == Some(name))
+            })
+        })
+    };
+    let meta = if big_chunk {
+        let options = ArrowReaderOptions::new()
+            .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+        ArrowReaderMetadata::try_new(reader.paged_metadata().await?, options)?
+    } else {
+        ArrowReaderMetadata::try_new(reader.metadata().clone(), ArrowReaderOptions::new())?
+    };
     let roots: Vec<usize> = columns
         .iter()
         .map(|c| {

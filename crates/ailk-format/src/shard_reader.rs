@@ -70,6 +70,8 @@ pub struct ShardReader {
     directory: Option<SectionDirectory>,
     directory_bytes: Bytes,
     tail: Tail,
+    /// The footer with the offset index loaded, once a row selection asked for it.
+    paged: Arc<std::sync::OnceLock<Arc<ParquetMetaData>>>,
 }
 
 impl ShardReader {
@@ -127,6 +129,7 @@ impl ShardReader {
             directory: None,
             directory_bytes: Bytes::new(),
             tail,
+            paged: Arc::default(),
         };
         if let Some(loc) = location {
             let bytes = reader.read_range(loc.offset..loc.offset + loc.directory_length).await?;
@@ -178,6 +181,35 @@ impl ShardReader {
     /// Estimated bytes the decoded footer, directory and prefetched tail hold.
     pub fn memory_bytes(&self) -> u64 {
         (self.metadata.memory_size() + self.directory_bytes.len() + self.tail.bytes.len()) as u64
+    }
+
+    /// The footer with the page offset index loaded (one read of the index, once per
+    /// reader, and shared by its clones), so that a row selection reads only the pages
+    /// holding the selected rows; the plain footer when the file has no offset index.
+    pub async fn paged_metadata(&self) -> Result<Arc<ParquetMetaData>> {
+        if let Some(m) = self.paged.get() {
+            return Ok(m.clone());
+        }
+        let has_index = self
+            .metadata
+            .row_groups()
+            .iter()
+            .flat_map(|rg| rg.columns())
+            .any(|c| c.offset_index_offset().is_some());
+        let meta = if has_index {
+            let mut object =
+                parquet::arrow::async_reader::ParquetObjectReader::new(self.store.clone(), self.path.clone())
+                    .with_file_size(self.file_size);
+            let mut reader =
+                parquet::file::metadata::ParquetMetaDataReader::new_with_metadata((*self.metadata).clone())
+                    .with_column_index_policy(parquet::file::metadata::PageIndexPolicy::Skip)
+                    .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+            reader.load_page_index(&mut object).await?;
+            Arc::new(reader.finish()?)
+        } else {
+            self.metadata.clone()
+        };
+        Ok(self.paged.get_or_init(|| meta).clone())
     }
 
     /// The decoded Parquet footer.
