@@ -81,6 +81,9 @@ def test_filters(table, sample):
     # Fewer matches than k: all of them.
     few = table.search(sample.queries[0], k=10, filter="id = 5 OR id = 17 OR id = 2999")
     assert sorted(ids(few)) == [5, 17, 2999]
+    assert sorted(ids(table.search(sample.queries[0], k=10, filter="id IN (5, 17, 2999)"))) == [5, 17, 2999]
+    rest = table.search(sample.queries[0], k=50, filter="bucket NOT IN (0, 1, 2, 3, 4, 5, 6, 7, 8)")
+    assert rest.num_rows == 50 and set(rest.column("bucket").to_pylist()) == {9}
 
 
 def test_time_travel_and_history(table, sample):

@@ -2,7 +2,8 @@
 //!
 //! Grammar (keywords case-insensitive, AND binds tighter than OR):
 //! `expr := and (OR and)*`, `and := atom (AND atom)*`,
-//! `atom := '(' expr ')' | column op literal`, `op := = | == | != | <> | < | <= | > | >=`,
+//! `atom := '(' expr ')' | column op literal | column [NOT] IN '(' literal (',' literal)* ')'`,
+//! `op := = | == | != | <> | < | <= | > | >=` (`IN` is an `OR` of `=`, `NOT IN` an `AND` of `!=`),
 //! `column := name | "quoted name"`, `literal := 'text' ('' escapes a quote) | number`.
 
 use std::str::FromStr;
@@ -18,6 +19,7 @@ enum Token {
     Op(Op),
     Open,
     Close,
+    Comma,
 }
 
 fn error(input: &str, at: usize, what: &str) -> SearchError {
@@ -38,6 +40,7 @@ fn tokenize(input: &str) -> Result<Vec<(usize, Token)>, SearchError> {
             }
             '(' => (Token::Open, 1),
             ')' => (Token::Close, 1),
+            ',' => (Token::Comma, 1),
             '=' if next == Some('=') => (Token::Op(Op::Eq), 2),
             '=' => (Token::Op(Op::Eq), 1),
             '!' if next == Some('=') => (Token::Op(Op::Ne), 2),
@@ -166,6 +169,13 @@ impl Parser<'_> {
                 }
             }
             Some(Token::Name(column)) if !["and", "or"].iter().any(|k| column.eq_ignore_ascii_case(k)) => {
+                let negated = self.keyword("not");
+                if self.keyword("in") {
+                    return self.in_list(column, negated);
+                }
+                if negated {
+                    return Err(error(self.input, self.at(), "expected IN after NOT"));
+                }
                 let op = match self.tokens.get(self.pos) {
                     Some((_, Token::Op(op))) => *op,
                     _ => return Err(error(self.input, self.at(), "expected a comparison (= != < <= > >=)")),
@@ -181,6 +191,45 @@ impl Parser<'_> {
             }
             None => Err(error(self.input, at, "expected a comparison, found the end")),
             Some(_) => Err(error(self.input, at, "expected a column name or '('")),
+        }
+    }
+}
+
+impl Parser<'_> {
+    /// `( literal, ... )` after `column [NOT] IN`: an `OR` of `=` (an `AND` of `!=`).
+    fn in_list(&mut self, column: String, negated: bool) -> Result<Filter, SearchError> {
+        if !matches!(self.tokens.get(self.pos), Some((_, Token::Open))) {
+            return Err(error(self.input, self.at(), "expected '(' after IN"));
+        }
+        self.pos += 1;
+        let mut out: Option<Filter> = None;
+        loop {
+            let lit = match self.tokens.get(self.pos) {
+                Some((_, Token::Str(s))) => Literal::Str(s.clone()),
+                Some((_, Token::Num(n))) => n.clone(),
+                _ => {
+                    return Err(error(
+                        self.input,
+                        self.at(),
+                        "expected a 'string' or a number in the IN list",
+                    ))
+                }
+            };
+            self.pos += 1;
+            let one = Filter::Cmp(column.clone(), if negated { Op::Ne } else { Op::Eq }, lit);
+            out = Some(match out {
+                None => one,
+                Some(f) if negated => f.and(one),
+                Some(f) => f.or(one),
+            });
+            match self.tokens.get(self.pos) {
+                Some((_, Token::Comma)) => self.pos += 1,
+                Some((_, Token::Close)) => {
+                    self.pos += 1;
+                    return Ok(out.expect("one literal at least"));
+                }
+                _ => return Err(error(self.input, self.at(), "expected ',' or ')' in the IN list")),
+            }
         }
     }
 }
@@ -229,6 +278,14 @@ mod tests {
         assert_eq!(Filter::parse("x<=3").unwrap(), Filter::cmp("x", Op::Le, 3));
         assert_eq!(Filter::parse("x>3").unwrap(), Filter::cmp("x", Op::Gt, 3));
         assert_eq!(Filter::parse("x = 'é ü'").unwrap(), Filter::eq("x", "é ü"));
+        assert_eq!(
+            Filter::parse("id IN (5, 17, -2) and lang not in ('xx', 'yy')").unwrap(),
+            Filter::eq("id", 5)
+                .or(Filter::eq("id", 17))
+                .or(Filter::eq("id", -2))
+                .and(Filter::cmp("lang", Op::Ne, "xx").and(Filter::cmp("lang", Op::Ne, "yy")))
+        );
+        assert_eq!(Filter::parse("id in (3)").unwrap(), Filter::eq("id", 3));
     }
 
     #[test]
@@ -247,6 +304,13 @@ mod tests {
             "a = 1 AND OR b = 2",
             "a ~ 1",
             "a = 1.2.3",
+            "a IN ()",
+            "a IN (1,)",
+            "a IN 1",
+            "a IN (1 2)",
+            "a NOT = 1",
+            "a IN (b)",
+            "a, b = 1",
         ] {
             let err = Filter::parse(bad).unwrap_err();
             assert!(matches!(err, SearchError::InvalidQuery(_)), "{bad:?}: {err}");
