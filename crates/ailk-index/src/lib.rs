@@ -18,6 +18,7 @@ pub mod kmeans;
 pub mod partitions;
 pub mod pq;
 pub mod row_filter;
+pub mod sq8;
 pub mod topk;
 pub mod vector_index;
 
@@ -33,7 +34,7 @@ pub fn cuda_available() -> bool {
 }
 pub use error::{IndexError, Result};
 pub use flat::{flat_search, ground_truth, FlatIndex};
-pub use hnsw::{HnswIndex, HnswParams};
+pub use hnsw::{HnswIndex, HnswParams, Traversal};
 pub use ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 pub use kmeans::{KMeans, KMeansParams};
 pub use partitions::Partitions;

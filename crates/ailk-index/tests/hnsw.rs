@@ -4,7 +4,7 @@
 mod common;
 
 use ailk_format::SubsectionKind;
-use ailk_index::{ground_truth, HnswIndex, HnswParams, IndexError, Metric};
+use ailk_index::{ground_truth, kernels, HnswIndex, HnswParams, IndexError, Metric, Traversal};
 use ailk_testkit::recall_at_k;
 use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
 
@@ -39,6 +39,70 @@ fn recall_on_real_minilm_sample() {
     let ours =
         ground_truth(&base.data, &queries.data[..50 * base.dim], base.dim, Metric::InnerProduct, 10).unwrap();
     assert!(recall_at_k(&ours, &truth[..50], 10) >= 0.99);
+}
+
+fn cosine_truth(base: &[f32], queries: &[f32], dim: usize) -> Vec<Vec<u32>> {
+    let unit = |v: &[f32]| -> Vec<f32> {
+        let mut v = v.to_vec();
+        v.chunks_exact_mut(dim).for_each(kernels::normalize);
+        v
+    };
+    ground_truth(&unit(base), &unit(queries), dim, Metric::InnerProduct, 10).unwrap()
+}
+
+/// The SQ8 walk (the default) against the exact walk over the same graph: recall within 0.01
+/// on real and clustered data at beams of 3k and more (0.03 at ef = k), and every returned distance is
+/// the exact one (the candidates are re-ranked with the f32 vectors).
+#[test]
+fn sq8_traversal_keeps_recall_and_returns_exact_distances() {
+    let (real, real_queries, real_truth) = common::real_sample();
+    let synth = gaussian_mixture(8_000, 64, 32, 0.35, 3);
+    let synth_queries = mixture_queries(200, 64, 32, 0.35, 3, 4);
+    let synth_truth = ground_truth(&synth, &synth_queries, 64, Metric::L2, 10).unwrap();
+    let sets = [
+        (&real.data[..], &real_queries.data[..], 384, Metric::InnerProduct, real_truth),
+        (&synth[..], &synth_queries[..], 64, Metric::L2, synth_truth.clone()),
+        (&synth[..], &synth_queries[..], 64, Metric::Cosine, cosine_truth(&synth, &synth_queries, 64)),
+    ];
+    for (base, queries, dim, metric, truth) in sets {
+        // One build thread: the same graph on every run, so the comparison is deterministic.
+        let params = HnswParams { threads: 1, ..HnswParams::default() };
+        let mut index = HnswIndex::build(base, dim, metric, params).unwrap();
+        assert_eq!(index.traversal(), Traversal::Sq8, "SQ8 is the default walk");
+        for ef in [10, 32, 128] {
+            let run = |index: &HnswIndex| -> Vec<Vec<u32>> {
+                queries
+                    .chunks_exact(dim)
+                    .map(|q| {
+                        let found = index.search(q, 10, Some(ef)).unwrap();
+                        let mut stored_q = q.to_vec();
+                        if metric == Metric::Cosine {
+                            kernels::normalize(&mut stored_q);
+                        }
+                        for n in &found {
+                            let row = &index.vectors()[n.id as usize * dim..(n.id as usize + 1) * dim];
+                            assert_eq!(
+                                n.distance,
+                                kernels::distance(metric, &stored_q, row),
+                                "exact distance"
+                            );
+                        }
+                        assert!(found.windows(2).all(|w| w[0].distance <= w[1].distance), "sorted");
+                        found.iter().map(|n| n.id).collect()
+                    })
+                    .collect()
+            };
+            index.set_traversal(Traversal::Sq8);
+            let sq8 = recall_at_k(&run(&index), &truth, 10);
+            index.set_traversal(Traversal::Exact);
+            let exact = recall_at_k(&run(&index), &truth, 10);
+            println!("{metric:?} dim {dim} ef {ef}: recall sq8 {sq8:.4} exact {exact:.4}");
+            // With ef = k nothing is left to re-rank: the approximate walk's own order decides,
+            // and costs up to ~1.5 points on 64-d synthetic data; from ef = 3k on it is a wash.
+            let slack = if ef <= 10 { 0.03 } else { 0.01 };
+            assert!(sq8 >= exact - slack, "{metric:?} ef {ef}: SQ8 walk recall {sq8} vs exact walk {exact}");
+        }
+    }
 }
 
 #[test]

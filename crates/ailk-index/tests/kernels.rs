@@ -161,3 +161,29 @@ proptest! {
         prop_assert!(sum.iter().zip(&reference).zip(&transposed).all(|((s, a), b)| *s == a + b));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The byte-code kernel is integer arithmetic: every backend equals the scalar sum exactly,
+    /// at the extremes of both code ranges included.
+    #[test]
+    fn code_dot_matches_scalar_exactly(
+        (u, d) in (0usize..1100).prop_flat_map(|n| (
+            prop::collection::vec(prop_oneof![Just(0u8), Just(255u8), any::<u8>()], n),
+            prop::collection::vec(prop_oneof![Just(-128i8), Just(127i8), any::<i8>()], n),
+        ))
+    ) {
+        let reference: i32 = u.iter().zip(&d).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum();
+        for backend in available_backends() {
+            prop_assert_eq!(kernels::dot_u8_i8_with(backend, &u, &d).unwrap(), reference, "{:?}", backend);
+        }
+        prop_assert_eq!(kernels::dot_u8_i8(&u, &d), reference);
+        // Unequal lengths use the common prefix.
+        if !u.is_empty() {
+            let short = &d[..d.len() - 1];
+            let r: i32 = u.iter().zip(short).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum();
+            prop_assert_eq!(kernels::dot_u8_i8(&u, short), r);
+        }
+    }
+}

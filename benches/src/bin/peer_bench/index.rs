@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use ailake_benches::memory;
 use ailk_index::kmeans::{train as kmeans_train, KMeansParams};
-use ailk_index::{HnswIndex, HnswParams, IvfPqConfig, IvfPqIndex, IvfPqSearch};
+use ailk_index::{HnswIndex, HnswParams, IvfPqConfig, IvfPqIndex, IvfPqSearch, Traversal};
 use ailk_testkit::recall_at_k;
 use ailk_testkit::texmex::Matrix;
 use anyhow::{Context, Result};
@@ -27,8 +27,14 @@ pub(crate) fn hnsw(args: &Args) -> Result<()> {
         args.req("--efs")?.split(',').map(|s| s.parse()).collect::<Result<_, _>>().context("--efs")?;
     let rss_before = memory::reset_peak();
     let t = Instant::now();
-    let index = HnswIndex::build(&base.data, base.dim, metric(args)?, params)?;
+    let mut index = HnswIndex::build(&base.data, base.dim, metric(args)?, params)?;
     let build_s = t.elapsed().as_secs_f64();
+    let traversal = match args.get("--traversal").unwrap_or("sq8") {
+        "sq8" => Traversal::Sq8,
+        "exact" => Traversal::Exact,
+        other => anyhow::bail!("--traversal: sq8 or exact, not {other}"),
+    };
+    index.set_traversal(traversal);
     let build_peak = memory::peak_mib();
     eprintln!(
         "ailake HNSW build {}×{}: {build_s:.2}s, peak RSS {build_peak:.0} MiB ({rss_before:.0} before)",
@@ -51,6 +57,7 @@ pub(crate) fn hnsw(args: &Args) -> Result<()> {
         "m": params.m, "ef_construction": params.ef_construction, "build_threads": params.threads,
         "build_s": build_s, "rss_before_mib": rss_before, "build_peak_rss_mib": build_peak,
         "kernel": format!("{:?}", ailk_index::kernels::active_backend()),
+        "traversal": format!("{traversal:?}"),
         "sweep": sweep,
     });
     std::fs::write(args.req("--out")?, serde_json::to_string_pretty(&out)?)?;

@@ -3,7 +3,7 @@
 //! - `peer_bench data --out DIR --rows N --dim D [--queries Q] [--seed S]` writes a Gaussian
 //!   mixture as TEXMEX files (`base.fvecs`, `query.fvecs`) plus exact ground truth
 //!   (`gt.ivecs`, top 100), unless DIR already holds them.
-//! - `peer_bench hnsw --data DIR --metric l2|ip --threads T --m M --efc E --efs a,b,c --out F`
+//! - `peer_bench hnsw --data DIR --metric l2|ip --threads T --m M --efc E --efs a,b,c [--traversal sq8|exact] --out F`
 //!   builds our HNSW with T threads, then sweeps `ef` single-threaded, writing JSON.
 //!
 //! - `peer_bench ivfpq --data DIR --metric l2|ip --threads T --nprobes a,b --refines 1,4 --out F`

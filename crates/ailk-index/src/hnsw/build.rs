@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
-use super::search::{with_scratch, Links, Space};
+use super::search::{greedy, search_level, with_scratch, Links, Space};
 use crate::row_filter::AllRows;
 use crate::topk::Neighbor;
 
@@ -158,16 +158,17 @@ impl Builder<'_> {
             None
         };
         let q = self.space.vector(node);
+        let oracle = self.space.bind(q);
         with_scratch(|s| {
             let mut buf = Vec::new();
             let mut entry = Neighbor { id: entry_id, distance: self.space.distance(q, entry_id) };
             for l in (level + 1..=top).rev() {
-                entry = self.space.greedy(&self.graph, q, entry, l, &mut buf);
+                entry = greedy(&self.graph, &oracle, entry, l, &mut buf);
             }
             let mut selected = Vec::new();
             for l in (0..=level.min(top)).rev() {
                 s.visited.reset(self.graph.levels.len());
-                self.space.search_level(&self.graph, q, entry, self.ef_construction, l, s, &AllRows);
+                search_level(&self.graph, &oracle, entry, self.ef_construction, l, s, &AllRows);
                 let mut found: Vec<Neighbor> = s.results.drain().map(|f| f.0).collect();
                 found.retain(|c| c.id != node);
                 if let Some(best) = found.iter().min_by(|a, b| a.cmp_by_distance(b)) {

@@ -15,10 +15,11 @@ use crate::error::{IndexError, Result};
 use crate::flat::{check_query, check_vectors};
 use crate::kernels::{normalize, DistanceFn};
 use crate::row_filter::{Accept, AllRows, RowFilter};
+use crate::sq8::{Sq8Codes, Sq8Query};
 use crate::topk::Neighbor;
 use crate::Metric;
 use build::{draw_levels, BuildGraph, Builder};
-use search::{Links, Space};
+use search::{walk, with_scratch, Links, Oracle, Space};
 
 /// Build and search parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,36 @@ impl Links for FrozenView<'_> {
     }
 }
 
+/// How a search measures distances while it walks the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Traversal {
+    /// Full-precision `f32` distances all the way.
+    Exact,
+    /// SQ8 codes ([`crate::sq8`]) during the walk, a quarter of the bytes per node; the walk's
+    /// `ef` candidates are then re-ranked with the exact vectors.
+    #[default]
+    Sq8,
+}
+
+/// Approximate distances from a bound query over a shard's SQ8 codes.
+struct Sq8Oracle<'a> {
+    codes: &'a Sq8Codes,
+    query: Sq8Query,
+    metric: Metric,
+}
+
+impl Oracle for Sq8Oracle<'_> {
+    #[inline(always)]
+    fn distance(&self, id: u32) -> f32 {
+        self.codes.distance(self.metric, &self.query, id)
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, id: u32) {
+        self.codes.prefetch(id);
+    }
+}
+
 /// An HNSW index over one shard's vectors (row ids are positions in the shard).
 #[derive(Debug, Clone)]
 pub struct HnswIndex {
@@ -105,6 +136,8 @@ pub struct HnswIndex {
     graph: Frozen,
     entry_point: u32,
     max_level: usize,
+    /// Codes of the [`Traversal::Sq8`] walk (`None`: exact walks).
+    sq8: Option<Sq8Codes>,
 }
 
 impl HnswIndex {
@@ -160,7 +193,33 @@ impl HnswIndex {
             upper_offsets: TypedArray::from_slice(&g.upper_offsets),
             levels: TypedArray::from_slice(&g.levels),
         };
-        Ok(HnswIndex { dim, metric, params, vectors: stored, graph, entry_point, max_level })
+        let sq8 = Some(Sq8Codes::encode(&stored, dim));
+        Ok(HnswIndex { dim, metric, params, vectors: stored, graph, entry_point, max_level, sq8 })
+    }
+
+    /// How searches walk the graph: [`Traversal::Sq8`] (the default) or [`Traversal::Exact`].
+    pub fn traversal(&self) -> Traversal {
+        if self.sq8.is_some() {
+            Traversal::Sq8
+        } else {
+            Traversal::Exact
+        }
+    }
+
+    /// Chooses how searches walk the graph; switching to SQ8 encodes the vectors (one pass).
+    pub fn set_traversal(&mut self, traversal: Traversal) {
+        match traversal {
+            Traversal::Exact => self.sq8 = None,
+            Traversal::Sq8 if self.sq8.is_none() => {
+                self.sq8 = Some(Sq8Codes::encode(&self.vectors, self.dim))
+            }
+            Traversal::Sq8 => {}
+        }
+    }
+
+    /// Bytes this index holds in memory beyond what it views in place (the SQ8 codes).
+    pub fn owned_bytes(&self) -> usize {
+        self.sq8.as_ref().map_or(0, Sq8Codes::memory_bytes)
     }
 
     /// Number of indexed rows.
@@ -237,7 +296,23 @@ impl HnswIndex {
         };
         let space = Space { vectors: &self.vectors, dim: self.dim, dist: DistanceFn::new(self.metric) };
         let ef = ef.unwrap_or(self.params.ef_search).max(k);
-        let mut out = space.query(&view, q, self.entry_point, self.max_level, ef, self.len(), accept);
+        let start = (self.entry_point, self.max_level);
+        let mut out: Vec<Neighbor> = with_scratch(|s| match &self.sq8 {
+            Some(codes) => {
+                let oracle = Sq8Oracle { codes, query: codes.query(q), metric: self.metric };
+                walk(&view, &oracle, s, start, ef, self.len(), accept);
+                // Re-rank the walk's candidates exactly.
+                s.results
+                    .drain()
+                    .map(|f| Neighbor { id: f.0.id, distance: space.distance(q, f.0.id) })
+                    .collect()
+            }
+            None => {
+                walk(&view, &space.bind(q), s, start, ef, self.len(), accept);
+                s.results.drain().map(|f| f.0).collect()
+            }
+        });
+        out.sort_by(Neighbor::cmp_by_distance);
         out.truncate(k);
         Ok(out)
     }
@@ -302,6 +377,7 @@ impl HnswIndex {
             seed: meta.seed,
             ..HnswParams::default()
         };
+        let sq8 = Some(Sq8Codes::encode(&data, raw.dim as usize));
         Ok(HnswIndex {
             dim: raw.dim as usize,
             metric: meta.metric,
@@ -317,6 +393,7 @@ impl HnswIndex {
             },
             entry_point: meta.entry_point,
             max_level: meta.max_level as usize,
+            sq8,
         })
     }
 

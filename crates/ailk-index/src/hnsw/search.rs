@@ -67,6 +67,14 @@ pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     SCRATCH.with(|s| f(&mut s.borrow_mut()))
 }
 
+/// Distances from one query to graph nodes: what a walk reads.
+pub(crate) trait Oracle {
+    /// The distance from the query to `id` (smaller is nearer).
+    fn distance(&self, id: u32) -> f32;
+    /// Starts loading `id`'s data into cache (it is about to be measured).
+    fn prefetch(&self, id: u32);
+}
+
 /// The data a walk reads: vectors, dimension, distance.
 pub(crate) struct Space<'a> {
     pub vectors: &'a [f32],
@@ -86,108 +94,121 @@ impl Space<'_> {
         self.dist.eval(q, self.vector(id))
     }
 
-    /// Greedy descent from `entry` on `level`: moves to a closer neighbour until none is.
-    pub fn greedy<L: Links>(
-        &self,
-        links: &L,
-        q: &[f32],
-        mut entry: Neighbor,
-        level: usize,
-        buf: &mut Vec<u32>,
-    ) -> Neighbor {
-        loop {
-            buf.clear();
-            links.links_into(entry.id, level, buf);
-            let mut moved = false;
-            for &id in buf.iter() {
-                let d = self.distance(q, id);
-                if d < entry.distance {
-                    entry = Neighbor { id, distance: d };
-                    moved = true;
-                }
-            }
-            if !moved {
-                return entry;
-            }
-        }
+    /// This space with `q` bound as the query.
+    pub fn bind<'q>(&'q self, q: &'q [f32]) -> Exact<'q> {
+        Exact { space: self, q }
+    }
+}
+
+/// Exact distances from a bound query over full-precision vectors.
+pub(crate) struct Exact<'a> {
+    space: &'a Space<'a>,
+    q: &'a [f32],
+}
+
+impl Oracle for Exact<'_> {
+    #[inline(always)]
+    fn distance(&self, id: u32) -> f32 {
+        self.space.distance(self.q, id)
     }
 
-    /// Best-first search of `level` from `entry`, keeping the `ef` nearest nodes `accept`
-    /// admits in `s.results` (a max-heap); nodes it refuses are still walked through.
-    /// `s.visited` must have been reset by the caller for this query.
-    #[allow(clippy::too_many_arguments)]
-    pub fn search_level<L: Links, A: Accept>(
-        &self,
-        links: &L,
-        q: &[f32],
-        entry: Neighbor,
-        ef: usize,
-        level: usize,
-        s: &mut Scratch,
-        accept: &A,
-    ) {
-        s.candidates.clear();
-        s.results.clear();
-        s.visited.insert(entry.id);
-        s.candidates.push(Reverse(Far(entry)));
-        if accept.accept(entry.id) {
-            s.results.push(Far(entry));
+    #[inline(always)]
+    fn prefetch(&self, id: u32) {
+        prefetch(self.space.vector(id));
+    }
+}
+
+/// Greedy descent from `entry` on `level`: moves to a closer neighbour until none is.
+pub(crate) fn greedy<L: Links, O: Oracle>(
+    links: &L,
+    o: &O,
+    mut entry: Neighbor,
+    level: usize,
+    buf: &mut Vec<u32>,
+) -> Neighbor {
+    loop {
+        buf.clear();
+        links.links_into(entry.id, level, buf);
+        let mut moved = false;
+        for &id in buf.iter() {
+            let d = o.distance(id);
+            if d < entry.distance {
+                entry = Neighbor { id, distance: d };
+                moved = true;
+            }
         }
-        while let Some(Reverse(Far(c))) = s.candidates.pop() {
+        if !moved {
+            return entry;
+        }
+    }
+}
+
+/// Best-first search of `level` from `entry`, keeping the `ef` nearest nodes `accept`
+/// admits in `s.results` (a max-heap); nodes it refuses are still walked through.
+/// `s.visited` must have been reset by the caller for this query.
+pub(crate) fn search_level<L: Links, O: Oracle, A: Accept>(
+    links: &L,
+    o: &O,
+    entry: Neighbor,
+    ef: usize,
+    level: usize,
+    s: &mut Scratch,
+    accept: &A,
+) {
+    s.candidates.clear();
+    s.results.clear();
+    s.visited.insert(entry.id);
+    s.candidates.push(Reverse(Far(entry)));
+    if accept.accept(entry.id) {
+        s.results.push(Far(entry));
+    }
+    while let Some(Reverse(Far(c))) = s.candidates.pop() {
+        let worst = s.results.peek().map_or(f32::INFINITY, |f| f.0.distance);
+        if c.distance > worst && s.results.len() >= ef {
+            break;
+        }
+        s.links.clear();
+        links.links_into(c.id, level, &mut s.links);
+        s.fresh.clear();
+        for &id in &s.links {
+            if s.visited.insert(id) {
+                o.prefetch(id);
+                s.fresh.push(id);
+            }
+        }
+        for &id in &s.fresh {
+            let d = o.distance(id);
             let worst = s.results.peek().map_or(f32::INFINITY, |f| f.0.distance);
-            if c.distance > worst && s.results.len() >= ef {
-                break;
-            }
-            s.links.clear();
-            links.links_into(c.id, level, &mut s.links);
-            s.fresh.clear();
-            for &id in &s.links {
-                if s.visited.insert(id) {
-                    prefetch(self.vector(id));
-                    s.fresh.push(id);
-                }
-            }
-            for &id in &s.fresh {
-                let d = self.distance(q, id);
-                let worst = s.results.peek().map_or(f32::INFINITY, |f| f.0.distance);
-                if s.results.len() < ef || d < worst {
-                    links.prefetch_links(id, level);
-                    let n = Neighbor { id, distance: d };
-                    s.candidates.push(Reverse(Far(n)));
-                    if accept.accept(id) {
-                        s.results.push(Far(n));
-                        if s.results.len() > ef {
-                            s.results.pop();
-                        }
+            if s.results.len() < ef || d < worst {
+                links.prefetch_links(id, level);
+                let n = Neighbor { id, distance: d };
+                s.candidates.push(Reverse(Far(n)));
+                if accept.accept(id) {
+                    s.results.push(Far(n));
+                    if s.results.len() > ef {
+                        s.results.pop();
                     }
                 }
             }
         }
     }
+}
 
-    /// Full query: greedy descent through the upper levels, `ef` search on level 0 returning
-    /// only nodes `accept` admits.
-    #[allow(clippy::too_many_arguments)]
-    pub fn query<L: Links, A: Accept>(
-        &self,
-        links: &L,
-        q: &[f32],
-        entry_point: u32,
-        max_level: usize,
-        ef: usize,
-        n: usize,
-        accept: &A,
-    ) -> Vec<Neighbor> {
-        with_scratch(|s| {
-            let mut entry = Neighbor { id: entry_point, distance: self.distance(q, entry_point) };
-            for level in (1..=max_level).rev() {
-                entry = self.greedy(links, q, entry, level, &mut s.links);
-            }
-            s.visited.reset(n);
-            self.search_level(links, q, entry, ef, 0, s, accept);
-            let mut out: Vec<Neighbor> = s.results.drain().map(|f| f.0).collect();
-            out.sort_by(Neighbor::cmp_by_distance);
-            out
-        })
+/// Full query: greedy descent through the upper levels, `ef` search on level 0; the walk's
+/// candidates (only nodes `accept` admits, unsorted) are left in `s.results`.
+pub(crate) fn walk<L: Links, O: Oracle, A: Accept>(
+    links: &L,
+    o: &O,
+    s: &mut Scratch,
+    (entry_point, max_level): (u32, usize),
+    ef: usize,
+    n: usize,
+    accept: &A,
+) {
+    let mut entry = Neighbor { id: entry_point, distance: o.distance(entry_point) };
+    for level in (1..=max_level).rev() {
+        entry = greedy(links, o, entry, level, &mut s.links);
     }
+    s.visited.reset(n);
+    search_level(links, o, entry, ef, 0, s, accept);
 }

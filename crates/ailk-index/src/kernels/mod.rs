@@ -30,6 +30,7 @@ pub enum Backend {
 
 type Kernel = fn(&[f32], &[f32]) -> f32;
 type NearestKernel = fn(&[f32], &[f32], usize, bool) -> (u32, f32);
+type CodeKernel = fn(&[u8], &[i8]) -> i32;
 
 #[derive(Clone, Copy)]
 struct Table {
@@ -37,6 +38,7 @@ struct Table {
     l2: Kernel,
     dot: Kernel,
     nearest_t: NearestKernel,
+    dot_u8: CodeKernel,
 }
 
 fn nearest_transposed_scalar(row: &[f32], transposed: &[f32], k: usize, inner_product: bool) -> (u32, f32) {
@@ -64,7 +66,20 @@ impl Table {
             Backend::Neon => (neon::l2_neon, neon::dot_neon, nearest_transposed_scalar),
             _ => return None,
         };
-        Some(Table { backend, l2, dot, nearest_t })
+        Some(Table { backend, l2, dot, nearest_t, dot_u8: code_kernel(backend) })
+    }
+}
+
+/// The byte-code dot product for `backend`: VNNI where AVX-512 comes with it, AVX2 otherwise.
+fn code_kernel(backend: Backend) -> CodeKernel {
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 if is_x86_feature_detected!("avx512bw") && is_x86_feature_detected!("avx512vnni") => {
+            x86::dot_u8_i8_vnni_entry
+        }
+        #[cfg(target_arch = "x86_64")]
+        Backend::Avx512 | Backend::Avx2Fma if is_x86_feature_detected!("avx2") => x86::dot_u8_i8_avx2_entry,
+        _ => scalar::dot_u8_i8,
     }
 }
 
@@ -94,6 +109,7 @@ fn table() -> &'static Table {
                 l2: scalar::l2_sq,
                 dot: scalar::dot,
                 nearest_t: nearest_transposed_scalar,
+                dot_u8: scalar::dot_u8_i8,
             })
     })
 }
@@ -203,6 +219,18 @@ pub fn cosine_distance(a: &[f32], b: &[f32]) -> f32 {
         return 1.0;
     }
     1.0 - (t.dot)(a, b) / norms
+}
+
+/// `Σ u[i]·d[i]` over the common prefix, exact in `i32` (unsigned stored codes against a
+/// signed query's codes: the SQ8 graph walk's kernel).
+#[inline]
+pub fn dot_u8_i8(u: &[u8], d: &[i8]) -> i32 {
+    (table().dot_u8)(u, d)
+}
+
+/// [`dot_u8_i8`] on a specific backend, `None` if this machine lacks it.
+pub fn dot_u8_i8_with(backend: Backend, u: &[u8], d: &[i8]) -> Option<i32> {
+    Some((Table::for_backend(backend)?.dot_u8)(u, d))
 }
 
 /// `l2_sq` or `dot` computed with a specific backend, `None` if this machine lacks it (tests

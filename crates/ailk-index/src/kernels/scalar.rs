@@ -123,3 +123,9 @@ pub(super) fn add(a: &[f32], b: &[f32], out: &mut [f32]) {
         *o = x + y;
     }
 }
+
+/// `Σ u[i]·d[i]` over the common prefix: unsigned codes against signed query codes (the SQ8
+/// traversal kernel). Exact in `i32` for any prefix up to 65,000 values.
+pub fn dot_u8_i8(u: &[u8], d: &[i8]) -> i32 {
+    u.iter().zip(d).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum()
+}

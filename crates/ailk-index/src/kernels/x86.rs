@@ -177,3 +177,82 @@ pub(super) fn prefetch(p: *const i8) {
     // address, valid or not, is allowed. SSE is part of the x86-64 baseline.
     unsafe { _mm_prefetch::<_MM_HINT_T0>(p) }
 }
+
+/// [`super::scalar::dot_u8_i8`] with AVX2: 16 codes per step, widened to `i16` and summed in
+/// pairs by `madd` (no saturation: `255·127·2` fits an `i32` lane).
+#[target_feature(enable = "avx2")]
+fn dot_u8_i8_avx2(u: &[u8], d: &[i8]) -> i32 {
+    let n = u.len().min(d.len());
+    let (pu, pd) = (u.as_ptr(), d.as_ptr());
+    let (mut acc0, mut acc1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+    let mut i = 0;
+    while i + 32 <= n {
+        // SAFETY: i + 32 <= n, and both slices hold at least n bytes.
+        let (a0, b0, a1, b1) = unsafe {
+            (
+                _mm_loadu_si128(pu.add(i).cast()),
+                _mm_loadu_si128(pd.add(i).cast()),
+                _mm_loadu_si128(pu.add(i + 16).cast()),
+                _mm_loadu_si128(pd.add(i + 16).cast()),
+            )
+        };
+        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_cvtepu8_epi16(a0), _mm256_cvtepi8_epi16(b0)));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_cvtepu8_epi16(a1), _mm256_cvtepi8_epi16(b1)));
+        i += 32;
+    }
+    let acc = _mm256_add_epi32(acc0, acc1);
+    let s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256::<1>(acc));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+    let mut total = _mm_cvtsi128_si32(s);
+    for k in i..n {
+        total += i32::from(u[k]) * i32::from(d[k]);
+    }
+    total
+}
+
+pub(super) fn dot_u8_i8_avx2_entry(u: &[u8], d: &[i8]) -> i32 {
+    // SAFETY: installed only after `is_x86_feature_detected!("avx2")`.
+    unsafe { dot_u8_i8_avx2(u, d) }
+}
+
+/// [`super::scalar::dot_u8_i8`] with AVX-512 VNNI: `vpdpbusd` multiplies 64 unsigned by 64
+/// signed bytes and adds each group of 4 products into an `i32` lane; the tail is masked.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn dot_u8_i8_vnni(u: &[u8], d: &[i8]) -> i32 {
+    let n = u.len().min(d.len());
+    let (pu, pd) = (u.as_ptr(), d.as_ptr());
+    let (mut acc0, mut acc1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
+    let mut i = 0;
+    while i + 128 <= n {
+        // SAFETY: i + 128 <= n, and both slices hold at least n bytes.
+        let (a0, b0, a1, b1) = unsafe {
+            (
+                _mm512_loadu_si512(pu.add(i).cast()),
+                _mm512_loadu_si512(pd.add(i).cast()),
+                _mm512_loadu_si512(pu.add(i + 64).cast()),
+                _mm512_loadu_si512(pd.add(i + 64).cast()),
+            )
+        };
+        acc0 = _mm512_dpbusd_epi32(acc0, a0, b0);
+        acc1 = _mm512_dpbusd_epi32(acc1, a1, b1);
+        i += 128;
+    }
+    while i < n {
+        let left = n - i;
+        let mask: __mmask64 = if left >= 64 { u64::MAX } else { (1u64 << left) - 1 };
+        // SAFETY: the mask enables only bytes i..min(i + 64, n), all inside both slices;
+        // masked-off bytes are not accessed.
+        let (a, b) = unsafe {
+            (_mm512_maskz_loadu_epi8(mask, pu.add(i).cast()), _mm512_maskz_loadu_epi8(mask, pd.add(i)))
+        };
+        acc0 = _mm512_dpbusd_epi32(acc0, a, b);
+        i += 64;
+    }
+    _mm512_reduce_add_epi32(_mm512_add_epi32(acc0, acc1))
+}
+
+pub(super) fn dot_u8_i8_vnni_entry(u: &[u8], d: &[i8]) -> i32 {
+    // SAFETY: installed only after detecting `avx512f`, `avx512bw` and `avx512vnni`.
+    unsafe { dot_u8_i8_vnni(u, d) }
+}
