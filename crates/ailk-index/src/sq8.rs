@@ -37,7 +37,7 @@ pub struct Sq8Query {
 impl Sq8Codes {
     /// Encodes `vectors` (row-major, `dim` wide; already normalized for cosine).
     pub fn encode(vectors: &[f32], dim: usize) -> Self {
-        let rows = if dim == 0 { 0 } else { vectors.len() / dim };
+        let rows = vectors.len().checked_div(dim).unwrap_or(0);
         let (mut min, mut max) = (vec![f32::INFINITY; dim], vec![f32::NEG_INFINITY; dim]);
         for row in vectors.chunks_exact(dim.max(1)).take(rows) {
             for ((lo, hi), &x) in min.iter_mut().zip(max.iter_mut()).zip(row) {

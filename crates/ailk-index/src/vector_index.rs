@@ -182,7 +182,9 @@ impl VectorIndex {
         let vectors = self.vectors().map_or(0, |v| v.len() as u64 * 4);
         match self {
             // Level 0 holds up to 2·m neighbours and a count per node; upper levels are few.
-            VectorIndex::Hnsw(h) => vectors + h.len() as u64 * (2 * h.params().m as u64 + 1) * 4,
+            VectorIndex::Hnsw(h) => {
+                vectors + h.len() as u64 * (2 * h.params().m as u64 + 1) * 4 + h.owned_bytes() as u64
+            }
             VectorIndex::IvfPq(ivf) => vectors + ivf.len() as u64 * (ivf.codebook().pq.m as u64 + 4),
             VectorIndex::Flat { .. } => vectors,
         }

@@ -4,7 +4,7 @@
 mod build;
 mod search;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ailk_format::{
     HnswGraph, HnswGraphRef, HnswMeta, Payload, RawVectors, Section, SectionBuilder, SubsectionKind,
@@ -137,7 +137,7 @@ pub struct HnswIndex {
     entry_point: u32,
     max_level: usize,
     /// Codes of the [`Traversal::Sq8`] walk (`None`: exact walks).
-    sq8: Option<Sq8Codes>,
+    sq8: Option<Arc<Sq8Codes>>,
 }
 
 impl HnswIndex {
@@ -193,7 +193,7 @@ impl HnswIndex {
             upper_offsets: TypedArray::from_slice(&g.upper_offsets),
             levels: TypedArray::from_slice(&g.levels),
         };
-        let sq8 = Some(Sq8Codes::encode(&stored, dim));
+        let sq8 = Some(Arc::new(Sq8Codes::encode(&stored, dim)));
         Ok(HnswIndex { dim, metric, params, vectors: stored, graph, entry_point, max_level, sq8 })
     }
 
@@ -211,7 +211,7 @@ impl HnswIndex {
         match traversal {
             Traversal::Exact => self.sq8 = None,
             Traversal::Sq8 if self.sq8.is_none() => {
-                self.sq8 = Some(Sq8Codes::encode(&self.vectors, self.dim))
+                self.sq8 = Some(Arc::new(Sq8Codes::encode(&self.vectors, self.dim)))
             }
             Traversal::Sq8 => {}
         }
@@ -219,7 +219,7 @@ impl HnswIndex {
 
     /// Bytes this index holds in memory beyond what it views in place (the SQ8 codes).
     pub fn owned_bytes(&self) -> usize {
-        self.sq8.as_ref().map_or(0, Sq8Codes::memory_bytes)
+        self.sq8.as_ref().map_or(0, |c| c.memory_bytes())
     }
 
     /// Number of indexed rows.
@@ -377,7 +377,7 @@ impl HnswIndex {
             seed: meta.seed,
             ..HnswParams::default()
         };
-        let sq8 = Some(Sq8Codes::encode(&data, raw.dim as usize));
+        let sq8 = Some(Arc::new(Sq8Codes::encode(&data, raw.dim as usize)));
         Ok(HnswIndex {
             dim: raw.dim as usize,
             metric: meta.metric,
