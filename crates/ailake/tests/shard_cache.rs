@@ -67,10 +67,66 @@ async fn refreshed_sessions_start_warm_and_the_budget_holds() {
     assert_eq!(none.stats().entries, 0);
 }
 
-/// `search_batch` runs its queries concurrently and answers each exactly as `search` does,
-/// in the queries' order; one bad query fails the batch.
+/// `search_batch` answers each query exactly as `search` does, in the queries' order, split
+/// over threads on a multi-threaded runtime and concurrent on a current-thread one; one bad
+/// query fails the batch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_batch_equals_one_search_per_query() {
+    search_batch_matches_search().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn search_batch_on_a_current_thread_runtime_equals_one_search_per_query() {
+    search_batch_matches_search().await;
+}
+
+/// Row fetch decodes a file's small columns once, keeps them in the shard cache and takes
+/// later winners' rows from them: a warm query reads no byte, and every fetched row is the
+/// row its id names, cold or warm, in distance order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn row_fetch_takes_rows_from_decoded_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = table(dir.path(), "t").await;
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    for f in 0..3 {
+        writer.write(&batch(f * 1000..(f + 1) * 1000), &WriteOptions::default()).await.unwrap();
+    }
+    writer.commit().await.unwrap();
+    let table = table.refresh().await.unwrap();
+    let cache = Arc::new(ShardCache::new(1 << 30));
+    let session = SearchSession::with_cache(&table, cache.clone()).await.unwrap();
+    let params = SearchParams {
+        prune: false,
+        projection: Some(vec!["text".into(), "id".into()]),
+        ..Default::default()
+    };
+    let check = |hits: &arrow_array::RecordBatch| {
+        let text = hits.column(0).as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
+        let id = hits.column(1).as_any().downcast_ref::<arrow_array::Int64Array>().unwrap();
+        let dist = hits.column(2).as_any().downcast_ref::<arrow_array::Float32Array>().unwrap();
+        assert_eq!(hits.num_rows(), 10);
+        for r in 0..hits.num_rows() {
+            assert_eq!(text.value(r), format!("doc {}", id.value(r)), "row {r}");
+        }
+        assert!(dist.values().windows(2).all(|w| w[0] <= w[1]), "distance order");
+    };
+    let qs = vectors(0..30, DIM);
+    let mut queries = qs.chunks_exact(DIM as usize);
+    check(&session.search(queries.next().unwrap(), 10, &params).await.unwrap());
+    let cold = session.counters().bytes_read;
+    assert!(cold > 0);
+    for q in queries {
+        let hits = session.search(q, 10, &params).await.unwrap();
+        check(&hits);
+        // The query's own vector is its nearest row.
+        let first = hits.column(1).as_any().downcast_ref::<arrow_array::Int64Array>().unwrap().value(0);
+        let own = (q.as_ptr() as usize - qs.as_ptr() as usize) / (4 * DIM as usize);
+        assert_eq!(first, own as i64);
+    }
+    assert_eq!(session.counters().bytes_read, cold, "warm fetches read nothing");
+}
+
+async fn search_batch_matches_search() {
     let dir = tempfile::tempdir().unwrap();
     let table = table(dir.path(), "t").await;
     let writer = table.writer(WritePolicy::default()).unwrap();

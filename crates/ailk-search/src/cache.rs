@@ -1,7 +1,8 @@
 //! [`ShardCache`]: what search sessions of a process read from data files, shared within one
 //! byte budget, least recently used evicted first: loaded shard indexes, keyed by (file URI,
-//! vector column), and byte ranges of the files — footers and the column chunks row fetches
-//! read — keyed by (file, range) (see `CachedRanges`). Data files are immutable once written,
+//! vector column), byte ranges of the files — footers and the column chunks row fetches
+//! read — keyed by (file, range) (see `CachedRanges`), and small columns row fetches decoded
+//! whole, keyed by (file, field). Data files are immutable once written,
 //! so entries stay valid across snapshots, refreshes and time travel: a refreshed session
 //! starts warm, and a warm query reads nothing from the store.
 
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ailk_format::object_store::ObjectMeta;
 use ailk_format::ShardReader;
+use arrow_array::{Array, ArrayRef};
 use bytes::Bytes;
 
 use crate::disk_cache::DiskCache;
@@ -32,6 +34,8 @@ enum Key {
     Range(String, u64, u64),
     /// A file's decoded footer and section directory, by URI.
     Reader(String),
+    /// A whole decoded column of a file: (URI, the table field's id, name and type).
+    Column(String, String),
 }
 
 /// What an entry holds.
@@ -41,6 +45,7 @@ pub(crate) enum Cached {
     /// The bytes of a range and, when the read returned it, the object's metadata.
     Range(Bytes, Option<ObjectMeta>),
     Reader(Arc<ShardReader>),
+    Column(ArrayRef),
 }
 
 /// What a cache did so far.
@@ -56,9 +61,9 @@ pub struct CacheStats {
     pub misses: u64,
     /// Entries evicted to stay within the budget.
     pub evictions: u64,
-    /// Byte-range and footer reads answered from the cache.
+    /// Byte-range, footer and decoded-column lookups answered from the cache.
     pub range_hits: u64,
-    /// Byte-range and footer reads that went to the store.
+    /// Byte-range, footer and decoded-column lookups that missed.
     pub range_misses: u64,
 }
 
@@ -202,12 +207,26 @@ impl ShardCache {
         self.put(Key::Reader(uri.to_string()), Cached::Reader(reader), bytes);
     }
 
+    /// The cached decoded column `field` (a key naming the table field) of the file at `uri`.
+    pub(crate) fn get_column(&self, uri: &str, field: &str) -> Option<ArrayRef> {
+        match self.lookup(&Key::Column(uri.to_string(), field.to_string())) {
+            Some(Cached::Column(c)) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Keeps a whole decoded column of the file at `uri`.
+    pub(crate) fn insert_column(&self, uri: &str, field: &str, column: ArrayRef) {
+        let bytes = column.get_array_memory_size() as u64 + (uri.len() + field.len()) as u64;
+        self.put(Key::Column(uri.to_string(), field.to_string()), Cached::Column(column), bytes);
+    }
+
     fn lookup(&self, key: &Key) -> Option<Cached> {
         let mut lru = self.lru.lock().unwrap_or_else(|e| e.into_inner());
         let lru = &mut *lru;
         lru.tick += 1;
         let tick = lru.tick;
-        let range = matches!(key, Key::Range(..) | Key::Reader(..));
+        let range = matches!(key, Key::Range(..) | Key::Reader(..) | Key::Column(..));
         match lru.entries.get_mut(key) {
             Some(e) => {
                 lru.order.remove(&e.tick);

@@ -420,20 +420,56 @@ impl SearchSession {
         self.fetch(&hits, &projection).await
     }
 
-    /// [`Self::search`] for several queries, one result per query in their order. Queries
-    /// run concurrently, as many at a time as the machine has cores (each shard search runs
-    /// on the blocking pool), so a batch uses every core.
+    /// [`Self::search`] for several queries, one result per query in their order. On a
+    /// multi-threaded Tokio runtime the queries are split over as many threads as it has
+    /// workers (at most one per core), each searching its share one after another (while they run, other futures
+    /// of the calling task wait: see `tokio::task::block_in_place`); elsewhere they run
+    /// concurrently on the calling task.
     pub async fn search_batch(
         &self,
         queries: &[Vec<f32>],
         k: usize,
         params: &SearchParams,
     ) -> Result<Vec<RecordBatch>> {
-        let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // The futures are made up front: a stream mapping a borrowing closure is not `Send`
-        // for every lifetime, which callers spawning this future need.
-        let searches: Vec<_> = queries.iter().map(|q| self.search(q, k, params)).collect();
-        futures::stream::iter(searches).buffered(parallel).try_collect().await
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let handle = Handle::try_current().ok().filter(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // As many threads as the runtime has workers, at most one per core.
+        let parallel =
+            handle.as_ref().map_or(cores, |h| h.metrics().num_workers().min(cores)).min(queries.len());
+        let Some(handle) = handle.filter(|_| parallel > 1) else {
+            // The futures are made up front: a stream mapping a borrowing closure is not
+            // `Send` for every lifetime, which callers spawning this future need.
+            let searches: Vec<_> = queries.iter().map(|q| self.search(q, k, params)).collect();
+            return futures::stream::iter(searches).buffered(parallel.max(1)).try_collect().await;
+        };
+        let share = queries.len().div_ceil(parallel);
+        tokio::task::block_in_place(|| {
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = queries
+                    .chunks(share)
+                    .map(|part| {
+                        let handle = handle.clone();
+                        scope.spawn(move || {
+                            handle.block_on(async {
+                                let mut out = Vec::with_capacity(part.len());
+                                for q in part {
+                                    out.push(self.search(q, k, params).await?);
+                                }
+                                Ok::<_, SearchError>(out)
+                            })
+                        })
+                    })
+                    .collect();
+                let mut out = Vec::with_capacity(queries.len());
+                for w in workers {
+                    let part =
+                        w.join().map_err(|_| SearchError::Internal("a search thread panicked".into()))?;
+                    out.extend(part?);
+                }
+                Ok(out)
+            })
+        })
     }
 
     /// The table fields named `columns` (with their field ids).
@@ -574,9 +610,13 @@ impl SearchSession {
                 }
                 batch.push(i);
             }
-            let results =
-                futures::future::join_all(batch.iter().map(|&i| self.search_shard(i, q, k, spec, params)))
-                    .await;
+            // A wave of one shard searches on this thread: a hop to the blocking pool would
+            // cost more than a warm index search.
+            let inline = batch.len() == 1;
+            let results = futures::future::join_all(
+                batch.iter().map(|&i| self.search_shard(i, q, k, spec, params, inline)),
+            )
+            .await;
             for (i, hits) in batch.into_iter().zip(results) {
                 match hits {
                     Ok(hits) => best.extend(hits.into_iter().map(|n| (i, n))),
@@ -604,6 +644,7 @@ impl SearchSession {
         k: usize,
         spec: &VectorSpec,
         params: &SearchParams,
+        inline: bool,
     ) -> Result<Vec<Neighbor>> {
         let plan = &self.plan[i];
         let shard = self.shard(plan, spec).await?;
@@ -644,11 +685,16 @@ impl SearchSession {
                 SearchCounters::add(&self.counters.filtered_index, 1);
             }
         }
+        let run = move |q: &[f32]| match &allowed {
+            Some(rows) if exact => shard.index.search_exact(q, k, rows),
+            allowed => shard.index.search(q, k, &knobs, allowed.as_deref()),
+        };
+        // Exact scans (unindexed shards, selective filters) may run long: always on the pool.
+        if inline && !exact {
+            return Ok(run(q)?);
+        }
         let q = q.to_vec();
-        let task = tokio::task::spawn_blocking(move || match &allowed {
-            Some(rows) if exact => shard.index.search_exact(&q, k, rows),
-            allowed => shard.index.search(&q, k, &knobs, allowed.as_deref()),
-        });
+        let task = tokio::task::spawn_blocking(move || run(&q));
         let file = &plan.uri;
         Ok(task.await.map_err(|e| SearchError::Internal(format!("search task of {file}: {e}")))??)
     }

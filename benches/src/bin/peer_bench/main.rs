@@ -17,6 +17,10 @@
 //!   filtered search at selectivities 50% … 0.1% and a 10% delete on one table (see
 //!   `filtered.rs`).
 //!
+//! - `peer_bench session --data DIR --metric l2|ip --efs a,b [--queries Q] [--rounds R] --out F`
+//!   one-file table: the bare index against `SearchSession::search` and `search_batch` at 1
+//!   and 2 threads, interleaved (see `session.rs`).
+//!
 //! - `peer_bench scale --data DIR --metric l2|ip --files N --target-rows R --queries Q --out F`
 //!   the table at lake scale: N random-order files, compaction, the one-file floor (see
 //!   `scale.rs`).
@@ -35,6 +39,7 @@ mod filtered;
 mod index;
 mod objstore;
 mod scale;
+mod session;
 mod table;
 
 /// Each query sweep point runs the whole query set this many times; the fastest pass counts
@@ -67,11 +72,12 @@ fn main() -> Result<()> {
         Some("table") => table::table(&args),
         Some("filtered") => filtered::filtered(&args),
         Some("scale") => scale::scale(&args),
+        Some("session") => session::session(&args),
         Some("objstore") => objstore::objstore(&args),
         #[cfg(feature = "s3")]
         Some("objstore-s3") => objstore::objstore_s3(&args),
         Some("gt") => gt(&args),
-        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|objstore> …"),
+        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|session|objstore> …"),
     }
 }
 

@@ -1,14 +1,18 @@
-//! Row fetch of a search's winners: their projected columns, read with Parquet row selection
-//! from each file (by field id, conformed to the table's schema), in rank order with
-//! `_distance` appended.
+//! Row fetch of a search's winners: their projected columns from each file (by field id,
+//! conformed to the table's schema) — small columns decoded whole once and kept in the shard
+//! cache, large ones read with Parquet row selection — in rank order with `_distance` appended.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use ailk_format::{resolve_columns, ShardReader};
 use ailk_index::Neighbor;
-use arrow_array::{ArrayRef, Float32Array, RecordBatch, UInt32Array};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_array::{Array, ArrayRef, Float32Array, RecordBatch, RecordBatchOptions, UInt32Array};
+use arrow_schema::{DataType, Field, FieldRef, Schema};
+use arrow_select::concat::concat;
+use arrow_select::take::take;
 use parquet::arrow::arrow_reader::RowSelection;
+use parquet::arrow::PARQUET_FIELD_ID_META_KEY;
 
 use super::{SearchSession, DISTANCE_COLUMN};
 use crate::error::{Result, SearchError};
@@ -33,23 +37,8 @@ impl SearchSession {
         let reads = by_file.into_iter().map(|(i, mut rows)| async move {
             rows.sort_unstable();
             rows.dedup();
-            let plan = &self.plan[i];
-            let reader = self.reader(&plan.uri, &plan.path, plan.file_size).await?;
-            let total = reader.metadata().file_metadata().num_rows() as usize;
-            let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
-            let selection = RowSelection::from_consecutive_ranges(ranges, total);
-            let fields = self.fields(projection)?;
-            let batches =
-                read_conformed(self.cached.clone(), &plan.path, &reader, &fields, Some(selection)).await?;
-            let got: usize = batches.iter().map(RecordBatch::num_rows).sum();
-            if got != rows.len() {
-                return Err(SearchError::Corrupt(format!(
-                    "{}: fetched {got} rows of {}",
-                    plan.uri,
-                    rows.len()
-                )));
-            }
-            Ok((i, rows, batches))
+            let batch = self.file_rows(i, &rows, projection).await?;
+            Ok::<_, SearchError>((i, rows, vec![batch]))
         });
         let mut parts = Vec::new();
         let mut position: HashMap<(usize, u32), usize> = HashMap::new();
@@ -91,4 +80,113 @@ impl SearchSession {
         columns.push(distances);
         Ok(RecordBatch::try_new(out_schema, columns)?)
     }
+
+    /// The `projection` of rows `rows` (sorted, distinct) of file `i`. A column whose decoded
+    /// chunks total at most [`DECODED_COLUMN_MAX`] is decoded whole once and kept in the shard
+    /// cache, and later fetches take their rows from it (no read, no decompression); larger
+    /// ones are read for the selected rows only (the pages holding them).
+    async fn file_rows(&self, i: usize, rows: &[u32], projection: &[String]) -> Result<RecordBatch> {
+        let plan = &self.plan[i];
+        let fields = self.fields(projection)?;
+        let indices = UInt32Array::from(rows.to_vec());
+        let mut columns: Vec<Option<ArrayRef>> = vec![None; fields.len()];
+        let mut reader = None;
+        let (mut whole, mut selected) = (Vec::new(), Vec::new());
+        for (c, field) in fields.iter().enumerate() {
+            if let Some(column) = self.cache.get_column(&plan.uri, &column_key(field)) {
+                columns[c] = Some(take(&column, &indices, None)?);
+                continue;
+            }
+            let reader = match &reader {
+                Some(r) => r,
+                None => reader.insert(self.reader(&plan.uri, &plan.path, plan.file_size).await?),
+            };
+            if decoded_size(reader, field)? <= DECODED_COLUMN_MAX {
+                whole.push(c);
+            } else {
+                selected.push(c);
+            }
+        }
+        if !whole.is_empty() {
+            // The small columns decoded whole, in one read of their chunks.
+            let reader = reader.as_ref().expect("a missed column looked at the footer");
+            let wanted: Vec<FieldRef> = whole.iter().map(|&c| fields[c].clone()).collect();
+            let batches = read_conformed(self.cached.clone(), &plan.path, reader, &wanted, None).await?;
+            let total = reader.metadata().file_metadata().num_rows().max(0) as usize;
+            for (j, &c) in whole.iter().enumerate() {
+                let column = column_of(&batches, j)?;
+                if column.len() != total {
+                    return Err(SearchError::Corrupt(format!(
+                        "{}: column {} has {} rows of {total}",
+                        plan.uri,
+                        fields[c].name(),
+                        column.len()
+                    )));
+                }
+                self.cache.insert_column(&plan.uri, &column_key(&fields[c]), column.clone());
+                columns[c] = Some(take(&column, &indices, None)?);
+            }
+        }
+        if !selected.is_empty() {
+            let reader = reader.as_ref().expect("a selected column looked at the footer");
+            let total = reader.metadata().file_metadata().num_rows() as usize;
+            let ranges = rows.iter().map(|&r| r as usize..r as usize + 1);
+            let selection = RowSelection::from_consecutive_ranges(ranges, total);
+            let wanted: Vec<FieldRef> = selected.iter().map(|&c| fields[c].clone()).collect();
+            let batches =
+                read_conformed(self.cached.clone(), &plan.path, reader, &wanted, Some(selection)).await?;
+            let got: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            if got != rows.len() {
+                return Err(SearchError::Corrupt(format!(
+                    "{}: fetched {got} rows of {}",
+                    plan.uri,
+                    rows.len()
+                )));
+            }
+            for (j, &c) in selected.iter().enumerate() {
+                columns[c] = Some(column_of(&batches, j)?);
+            }
+        }
+        let columns: Vec<ArrayRef> = columns.into_iter().map(|c| c.expect("every column filled")).collect();
+        let fields: Vec<Field> = fields
+            .iter()
+            .zip(&columns)
+            .map(|(f, c)| f.as_ref().clone().with_nullable(f.is_nullable() || c.null_count() > 0))
+            .collect();
+        let opts = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+        Ok(RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &opts)?)
+    }
+}
+
+/// Columns at most this large decoded (summed over the file's row groups) are decoded whole
+/// and kept: no larger than the one page a row selection would read from a larger column.
+const DECODED_COLUMN_MAX: u64 = 1 << 20;
+
+/// Column `j` of `batches`, as one array.
+fn column_of(batches: &[RecordBatch], j: usize) -> Result<ArrayRef> {
+    let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(j).as_ref()).collect();
+    Ok(match parts.len() {
+        1 => batches[0].column(j).clone(),
+        _ => concat(&parts)?,
+    })
+}
+
+/// The cache key of a table field's column: its field id, name and type, so a field renamed
+/// or a name reused by another field never meets another field's values.
+fn column_key(field: &Field) -> String {
+    let id = field.metadata().get(PARQUET_FIELD_ID_META_KEY).map_or("-", String::as_str);
+    format!("{id}\u{1f}{}\u{1f}{}", field.name(), field.data_type())
+}
+
+/// The decoded size of `field`'s column chunks in the file (0 when the file lacks it).
+fn decoded_size(reader: &ShardReader, field: &Field) -> Result<u64> {
+    let Some(name) = resolve_columns(reader, &[field])?.pop().flatten() else { return Ok(0) };
+    Ok(reader
+        .metadata()
+        .row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns())
+        .filter(|c| c.column_path().parts().first() == Some(&name))
+        .map(|c| c.uncompressed_size().max(0) as u64)
+        .sum())
 }
