@@ -503,19 +503,45 @@ impl IvfPqIndex {
 
     /// Adds codebook, lists and (if kept) raw vectors to a section under `column`.
     pub fn add_to_section<'a>(&'a self, section: &mut SectionBuilder<'a>, column: u16) -> Result<()> {
+        self.add_to_section_with(section, column, crate::hnsw::SectionVectors::F32)
+    }
+
+    /// [`Self::add_to_section`], raw vectors copied into the section only with
+    /// [`crate::hnsw::SectionVectors::F32`].
+    pub fn add_to_section_with<'a>(
+        &'a self,
+        section: &mut SectionBuilder<'a>,
+        column: u16,
+        vectors: crate::hnsw::SectionVectors,
+    ) -> Result<()> {
         self.codebook.add_to_section(section, column)?;
         section.add(
             SubsectionKind::IvfLists,
             column,
             IvfLists::encode(self.codebook.pq.m as u32, &self.offsets, &self.codes, &self.row_ids)?,
         );
-        if let Some(v) = &self.vectors {
+        if let Some(v) = self.vectors.as_ref().filter(|_| vectors == crate::hnsw::SectionVectors::F32) {
             section.add(
                 SubsectionKind::RawVectors,
                 column,
                 RawVectors::encode_f32(self.codebook.dim as u32, v)?,
             );
         }
+        Ok(())
+    }
+
+    /// Gives the index its raw vectors for refine (`rows × dim`, normalized for cosine), read
+    /// apart from its section.
+    pub fn set_vectors(&mut self, vectors: TypedArray<f32>) -> Result<()> {
+        if vectors.len() != self.rows * self.codebook.dim {
+            return Err(IndexError::Corrupt(format!(
+                "{} values given for {} rows of dimension {}",
+                vectors.len(),
+                self.rows,
+                self.codebook.dim
+            )));
+        }
+        self.vectors = Some(vectors);
         Ok(())
     }
 

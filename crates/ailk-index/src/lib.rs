@@ -34,7 +34,7 @@ pub fn cuda_available() -> bool {
 }
 pub use error::{IndexError, Result};
 pub use flat::{flat_search, ground_truth, FlatIndex};
-pub use hnsw::{HnswIndex, HnswParams, Traversal};
+pub use hnsw::{HnswIndex, HnswParams, SectionVectors, Traversal};
 pub use ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 pub use kmeans::{KMeans, KMeansParams};
 pub use partitions::Partitions;

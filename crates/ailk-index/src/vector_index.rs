@@ -8,7 +8,7 @@ use ailk_format::{RawVectors, Section, SectionBuilder, SubsectionKind, TypedArra
 
 use crate::error::{IndexError, Result};
 use crate::flat::{check_query, check_vectors, flat_search};
-use crate::hnsw::{HnswIndex, HnswParams};
+use crate::hnsw::{HnswIndex, HnswParams, SectionVectors};
 use crate::ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 use crate::kernels;
 use crate::row_filter::RowFilter;
@@ -104,9 +104,29 @@ impl VectorIndex {
     /// Loads vector column `column` of a decoded section: HNSW or IVF-PQ when the section has
     /// one, else its raw vectors as a flat index. A section with neither is `Corrupt`.
     pub fn from_section(section: &Section, column: u16) -> Result<Self> {
+        Self::from_section_with(section, column, None)
+    }
+
+    /// Whether `column`'s index in `section` needs its vectors given apart: a graph or lists
+    /// without `RawVectors`, written with [`SectionVectors::Parquet`] (the vectors are the data
+    /// file's own Parquet column).
+    pub fn needs_vectors(section: &Section, column: u16) -> bool {
+        let dir = section.directory();
+        let indexed = dir.find(SubsectionKind::HnswGraph, column).is_some()
+            || dir.find(SubsectionKind::IvfLists, column).is_some();
+        indexed && dir.find(SubsectionKind::RawVectors, column).is_none()
+    }
+
+    /// [`Self::from_section`] with `vectors` (row-major, normalized for cosine) given apart
+    /// for an index whose section holds none ([`Self::needs_vectors`]); ignored otherwise.
+    pub fn from_section_with(
+        section: &Section,
+        column: u16,
+        vectors: Option<TypedArray<f32>>,
+    ) -> Result<Self> {
         // A kind whose companion is missing (a graph without its vectors, lists without their
         // centroids) is an incomplete section: corrupt, not "not found".
-        Self::load(section, column).map_err(|e| match e {
+        Self::load(section, column, vectors).map_err(|e| match e {
             IndexError::Format(f @ ailk_format::FormatError::SubsectionNotFound { .. }) => {
                 IndexError::Corrupt(format!("incomplete section: {f}"))
             }
@@ -114,14 +134,22 @@ impl VectorIndex {
         })
     }
 
-    fn load(section: &Section, column: u16) -> Result<Self> {
+    fn load(section: &Section, column: u16, given: Option<TypedArray<f32>>) -> Result<Self> {
+        let given = given.filter(|_| Self::needs_vectors(section, column));
         let dir = section.directory();
         let col = dir
             .columns
             .get(usize::from(column))
             .ok_or_else(|| IndexError::Corrupt(format!("no vector column {column} in the section")))?;
         if dir.find(SubsectionKind::HnswGraph, column).is_some() {
-            let index = HnswIndex::from_section(section, column)?;
+            let index = match given {
+                Some(v) => HnswIndex::from_graph(
+                    &section.payload(SubsectionKind::HnswGraph, column)?,
+                    v,
+                    col.dim as usize,
+                )?,
+                None => HnswIndex::from_section(section, column)?,
+            };
             if index.metric() != col.metric
                 || index.dim() != col.dim as usize
                 || index.len() as u64 != dir.row_count
@@ -139,7 +167,11 @@ impl VectorIndex {
             return Ok(VectorIndex::Hnsw(index));
         }
         if dir.find(SubsectionKind::IvfLists, column).is_some() {
-            return Ok(VectorIndex::IvfPq(IvfPqIndex::from_section(section, column)?));
+            let mut index = IvfPqIndex::from_section(section, column)?;
+            if let Some(v) = given {
+                index.set_vectors(v)?;
+            }
+            return Ok(VectorIndex::IvfPq(index));
         }
         if dir.find(SubsectionKind::RawVectors, column).is_some() {
             let raw = RawVectors::decode(&section.payload(SubsectionKind::RawVectors, column)?)?;
@@ -163,9 +195,20 @@ impl VectorIndex {
 
     /// Adds this index's payloads to a section under vector column `column`.
     pub fn add_to_section<'a>(&'a self, section: &mut SectionBuilder<'a>, column: u16) -> Result<()> {
+        self.add_to_section_with(section, column, SectionVectors::F32)
+    }
+
+    /// [`Self::add_to_section`], an index's vectors copied into the section or not (a flat
+    /// index, which is nothing but its vectors, always copies them).
+    pub fn add_to_section_with<'a>(
+        &'a self,
+        section: &mut SectionBuilder<'a>,
+        column: u16,
+        vectors: SectionVectors,
+    ) -> Result<()> {
         match self {
-            VectorIndex::Hnsw(h) => h.add_to_section(section, column),
-            VectorIndex::IvfPq(ivf) => ivf.add_to_section(section, column),
+            VectorIndex::Hnsw(h) => h.add_to_section_with(section, column, vectors),
+            VectorIndex::IvfPq(ivf) => ivf.add_to_section_with(section, column, vectors),
             VectorIndex::Flat { vectors, dim, .. } => {
                 section.add(
                     SubsectionKind::RawVectors,

@@ -187,3 +187,24 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Normalizing twice is normalizing once, bit for bit, at any dimension and magnitude;
+    /// the result has unit length.
+    #[test]
+    fn normalize_is_idempotent(
+        v in (1usize..1600).prop_flat_map(|n| prop::collection::vec(-1000.0f32..1000.0, n)),
+        exp in -20i32..20,
+    ) {
+        let mut once: Vec<f32> = v.iter().map(|x| x * 2f32.powi(exp)).collect();
+        prop_assume!(once.iter().any(|&x| x != 0.0));
+        kernels::normalize(&mut once);
+        let mut twice = once.clone();
+        kernels::normalize(&mut twice);
+        prop_assert_eq!(&once, &twice);
+        let norm: f64 = once.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+        prop_assert!((norm - 1.0).abs() < 1e-4, "norm² {}", norm);
+    }
+}

@@ -1,5 +1,6 @@
 //! One shard (data file) loaded for search: the [`VectorIndex`] of one vector column, viewed in
-//! place from the AILK section, or a flat index over the Parquet vector column (no section
+//! place from the AILK section (its vectors from the section, or from the Parquet column
+//! when the section was written without them), or a flat index over the Parquet vector column (no section
 //! yet, or a section that fails to load — logged and counted, never a wrong answer). The
 //! Parquet column may be any list of floats another engine wrote; rows without a usable
 //! vector are excluded, never returned.
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use ailk_catalog::VectorSpec;
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
-use ailk_format::{read_vector_rows, resolve_columns, ErrorKind, ShardReader};
+use ailk_format::{read_vector_rows, resolve_columns, ErrorKind, ShardReader, TypedArray};
 use ailk_index::{kernels, Metric, VectorIndex};
 use arrow_schema::Field;
 
@@ -43,6 +44,22 @@ pub(crate) async fn load_shard(
     let mut corrupt = false;
     if let Some(col) = column {
         let loaded = match reader.load_section().await {
+            Ok(section) if VectorIndex::needs_vectors(&section, col) => {
+                // A section without its vectors (a lighter file): they are the file's own
+                // column, every row of it usable (the writer checked them).
+                match column_vectors(store.clone(), path, reader, spec, field).await {
+                    Ok((values, excluded)) if excluded.is_empty() => {
+                        let values = TypedArray::from_slice(&values);
+                        VectorIndex::from_section_with(&section, col, Some(values))
+                            .map_err(crate::SearchError::from)
+                    }
+                    Ok((_, excluded)) => Err(crate::SearchError::Corrupt(format!(
+                        "{} of the indexed rows have no usable vector in the Parquet column",
+                        excluded.len()
+                    ))),
+                    Err(e) => Err(e),
+                }
+            }
             Ok(section) => VectorIndex::from_section(&section, col).map_err(crate::SearchError::from),
             Err(e) => Err(e.into()),
         };
@@ -55,10 +72,25 @@ pub(crate) async fn load_shard(
             Err(e) => return Err(e),
         }
     }
+    let (values, excluded) = column_vectors(store, path, reader, spec, field).await?;
+    if !excluded.is_empty() {
+        tracing::warn!(file = %path, column = %spec.name, rows = excluded.len(), "rows without a usable vector (null, wrong length or NaN) are never returned");
+    }
+    Ok(LoadedShard { index: VectorIndex::flat(values, spec.dim as usize, spec.metric)?, corrupt, excluded })
+}
+
+/// The vectors of `spec`'s Parquet column (normalized for cosine) and the rows without a
+/// usable one (zeros in their place). The column is found by field id, so a renamed column
+/// is found; a file written before the column existed has none (every row excluded).
+async fn column_vectors(
+    store: Arc<dyn ObjectStore>,
+    path: &Path,
+    reader: &ShardReader,
+    spec: &VectorSpec,
+    field: &Field,
+) -> Result<(Vec<f32>, Vec<u32>)> {
     let dim = spec.dim as usize;
     let rows = reader.metadata().file_metadata().num_rows().max(0) as usize;
-    // The file's column holding the vectors: by field id, so a renamed column is found; a
-    // file written before the column existed has none (every row excluded).
     let (mut values, excluded) = match resolve_columns(reader, &[field])?.pop().flatten() {
         Some(name) => {
             let got = read_vector_rows(store, path, reader, &name, dim).await?;
@@ -66,11 +98,8 @@ pub(crate) async fn load_shard(
         }
         None => (vec![0.0; rows * dim], (0..rows as u32).collect()),
     };
-    if !excluded.is_empty() {
-        tracing::warn!(file = %path, column = %spec.name, rows = excluded.len(), "rows without a usable vector (null, wrong length or NaN) are never returned");
-    }
     if spec.metric == Metric::Cosine {
         values.chunks_exact_mut(dim).for_each(kernels::normalize);
     }
-    Ok(LoadedShard { index: VectorIndex::flat(values, dim, spec.metric)?, corrupt, excluded })
+    Ok((values, excluded))
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use ailk_catalog::{IndexKind, IndexStatus, ShardSummary};
 use ailk_format::{SectionBuilder, VectorColumn};
-use ailk_index::{HnswParams, IndexSpec, IvfPqCodebook, IvfPqConfig, VectorIndex};
+use ailk_index::{HnswParams, IndexSpec, IvfPqCodebook, IvfPqConfig, SectionVectors, VectorIndex};
 
 use crate::error::{Result, WriterError};
 use crate::prepare::{PreparedBatch, PreparedColumn};
@@ -60,8 +60,14 @@ pub(crate) fn summarize(columns: &[PreparedColumn]) -> Result<Vec<VectorColumn>>
         .collect()
 }
 
-/// Builds every column's index and encodes the section (CPU-bound: call on a blocking thread).
-pub(crate) fn build_section(rows: usize, columns: &[PreparedColumn], plan: &IndexPlan) -> Result<Vec<u8>> {
+/// Builds every column's index and encodes the section, the indexes' vectors copied into it
+/// or not (`vectors`) (CPU-bound: call on a blocking thread).
+pub(crate) fn build_section(
+    rows: usize,
+    columns: &[PreparedColumn],
+    plan: &IndexPlan,
+    vectors: SectionVectors,
+) -> Result<Vec<u8>> {
     let summaries = summarize(columns)?;
     let built = columns
         .iter()
@@ -74,7 +80,7 @@ pub(crate) fn build_section(rows: usize, columns: &[PreparedColumn], plan: &Inde
     let mut section = SectionBuilder::new(rows as u64);
     for (summary, index) in summaries.into_iter().zip(&built) {
         let col = section.column(summary);
-        index.add_to_section(&mut section, col)?;
+        index.add_to_section_with(&mut section, col, vectors)?;
     }
     Ok(section.encode()?)
 }
@@ -84,10 +90,11 @@ pub(crate) fn build_section(rows: usize, columns: &[PreparedColumn], plan: &Inde
 pub(crate) async fn build_off_thread(
     prepared: PreparedBatch,
     plan: IndexPlan,
+    vectors: SectionVectors,
     file: &str,
 ) -> Result<(Vec<u8>, VectorColumn)> {
     tokio::task::spawn_blocking(move || -> Result<_> {
-        let section = build_section(prepared.rows, &prepared.columns, &plan)?;
+        let section = build_section(prepared.rows, &prepared.columns, &plan, vectors)?;
         Ok((section, summarize(&prepared.columns[..1])?.remove(0)))
     })
     .await

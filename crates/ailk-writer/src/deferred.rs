@@ -88,7 +88,8 @@ impl TableWriter {
         let kind = plan.kind();
         let rows = prepared.rows;
         let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
-        let (section, primary) = build_off_thread(prepared, plan, &old_uri).await?;
+        let vectors = self.inner.policy.section_vectors;
+        let (section, primary) = build_off_thread(prepared, plan, vectors, &old_uri).await?;
         self.install(Some(key), &old_uri, rows, section, &primary, kind, occupancy).await
     }
 
@@ -275,7 +276,8 @@ impl TableWriter {
             let plan = self.plan_for(build, &prepared).await?;
             let kind = plan.kind();
             let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
-            let (section, primary) = build_off_thread(prepared, plan, uri).await?;
+            let vectors = self.inner.policy.section_vectors;
+            let (section, primary) = build_off_thread(prepared, plan, vectors, uri).await?;
             self.install(None, uri, rows, section, &primary, kind, occupancy).await?;
             done += 1;
         }

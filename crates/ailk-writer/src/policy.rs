@@ -1,6 +1,6 @@
 //! How a [`crate::TableWriter`] builds indexes.
 
-use ailk_index::HnswParams;
+use ailk_index::{HnswParams, SectionVectors};
 
 /// Index-building policy of a writer.
 #[derive(Debug, Clone, Copy)]
@@ -11,11 +11,20 @@ pub struct WritePolicy {
     pub auto_min_rows: usize,
     /// ... and only with a CUDA device or at least this many CPU cores.
     pub auto_min_cores: usize,
+    /// Whether a data file's section keeps an `f32` copy of its vectors (searched in place) or
+    /// none (its index reads the file's own Parquet vector column when opened: a lighter
+    /// file). See `docs/benchmarks-engine.md` for what each costs.
+    pub section_vectors: SectionVectors,
 }
 
 impl Default for WritePolicy {
     fn default() -> Self {
-        Self { hnsw: HnswParams::default(), auto_min_rows: 5_000, auto_min_cores: 8 }
+        Self {
+            hnsw: HnswParams::default(),
+            auto_min_rows: 5_000,
+            auto_min_cores: 8,
+            section_vectors: SectionVectors::default(),
+        }
     }
 }
 

@@ -290,8 +290,9 @@ impl TableWriter {
         let schema = self.inner.schema.clone();
         let uri = self.data_uri();
         let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
+        let vectors = self.inner.policy.section_vectors;
         let (bytes, section, primary) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let section = build_section(prepared.rows, &prepared.columns, &plan)?;
+            let section = build_section(prepared.rows, &prepared.columns, &plan, vectors)?;
             let primary = summarize(&prepared.columns[..1])?.remove(0);
             let (bytes, written) = write_shard_bytes(schema, &[prepared.batch], Some(&section), None)?;
             Ok((bytes, written.section.map(|s| (s.offset, s.length)), primary))

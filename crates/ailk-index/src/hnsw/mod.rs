@@ -96,6 +96,18 @@ impl Links for FrozenView<'_> {
     }
 }
 
+/// Where a shard's index finds its full-precision vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SectionVectors {
+    /// An `f32` copy in the AILK section (`RawVectors`): searched in place the moment the
+    /// section is read; the file holds the vectors twice.
+    #[default]
+    F32,
+    /// No copy: the index reads the data file's own Parquet vector column when the shard is
+    /// opened (walks use SQ8 codes made then, re-ranks the exact values). The lightest file.
+    Parquet,
+}
+
 /// How a search measures distances while it walks the graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Traversal {
@@ -340,11 +352,23 @@ impl HnswIndex {
     /// Adds this index (its `RawVectors` and `HnswGraph` payloads) to a section under
     /// vector column `column`.
     pub fn add_to_section<'a>(&'a self, section: &mut SectionBuilder<'a>, column: u16) -> Result<()> {
-        section.add(
-            SubsectionKind::RawVectors,
-            column,
-            RawVectors::encode_f32(self.dim as u32, &self.vectors)?,
-        );
+        self.add_to_section_with(section, column, SectionVectors::F32)
+    }
+
+    /// [`Self::add_to_section`], the vectors copied into the section or not (`vectors`).
+    pub fn add_to_section_with<'a>(
+        &'a self,
+        section: &mut SectionBuilder<'a>,
+        column: u16,
+        vectors: SectionVectors,
+    ) -> Result<()> {
+        if vectors == SectionVectors::F32 {
+            section.add(
+                SubsectionKind::RawVectors,
+                column,
+                RawVectors::encode_f32(self.dim as u32, &self.vectors)?,
+            );
+        }
         section.add(SubsectionKind::HnswGraph, column, self.graph_ref().encode()?);
         Ok(())
     }
@@ -359,16 +383,25 @@ impl HnswIndex {
     /// Loads an index from its `HnswGraph` and `RawVectors` payloads without copying the
     /// graph or the vectors: searches read the payload bytes directly.
     pub fn from_payloads(graph: &Payload, vectors: &Payload) -> Result<Self> {
-        let g = HnswGraph::decode(graph)?;
         let raw = RawVectors::decode(vectors)?;
         let VectorData::F32(data) = raw.data else {
             return Err(IndexError::Corrupt("HNSW needs f32 raw vectors".into()));
         };
+        Self::from_graph(graph, data, raw.dim as usize)
+    }
+
+    /// Loads an index from its `HnswGraph` payload (viewed in place) and its vectors given
+    /// apart (`dim` wide, normalized for cosine): a section written with
+    /// [`SectionVectors::Parquet`], the vectors read from the data file's own column.
+    pub fn from_graph(graph: &Payload, data: TypedArray<f32>, dim: usize) -> Result<Self> {
+        let g = HnswGraph::decode(graph)?;
         let meta = g.meta;
-        if raw.rows != u64::from(meta.node_count) || meta.node_count == 0 {
+        let rows = data.len().checked_div(dim).unwrap_or(0);
+        if dim == 0 || rows * dim != data.len() || rows != meta.node_count as usize || meta.node_count == 0 {
             return Err(IndexError::Corrupt(format!(
-                "graph has {} nodes but {} vectors are stored",
-                meta.node_count, raw.rows
+                "graph has {} nodes but {} values of dimension {dim} are given",
+                meta.node_count,
+                data.len()
             )));
         }
         let params = HnswParams {
@@ -377,9 +410,9 @@ impl HnswIndex {
             seed: meta.seed,
             ..HnswParams::default()
         };
-        let sq8 = Some(Arc::new(Sq8Codes::encode(&data, raw.dim as usize)));
+        let sq8 = Some(Arc::new(Sq8Codes::encode(&data, dim)));
         Ok(HnswIndex {
-            dim: raw.dim as usize,
+            dim,
             metric: meta.metric,
             params,
             vectors: data,

@@ -295,9 +295,15 @@ impl DistanceFn {
     }
 }
 
-/// Scales `v` to unit length in place (left unchanged when its norm is 0).
+/// Scales `v` to unit length in place. Left unchanged when its norm is 0, or already 1 within
+/// float rounding (`|‖v‖² − 1| ≤ 4ε·√dim`): normalizing is idempotent, so a vector normalized
+/// by the writer and again by an index build is bit-for-bit the one a reader normalizes once.
 pub fn normalize(v: &mut [f32]) {
-    let norm = dot(v, v).sqrt();
+    let sq = dot(v, v);
+    if (sq - 1.0).abs() <= 4.0 * f32::EPSILON * (v.len() as f32).sqrt() {
+        return;
+    }
+    let norm = sq.sqrt();
     if norm > 0.0 {
         v.iter_mut().for_each(|x| *x /= norm);
     }
