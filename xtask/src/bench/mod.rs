@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::root;
 
 mod doc;
+mod engine;
 mod filtered;
 mod objstore;
 mod python;
@@ -50,7 +51,8 @@ pub struct BenchOptions {
     /// One dataset instead of the default pair: `debian-minilm`, `gmm-<rows>k-<dim>`, or a
     /// directory of TEXMEX files (`base.fvecs`, `query.fvecs`, `gt.ivecs`; L2 unless `:ip`).
     pub dataset: Option<String>,
-    /// Run one section only (`filtered` or `scale`), written to `docs/benchmarks-<section>.md`.
+    /// Run one section only (`filtered`, `scale`, `python`, `objstore` or `engine`), written to
+    /// `docs/benchmarks-<section>.md`.
     pub only: Option<String>,
 }
 
@@ -107,7 +109,10 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
                 "scale" => run.scale(ds)?,
                 "python" => run.python_api(ds)?,
                 "objstore" => run.objstore(ds)?,
-                other => bail!("--only knows the sections filtered, scale, python and objstore, not {other}"),
+                "engine" => run.engine(ds)?,
+                other => {
+                    bail!("--only knows the sections filtered, scale, python, objstore and engine, not {other}")
+                }
             };
             run.json.push(json!({"dataset": ds.name, "metric": ds.metric, section: result}));
         }
@@ -116,6 +121,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
             "scale" => "The table at scale",
             "python" => "ailake from Python",
             "objstore" => "The read path on object storage",
+            "engine" => "The search engine's levers",
             _ => "Filtered search and deletes",
         };
         let page = format!(
@@ -140,8 +146,10 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         let scale = run.scale(ds)?;
         let python = run.python_api(ds)?;
         let objstore = run.objstore(ds)?;
+        let engine = run.engine(ds)?;
         run.json.push(json!({"dataset": ds.name, "metric": ds.metric, "hnsw": hnsw, "ivfpq": ivfpq,
-            "table": table, "filtered": filtered, "scale": scale, "python": python, "objstore": objstore}));
+            "table": table, "filtered": filtered, "scale": scale, "python": python, "objstore": objstore,
+            "engine": engine}));
     }
 
     let mut crit = vec!["bench", "-p", "ailake-benches", "--features", "s3"];

@@ -21,6 +21,10 @@
 //!   one-file table: the bare index against `SearchSession::search` and `search_batch` at 1
 //!   and 2 threads, interleaved (see `session.rs`).
 //!
+//! - `peer_bench files --data DIR --metric l2|ip --efs a,b [--shard-rows R] [--queries Q] [--rounds R] --out F`
+//!   the base set written with and without the section's f32 copy: bytes per row, cold start,
+//!   warm recall and QPS (see `files.rs`).
+//!
 //! - `peer_bench scale --data DIR --metric l2|ip --files N --target-rows R --queries Q --out F`
 //!   the table at lake scale: N random-order files, compaction, the one-file floor (see
 //!   `scale.rs`).
@@ -35,6 +39,7 @@ use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
 use ailk_testkit::texmex::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, Matrix};
 use anyhow::{bail, Context, Result};
 
+mod files;
 mod filtered;
 mod index;
 mod objstore;
@@ -73,11 +78,12 @@ fn main() -> Result<()> {
         Some("filtered") => filtered::filtered(&args),
         Some("scale") => scale::scale(&args),
         Some("session") => session::session(&args),
+        Some("files") => files::files(&args),
         Some("objstore") => objstore::objstore(&args),
         #[cfg(feature = "s3")]
         Some("objstore-s3") => objstore::objstore_s3(&args),
         Some("gt") => gt(&args),
-        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|session|objstore> …"),
+        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|session|files|objstore> …"),
     }
 }
 
