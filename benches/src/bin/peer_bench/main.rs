@@ -25,6 +25,10 @@
 //!   the base set written with and without the section's f32 copy: bytes per row, cold start,
 //!   warm recall and QPS (see `files.rs`).
 //!
+//! - `peer_bench cuda --data DIR [--nlist N] [--m M] [--queries Q] --out F` (feature `cuda`):
+//!   k-means, PQ, batched distances and an IVF-PQ build on the GPU or, without one or with
+//!   `AILAKE_DISABLE_CUDA=1`, the CPU (see `benches/gpu/cuda_bench.sh`).
+//!
 //! - `peer_bench scale --data DIR --metric l2|ip --files N --target-rows R --queries Q --out F`
 //!   the table at lake scale: N random-order files, compaction, the one-file floor (see
 //!   `scale.rs`).
@@ -39,6 +43,8 @@ use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
 use ailk_testkit::texmex::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, Matrix};
 use anyhow::{bail, Context, Result};
 
+#[cfg(feature = "cuda")]
+mod cuda;
 mod files;
 mod filtered;
 mod index;
@@ -82,6 +88,8 @@ fn main() -> Result<()> {
         Some("objstore") => objstore::objstore(&args),
         #[cfg(feature = "s3")]
         Some("objstore-s3") => objstore::objstore_s3(&args),
+        #[cfg(feature = "cuda")]
+        Some("cuda") => cuda::cuda(&args),
         Some("gt") => gt(&args),
         _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|session|files|objstore> …"),
     }

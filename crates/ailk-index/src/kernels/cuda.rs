@@ -48,6 +48,10 @@ struct Gpu {
 }
 
 fn init() -> Option<Gpu> {
+    // An operator's switch to the CPU path (and the GPU benchmark's CPU reference run).
+    if std::env::var_os("AILAKE_DISABLE_CUDA").is_some_and(|v| v == "1") {
+        return None;
+    }
     // SAFETY: these only probe whether the shared libraries can be opened.
     let present = unsafe {
         cudarc::driver::sys::is_culib_present()
@@ -76,7 +80,7 @@ fn gpu() -> Option<&'static Mutex<Gpu>> {
 }
 
 /// Whether a usable CUDA device (driver, cuBLAS and NVRTC loadable, device 0 initialized,
-/// kernels compiled) is present. Probed once.
+/// kernels compiled) is present and `AILAKE_DISABLE_CUDA` is not `1`. Probed once.
 pub fn available() -> bool {
     gpu().is_some()
 }
