@@ -25,13 +25,15 @@ impl Run {
         self.steps.add(3 * rounds as u64 + 3);
         let mut walks = Vec::new();
         for round in 1..=rounds {
-            let shared = ["--data", &data, "--metric", ds.metric, "--threads", "2", "--efc", "200", "--efs", EFS];
+            let shared =
+                ["--data", &data, "--metric", ds.metric, "--threads", "2", "--efc", "200", "--efs", EFS];
             let mut one = json!({});
             for traversal in ["sq8", "exact"] {
                 let out = self.out(ds, &format!("engine-hnsw-{traversal}-{round}"));
                 self.ours(
                     &format!("ailake HNSW ({traversal} walk) on {}, round {round}", ds.name),
-                    &[&["hnsw"], &shared[..], &["--m", "16", "--traversal", traversal, "--out", &out]].concat(),
+                    &[&["hnsw"], &shared[..], &["--m", "16", "--traversal", traversal, "--out", &out]]
+                        .concat(),
                 )?;
                 one[traversal] = read_json(Path::new(&out))?;
             }
@@ -47,7 +49,19 @@ impl Run {
         let session = self.out(ds, "engine-session");
         self.ours(
             &format!("ailake session overhead on {}", ds.name),
-            &["session", "--data", &data, "--metric", ds.metric, "--efs", "16,24,64,96", "--rounds", &rounds_s, "--out", &session],
+            &[
+                "session",
+                "--data",
+                &data,
+                "--metric",
+                ds.metric,
+                "--efs",
+                "16,24,64,96",
+                "--rounds",
+                &rounds_s,
+                "--out",
+                &session,
+            ],
         )?;
         let session = read_json(Path::new(&session))?;
         let files = self.out(ds, "engine-files");
@@ -125,8 +139,10 @@ fn walk_table(name: &str, walks: &[Value]) -> String {
          | | SQ8 walk | exact walk | hnswlib | SQ8 / hnswlib | exact / hnswlib | SQ8 / exact |\n|---|---|---|---|---|---|---|\n",
         walks.len()
     );
-    let build: Vec<[f64; 3]> =
-        walks.iter().map(|w| [f(&w["sq8"], "build_s"), f(&w["exact"], "build_s"), f(&w["hnswlib"], "build_s")]).collect();
+    let build: Vec<[f64; 3]> = walks
+        .iter()
+        .map(|w| [f(&w["sq8"], "build_s"), f(&w["exact"], "build_s"), f(&w["hnswlib"], "build_s")])
+        .collect();
     s += &format!(
         "| build (s) | {} | {} | {} | {}× the time | {}× the time | |\n",
         spread(&build.iter().map(|b| b[0]).collect::<Vec<_>>(), 2),
@@ -190,7 +206,9 @@ fn session_table(name: &str, v: &Value) -> String {
          | ef | recall@10 | index p50 (ms) | session p50 (ms) | session / index p50 | session p99 (ms) | `search_batch` QPS, 1 thread | 2 threads |\n|---|---|---|---|---|---|---|---|\n",
         v["rows"], v["queries"], v["rounds"]
     );
-    let nums = |p: &Value, k: &str| -> Vec<f64> { p[k].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default() };
+    let nums = |p: &Value, k: &str| -> Vec<f64> {
+        p[k].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+    };
     for p in v["sweep"].as_array().cloned().unwrap_or_default() {
         s += &format!(
             "| {} | {:.4} | {} | {} | {}× | {:.3} | {} | {} |\n",
@@ -223,12 +241,16 @@ fn files_table(name: &str, files: &Value, disk: &Value) -> String {
     );
     s += &format!("| Parquet part alone (file less its section) | {parquet_part:.0} | 1.00× | | | |\n");
     for p in &places {
-        let mut cold: Vec<f64> =
-            p["cold_start_ms"].as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default();
+        let mut cold: Vec<f64> = p["cold_start_ms"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
         cold.sort_by(f64::total_cmp);
         let warm = |ef: u64| {
-            let pts: Vec<&Value> =
-                p["warm"].as_array().map(|a| a.iter().filter(|w| w["ef"].as_u64() == Some(ef)).collect()).unwrap_or_default();
+            let pts: Vec<&Value> = p["warm"]
+                .as_array()
+                .map(|a| a.iter().filter(|w| w["ef"].as_u64() == Some(ef)).collect())
+                .unwrap_or_default();
             let qps: Vec<f64> = pts.iter().map(|w| f(w, "qps")).collect();
             pts.first().map_or("—".into(), |w| format!("{:.3} / {} QPS", f(w, "recall"), spread(&qps, 0)))
         };

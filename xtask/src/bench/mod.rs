@@ -111,7 +111,9 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
                 "objstore" => run.objstore(ds)?,
                 "engine" => run.engine(ds)?,
                 other => {
-                    bail!("--only knows the sections filtered, scale, python, objstore and engine, not {other}")
+                    bail!(
+                        "--only knows the sections filtered, scale, python, objstore and engine, not {other}"
+                    )
                 }
             };
             run.json.push(json!({"dataset": ds.name, "metric": ds.metric, section: result}));

@@ -42,13 +42,15 @@ pub(crate) fn cuda(args: &Args) -> anyhow::Result<()> {
     let assign = km.assign(&base.data);
     let pq_params = KMeansParams { max_iters: 10, ..KMeansParams::new(256) };
     let mut pq = None;
-    let pq_train_s = time("PQ train", &mut || pq = Some(ProductQuantizer::train(&base.data, dim, m, &pq_params)));
+    let pq_train_s =
+        time("PQ train", &mut || pq = Some(ProductQuantizer::train(&base.data, dim, m, &pq_params)));
     let pq = pq.expect("ran")?;
     let mut codes = Vec::new();
     let pq_encode_s = time("PQ encode", &mut || codes = pq.encode(&base.data));
     let q = &queries.data[..nq * dim];
     let mut dist = Ok(Vec::new());
-    let distances_s = time("batched distances", &mut || dist = distances_batch(q, &base.data, dim, Metric::L2));
+    let distances_s =
+        time("batched distances", &mut || dist = distances_batch(q, &base.data, dim, Metric::L2));
     let dist = dist?;
     let mut built = None;
     let ivf_s = time("IVF-PQ build", &mut || {

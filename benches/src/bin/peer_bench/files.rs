@@ -18,7 +18,8 @@ use serde_json::{json, Value};
 
 use crate::{list, load, metric, percentile, result_ids, Args, Loaded};
 
-const PLACES: [(&str, SectionVectors); 2] = [("f32_copy", SectionVectors::F32), ("parquet", SectionVectors::Parquet)];
+const PLACES: [(&str, SectionVectors); 2] =
+    [("f32_copy", SectionVectors::F32), ("parquet", SectionVectors::Parquet)];
 
 pub(crate) fn files(args: &Args) -> anyhow::Result<()> {
     let dir = std::path::PathBuf::from(args.req("--data")?);
@@ -30,16 +31,17 @@ pub(crate) fn files(args: &Args) -> anyhow::Result<()> {
     let spec = VectorSpec::new("embedding", base.dim as u32, metric(args)?);
     let rt = tokio::runtime::Runtime::new()?;
     let tmp = tempfile::tempdir()?;
-    let schema = arrow_schema::Schema::new(vec![arrow_schema::Field::new(
-        "id",
-        arrow_schema::DataType::Int64,
-        false,
-    )]);
+    let schema =
+        arrow_schema::Schema::new(vec![arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false)]);
     let mut tables = Vec::new();
     for (name, place) in PLACES {
         let table = rt.block_on(async {
-            let catalog = Catalog::local(tmp.path().join("catalog.db"), "default", tmp.path().join("warehouse")).await?;
-            let table = catalog.create_or_load_table(&TableIdent::new("bench", name)?, &schema, &[spec.clone()]).await?;
+            let catalog =
+                Catalog::local(tmp.path().join("catalog.db"), "default", tmp.path().join("warehouse"))
+                    .await?;
+            let table = catalog
+                .create_or_load_table(&TableIdent::new("bench", name)?, &schema, std::slice::from_ref(&spec))
+                .await?;
             let writer = table.writer(WritePolicy { section_vectors: place, ..WritePolicy::default() })?;
             for start in (0..base.rows()).step_by(shard_rows) {
                 let end = (start + shard_rows).min(base.rows());
@@ -68,7 +70,8 @@ pub(crate) fn files(args: &Args) -> anyhow::Result<()> {
             })?;
             cold[t].push(clock.elapsed().as_secs_f64() * 1e3);
             for &ef in &efs {
-                let params = SearchParams { ef: Some(ef), projection: Some(vec!["id".into()]), ..Default::default() };
+                let params =
+                    SearchParams { ef: Some(ef), projection: Some(vec!["id".into()]), ..Default::default() };
                 let clock = Instant::now();
                 let mut found = Vec::with_capacity(nq);
                 for q in &qs {
