@@ -2,6 +2,7 @@
 //! reference, in interleaved rounds so the spread over rounds shows this VM's noise.
 //! - HNSW walks: the SQ8 walk (default) and the exact `f32` walk over the same graph, against
 //!   hnswlib, one process each per round (build + 1-thread `ef` sweep);
+//! - IVF-PQ against FAISS (same nlist / m), both trained afresh each round;
 //! - the search session over a one-file table against its bare index, and `search_batch` at
 //!   1 and 2 threads (`peer_bench session`);
 //! - where a shard's vectors live: the section's `f32` copy or the file's Parquet column
@@ -22,7 +23,7 @@ impl Run {
         let data = ds.dir.display().to_string();
         let rounds = if self.quick { 2 } else { 3 };
         let rounds_s = rounds.to_string();
-        self.steps.add(3 * rounds as u64 + 3);
+        self.steps.add(5 * rounds as u64 + 3);
         let mut walks = Vec::new();
         for round in 1..=rounds {
             let shared =
@@ -45,6 +46,25 @@ impl Run {
             )?;
             one["hnswlib"] = read_json(Path::new(&out))?;
             walks.push(one);
+        }
+        let mut ivf = Vec::new();
+        for round in 1..=rounds {
+            let sweep = ["--nprobes", super::NPROBES, "--refines", super::REFINES, "--metric", ds.metric];
+            let (ours, faiss) =
+                (self.out(ds, &format!("engine-ivfpq-{round}")), self.out(ds, &format!("engine-faiss-{round}")));
+            self.ours(
+                &format!("ailake IVF-PQ on {}, round {round}", ds.name),
+                &[&["ivfpq", "--data", &data, "--out", &ours, "--threads", "2"], &sweep[..]].concat(),
+            )?;
+            let ours = read_json(Path::new(&ours))?;
+            let (nlist, m) = (ours["nlist"].to_string(), ours["m"].to_string());
+            self.python(
+                &format!("FAISS IVF-PQ on {}, round {round}", ds.name),
+                "faiss_bench.py",
+                &[&["--data", &data, "--nlist", &nlist, "--m", &m], &sweep[..], &["--out", &faiss, "--threads", "2"]]
+                    .concat(),
+            )?;
+            ivf.push(json!({"ailake": ours, "faiss": read_json(Path::new(&faiss))?}));
         }
         let session = self.out(ds, "engine-session");
         self.ours(
@@ -106,9 +126,10 @@ impl Run {
         )?;
         let disk = read_json(Path::new(&disk))?;
         self.sections.push(walk_table(&ds.name, &walks));
+        self.sections.push(ivf_table(&ds.name, &ivf));
         self.sections.push(session_table(&ds.name, &session));
         self.sections.push(files_table(&ds.name, &files, &disk));
-        Ok(json!({"walks": walks, "session": session, "files": files, "disk": disk}))
+        Ok(json!({"walks": walks, "ivfpq": ivf, "session": session, "files": files, "disk": disk}))
     }
 }
 
@@ -192,6 +213,41 @@ fn walk_table(name: &str, walks: &[Value]) -> String {
                 f(&c, "qps")
             );
         }
+    }
+    s
+}
+
+/// Markdown: per (nprobe, refine), our QPS over FAISS's in each round (same nlist / m), with
+/// both recalls.
+fn ivf_table(name: &str, rounds: &[Value]) -> String {
+    let Some(first) = rounds.first() else { return String::new() };
+    let mut s = format!(
+        "### IVF-PQ against FAISS on `{name}` (nlist {}, m {}, 8-bit codes, 1-thread queries, {} interleaved rounds)
+
+         Each round trains and fills both indexes afresh (2 threads), then sweeps nprobe × refine on one          thread (FAISS: one batched call; ailake: one call per query).
+
+         | nprobe | refine | ailake recall | FAISS recall | ailake QPS | FAISS QPS | ailake / FAISS QPS |
+|---|---|---|---|---|---|---|
+",
+        first["ailake"]["nlist"], first["ailake"]["m"], rounds.len()
+    );
+    let points = |v: &Value| v["sweep"].as_array().cloned().unwrap_or_default();
+    for (i, p) in points(&first["ailake"]).iter().enumerate() {
+        let pick = |r: &Value, who: &str| points(&r[who]).get(i).cloned().unwrap_or(Value::Null);
+        let ours: Vec<f64> = rounds.iter().map(|r| f(&pick(r, "ailake"), "qps")).collect();
+        let faiss: Vec<f64> = rounds.iter().map(|r| f(&pick(r, "faiss"), "qps")).collect();
+        let ratio: Vec<f64> = ours.iter().zip(&faiss).map(|(a, b)| a / b).collect();
+        s += &format!(
+            "| {} | {} | {:.4} | {:.4} | {} | {} | {}× |
+",
+            p["nprobe"],
+            p["refine"],
+            f(p, "recall"),
+            f(&pick(first, "faiss"), "recall"),
+            spread(&ours, 0),
+            spread(&faiss, 0),
+            spread(&ratio, 2)
+        );
     }
     s
 }
