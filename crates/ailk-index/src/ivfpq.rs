@@ -439,10 +439,20 @@ impl IvfPqIndex {
         }
         let dist = DistanceFn::new(cb.metric);
         let nlist = cb.nlist();
-        let mut probes = TopK::new(params.nprobe.clamp(1, nlist));
-        for (l, c) in cb.centroids.chunks_exact(cb.dim).enumerate() {
-            probes.push(l as u32, dist.eval(&q, c));
+        // The `nprobe` nearest lists: every centroid's distance, then a partial selection
+        // (cheaper than a heap push per centroid when nprobe is small).
+        let mut probes: Vec<Neighbor> = cb
+            .centroids
+            .chunks_exact(cb.dim)
+            .enumerate()
+            .map(|(l, c)| Neighbor { id: l as u32, distance: dist.eval(&q, c) })
+            .collect();
+        let nprobe = params.nprobe.clamp(1, nlist);
+        if nprobe < probes.len() {
+            probes.select_nth_unstable_by(nprobe - 1, Neighbor::cmp_by_distance);
+            probes.truncate(nprobe);
         }
+        probes.sort_by(Neighbor::cmp_by_distance);
         let want =
             if params.refine_factor > 1 && self.vectors.is_some() { k * params.refine_factor } else { k };
         let mut top = TopK::new(want);
@@ -461,7 +471,7 @@ impl IvfPqIndex {
                 maker.distances(&q, cb.metric, table);
             }
             let precomputed = if residual_l2 { cb.precomputed() } else { &[] };
-            for probe in probes.into_sorted_vec() {
+            for probe in probes {
                 let l = probe.id as usize;
                 let (start, end) = (self.offsets[l] as usize, self.offsets[l + 1] as usize);
                 if start == end {
