@@ -50,8 +50,10 @@ impl Run {
         let mut ivf = Vec::new();
         for round in 1..=rounds {
             let sweep = ["--nprobes", super::NPROBES, "--refines", super::REFINES, "--metric", ds.metric];
-            let (ours, faiss) =
-                (self.out(ds, &format!("engine-ivfpq-{round}")), self.out(ds, &format!("engine-faiss-{round}")));
+            let (ours, faiss) = (
+                self.out(ds, &format!("engine-ivfpq-{round}")),
+                self.out(ds, &format!("engine-faiss-{round}")),
+            );
             self.ours(
                 &format!("ailake IVF-PQ on {}, round {round}", ds.name),
                 &[&["ivfpq", "--data", &data, "--out", &ours, "--threads", "2"], &sweep[..]].concat(),
@@ -61,8 +63,12 @@ impl Run {
             self.python(
                 &format!("FAISS IVF-PQ on {}, round {round}", ds.name),
                 "faiss_bench.py",
-                &[&["--data", &data, "--nlist", &nlist, "--m", &m], &sweep[..], &["--out", &faiss, "--threads", "2"]]
-                    .concat(),
+                &[
+                    &["--data", &data, "--nlist", &nlist, "--m", &m],
+                    &sweep[..],
+                    &["--out", &faiss, "--threads", "2"],
+                ]
+                .concat(),
             )?;
             ivf.push(json!({"ailake": ours, "faiss": read_json(Path::new(&faiss))?}));
         }
