@@ -86,13 +86,7 @@ async fn search_batch_on_a_current_thread_runtime_equals_one_search_per_query() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn row_fetch_takes_rows_from_decoded_columns() {
     let dir = tempfile::tempdir().unwrap();
-    let table = table(dir.path(), "t").await;
-    let writer = table.writer(WritePolicy::default()).unwrap();
-    for f in 0..3 {
-        writer.write(&batch(f * 1000..(f + 1) * 1000), &WriteOptions::default()).await.unwrap();
-    }
-    writer.commit().await.unwrap();
-    let table = table.refresh().await.unwrap();
+    let table = three_files(dir.path()).await;
     let cache = Arc::new(ShardCache::new(1 << 30));
     let session = SearchSession::with_cache(&table, cache.clone()).await.unwrap();
     let params = SearchParams {
@@ -126,15 +120,20 @@ async fn row_fetch_takes_rows_from_decoded_columns() {
     assert_eq!(session.counters().bytes_read, cold, "warm fetches read nothing");
 }
 
-async fn search_batch_matches_search() {
-    let dir = tempfile::tempdir().unwrap();
-    let table = table(dir.path(), "t").await;
+/// A table of 3 files of 1,000 rows each (ids 0..3000), committed.
+async fn three_files(dir: &std::path::Path) -> Table {
+    let table = table(dir, "t").await;
     let writer = table.writer(WritePolicy::default()).unwrap();
     for f in 0..3 {
         writer.write(&batch(f * 1000..(f + 1) * 1000), &WriteOptions::default()).await.unwrap();
     }
     writer.commit().await.unwrap();
-    let session = table.refresh().await.unwrap().search().await.unwrap();
+    table.refresh().await.unwrap()
+}
+
+async fn search_batch_matches_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = three_files(dir.path()).await.search().await.unwrap();
     let queries: Vec<Vec<f32>> =
         vectors(0..40, DIM).chunks_exact(DIM as usize).map(<[f32]>::to_vec).collect();
     for params in [
