@@ -117,3 +117,42 @@ async fn a_light_section_alone_is_incomplete_and_the_session_completes_it() {
     let c = session.counters();
     assert_eq!((c.shards_index_searched, c.corrupt_sections, c.shards_flat_scanned), (2, 0, 0), "{c:?}");
 }
+
+/// Light files on a remote-like store (20 ms per request): a cold query opens each shard with
+/// its tail read, then its Parquet vector column — one round trip more than a file with the
+/// copy (3, not 2), no `HEAD` — answers as the local table does, fails retryably when a read
+/// of the column fails (and the retry answers in full), and a warm query makes no request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn light_files_on_a_remote_store() {
+    use ailake::{Fault, FaultTarget, LatencyProfile, SimulatedStore};
+    let dir = tempfile::tempdir().unwrap();
+    let local = write(dir.path(), "t", Metric::L2, SectionVectors::Parquet, WriteOptions::default()).await;
+    let profile = LatencyProfile { first_byte: std::time::Duration::from_millis(20), bytes_per_second: 1e9 };
+    let store = Warehouse::local(dir.path().join("warehouse")).unwrap();
+    let sim = Arc::new(SimulatedStore::new(store.store().clone(), profile));
+    let sql = SqlCatalog::open(dir.path().join("catalog.db"), "default").await.unwrap();
+    let catalog = Catalog::new(Arc::new(sql), Warehouse::new(sim.clone(), store.root()).unwrap());
+    let table = catalog.load_table(&ident("t")).await.unwrap();
+    let params = SearchParams { prune: false, io_concurrency: Some(32), ..Default::default() };
+    let q = vectors(7..8, DIM);
+    let expected = ids(&local.search().await.unwrap().search(&q, 10, &params).await.unwrap());
+
+    // The first read after the two shards' tails (a Parquet column read) fails: retryably.
+    let session = SearchSession::with_cache(&table, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
+    sim.fail_after(FaultTarget::Reads, Fault::ServerError, 2);
+    let err = session.search(&q, 10, &params).await.unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    sim.clear_faults();
+
+    let session = SearchSession::with_cache(&table, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
+    let before = sim.stats().snapshot();
+    assert_eq!(ids(&session.search(&q, 10, &params).await.unwrap()), expected);
+    let cold = sim.stats().snapshot() - before;
+    eprintln!("cold: {cold:?}");
+    assert_eq!(cold.heads, 0, "{cold:?}");
+    assert!(cold.round_trips <= 3, "{cold:?}");
+    let before = sim.stats().snapshot();
+    assert_eq!(ids(&session.search(&q, 10, &params).await.unwrap()), expected);
+    let warm = sim.stats().snapshot() - before;
+    assert_eq!(warm.reads, 0, "{warm:?}");
+}

@@ -153,3 +153,46 @@ async fn search_batch_matches_search() {
     let err = session.search_batch(&bad, 10, &SearchParams::default()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
+
+/// Eight callers at once on one session — single searches and batches, over the decoded-column
+/// cache being filled — each get exactly the answer a lone caller gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_concurrent_callers_answer_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = three_files(dir.path()).await;
+    let session =
+        Arc::new(SearchSession::with_cache(&table, Arc::new(ShardCache::new(1 << 30))).await.unwrap());
+    let queries: Vec<Vec<f32>> =
+        vectors(0..24, DIM).chunks_exact(DIM as usize).map(<[f32]>::to_vec).collect();
+    let params = SearchParams { projection: Some(vec!["text".into(), "id".into()]), ..Default::default() };
+    let lone = SearchSession::with_cache(&table, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
+    let mut expected = Vec::new();
+    for q in &queries {
+        expected.push(ids(&lone.search(q, 10, &params).await.unwrap()));
+    }
+    let callers: Vec<_> = (0..8)
+        .map(|c| {
+            let (session, queries, params) = (session.clone(), queries.clone(), params.clone());
+            tokio::spawn(async move {
+                if c % 2 == 0 {
+                    session
+                        .search_batch(&queries, 10, &params)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(ids)
+                        .collect::<Vec<_>>()
+                } else {
+                    let mut out = Vec::new();
+                    for q in &queries {
+                        out.push(ids(&session.search(q, 10, &params).await.unwrap()));
+                    }
+                    out
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        assert_eq!(caller.await.unwrap(), expected);
+    }
+}
