@@ -119,8 +119,8 @@ async fn a_light_section_alone_is_incomplete_and_the_session_completes_it() {
 }
 
 /// Light files on a remote-like store (20 ms per request): a cold query opens each shard with
-/// its tail read, then its Parquet vector column — one round trip more than a file with the
-/// copy (3, not 2), no `HEAD` — answers as the local table does, fails retryably when a read
+/// its tail read, then its Parquet vector column — a request more in each shard's chain than a
+/// file with the copy, at most 3 round trips (shards' chains overlap), no `HEAD` — answers as the local table does, fails retryably when a read
 /// of the column fails (and the retry answers in full), and a warm query makes no request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn light_files_on_a_remote_store() {
