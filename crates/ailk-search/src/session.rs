@@ -422,9 +422,9 @@ impl SearchSession {
 
     /// [`Self::search`] for several queries, one result per query in their order. On a
     /// multi-threaded Tokio runtime the queries are split over as many threads as it has
-    /// workers (at most one per core), each searching its share one after another (while they run, other futures
-    /// of the calling task wait: see `tokio::task::block_in_place`); elsewhere they run
-    /// concurrently on the calling task.
+    /// workers (at most one per core), each searching its share in turn; meanwhile other
+    /// futures of the calling task wait (see `tokio::task::block_in_place`). Elsewhere the
+    /// queries run concurrently on the calling task.
     pub async fn search_batch(
         &self,
         queries: &[Vec<f32>],

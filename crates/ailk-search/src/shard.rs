@@ -1,6 +1,7 @@
 //! One shard (data file) loaded for search: the [`VectorIndex`] of one vector column, viewed in
 //! place from the AILK section (its vectors from the section, or from the Parquet column
-//! when the section was written without them), or a flat index over the Parquet vector column (no section
+//! when the section was written without them), or a flat index over the Parquet vector
+//! column (no section
 //! yet, or a section that fails to load — logged and counted, never a wrong answer). The
 //! Parquet column may be any list of floats another engine wrote; rows without a usable
 //! vector are excluded, never returned.
@@ -42,22 +43,25 @@ pub(crate) async fn load_shard(
 ) -> Result<LoadedShard> {
     let column = reader.directory().and_then(|d| d.column_index(&spec.name));
     let mut corrupt = false;
+    // The Parquet column's vectors, once read (a lighter file's index needs them; so does the
+    // exact fallback, which then reuses them).
+    let mut read: Option<(Vec<f32>, Vec<u32>)> = None;
     if let Some(col) = column {
         let loaded = match reader.load_section().await {
             Ok(section) if VectorIndex::needs_vectors(&section, col) => {
                 // A section without its vectors (a lighter file): they are the file's own
                 // column, every row of it usable (the writer checked them).
-                match column_vectors(store.clone(), path, reader, spec, field).await {
-                    Ok((values, excluded)) if excluded.is_empty() => {
-                        let values = TypedArray::from_slice(&values);
-                        VectorIndex::from_section_with(&section, col, Some(values))
-                            .map_err(crate::SearchError::from)
-                    }
-                    Ok((_, excluded)) => Err(crate::SearchError::Corrupt(format!(
+                let (values, excluded) =
+                    read.insert(column_vectors(store.clone(), path, reader, spec, field).await?);
+                if excluded.is_empty() {
+                    let values = TypedArray::from_slice(values);
+                    VectorIndex::from_section_with(&section, col, Some(values))
+                        .map_err(crate::SearchError::from)
+                } else {
+                    Err(crate::SearchError::Corrupt(format!(
                         "{} of the indexed rows have no usable vector in the Parquet column",
                         excluded.len()
-                    ))),
-                    Err(e) => Err(e),
+                    )))
                 }
             }
             Ok(section) => VectorIndex::from_section(&section, col).map_err(crate::SearchError::from),
@@ -72,7 +76,10 @@ pub(crate) async fn load_shard(
             Err(e) => return Err(e),
         }
     }
-    let (values, excluded) = column_vectors(store, path, reader, spec, field).await?;
+    let (values, excluded) = match read {
+        Some(read) => read,
+        None => column_vectors(store, path, reader, spec, field).await?,
+    };
     if !excluded.is_empty() {
         tracing::warn!(file = %path, column = %spec.name, rows = excluded.len(), "rows without a usable vector (null, wrong length or NaN) are never returned");
     }
