@@ -172,4 +172,34 @@ fn every_subcommand_writes_what_the_xtask_reads() {
     assert!(after["files"].as_u64().unwrap() < 30 && after["recall"].as_f64().unwrap() >= 0.9, "{scale}");
     assert!(after["shards_per_query"].as_f64().unwrap() < 30.0, "{scale}");
     assert!(scale["compaction"]["rows_per_s"].as_f64().unwrap() > 0.0);
+
+    let out = o("sql.json");
+    let sql = peer_bench(&[
+        "sql",
+        "--data",
+        d,
+        "--metric",
+        "l2",
+        "--shard-rows",
+        "1000",
+        "--efs",
+        "32",
+        "--queries",
+        "12",
+        "--ballista-queries",
+        "4",
+        "--rounds",
+        "1",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(sql["shards"].as_u64(), Some(3));
+    assert!(sql["search_node_bytes"].as_u64().unwrap() > 16 * 4, "{sql}");
+    let points = sql["points"].as_array().unwrap();
+    let modes: Vec<&str> = points.iter().map(|p| p["mode"].as_str().unwrap()).collect();
+    assert_eq!(modes, ["session", "sql_tp1", "sql_tp2", "ballista"]);
+    for p in points {
+        assert_eq!(p["mismatches"].as_u64(), Some(0), "SQL answers differ from the session's: {p}");
+        assert!(p["recall"].as_f64().unwrap() >= 0.9 && p["qps"].as_f64().unwrap() > 0.0, "{p}");
+    }
 }

@@ -4,7 +4,7 @@
 //!   tests, the `cuda` feature (builds, and falls back to the CPU without a device), and that
 //!   the fuzz targets and the `s3` feature still build, and the Python package (installed
 //!   into the project venv, its pytest suite run).
-//! - `bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|python|objstore]`: peers side by side, criterion benchmarks (`benches/`).
+//! - `bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|python|objstore|engine|sql]`: peers side by side, criterion benchmarks (`benches/`).
 //! - `fuzz-seeds DIR`: writes valid sections and shard files as a seed corpus for `cargo fuzz`.
 //! - `sample`: rebuilds the committed real sample `data/sample` from `../shared/data`.
 
@@ -32,7 +32,7 @@ fn main() -> Result<()> {
         }
         Some("sample") => sample::sample(&root()),
         _ => bail!(
-            "usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|python|objstore] | fuzz-seeds [DIR] | sample>"
+            "usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|python|objstore|engine|sql] | fuzz-seeds [DIR] | sample>"
         ),
     }
 }

@@ -11,17 +11,25 @@ use crate::filter::{Filter, Literal, Op};
 
 /// Whether a row of `file` may match `filter` (false only when its bounds prove none does).
 pub fn may_match(filter: &Filter, file: &DataFile, schema: &Schema) -> bool {
+    may_match_bounds(filter, &mut |column, lit| {
+        let id = schema.field_by_name(column)?.id;
+        if file.nan_value_counts().get(&id).is_some_and(|n| *n > 0) {
+            return None;
+        }
+        let (lo, hi) = (file.lower_bounds().get(&id)?, file.upper_bounds().get(&id)?);
+        Some((compare(lo, lit)?, compare(hi, lit)?))
+    })
+}
+
+/// How a column's lower and upper bound compare with a literal (`None`: unknown).
+pub(crate) type BoundsFn<'a> = dyn FnMut(&str, &Literal) -> Option<(Ordering, Ordering)> + 'a;
+
+/// Whether a row may match `filter`, given per column how the column's bounds compare with a
+/// literal (unknown bounds: it may match).
+pub(crate) fn may_match_bounds(filter: &Filter, bounds: &mut BoundsFn<'_>) -> bool {
     match filter {
         Filter::Cmp(column, op, lit) => {
-            let Some(field) = schema.field_by_name(column) else { return true };
-            let id = field.id;
-            if file.nan_value_counts().get(&id).is_some_and(|n| *n > 0) {
-                return true;
-            }
-            let (Some(lo), Some(hi)) = (file.lower_bounds().get(&id), file.upper_bounds().get(&id)) else {
-                return true;
-            };
-            let (Some(lo), Some(hi)) = (compare(lo, lit), compare(hi, lit)) else { return true };
+            let Some((lo, hi)) = bounds(column, lit) else { return true };
             use Ordering::*;
             match op {
                 Op::Eq => lo != Greater && hi != Less,
@@ -32,8 +40,8 @@ pub fn may_match(filter: &Filter, file: &DataFile, schema: &Schema) -> bool {
                 Op::Ge => hi != Less,
             }
         }
-        Filter::And(a, b) => may_match(a, file, schema) && may_match(b, file, schema),
-        Filter::Or(a, b) => may_match(a, file, schema) || may_match(b, file, schema),
+        Filter::And(a, b) => may_match_bounds(a, bounds) && may_match_bounds(b, bounds),
+        Filter::Or(a, b) => may_match_bounds(a, bounds) || may_match_bounds(b, bounds),
     }
 }
 

@@ -19,6 +19,7 @@ mod filter_rows;
 pub mod params;
 mod partitions;
 mod rows;
+mod scan;
 mod session;
 mod shard;
 
@@ -30,4 +31,5 @@ pub use filter_prune::may_match as file_may_match;
 pub use filter_rows::{check_filter, rows_matching};
 pub use params::{CounterSnapshot, FilterStrategy, SearchParams};
 pub use partitions::{load_partitions, partitions_property, read_table_rows};
-pub use session::{SearchSession, DISTANCE_COLUMN};
+pub use scan::{scan_file, FileScan};
+pub use session::{SearchSession, ShardCandidate, DISTANCE_COLUMN};

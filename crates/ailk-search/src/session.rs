@@ -31,6 +31,9 @@ use crate::partitions::load_partitions;
 use crate::shard::{load_shard, LoadedShard};
 
 mod fetch;
+mod subset;
+
+pub use subset::ShardCandidate;
 
 /// The beam a filtered search of a non-HNSW shard widens when the caller set none.
 const DEFAULT_EF: usize = 64;
@@ -393,6 +396,16 @@ impl SearchSession {
 
     /// The `k` rows nearest to `query`: the projected columns plus `_distance`, nearest first.
     pub async fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<RecordBatch> {
+        let (spec, q) = self.prepare(query, k, params)?;
+        let projection = self.projection(params)?;
+        let hits = self.nearest(&q, k, &spec, params, None).await?;
+        self.fetch(&hits, &projection).await
+    }
+
+    /// Checks a query against the searched column and the parameters (dimension, finite
+    /// values, `k`, filter columns); returns the column and the query as the index sees it
+    /// (normalized for cosine).
+    fn prepare(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<(VectorSpec, Vec<f32>)> {
         let spec = self.spec(params)?.clone();
         if k == 0 {
             return Err(SearchError::InvalidQuery("k must be at least 1".into()));
@@ -412,12 +425,10 @@ impl SearchSession {
         if spec.metric == Metric::Cosine {
             kernels::normalize(&mut q);
         }
-        let projection = self.projection(params)?;
         if let Some(filter) = &params.filter {
             filter_fields(filter, &self.schema)?;
         }
-        let hits = self.nearest(&q, k, &spec, params).await?;
-        self.fetch(&hits, &projection).await
+        Ok((spec, q))
     }
 
     /// [`Self::search`] for several queries, one result per query in their order. On a
@@ -530,14 +541,14 @@ impl SearchSession {
         }
     }
 
-    /// Global nearest neighbours as (shard index in the plan, row, distance), nearest first.
-    async fn nearest(
+    /// The shards in the order a search of `q` visits them, as (plan index, partition rank,
+    /// distance lower bound): shards holding the partitions probed first, nearest first.
+    fn visit_order(
         &self,
         q: &[f32],
-        k: usize,
         spec: &VectorSpec,
         params: &SearchParams,
-    ) -> Result<Vec<(usize, Neighbor)>> {
+    ) -> Vec<(usize, usize, Option<f32>)> {
         let primary = spec.name == self.specs[0].name;
         // Partition-aware planning: the shards holding the partitions nearest the query, in
         // the order of their nearest such partition; shards without a recorded occupancy
@@ -571,7 +582,28 @@ impl SearchSession {
             order.push((i, rank, lb));
         }
         order.sort_by(|a, b| a.1.cmp(&b.1).then(a.2.unwrap_or(0.0).total_cmp(&b.2.unwrap_or(0.0))));
+        order
+    }
 
+    /// Global nearest neighbours as (shard index in the plan, row, distance), nearest first;
+    /// over the shards in `only` when given.
+    async fn nearest(
+        &self,
+        q: &[f32],
+        k: usize,
+        spec: &VectorSpec,
+        params: &SearchParams,
+        only: Option<&HashSet<usize>>,
+    ) -> Result<Vec<(usize, Neighbor)>> {
+        let mut order = self.visit_order(q, spec, params);
+        if let Some(only) = only {
+            // The caller chose the shards (one part of a query planned over the whole
+            // snapshot, see `search_files`): every one of them is visited as probed.
+            order.retain(|(i, ..)| only.contains(i));
+            for o in &mut order {
+                o.1 = o.1.min(OUTSIDE_PROBES - 1);
+            }
+        }
         let mut best: Vec<(usize, Neighbor)> = Vec::new();
         let wave = params.concurrency.max(1);
         let local = ["file://", "memory://"].iter().any(|s| self.table.warehouse().root().starts_with(s));
@@ -586,11 +618,19 @@ impl SearchSession {
             let mut in_memory = 0;
             while next < order.len() && in_memory < wave && batch.len() < io_wave {
                 let (i, rank, lb) = order[next];
-                next += 1;
-                if rank == OUTSIDE_PROBES && best.len() >= k {
-                    SearchCounters::add(&self.counters.partition_pruned, 1);
-                    continue;
+                if rank == OUTSIDE_PROBES {
+                    if best.len() >= k {
+                        next += 1;
+                        SearchCounters::add(&self.counters.partition_pruned, 1);
+                        continue;
+                    }
+                    // A shard outside the probed partitions is a fallback: it is searched only
+                    // once the shards before it have answered with fewer than `k` rows.
+                    if !batch.is_empty() {
+                        break;
+                    }
                 }
+                next += 1;
                 if params
                     .filter
                     .as_ref()
@@ -609,6 +649,9 @@ impl SearchSession {
                     in_memory += 1;
                 }
                 batch.push(i);
+                if rank == OUTSIDE_PROBES {
+                    break;
+                }
             }
             // A wave of one shard searches on this thread: a hop to the blocking pool would
             // cost more than a warm index search.

@@ -139,12 +139,12 @@ impl Run {
     }
 }
 
-fn f(v: &Value, k: &str) -> f64 {
+pub(super) fn f(v: &Value, k: &str) -> f64 {
     v[k].as_f64().unwrap_or(f64::NAN)
 }
 
 /// `lo–hi` of `values` with `digits` decimals.
-fn spread(values: &[f64], digits: usize) -> String {
+pub(super) fn spread(values: &[f64], digits: usize) -> String {
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if values.is_empty() {

@@ -18,6 +18,7 @@ mod objstore;
 mod python;
 mod report;
 mod scale;
+mod sql;
 mod steps;
 mod tables;
 
@@ -51,7 +52,7 @@ pub struct BenchOptions {
     /// One dataset instead of the default pair: `debian-minilm`, `gmm-<rows>k-<dim>`, or a
     /// directory of TEXMEX files (`base.fvecs`, `query.fvecs`, `gt.ivecs`; L2 unless `:ip`).
     pub dataset: Option<String>,
-    /// Run one section only (`filtered`, `scale`, `python`, `objstore` or `engine`), written to
+    /// Run one section only (`filtered`, `scale`, `python`, `objstore`, `engine` or `sql`), written to
     /// `docs/benchmarks-<section>.md`.
     pub only: Option<String>,
 }
@@ -110,9 +111,10 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
                 "python" => run.python_api(ds)?,
                 "objstore" => run.objstore(ds)?,
                 "engine" => run.engine(ds)?,
+                "sql" => run.sql(ds)?,
                 other => {
                     bail!(
-                        "--only knows the sections filtered, scale, python, objstore and engine, not {other}"
+                        "--only knows the sections filtered, scale, python, objstore, engine and sql, not {other}"
                     )
                 }
             };
@@ -124,6 +126,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
             "python" => "ailake from Python",
             "objstore" => "The read path on object storage",
             "engine" => "The search engine's levers",
+            "sql" => "SQL: DataFusion and Ballista",
             _ => "Filtered search and deletes",
         };
         let page = format!(
@@ -149,9 +152,10 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         let python = run.python_api(ds)?;
         let objstore = run.objstore(ds)?;
         let engine = run.engine(ds)?;
+        let sql = run.sql(ds)?;
         run.json.push(json!({"dataset": ds.name, "metric": ds.metric, "hnsw": hnsw, "ivfpq": ivfpq,
             "table": table, "filtered": filtered, "scale": scale, "python": python, "objstore": objstore,
-            "engine": engine}));
+            "engine": engine, "sql": sql}));
     }
 
     let mut crit = vec!["bench", "-p", "ailake-benches", "--features", "s3"];

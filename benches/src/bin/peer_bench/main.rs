@@ -25,6 +25,10 @@
 //!   the base set written with and without the section's f32 copy: bytes per row, cold start,
 //!   warm recall and QPS (see `files.rs`).
 //!
+//! - `peer_bench sql --data DIR --metric l2|ip --efs a,b [--shard-rows R] [--queries Q] [--rounds R] --out F`
+//!   SQL `vector_search` on DataFusion (1 and 2 target partitions) and on a 2-executor
+//!   Ballista cluster against the direct `SearchSession` (see `sql.rs`).
+//!
 //! - `peer_bench cuda --data DIR [--nlist N] [--m M] [--queries Q] --out F` (feature `cuda`):
 //!   k-means, PQ, batched distances and an IVF-PQ build on the GPU or, without one or with
 //!   `AILAKE_DISABLE_CUDA=1`, the CPU (see `benches/gpu/cuda_bench.sh`).
@@ -51,6 +55,7 @@ mod index;
 mod objstore;
 mod scale;
 mod session;
+mod sql;
 mod table;
 
 /// Each query sweep point runs the whole query set this many times; the fastest pass counts
@@ -85,13 +90,16 @@ fn main() -> Result<()> {
         Some("scale") => scale::scale(&args),
         Some("session") => session::session(&args),
         Some("files") => files::files(&args),
+        Some("sql") => sql::sql(&args),
         Some("objstore") => objstore::objstore(&args),
         #[cfg(feature = "s3")]
         Some("objstore-s3") => objstore::objstore_s3(&args),
         #[cfg(feature = "cuda")]
         Some("cuda") => cuda::cuda(&args),
         Some("gt") => gt(&args),
-        _ => bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|session|files|objstore> …"),
+        _ => {
+            bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|session|files|sql|objstore> …")
+        }
     }
 }
 

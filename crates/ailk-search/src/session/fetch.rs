@@ -29,6 +29,11 @@ impl SearchSession {
             projection.iter().map(|c| self.schema.field_with_name(c).cloned()).collect::<Result<_, _>>()?;
         fields.push(Field::new(DISTANCE_COLUMN, DataType::Float32, false));
         let out_schema = Arc::new(Schema::new(fields));
+        if projection.is_empty() {
+            // Only `_distance` asked for (a count over the result): nothing to read.
+            let distances = Float32Array::from_iter_values(hits.iter().map(|(_, n)| n.distance));
+            return Ok(RecordBatch::try_new(out_schema, vec![Arc::new(distances)])?);
+        }
         let mut by_file: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
         for (i, n) in hits {
             by_file.entry(*i).or_default().push(n.id);

@@ -1,0 +1,362 @@
+//! `vector_search(...)` as a table: the `k` rows nearest a query vector, with `_distance`.
+//!
+//! Planning asks the snapshot's [`SearchSession`] which shards the query visits (partition-
+//! aware: only shards holding the partitions probed) and deals them round-robin into as many
+//! groups as DataFusion has target partitions. Each partition of [`VectorSearchExec`] searches
+//! its group and returns its own top `k`, nearest first; [`VectorMergeExec`] keeps the
+//! global `k`. The answer is the session's own (same rows, same distances): shards the
+//! session prunes by their distance bound cannot hold a row nearer than its `k`-th.
+//!
+//! `WHERE` filters on the table's columns apply before ranking (the `k` nearest rows that
+//! match); filters on `_distance` apply to the `k` rows found.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use ailake::search::{Filter, SearchParams, DISTANCE_COLUMN};
+use async_trait::async_trait;
+use datafusion::arrow::compute::SortOptions;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::Session;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr, PhysicalSortExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::to_df;
+use crate::filter_expr::to_filter;
+use crate::merge::VectorMergeExec;
+use crate::source::TableSource;
+use crate::table::conform;
+
+/// Search knobs `vector_search` takes in its optional fifth argument (`'ef=64 nprobe=16'`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchOptions {
+    /// HNSW candidate list size (`ef`).
+    pub ef: Option<usize>,
+    /// IVF-PQ lists probed (`nprobe`).
+    pub nprobe: Option<usize>,
+    /// IVF-PQ exact re-rank factor (`refine`).
+    pub refine_factor: Option<usize>,
+    /// Table partitions probed (`probes`).
+    pub partition_probes: Option<usize>,
+    /// The snapshot searched (`snapshot`; the registered table's when absent).
+    pub snapshot: Option<i64>,
+}
+
+impl SearchOptions {
+    /// Parses `key=value` pairs separated by spaces or commas.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut out = Self::default();
+        for pair in text.split([' ', ',']).filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').ok_or_else(|| {
+                DataFusionError::Plan(format!("vector_search: option {pair:?} is not key=value"))
+            })?;
+            let number = |v: &str| {
+                v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    DataFusionError::Plan(format!(
+                        "vector_search: option {key} must be a positive integer, not {v:?}"
+                    ))
+                })
+            };
+            match key {
+                "ef" => out.ef = Some(number(value)?),
+                "nprobe" => out.nprobe = Some(number(value)?),
+                "refine" => out.refine_factor = Some(number(value)?),
+                "probes" => out.partition_probes = Some(number(value)?),
+                "snapshot" => {
+                    out.snapshot = Some(value.parse().map_err(|_| {
+                        DataFusionError::Plan(format!(
+                            "vector_search: snapshot must be a snapshot id, not {value:?}"
+                        ))
+                    })?)
+                }
+                _ => {
+                    return Err(DataFusionError::Plan(format!(
+                        "vector_search: unknown option {key:?} (known: ef, nprobe, refine, probes, snapshot)"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The session's parameters for these options.
+    pub(crate) fn params(
+        &self,
+        column: &str,
+        projection: Vec<String>,
+        filter: Option<Filter>,
+    ) -> SearchParams {
+        let defaults = SearchParams::default();
+        SearchParams {
+            column: Some(column.to_string()),
+            ef: self.ef,
+            nprobe: self.nprobe.unwrap_or(defaults.nprobe),
+            refine_factor: self.refine_factor.unwrap_or(defaults.refine_factor),
+            partition_probes: self.partition_probes,
+            projection: Some(projection),
+            filter,
+            ..defaults
+        }
+    }
+}
+
+/// One query of `vector_search`: what to search for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SearchQuery {
+    pub(crate) column: String,
+    pub(crate) vector: Vec<f32>,
+    pub(crate) k: usize,
+    pub(crate) options: SearchOptions,
+}
+
+/// The result of one `vector_search` call as a table: the table's columns plus `_distance`.
+#[derive(Debug, Clone)]
+pub struct VectorSearchTable {
+    pub(crate) source: TableSource,
+    pub(crate) query: SearchQuery,
+    pub(crate) schema: SchemaRef,
+    /// Vector columns: filtering on them is a plan error.
+    pub(crate) vector_columns: Vec<String>,
+}
+
+/// The schema of a search over a table whose SQL schema is `table`.
+pub(crate) fn search_schema(table: &Schema) -> SchemaRef {
+    let mut fields: Vec<Field> = table.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new(DISTANCE_COLUMN, DataType::Float32, true));
+    Arc::new(Schema::new(fields))
+}
+
+fn only_distance(e: &Expr) -> bool {
+    let cols = e.column_refs();
+    !cols.is_empty() && cols.iter().all(|c| c.name == DISTANCE_COLUMN)
+}
+
+#[async_trait]
+impl TableProvider for VectorSearchTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        filters
+            .iter()
+            .map(|f| {
+                if only_distance(f) {
+                    return Ok(TableProviderFilterPushDown::Unsupported);
+                }
+                let refs = f.column_refs();
+                if let Some(c) =
+                    refs.iter().find(|c| c.name == DISTANCE_COLUMN || self.vector_columns.contains(&c.name))
+                {
+                    return Err(DataFusionError::Plan(format!(
+                        "vector_search: the filter {f} mixes column {} with the table's columns; \
+                         filters on table columns apply before ranking, filters on _distance after",
+                        c.name
+                    )));
+                }
+                if to_filter(f).is_none() {
+                    return Err(DataFusionError::Plan(format!(
+                        "vector_search: the filter {f} cannot be applied before ranking (supported: \
+                         comparisons of a column with a literal, IN, BETWEEN, AND, OR, NOT)"
+                    )));
+                }
+                Ok(TableProviderFilterPushDown::Exact)
+            })
+            .collect()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let session = self.source.session().await?;
+        let mut filter = None::<Filter>;
+        for f in filters.iter().filter(|f| !only_distance(f)) {
+            let f = to_filter(f).ok_or_else(|| {
+                DataFusionError::Plan(format!("vector_search: the filter {f} is not supported"))
+            })?;
+            filter = Some(match filter {
+                None => f,
+                Some(acc) => acc.and(f),
+            });
+        }
+        let wanted: Vec<usize> =
+            projection.cloned().unwrap_or_else(|| (0..self.schema.fields().len()).collect());
+        // The search's own output: the requested table columns, then `_distance` (merged on).
+        let columns: Vec<String> = wanted
+            .iter()
+            .map(|&i| self.schema.field(i).name().clone())
+            .filter(|n| n != DISTANCE_COLUMN)
+            .collect();
+        let q = &self.query;
+        let params = q.options.params(&q.column, columns.clone(), filter.clone());
+        let candidates = session.candidate_shards(&q.vector, q.k, &params).await.map_err(to_df)?;
+        let parts = state.config_options().execution.target_partitions.clamp(1, candidates.len().max(1));
+        let mut groups = vec![Vec::new(); parts];
+        for (i, c) in candidates.into_iter().enumerate() {
+            groups[i % parts].push(c.uri);
+        }
+        let mut fields: Vec<Field> =
+            columns.iter().map(|c| self.schema.field_with_name(c).cloned()).collect::<Result<_, _>>()?;
+        fields.push(Field::new(DISTANCE_COLUMN, DataType::Float32, true));
+        let exec = Arc::new(VectorSearchExec::new(
+            self.source.clone(),
+            self.query.clone(),
+            filter,
+            Arc::new(Schema::new(fields)),
+            groups,
+        ));
+        let distance = exec.schema().fields().len() - 1;
+        let merged: Arc<dyn ExecutionPlan> =
+            if parts == 1 { exec } else { Arc::new(VectorMergeExec::new(exec, q.k)) };
+        // The columns in the order (and subset) DataFusion asked for.
+        let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = wanted
+            .iter()
+            .map(|&i| {
+                let name = self.schema.field(i).name().clone();
+                let at = if name == DISTANCE_COLUMN {
+                    distance
+                } else {
+                    columns.iter().position(|c| *c == name).expect("projected")
+                };
+                (Arc::new(Column::new(&name, at)) as Arc<dyn PhysicalExpr>, name)
+            })
+            .collect();
+        if exprs.len() == distance + 1
+            && exprs
+                .iter()
+                .enumerate()
+                .all(|(i, (e, _))| e.as_any().downcast_ref::<Column>().is_some_and(|c| c.index() == i))
+        {
+            return Ok(merged);
+        }
+        Ok(Arc::new(ProjectionExec::try_new(exprs, merged)?))
+    }
+}
+
+pub(crate) fn nearest_first(distance: usize) -> PhysicalSortExpr {
+    PhysicalSortExpr::new(
+        Arc::new(Column::new(DISTANCE_COLUMN, distance)),
+        SortOptions { descending: false, nulls_first: false },
+    )
+}
+
+/// Searches groups of shards of one snapshot for one query, one partition per group; each
+/// partition returns its `k` nearest rows, nearest first, with `_distance` last.
+#[derive(Debug)]
+pub struct VectorSearchExec {
+    pub(crate) source: TableSource,
+    pub(crate) query: SearchQuery,
+    pub(crate) filter: Option<Filter>,
+    pub(crate) schema: SchemaRef,
+    pub(crate) groups: Vec<Vec<String>>,
+    properties: Arc<PlanProperties>,
+}
+
+impl VectorSearchExec {
+    pub(crate) fn new(
+        source: TableSource,
+        query: SearchQuery,
+        filter: Option<Filter>,
+        schema: SchemaRef,
+        groups: Vec<Vec<String>>,
+    ) -> Self {
+        let distance = schema.fields().len() - 1;
+        let eq = EquivalenceProperties::new_with_orderings(schema.clone(), [[nearest_first(distance)]]);
+        let properties = Arc::new(PlanProperties::new(
+            eq,
+            Partitioning::UnknownPartitioning(groups.len().max(1)),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        Self { source, query, filter, schema, groups, properties }
+    }
+
+    /// The shards (data file URIs) each partition searches.
+    pub fn shard_groups(&self) -> &[Vec<String>] {
+        &self.groups
+    }
+}
+
+impl DisplayAs for VectorSearchExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let shards: usize = self.groups.iter().map(Vec::len).sum();
+        write!(
+            f,
+            "VectorSearchExec: table={} snapshot={:?} column={} k={} shards={shards} groups={}",
+            self.source.ident,
+            self.source.snapshot,
+            self.query.column,
+            self.query.k,
+            self.groups.len()
+        )?;
+        if let Some(filter) = &self.filter {
+            write!(f, " filter={filter:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for VectorSearchExec {
+    fn name(&self) -> &str {
+        "VectorSearchExec"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn with_new_children(self: Arc<Self>, _: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let files = self.groups.get(partition).cloned().unwrap_or_default();
+        let (source, query, filter, schema) =
+            (self.source.clone(), self.query.clone(), self.filter.clone(), self.schema.clone());
+        let out_schema = schema.clone();
+        let stream = futures::stream::once(async move {
+            if files.is_empty() {
+                return Ok(datafusion::arrow::record_batch::RecordBatch::new_empty(schema));
+            }
+            let session = source.session().await?;
+            let columns: Vec<String> =
+                schema.fields().iter().map(|f| f.name().clone()).filter(|n| n != DISTANCE_COLUMN).collect();
+            let params = query.options.params(&query.column, columns, filter);
+            let batch = session.search_files(&files, &query.vector, query.k, &params).await.map_err(to_df)?;
+            conform(&batch, &schema)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(out_schema, stream)))
+    }
+}
