@@ -117,6 +117,9 @@ pub(crate) fn sql(args: &Args) -> anyhow::Result<()> {
             for (name, ctx) in &contexts {
                 let n = if *name == "ballista" { nb } else { nq };
                 let mut lat = Vec::with_capacity(n);
+                // Of each query: parsing and logical planning (`ctx.sql`), then physical planning
+                // and execution (`collect`).
+                let mut planning = Vec::with_capacity(n);
                 let mut found = Vec::with_capacity(n);
                 let mut mismatches = 0;
                 let clock = Instant::now();
@@ -125,7 +128,11 @@ pub(crate) fn sql(args: &Args) -> anyhow::Result<()> {
                         "SELECT id, _distance FROM vector_search('t', 'embedding', {literal}, 10, 'ef={ef}') ORDER BY _distance"
                     );
                     let t = Instant::now();
-                    let batches = rt.block_on(async { ctx.sql(&sql).await?.collect().await })?;
+                    let batches = rt.block_on(async {
+                        let df = ctx.sql(&sql).await?;
+                        planning.push(t.elapsed().as_secs_f64() * 1e3);
+                        df.collect().await
+                    })?;
                     lat.push(t.elapsed().as_secs_f64() * 1e3);
                     let got = arrow_select::concat::concat_batches(&batches[0].schema(), &batches)?;
                     if distances(&got) != distances(&want[i]) {
@@ -135,7 +142,10 @@ pub(crate) fn sql(args: &Args) -> anyhow::Result<()> {
                 }
                 let total = clock.elapsed().as_secs_f64();
                 let recall = recall_at_k(&found, &truth[..n], 10);
-                results.push(point(name, round, ef, n, total, lat, recall, mismatches));
+                let mut p = point(name, round, ef, n, total, lat, recall, mismatches);
+                planning.sort_by(f64::total_cmp);
+                p["sql_planning_p50_ms"] = json!(percentile(&planning, 0.5));
+                results.push(p);
             }
         }
     }
