@@ -168,11 +168,17 @@ impl TableProvider for VectorSearchTable {
                 if let Some(c) =
                     refs.iter().find(|c| c.name == DISTANCE_COLUMN || self.vector_columns.contains(&c.name))
                 {
-                    return Err(DataFusionError::Plan(format!(
-                        "vector_search: the filter {f} mixes column {} with the table's columns; \
-                         filters on table columns apply before ranking, filters on _distance after",
-                        c.name
-                    )));
+                    return Err(DataFusionError::Plan(if c.name == DISTANCE_COLUMN {
+                        format!(
+                            "vector_search: the filter {f} mixes _distance with the table's columns; \
+                             filters on table columns apply before ranking, filters on _distance after"
+                        )
+                    } else {
+                        format!(
+                            "vector_search: the filter {f} reads vector column {}; filter on other columns",
+                            c.name
+                        )
+                    }));
                 }
                 if to_filter(f).is_none() {
                     return Err(DataFusionError::Plan(format!(

@@ -239,6 +239,14 @@ async fn bad_input_is_a_plan_error() {
             "cannot be applied before ranking",
         ),
         (format!("SELECT id FROM vector_search('t', 'embedding', {v}, 5) WHERE n = 'abc'"), "abc"),
+        (
+            format!("SELECT id FROM vector_search('t', 'embedding', {v}, 5) WHERE embedding IS NULL"),
+            "reads vector column embedding",
+        ),
+        (
+            format!("SELECT id FROM vector_search('t', 'embedding', {v}, 5) WHERE _distance < 1 OR n = 2"),
+            "mixes _distance",
+        ),
         ("SELECT * FROM ailake_scan('t', 1)".to_string(), "has no snapshot 1"),
         ("SELECT * FROM ailake_scan('nope', 1)".to_string(), "unknown table \"nope\""),
     ];
