@@ -264,3 +264,45 @@ async fn bad_input_is_a_plan_error() {
         );
     }
 }
+
+/// Eight callers at once on one context (searches with and without filters, and scans) each
+/// get exactly a lone caller's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_get_a_lone_callers_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = table(dir.path(), "t", 2000, Metric::L2).await;
+    let ctx = Arc::new(context(&table, 2).await);
+    let all = vectors(2000);
+    let d = DIM as usize;
+    let sqls: Vec<String> = (0..8)
+        .map(|i| {
+            let (literal, _) = sql_vector(&all[(i * 211) * d..][..d]);
+            match i % 3 {
+                0 => format!("SELECT id, _distance FROM vector_search('t', 'embedding', {literal}, 10)"),
+                1 => format!("SELECT id, _distance FROM vector_search('t', 'embedding', {literal}, 10) WHERE lang = 'fr'"),
+                _ => format!("SELECT count(*) AS c FROM t WHERE n < {}", i * 10),
+            }
+        })
+        .collect();
+    let mut alone = Vec::new();
+    for sql in &sqls {
+        alone.push(run(&ctx, sql).await);
+    }
+    for _ in 0..3 {
+        let tasks: Vec<_> = sqls
+            .iter()
+            .map(|sql| {
+                let (ctx, sql) = (ctx.clone(), sql.clone());
+                tokio::spawn(async move { run(&ctx, &sql).await })
+            })
+            .collect();
+        for (task, want) in tasks.into_iter().zip(&alone) {
+            let got = task.await.unwrap();
+            if want.column_by_name("_distance").is_some() {
+                assert_eq!(distances(&got), distances(want));
+            } else {
+                assert_eq!(i64s(&got, "c"), i64s(want, "c"));
+            }
+        }
+    }
+}
