@@ -11,6 +11,20 @@ pub mod sample;
 pub mod synthetic;
 pub mod texmex;
 
+/// The Python the interop tests drive (pyarrow, DuckDB, pyiceberg): `AILAKE_PYTHON`, else the
+/// repository's `.venv` (which `bash .ci/run` creates). Panics, saying so, when neither exists.
+pub fn python() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("AILAKE_PYTHON") {
+        return std::path::PathBuf::from(p);
+    }
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python for the interop tests: run `bash .ci/run` once (it creates .venv) or set AILAKE_PYTHON"
+    );
+    venv
+}
+
 /// Recall@k: the fraction of the true top-k ids found in the results, averaged over queries.
 pub fn recall_at_k(results: &[Vec<u32>], truth: &[Vec<u32>], k: usize) -> f64 {
     let mut hits = 0usize;

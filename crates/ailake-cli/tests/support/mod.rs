@@ -146,12 +146,6 @@ pub fn recall(got: &[Vec<i64>], truth: &[Vec<u32>]) -> f64 {
     hits as f64 / truth.iter().map(Vec::len).sum::<usize>() as f64
 }
 
-/// A Python with pyarrow and pyiceberg: `AILAKE_PYTHON`, else the repository's `.venv`.
-pub fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("AILAKE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(venv.exists(), "no Python for the interop tests: run `bash .ci/run` once or set AILAKE_PYTHON");
-    venv
-}
+/// The Python with pyarrow, DuckDB and pyiceberg (not every test binary uses it).
+#[allow(unused_imports)]
+pub use ailk_testkit::python;

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use ailake::prelude::*;
@@ -116,15 +116,6 @@ pub fn strings(b: &RecordBatch, name: &str) -> Vec<String> {
     (0..c.len()).map(|i| c.value(i).to_string()).collect()
 }
 
-/// The Python with pyiceberg: `AILAKE_PYTHON`, else the repository's `.venv`.
-pub fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("AILAKE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with pyiceberg: run `bash .ci/run` once (it creates .venv) or set AILAKE_PYTHON"
-    );
-    venv
-}
+/// The Python with pyarrow, DuckDB and pyiceberg (not every test binary uses it).
+#[allow(unused_imports)]
+pub use ailk_testkit::python;

@@ -130,18 +130,9 @@ pub async fn recall(table: &Table, all: Range<usize>, queries: Range<usize>, k: 
     hit as f64 / total as f64
 }
 
-/// The Python with pyiceberg the interop tests use.
-pub fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("AILAKE_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with pyiceberg: run `bash .ci/run` once (it creates .venv) or set AILAKE_PYTHON"
-    );
-    venv
-}
+/// The Python with pyarrow, DuckDB and pyiceberg (not every test binary uses it).
+#[allow(unused_imports)]
+pub use ailk_testkit::python;
 
 /// The ids pyiceberg reads from table `docs.<name>` under `dir`, sorted.
 pub fn pyiceberg_ids(dir: &Path, name: &str) -> Vec<i64> {
