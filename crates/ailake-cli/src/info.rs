@@ -53,18 +53,23 @@ pub struct ResumeArgs {
     pub table: String,
 }
 
-/// Remove files under the table's directory that no snapshot references (data files of
-/// writes that never committed: a killed ingest, a lost commit race), once older than
-/// --older-than so that writes in flight are left alone.
+/// Remove files of the table's data/ and metadata/ directories that no snapshot references
+/// (data files of writes that never committed: a killed ingest, a lost commit race). Never
+/// another table's files; never a file a running ailake writer still owns (its lease);
+/// files of other engines' writers in flight are kept by --older-than (Iceberg's default, 3d).
 ///
-/// Example: ailake vacuum docs.chunks --older-than 1h
+/// Example: ailake vacuum docs.chunks --older-than 1d
 #[derive(Debug, Args)]
 pub struct VacuumArgs {
     /// The table, `namespace.name`.
     pub table: String,
     /// Only files at least this old: `30s`, `15m`, `1h`, `2d`.
-    #[arg(long, default_value = "1h", value_parser = parse_age)]
+    #[arg(long, default_value = "3d", value_parser = parse_age)]
     pub older_than: std::time::Duration,
+    /// A writer's lease not renewed for this long means the writer is dead and its files
+    /// are orphans; `0s` when no ailake writer can be running (after a crash).
+    #[arg(long, default_value = "10m", value_parser = parse_age)]
+    pub lease_ttl: std::time::Duration,
 }
 
 /// `30s`, `15m`, `1h`, `2d` (or plain seconds).
@@ -284,7 +289,8 @@ pub async fn resume(lake: &LakeArgs, args: ResumeArgs) -> anyhow::Result<()> {
 
 pub async fn vacuum(lake: &LakeArgs, args: VacuumArgs) -> anyhow::Result<()> {
     let table = lake.table(&args.table).await?;
-    let removed = table.remove_orphans(args.older_than).await?;
+    let options = ailake::OrphanOptions { min_age: args.older_than, lease_ttl: args.lease_ttl };
+    let removed = table.remove_orphans_with(options).await?;
     for uri in &removed {
         println!("removed {uri}");
     }

@@ -123,17 +123,58 @@ fn read_vectors(path: &Path) -> anyhow::Result<Matrix<f32>> {
 fn read_attributes(path: &Path, schema: Schema) -> anyhow::Result<Vec<RecordBatch>> {
     let name = path.display();
     let batches: Vec<RecordBatch> = if path.extension().is_some_and(|e| e == "csv") {
+        let (in_file_order, projection) = csv_columns(path, &schema)?;
         let file = File::open(path).map_err(|e| invalid(format!("{name}: {e}")))?;
-        let reader = arrow_csv::ReaderBuilder::new(Arc::new(schema))
+        let reader = arrow_csv::ReaderBuilder::new(Arc::new(in_file_order))
             .with_header(true)
             .build(file)
             .map_err(|e| invalid(format!("{name}: {e}")))?;
-        reader.collect::<Result<_, _>>().map_err(|e| invalid(format!("{name}: {e}")))?
+        let batches: Vec<RecordBatch> =
+            reader.collect::<Result<_, _>>().map_err(|e| invalid(format!("{name}: {e}")))?;
+        batches
+            .iter()
+            .map(|b| b.project(&projection).map_err(|e| invalid(format!("{name}: {e}"))))
+            .collect::<anyhow::Result<_>>()?
     } else {
         let reader = open_parquet(path)?.build().map_err(|e| invalid(format!("{name}: {e}")))?;
         reader.collect::<Result<_, _>>().map_err(|e| invalid(format!("{name}: {e}")))?
     };
     Ok(batches)
+}
+
+/// The CSV file's columns matched to the table's by header name: the schema in the file's
+/// column order (with the table's types) and, for each table column, its position in the
+/// file. A header naming an unknown column, naming one twice, or missing a column is refused.
+fn csv_columns(path: &Path, table: &Schema) -> anyhow::Result<(Schema, Vec<usize>)> {
+    let name = path.display();
+    let file = File::open(path).map_err(|e| invalid(format!("{name}: {e}")))?;
+    let (header, _) = arrow_csv::reader::Format::default()
+        .with_header(true)
+        .infer_schema(file, Some(0))
+        .map_err(|e| invalid(format!("{name}: {e}")))?;
+    let mut fields = Vec::with_capacity(header.fields().len());
+    for h in header.fields() {
+        let Ok(f) = table.field_with_name(h.name()) else {
+            let known: Vec<&str> = table.fields().iter().map(|f| f.name().as_str()).collect();
+            return Err(invalid(format!(
+                "{name}: header names column {:?}, which the table does not have (its columns: {})",
+                h.name(),
+                known.join(", ")
+            )));
+        };
+        if fields.iter().any(|g: &arrow_schema::Field| g.name() == h.name()) {
+            return Err(invalid(format!("{name}: header names column {:?} twice", h.name())));
+        }
+        fields.push(f.clone());
+    }
+    let mut projection = Vec::with_capacity(table.fields().len());
+    for f in table.fields() {
+        match fields.iter().position(|g| g.name() == f.name()) {
+            Some(at) => projection.push(at),
+            None => return Err(invalid(format!("{name}: header has no column {:?}", f.name()))),
+        }
+    }
+    Ok((Schema::new(fields), projection))
 }
 
 /// Plans the inputs: Parquet files as they are; one `.npy`/`.fvecs` file with `attributes`.
@@ -150,8 +191,10 @@ pub fn plan(table: &Table, files: &[PathBuf], attributes: Option<&Path>) -> anyh
     }
     for path in files {
         if vector_files == 1 {
+            let Some(spec) = expected.specs.first() else {
+                return Err(invalid(format!("{} has no vector column to put vectors in", table.ident())));
+            };
             let vectors = read_vectors(path)?;
-            let spec = &expected.specs[0];
             if expected.specs.len() > 1 {
                 return Err(invalid(format!(
                     "{}: the table has {} vector columns; ingest Parquet files holding all of them",

@@ -158,7 +158,7 @@ async fn create_ingest_search_round_trip() {
     // info, history, inspect.
     let info = ok(&wh, &["info", "docs.t"]);
     assert!(info.contains("rows       4000"), "{info}");
-    assert!(info.contains("0 pending"), "the deferred build finished before ingest exited: {info}");
+    assert_eq!(shards(&info, "pending"), 0, "the deferred build finished before ingest exited: {info}");
     let history = ok(&wh, &["history", "docs.t"]);
     assert!(history.lines().filter(|l| l.contains("append")).count() == 3, "{history}");
     let file = live_file(&wh).await;

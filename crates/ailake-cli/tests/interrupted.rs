@@ -63,7 +63,7 @@ async fn killed_ingest_resumes_with_each_batch_written_once() {
     std::fs::copy(&input, &stray).unwrap();
     std::fs::copy(&stray, data_dir.join("never-committed.parquet")).unwrap();
     let before_vacuum = on_disk();
-    let out = ok(&wh, &["vacuum", "docs.t", "--older-than", "0s"]);
+    let out = ok(&wh, &["vacuum", "docs.t", "--older-than", "0s", "--lease-ttl", "0s"]);
     assert!(out.contains("never-committed.parquet"), "{out}");
     assert_eq!(on_disk(), 40, "one live file per batch remains (had {before_vacuum})");
     assert_eq!(live_ids(&wh, "docs.t").await, (0..4000).collect::<Vec<_>>());

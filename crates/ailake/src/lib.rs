@@ -43,8 +43,8 @@ pub use ailk_writer::{
 };
 
 pub use ailk_catalog::{
-    Catalog, CatalogProvider, CommitOutcome, MemoryCatalog, SnapshotUpdate, SqlCatalog, Table, TableIdent,
-    Warehouse,
+    Catalog, CatalogProvider, CommitOutcome, MemoryCatalog, OrphanOptions, SnapshotUpdate, SqlCatalog, Table,
+    TableIdent, Warehouse,
 };
 
 /// The object store trait every ailake component reads and writes through.

@@ -71,7 +71,11 @@ async fn a_delete_killed_before_its_commit_changes_nothing_and_leaves_only_orpha
     assert_eq!(live_ids(&t).await, all);
     assert_eq!(pyiceberg_ids(dir.path(), "t"), all);
 
-    let removed = t.remove_orphans(Duration::ZERO).await.unwrap();
+    // The killed writer's lease expires at once: it is known dead.
+    let removed = t
+        .remove_orphans_with(ailake::OrphanOptions { min_age: Duration::ZERO, lease_ttl: Duration::ZERO })
+        .await
+        .unwrap();
     assert_eq!(removed.iter().filter(|r| r.ends_with("-deletes.parquet")).count(), 2, "{removed:?}");
     assert_eq!(delete_files(dir.path()), 0);
     assert_eq!(live_ids(&t).await, all);

@@ -243,7 +243,11 @@ async fn a_retry_after_sigkill_writes_the_batch_once() {
     assert_eq!(live_ids(&t).await, (0..2000).collect::<Vec<_>>());
 
     // The first killed writer's data file is an orphan: removed, rows unchanged.
-    let removed = t.remove_orphans(Duration::ZERO).await.unwrap();
+    // The killed writer's lease expires at once: it is known dead.
+    let removed = t
+        .remove_orphans_with(ailake::OrphanOptions { min_age: Duration::ZERO, lease_ttl: Duration::ZERO })
+        .await
+        .unwrap();
     assert_eq!(removed.iter().filter(|r| r.ends_with(".parquet")).count(), 1, "{removed:?}");
     assert_eq!(live_ids(&t).await, (0..2000).collect::<Vec<_>>());
     assert_eq!(pyiceberg_ids(dir.path(), "procs"), (0..2000).collect::<Vec<_>>());

@@ -102,7 +102,11 @@ impl Catalog {
         self.provider.list_tables(namespace).await
     }
 
-    /// Removes `ident` from the catalog (its files stay where they are).
+    /// Removes `ident` from the catalog; its files stay where they are (Iceberg's drop without
+    /// `purge`): time-travel readers holding its metadata still read it. A table created again
+    /// at the same location writes new metadata next to the old files; `remove_orphans` then
+    /// removes what no snapshot of the new table references, and a stale shared IVF-PQ codebook
+    /// of another shape is replaced by its first IVF-PQ write.
     pub async fn drop_table(&self, ident: &TableIdent) -> Result<()> {
         self.provider.drop_table(ident).await
     }

@@ -20,6 +20,7 @@ use rand::Rng;
 
 use crate::deletes::{deleted_positions_of, write_position_deletes};
 use crate::error::{CatalogError, Result};
+use crate::orphans::release_lease;
 use crate::snapshot_summary::{check_schema, summarize, Changes};
 use crate::summaries::{read_summaries, recover_summaries, write_summaries};
 use crate::table::{
@@ -94,6 +95,16 @@ impl Table {
     /// Commits `update` with explicit retry options.
     pub async fn commit_with(&self, update: SnapshotUpdate, options: CommitOptions) -> Result<CommitOutcome> {
         update.validate()?;
+        // The manifests, lists and metadata an attempt writes are unreferenced until its
+        // swap: a lease keeps vacuum off them.
+        let lease = self.lease().await?;
+        let outcome = self.commit_leased(update, options).await;
+        release_lease(lease).await;
+        outcome
+    }
+
+    async fn commit_leased(&self, update: SnapshotUpdate, options: CommitOptions) -> Result<CommitOutcome> {
+        self.check_files_exist(&update).await?;
         let mut backoff = options.base_backoff;
         for attempt in 1..=options.max_attempts.max(1) {
             let base = self.load_current().await?;
@@ -136,6 +147,23 @@ impl Table {
             backoff = (backoff * 2).min(options.max_backoff);
         }
         Err(CatalogError::CommitConflict { table: self.ident().to_string(), attempts: options.max_attempts })
+    }
+
+    /// `MissingFile` when a data or delete file the update adds is not in the store.
+    async fn check_files_exist(&self, update: &SnapshotUpdate) -> Result<()> {
+        let wh = self.warehouse();
+        let heads = update.added.iter().chain(&update.added_deletes).map(|f| async move {
+            let path = wh.path_of(f.file_path())?;
+            match object_store::ObjectStoreExt::head(wh.store(), &path).await {
+                Ok(_) => Ok(()),
+                Err(object_store::Error::NotFound { .. }) => {
+                    Err(CatalogError::MissingFile(f.file_path().to_string()))
+                }
+                Err(e) => Err(e.into()),
+            }
+        });
+        futures::future::try_join_all(heads).await?;
+        Ok(())
     }
 
     /// The position deletes of `old` in the base, re-pointed at `new` (same rows, same

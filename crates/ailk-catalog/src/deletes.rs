@@ -65,6 +65,7 @@ impl DeleteIndex {
             )));
         }
         let seq: HashMap<&str, i64> = data.iter().map(|f| (f.path(), f.sequence_number)).collect();
+        let rows: HashMap<&str, u64> = data.iter().map(|f| (f.path(), f.data_file.record_count())).collect();
         let mut sets: HashMap<String, BTreeSet<u64>> = HashMap::new();
         for d in deletes {
             // A delete file naming one data file that is gone (or newer) changes nothing.
@@ -75,7 +76,10 @@ impl DeleteIndex {
             }
             for (path, positions) in read_position_deletes(table, d.path()).await? {
                 if seq.get(path.as_str()).is_some_and(|s| *s <= d.sequence_number) {
-                    sets.entry(path).or_default().extend(positions);
+                    // A position past the file's rows (another engine's bad delete file)
+                    // deletes nothing.
+                    let total = rows.get(path.as_str()).copied().unwrap_or(0);
+                    sets.entry(path).or_default().extend(positions.into_iter().filter(|&p| p < total));
                 }
             }
         }

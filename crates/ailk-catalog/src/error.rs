@@ -75,6 +75,10 @@ pub enum CatalogError {
         /// The table's current snapshot.
         actual: Option<i64>,
     },
+    /// A file a commit would add does not exist (deleted after it was written): nothing was
+    /// committed; write it again.
+    #[error("file {0} to be committed does not exist (removed after it was written?)")]
+    MissingFile(String),
     /// The caller passed something that cannot be committed.
     #[error("invalid input: {0}")]
     InvalidInput(String),
@@ -104,7 +108,9 @@ impl CatalogError {
             C::Store(e) => store_error_kind(e),
             C::Parquet(e) => parquet_error_kind(e),
             C::Format(e) => e.kind(),
-            C::TableNotFound(_) | C::SnapshotNotFound(_) | C::NamespaceNotFound(_) => ErrorKind::NotFound,
+            C::TableNotFound(_) | C::SnapshotNotFound(_) | C::NamespaceNotFound(_) | C::MissingFile(_) => {
+                ErrorKind::NotFound
+            }
             C::TableExists(_) => ErrorKind::AlreadyExists,
             C::CommitConflict { .. }
             | C::FileNotLive { .. }
@@ -126,7 +132,8 @@ impl CatalogError {
             CatalogError::StaleParent { .. }
             | CatalogError::FileNotLive { .. }
             | CatalogError::SchemaChanged(_)
-            | CatalogError::DeletedMeanwhile(_) => false,
+            | CatalogError::DeletedMeanwhile(_)
+            | CatalogError::MissingFile(_) => false,
             CatalogError::Format(e) => e.is_retryable(),
             e => e.kind().is_retryable(),
         }

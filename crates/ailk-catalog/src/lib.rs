@@ -11,7 +11,8 @@
 //! - [`table`], [`commit`]: a [`Table`] handle at one metadata version — its snapshot, live
 //!   files, time travel, refresh, the
 //!   append / replace / delete snapshot producer with optimistic retries, idempotency by batch
-//!   id, orphan removal.
+//!   id.
+//! - [`orphans`]: orphan removal (vacuum) and the write leases that keep in-flight files.
 //! - [`deletes`]: Iceberg v2 position delete files and the deleted rows of a snapshot.
 //! - [`layout`]: attribute + vector columns of a table, its property and file schema.
 //! - [`summaries`]: per-shard vector summaries of a snapshot in a Puffin statistics file.
@@ -25,6 +26,7 @@ pub mod deletes;
 pub mod error;
 pub mod layout;
 pub mod maintenance;
+pub mod orphans;
 pub mod provider;
 mod snapshot_summary;
 pub mod sql;
@@ -39,6 +41,7 @@ pub use datafile::{data_file_from_metadata, data_file_from_store};
 pub use deletes::{read_position_deletes, write_position_deletes, DeleteIndex};
 pub use error::{CatalogError, Result};
 pub use layout::{encode_specs, file_schema, parse_specs, table_schema, VectorSpec, VECTOR_COLUMNS_PROPERTY};
+pub use orphans::{release_lease, OrphanOptions, WriteLease, DEFAULT_ORPHAN_AGE, LEASE_TTL};
 pub use provider::{CatalogProvider, MemoryCatalog, TableIdent};
 pub use sql::SqlCatalog;
 pub use storage::Warehouse;

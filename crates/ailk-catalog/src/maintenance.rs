@@ -85,6 +85,16 @@ impl Table {
         &self,
         mut change: impl FnMut(&TableMetadata, TableMetadataBuilder) -> Result<Option<TableMetadataBuilder>>,
     ) -> Result<()> {
+        let lease = self.lease().await?;
+        let outcome = self.metadata_commit_leased(&mut change).await;
+        crate::orphans::release_lease(lease).await;
+        outcome
+    }
+
+    async fn metadata_commit_leased(
+        &self,
+        change: &mut impl FnMut(&TableMetadata, TableMetadataBuilder) -> Result<Option<TableMetadataBuilder>>,
+    ) -> Result<()> {
         let mut backoff = Duration::from_millis(5);
         for _ in 0..ATTEMPTS {
             let base = self.load_current().await?;

@@ -78,6 +78,7 @@ struct Shared {
     ident: TableIdent,
     io: FileIO,
     lineage: Mutex<LineageCache>,
+    leases: crate::orphans::LeaseSlot,
 }
 
 /// One version of the table's metadata and the snapshot read from it, with what was read of
@@ -131,7 +132,14 @@ impl Table {
         ident: TableIdent,
     ) -> Result<Self> {
         let io = warehouse.file_io();
-        let shared = Arc::new(Shared { catalog, warehouse, ident, io, lineage: Mutex::default() });
+        let shared = Arc::new(Shared {
+            catalog,
+            warehouse,
+            ident,
+            io,
+            lineage: Mutex::default(),
+            leases: Default::default(),
+        });
         let state = load_state(&shared).await?;
         let snapshot_id = state.current_snapshot_id();
         Ok(Self::with_state(shared, state, snapshot_id))
@@ -165,7 +173,14 @@ impl Table {
             return Err(e);
         }
         tracing::info!(table = %ident, %uri, "created table");
-        let shared = Arc::new(Shared { catalog, warehouse, ident, io, lineage: Mutex::default() });
+        let shared = Arc::new(Shared {
+            catalog,
+            warehouse,
+            ident,
+            io,
+            lineage: Mutex::default(),
+            leases: Default::default(),
+        });
         let state = TableState { metadata_location: uri, metadata: Arc::new(metadata) };
         Ok(Self::with_state(shared, state, None))
     }
@@ -394,49 +409,9 @@ impl Table {
         Ok(found)
     }
 
-    /// Deletes files under the table's directory that no snapshot, manifest or metadata file
-    /// references and that are older than `min_age` (so in-flight writes are left alone).
-    /// Table-level files named `ailake-*` (shared codebooks) are kept.
-    /// Returns the URIs removed.
-    pub async fn remove_orphans(&self, min_age: std::time::Duration) -> Result<Vec<String>> {
-        use futures::TryStreamExt;
-        // Always the catalog's newest metadata: a stale version would miss newer files.
-        let state = load_state(&self.shared).await?;
-        let meta = &state.metadata;
-        let mut referenced: HashSet<String> = HashSet::new();
-        referenced.insert(state.metadata_location.clone());
-        referenced.extend(meta.metadata_log().iter().map(|m| m.metadata_file.clone()));
-        referenced.extend(meta.statistics_iter().map(|s| s.statistics_path.clone()));
-        for snapshot in meta.snapshots() {
-            referenced.insert(snapshot.manifest_list().to_string());
-            let list = load_manifest_list(&self.shared.io, meta, snapshot.manifest_list()).await?;
-            for manifest in list.entries() {
-                referenced.insert(manifest.manifest_path.clone());
-                // A `deleted` entry records a removal; the file is referenced only while a
-                // retained snapshot still lists it as added or existing.
-                for entry in manifest.load_manifest(&self.shared.io).await?.entries() {
-                    if entry.status() != ManifestStatus::Deleted {
-                        referenced.insert(entry.data_file().file_path().to_string());
-                    }
-                }
-            }
-        }
-        let warehouse = &self.shared.warehouse;
-        let prefix = warehouse.path_of(meta.location())?;
-        let cutoff = chrono_now_minus(min_age);
-        let objects: Vec<_> = warehouse.store().list(Some(&prefix)).try_collect().await?;
-        let mut removed = Vec::new();
-        for obj in objects {
-            let uri = warehouse.uri(obj.location.as_ref());
-            let table_file = obj.location.filename().is_some_and(|n| n.starts_with(TABLE_FILE_PREFIX));
-            if table_file || referenced.contains(&uri) || obj.last_modified.timestamp_millis() > cutoff {
-                continue;
-            }
-            object_store::ObjectStoreExt::delete(warehouse.store(), &obj.location).await?;
-            removed.push(uri);
-        }
-        tracing::info!(table = %self.shared.ident, removed = removed.len(), "removed orphan files");
-        Ok(removed)
+    /// The write-lease slot shared by every version of this handle.
+    pub(crate) fn lease_slot(&self) -> &crate::orphans::LeaseSlot {
+        &self.shared.leases
     }
 }
 
@@ -445,11 +420,6 @@ async fn load_state(shared: &Shared) -> Result<TableState> {
     let metadata_location = shared.catalog.metadata_location(&shared.ident).await?;
     let metadata = TableMetadata::read_from(&shared.io, &metadata_location).await?;
     Ok(TableState { metadata_location, metadata: Arc::new(metadata) })
-}
-
-fn chrono_now_minus(age: std::time::Duration) -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    now.saturating_sub(age).as_millis() as i64
 }
 
 /// The live files of one snapshot, by content.

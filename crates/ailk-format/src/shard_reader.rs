@@ -118,6 +118,7 @@ impl ShardReader {
         let meta_bytes =
             tail.get(&meta_range).ok_or_else(|| FormatError::NotParquet("footer not read".into()))?;
         let metadata = decode_metadata(&meta_bytes)?;
+        check_row_counts(&metadata)?;
         let location = section_location(&metadata, footer_start)?;
         let mut reader = ShardReader {
             store,
@@ -418,4 +419,21 @@ pub fn section_location(metadata: &ParquetMetaData, footer_start: u64) -> Result
         });
     }
     Ok(Some(SectionLocation { offset, length, directory_length, major, minor }))
+}
+
+/// A footer whose row count is negative, above `u32::MAX` (row ids are `u32`), or not the sum
+/// of its row groups' is `Corrupt`: nothing is sized by a count the rows do not back.
+fn check_row_counts(metadata: &ParquetMetaData) -> Result<()> {
+    let rows = metadata.file_metadata().num_rows();
+    let groups = metadata
+        .row_groups()
+        .iter()
+        .try_fold(0i64, |sum, rg| (rg.num_rows() >= 0).then(|| sum.checked_add(rg.num_rows())).flatten());
+    if rows < 0 || rows > i64::from(u32::MAX) || groups != Some(rows) {
+        return Err(FormatError::layout(format!(
+            "the footer says {rows} rows, its row groups {}",
+            groups.map_or("an impossible count".to_string(), |g| g.to_string())
+        )));
+    }
+    Ok(())
 }

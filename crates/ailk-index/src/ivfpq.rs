@@ -453,8 +453,11 @@ impl IvfPqIndex {
             probes.truncate(nprobe);
         }
         probes.sort_by(Neighbor::cmp_by_distance);
-        let want =
-            if params.refine_factor > 1 && self.vectors.is_some() { k * params.refine_factor } else { k };
+        let want = if params.refine_factor > 1 && self.vectors.is_some() {
+            k.saturating_mul(params.refine_factor)
+        } else {
+            k
+        };
         let mut top = TopK::new(want);
         let (m, l2) = (cb.pq.m, cb.metric == Metric::L2);
         // Per-query table. L2 on residuals: ‖q − c − r‖² = ‖q − c‖² + (‖r‖² + 2⟨c, r⟩) − 2⟨q, r⟩,

@@ -35,6 +35,9 @@ impl Ord for Far {
     }
 }
 
+/// The most entries a [`TopK`] reserves before anything is pushed.
+const PREALLOCATE_MAX: usize = 1024;
+
 /// Keeps the `k` nearest of the neighbours pushed into it.
 #[derive(Debug, Clone)]
 pub struct TopK {
@@ -43,9 +46,10 @@ pub struct TopK {
 }
 
 impl TopK {
-    /// An empty selection of at most `k` neighbours.
+    /// An empty selection of at most `k` neighbours. Memory grows with what is pushed, not
+    /// with `k`: a huge `k` (everything, nearest first) allocates nothing up front.
     pub fn new(k: usize) -> Self {
-        TopK { k, heap: BinaryHeap::with_capacity(k + 1) }
+        TopK { k, heap: BinaryHeap::with_capacity(k.saturating_add(1).min(PREALLOCATE_MAX)) }
     }
 
     /// Offers a neighbour.

@@ -233,6 +233,15 @@ impl VectorIndex {
         }
     }
 
+    /// Number of indexed rows.
+    pub fn rows(&self) -> usize {
+        match self {
+            VectorIndex::Hnsw(h) => h.len(),
+            VectorIndex::IvfPq(ivf) => ivf.len(),
+            VectorIndex::Flat { vectors, dim, .. } => vectors.len() / (*dim).max(1),
+        }
+    }
+
     /// Whether queries scan every row (no graph or codes).
     pub fn is_flat(&self) -> bool {
         matches!(self, VectorIndex::Flat { .. })

@@ -171,3 +171,64 @@ fn bad_input_gives_typed_errors() {
     assert_eq!(all.len(), 3, "k larger than the index returns every row");
     assert_eq!(all[0].id, 1);
 }
+
+/// Every node of every built graph is reachable from the entry point at level 0, and so after
+/// a round trip through a section: with many duplicates (which the neighbour heuristic prunes
+/// hardest), tiny `m`, parallel builds, real data, and all three metrics. Searching each row's
+/// own vector with a beam as wide as the shard finds it.
+#[test]
+fn every_node_is_reachable_from_the_entry_point() {
+    let (real, ..) = common::real_sample();
+    let mut dups = gaussian_mixture(1_500, 16, 4, 0.2, 11);
+    // Every third row a copy of row 0 or 1; more copies of a few others.
+    for i in (3..1_500).step_by(3) {
+        let (src, dim) = (i % 2, 16);
+        let row: Vec<f32> = dups[src * dim..(src + 1) * dim].to_vec();
+        dups[i * dim..(i + 1) * dim].copy_from_slice(&row);
+    }
+    let cases: Vec<(&str, Vec<f32>, usize, Metric, HnswParams)> = vec![
+        ("real ip", real.data.clone(), 384, Metric::InnerProduct, HnswParams::default()),
+        (
+            "real cosine m4 parallel",
+            real.data.clone(),
+            384,
+            Metric::Cosine,
+            HnswParams { m: 4, threads: 2, ..Default::default() },
+        ),
+        ("duplicates l2 m4", dups.clone(), 16, Metric::L2, HnswParams { m: 4, ..Default::default() }),
+        (
+            "duplicates l2 parallel",
+            dups,
+            16,
+            Metric::L2,
+            HnswParams { m: 6, threads: 2, ..Default::default() },
+        ),
+        (
+            "clustered m3",
+            gaussian_mixture(3_000, 8, 64, 0.05, 12),
+            8,
+            Metric::L2,
+            HnswParams { m: 3, ef_construction: 16, ..Default::default() },
+        ),
+    ];
+    for (name, base, dim, metric, params) in cases {
+        let index = HnswIndex::build(&base, dim, metric, params).unwrap();
+        assert_eq!(index.unreachable_rows(), 0, "{name}: built graph");
+        let (section, col) =
+            common::round_trip_section(&base, dim, metric, |sb, col| index.add_to_section(sb, col).unwrap());
+        let loaded = HnswIndex::from_section(&section, col).unwrap();
+        assert_eq!(loaded.unreachable_rows(), 0, "{name}: loaded graph");
+        let rows = base.len() / dim;
+        let mut missed = 0;
+        for (i, q) in base.chunks_exact(dim).enumerate().step_by(7) {
+            let hits = loaded.search(q, 1, Some(rows)).unwrap();
+            // A duplicate may stand first at the same distance: the row itself must be among the ties.
+            let best = hits[0].distance;
+            let ties = loaded.search(q, rows, Some(rows)).unwrap();
+            if !ties.iter().take_while(|n| n.distance <= best).any(|n| n.id as usize == i) {
+                missed += 1;
+            }
+        }
+        assert_eq!(missed, 0, "{name}: rows not found by their own vector");
+    }
+}

@@ -4,6 +4,12 @@
 //! offset (data files are immutable), written atomically (temporary file, then rename), and
 //! the directory is kept within a byte budget, least recently used files removed first. A
 //! local file that turns out unreadable is removed and the shard read from the store.
+//!
+//! What it trusts: the directory is the user's own (as `AILAKE_CACHE_DIR` names it). Nothing
+//! read from it is trusted: a tail is decoded and checked like bytes from the store (footer,
+//! checksums), and a bad one is dropped, so garbage costs a re-read, never a wrong answer.
+//! Writes never follow a link planted at the temporary name (created exclusively, fresh name);
+//! the rename replaces a link at the final name rather than writing through it.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -70,8 +76,16 @@ impl DiskCache {
         }
         let (cache, path) = (self.clone(), self.file(uri, file_size, start));
         tokio::task::spawn_blocking(move || {
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            if std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path)).is_err() {
+            // A fresh name, created exclusively (`create_new`: an existing file or a link
+            // planted there fails it, nothing is followed or overwritten), then renamed.
+            let tmp = path.with_extension(format!("tmp{}-{:016x}", std::process::id(), rand_suffix()));
+            let written =
+                std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|mut f| {
+                    use std::io::Write;
+                    f.write_all(&bytes)?;
+                    f.sync_data()
+                });
+            if written.and_then(|_| std::fs::rename(&tmp, &path)).is_err() {
                 let _ = std::fs::remove_file(&tmp);
                 tracing::debug!(file = %path.display(), "disk cache write failed");
                 return;
@@ -102,4 +116,15 @@ impl DiskCache {
             }
         }
     }
+}
+
+/// A per-write random suffix for temporary names (a counter mixed with the clock).
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (nanos, NEXT.fetch_add(1, Ordering::Relaxed), std::process::id()).hash(&mut h);
+    h.finish()
 }

@@ -116,10 +116,33 @@ fn tokenize(input: &str) -> Result<Vec<(usize, Token)>, SearchError> {
     Ok(out)
 }
 
+/// The deepest nesting of parentheses a filter may have.
+pub const MAX_FILTER_DEPTH: usize = 64;
+
 struct Parser<'a> {
     input: &'a str,
     tokens: Vec<(usize, Token)>,
     pos: usize,
+    /// Parentheses open at `pos`.
+    depth: usize,
+}
+
+/// `parts` joined by AND (or OR) as a balanced tree: a chain of n terms (`a AND b AND …`, an
+/// `IN` list) is log2(n) deep, so nothing that walks a filter recurses deeply.
+fn balanced(mut parts: Vec<Filter>, and: bool) -> Filter {
+    while parts.len() > 1 {
+        let mut next = Vec::with_capacity(parts.len().div_ceil(2));
+        let mut it = parts.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) if and => a.and(b),
+                Some(b) => a.or(b),
+                None => a,
+            });
+        }
+        parts = next;
+    }
+    parts.pop().expect("one term at least")
 }
 
 impl Parser<'_> {
@@ -138,19 +161,19 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> Result<Filter, SearchError> {
-        let mut left = self.and()?;
+        let mut terms = vec![self.and()?];
         while self.keyword("or") {
-            left = left.or(self.and()?);
+            terms.push(self.and()?);
         }
-        Ok(left)
+        Ok(balanced(terms, false))
     }
 
     fn and(&mut self) -> Result<Filter, SearchError> {
-        let mut left = self.atom()?;
+        let mut terms = vec![self.atom()?];
         while self.keyword("and") {
-            left = left.and(self.atom()?);
+            terms.push(self.atom()?);
         }
-        Ok(left)
+        Ok(balanced(terms, true))
     }
 
     fn atom(&mut self) -> Result<Filter, SearchError> {
@@ -159,7 +182,16 @@ impl Parser<'_> {
         self.pos += 1;
         match token {
             Some(Token::Open) => {
+                if self.depth >= MAX_FILTER_DEPTH {
+                    return Err(error(
+                        self.input,
+                        at,
+                        &format!("parentheses nested deeper than {MAX_FILTER_DEPTH}"),
+                    ));
+                }
+                self.depth += 1;
                 let inner = self.expr()?;
+                self.depth -= 1;
                 match self.tokens.get(self.pos) {
                     Some((_, Token::Close)) => {
                         self.pos += 1;
@@ -202,7 +234,7 @@ impl Parser<'_> {
             return Err(error(self.input, self.at(), "expected '(' after IN"));
         }
         self.pos += 1;
-        let mut out: Option<Filter> = None;
+        let mut out: Vec<Filter> = Vec::new();
         loop {
             let lit = match self.tokens.get(self.pos) {
                 Some((_, Token::Str(s))) => Literal::Str(s.clone()),
@@ -217,16 +249,12 @@ impl Parser<'_> {
             };
             self.pos += 1;
             let one = Filter::Cmp(column.clone(), if negated { Op::Ne } else { Op::Eq }, lit);
-            out = Some(match out {
-                None => one,
-                Some(f) if negated => f.and(one),
-                Some(f) => f.or(one),
-            });
+            out.push(one);
             match self.tokens.get(self.pos) {
                 Some((_, Token::Comma)) => self.pos += 1,
                 Some((_, Token::Close)) => {
                     self.pos += 1;
-                    return Ok(out.expect("one literal at least"));
+                    return Ok(balanced(out, negated));
                 }
                 _ => return Err(error(self.input, self.at(), "expected ',' or ')' in the IN list")),
             }
@@ -238,7 +266,7 @@ impl Filter {
     /// Parses the text form (see the module docs); a malformed expression is an
     /// [`SearchError::InvalidQuery`] naming the position.
     pub fn parse(input: &str) -> Result<Filter, SearchError> {
-        let mut p = Parser { input, tokens: tokenize(input)?, pos: 0 };
+        let mut p = Parser { input, tokens: tokenize(input)?, pos: 0, depth: 0 };
         let filter = p.expr()?;
         if p.pos < p.tokens.len() {
             return Err(error(input, p.at(), "unexpected text after the expression"));
@@ -316,5 +344,41 @@ mod tests {
             assert!(matches!(err, SearchError::InvalidQuery(_)), "{bad:?}: {err}");
             assert!(err.to_string().contains("character"), "{bad:?}: {err}");
         }
+    }
+
+    /// How deep a filter's tree is, walked without recursion.
+    fn depth(f: &Filter) -> usize {
+        let mut stack = vec![(f, 1)];
+        let mut deepest = 0;
+        while let Some((f, d)) = stack.pop() {
+            deepest = deepest.max(d);
+            if let Filter::And(a, b) | Filter::Or(a, b) = f {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+        }
+        deepest
+    }
+
+    #[test]
+    fn hostile_filters_are_refused_or_kept_shallow() {
+        // Nesting past the limit is a typed error, at any depth (no recursion blows up first).
+        for n in [MAX_FILTER_DEPTH + 1, 100_000] {
+            let deep = format!("{}id = 1{}", "(".repeat(n), ")".repeat(n));
+            let err = Filter::parse(&deep).unwrap_err().to_string();
+            assert!(err.contains("nested deeper than 64"), "{err}");
+        }
+        let ok = format!("{}id = 1{}", "(".repeat(MAX_FILTER_DEPTH), ")".repeat(MAX_FILTER_DEPTH));
+        assert_eq!(Filter::parse(&ok).unwrap(), Filter::eq("id", 1));
+        // A 200,000-literal IN list and a 100,000-term AND chain are balanced trees.
+        let list: Vec<String> = (0..200_000).map(|i| i.to_string()).collect();
+        let f = Filter::parse(&format!("id IN ({})", list.join(","))).unwrap();
+        assert!(depth(&f) <= 19, "{}", depth(&f));
+        assert_eq!(f.columns(), vec!["id".to_string()]);
+        let chain: Vec<String> = (0..100_000).map(|i| format!("id != {i}")).collect();
+        let f = Filter::parse(&chain.join(" AND ")).unwrap();
+        assert!(depth(&f) <= 18, "{}", depth(&f));
+        let f = Filter::parse(&format!("id NOT IN ({})", list.join(","))).unwrap();
+        assert!(format!("{f:?}").len() > 1000);
     }
 }

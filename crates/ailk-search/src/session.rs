@@ -279,7 +279,7 @@ impl SearchSession {
 
     /// Live rows in the snapshot (rows of its data files less position-deleted ones).
     pub fn row_count(&self) -> u64 {
-        self.plan.iter().map(|p| p.rows).sum::<u64>() - self.deletes.total()
+        self.plan.iter().map(|p| p.rows).sum::<u64>().saturating_sub(self.deletes.total())
     }
 
     /// Rows of the snapshot's data files removed by position deletes.
@@ -340,7 +340,8 @@ impl SearchSession {
                 }
             }
         }
-        let opts = ReadOptions { file_size: Some(plan.file_size), prefetch: plan.file_size - offset };
+        let opts =
+            ReadOptions { file_size: Some(plan.file_size), prefetch: plan.file_size.saturating_sub(offset) };
         let reader = ShardReader::open(self.store.clone(), plan.path.clone(), opts).await?;
         if let Some(disk) = disk {
             let (start, bytes) = reader.tail();
@@ -396,16 +397,22 @@ impl SearchSession {
 
     /// The `k` rows nearest to `query`: the projected columns plus `_distance`, nearest first.
     pub async fn search(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<RecordBatch> {
-        let (spec, q) = self.prepare(query, k, params)?;
+        let (spec, q, k) = self.prepare(query, k, params)?;
         let projection = self.projection(params)?;
         let hits = self.nearest(&q, k, &spec, params, None).await?;
         self.fetch(&hits, &projection).await
     }
 
     /// Checks a query against the searched column and the parameters (dimension, finite
-    /// values, `k`, filter columns); returns the column and the query as the index sees it
-    /// (normalized for cosine).
-    fn prepare(&self, query: &[f32], k: usize, params: &SearchParams) -> Result<(VectorSpec, Vec<f32>)> {
+    /// values, `k`, filter columns); returns the column, the query as the index sees it
+    /// (normalized for cosine) and `k` clamped to the rows of the snapshot (a `k` above them
+    /// asks for every row, nearest first; nothing is sized by the caller's `k`).
+    pub(crate) fn prepare(
+        &self,
+        query: &[f32],
+        k: usize,
+        params: &SearchParams,
+    ) -> Result<(VectorSpec, Vec<f32>, usize)> {
         let spec = self.spec(params)?.clone();
         if k == 0 {
             return Err(SearchError::InvalidQuery("k must be at least 1".into()));
@@ -423,12 +430,19 @@ impl SearchSession {
         }
         let mut q = query.to_vec();
         if spec.metric == Metric::Cosine {
+            if q.iter().all(|&v| v == 0.0) {
+                return Err(SearchError::InvalidQuery(
+                    "a zero query vector has no cosine distance to any row".into(),
+                ));
+            }
             kernels::normalize(&mut q);
         }
         if let Some(filter) = &params.filter {
             filter_fields(filter, &self.schema)?;
         }
-        Ok((spec, q))
+        let rows: u64 = self.plan.iter().map(|p| p.rows).sum();
+        let k = k.min(usize::try_from(rows).unwrap_or(usize::MAX)).max(1);
+        Ok((spec, q, k))
     }
 
     /// [`Self::search`] for several queries, one result per query in their order. On a
@@ -719,7 +733,21 @@ impl SearchSession {
                 }
             }
         };
-        let exact = exact || shard.index.is_flat();
+        // A shard asked for at least as many rows as it may return answers with every one of
+        // them, which no graph walk guarantees: an exact scan (or, with codes only, every
+        // list probed).
+        let everything = k >= allowed.as_ref().map_or(shard.rows(), |rows| rows.len());
+        let has_vectors = shard.index.vectors().is_some();
+        let allowed = match allowed {
+            None if everything && has_vectors && !shard.index.is_flat() => {
+                Some(Arc::new(RowFilter::all(shard.rows())))
+            }
+            allowed => allowed,
+        };
+        if everything && !has_vectors {
+            knobs.nprobe = usize::MAX;
+        }
+        let exact = exact || shard.index.is_flat() || (everything && has_vectors);
         if exact {
             SearchCounters::add(&self.counters.flat_scanned, 1);
         } else {
@@ -763,7 +791,9 @@ impl SearchSession {
                 return Ok(Some(rows.clone()));
             }
         }
-        let total = plan.rows as usize;
+        // The index's rows, not the manifest's count: a record count is not trusted to size
+        // anything.
+        let total = shard.rows();
         let mut rows = match filter {
             Some(f) => RowFilter::from_rows(self.filter_matches(plan, f).await?.iter().copied(), total),
             None => RowFilter::all(total),

@@ -27,6 +27,11 @@ pub(crate) struct LoadedShard {
 }
 
 impl LoadedShard {
+    /// Rows of the shard, as its index holds them (never more than its file holds).
+    pub fn rows(&self) -> usize {
+        self.index.rows()
+    }
+
     /// Estimated bytes it holds (index payloads and the excluded-row list).
     pub fn memory_bytes(&self) -> u64 {
         self.index.memory_bytes() + self.excluded.len() as u64 * 4
@@ -97,16 +102,29 @@ async fn column_vectors(
     field: &Field,
 ) -> Result<(Vec<f32>, Vec<u32>)> {
     let dim = spec.dim as usize;
-    let rows = reader.metadata().file_metadata().num_rows().max(0) as usize;
     let (mut values, excluded) = match resolve_columns(reader, &[field])?.pop().flatten() {
         Some(name) => {
             let got = read_vector_rows(store, path, reader, &name, dim).await?;
             (got.values, got.bad.into_iter().map(|(row, _)| row).collect::<Vec<u32>>())
         }
-        None => (vec![0.0; rows * dim], (0..rows as u32).collect()),
+        // No row has a vector: an index of no rows (nothing sized by the footer's count).
+        None => {
+            let rows = reader.metadata().file_metadata().num_rows();
+            tracing::warn!(file = %path, column = %spec.name, rows, "the file has no such vector column: its rows are never returned");
+            (Vec::new(), Vec::new())
+        }
     };
+    let mut excluded = excluded;
     if spec.metric == Metric::Cosine {
         values.chunks_exact_mut(dim).for_each(kernels::normalize);
+        // A zero vector (another engine's file) has no cosine distance: never returned.
+        let zeros = values.chunks_exact(dim).enumerate().filter(|(_, v)| v.iter().all(|&x| x == 0.0));
+        let zeros: Vec<u32> =
+            zeros.map(|(row, _)| row as u32).filter(|r| excluded.binary_search(r).is_err()).collect();
+        if !zeros.is_empty() {
+            excluded.extend(zeros);
+            excluded.sort_unstable();
+        }
     }
     Ok((values, excluded))
 }

@@ -60,8 +60,17 @@ async fn load_or_train(
         c.spec.name
     );
     let path = wh.path_of(&uri)?;
+    let mut stale = false;
     match wh.store().get(&path).await {
-        Ok(got) => return Ok(Arc::new(IvfPqCodebook::from_bytes(&got.bytes().await?)?)),
+        Ok(got) => {
+            let book = IvfPqCodebook::from_bytes(&got.bytes().await?)?;
+            if fits(&book, c) {
+                return Ok(Arc::new(book));
+            }
+            // Another table's (a dropped table re-created at the same location): replaced.
+            tracing::warn!(%uri, dim = book.dim, metric = ?book.metric, "a codebook of another shape is stored for this column; training a new one");
+            stale = true;
+        }
         Err(object_store::Error::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),
     }
@@ -72,14 +81,27 @@ async fn load_or_train(
         .await
         .map_err(|e| WriterError::BuildFailed { file: uri.clone(), reason: e.to_string() })??;
     let bytes = book.to_bytes()?;
-    match wh.store().put_opts(&path, PutPayload::from(bytes), PutMode::Create.into()).await {
+    let mode = if stale { PutMode::Overwrite } else { PutMode::Create };
+    match wh.store().put_opts(&path, PutPayload::from(bytes), mode.into()).await {
         Ok(_) => {
             tracing::info!(%uri, rows, "trained the table's shared IVF-PQ codebook");
             Ok(Arc::new(book))
         }
         Err(object_store::Error::AlreadyExists { .. }) => {
-            Ok(Arc::new(IvfPqCodebook::from_bytes(&wh.store().get(&path).await?.bytes().await?)?))
+            let won = IvfPqCodebook::from_bytes(&wh.store().get(&path).await?.bytes().await?)?;
+            if !fits(&won, c) {
+                return Err(WriterError::InvalidInput(format!(
+                    "{uri} holds a codebook of dimension {} ({:?}), not column {}'s",
+                    won.dim, won.metric, c.spec.name
+                )));
+            }
+            Ok(Arc::new(won))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether `book` quantizes `c`'s vectors: same dimension and metric.
+fn fits(book: &IvfPqCodebook, c: &PreparedColumn) -> bool {
+    book.dim == c.spec.dim as usize && book.metric == c.spec.metric
 }

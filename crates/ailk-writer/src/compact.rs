@@ -178,7 +178,11 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
         }
         .with_deletes_as_of(seq)
         .with_written_schema(table.metadata().current_schema().clone());
-        match table.commit(update).await {
+        let committed = table.commit(update).await;
+        for lease in entries.into_iter().filter_map(|e| e.lease) {
+            ailk_catalog::release_lease(lease).await;
+        }
+        match committed {
             Ok(done) => {
                 outcome.snapshot_id = Some(done.snapshot_id());
                 tracing::info!(table = %table.ident(), removed = outcome.files_removed, added = outcome.files_added, rows = outcome.rows, purged = outcome.deleted_rows_purged, snapshot = done.snapshot_id(), "compacted");

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use ailk_catalog::{CatalogError, IndexKind, IndexStatus, Occupancy, ShardSummary, SnapshotUpdate};
+use ailk_catalog::{
+    release_lease, CatalogError, IndexKind, IndexStatus, Occupancy, ShardSummary, SnapshotUpdate,
+};
 use ailk_format::object_store::ObjectStoreExt;
 use ailk_format::{read_vectors, resection_object, write_shard_bytes, ReadOptions, ShardReader};
 use ailk_index::IvfPqConfig;
@@ -44,6 +46,11 @@ impl TableWriter {
         batch_id: Option<String>,
     ) -> Result<WrittenFile> {
         let build = match choice {
+            // The first deferred IVF-PQ file trains the table's codebook: not on a small batch.
+            IndexChoice::IvfPq(cfg) if prepared.rows < crate::writer::ivf_pq_min_rows(cfg.as_ref()) => {
+                tracing::warn!(rows = prepared.rows, "batch too small to train IVF-PQ; indexed with HNSW");
+                Deferred::Hnsw
+            }
             IndexChoice::IvfPq(cfg) => Deferred::IvfPq(*cfg),
             IndexChoice::Auto if self.inner.policy.prefers_ivf_pq(prepared.rows) => Deferred::IvfPq(None),
             _ => Deferred::Hnsw,
@@ -52,11 +59,12 @@ impl TableWriter {
         let primary = summarize(&prepared.columns[..1])?.remove(0);
         let (bytes, _) =
             write_shard_bytes(self.inner.schema.clone(), std::slice::from_ref(&prepared.batch), None, None)?;
-        let uri = self.data_uri();
+        let (uri, lease) = self.new_file().await?;
         self.put(&uri, bytes).await?;
         let kind = build.kind();
         let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
-        let entry = self.entry(&uri, rows, &primary, kind, None, batch_id, occupancy).await?;
+        let mut entry = self.entry(&uri, rows, &primary, kind, None, batch_id, occupancy).await?;
+        entry.lease = Some(lease);
         let key = entry.key;
         self.staging().entries.lock().await.push(entry);
         let writer = self.clone();
@@ -108,13 +116,37 @@ impl TableWriter {
         occupancy: Option<Occupancy>,
     ) -> Result<()> {
         let wh = self.table().warehouse();
-        let old_path = wh.path_of(old_uri)?;
-        let new_uri = self.data_uri();
-        let new_path = wh.path_of(&new_uri)?;
         if self.dropped(key).await {
             tracing::info!(file = %old_uri, "batch committed by another writer; no index to install");
             return Ok(());
         }
+        let (new_uri, lease) = self.new_file().await?;
+        let new_path = wh.path_of(&new_uri)?;
+        let result =
+            self.install_leased(key, old_uri, &new_uri, rows, section, primary, kind, occupancy).await;
+        if result.is_err() {
+            wh.store().delete(&new_path).await.ok();
+        }
+        release_lease(lease).await;
+        result
+    }
+
+    /// [`TableWriter::install`] once the new file's name and lease are taken.
+    #[allow(clippy::too_many_arguments)] // the facts of one file, passed through to its entry
+    async fn install_leased(
+        &self,
+        key: Option<u64>,
+        old_uri: &str,
+        new_uri: &str,
+        rows: usize,
+        section: Vec<u8>,
+        primary: &ailk_format::VectorColumn,
+        kind: IndexKind,
+        occupancy: Option<Occupancy>,
+    ) -> Result<()> {
+        let wh = self.table().warehouse();
+        let old_path = wh.path_of(old_uri)?;
+        let new_path = wh.path_of(new_uri)?;
         let resectioned = resection_object(
             wh.store().clone(),
             &old_path,
@@ -134,7 +166,7 @@ impl TableWriter {
         };
         let new_entry = self
             .entry(
-                &new_uri,
+                new_uri,
                 rows,
                 primary,
                 kind,
@@ -166,16 +198,9 @@ impl TableWriter {
                 // replace (and the moved parent) before it starts.
                 let result = self.commit_replace(old_uri, new_entry).await;
                 drop(entries);
-                match result {
-                    Ok(snapshot) => {
-                        tracing::info!(file = %new_uri, snapshot, "index built; committed a replace");
-                        Ok(())
-                    }
-                    Err(e) => {
-                        wh.store().delete(&new_path).await.ok();
-                        Err(e)
-                    }
-                }
+                let snapshot = result?;
+                tracing::info!(file = %new_uri, snapshot, "index built; committed a replace");
+                Ok(())
             }
         }
     }

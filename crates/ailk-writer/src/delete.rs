@@ -54,6 +54,14 @@ impl TableWriter {
 /// commits, are `InvalidInput` with nothing written. Files are read only when their
 /// column bounds admit a match, and only the filter's columns.
 pub async fn delete_rows(table: &Table, filter: &Filter) -> Result<DeleteOutcome> {
+    // The delete files are unreferenced until the commit: a lease keeps vacuum off them.
+    let lease = table.lease().await?;
+    let outcome = delete_leased(table, filter).await;
+    ailk_catalog::release_lease(lease).await;
+    outcome
+}
+
+async fn delete_leased(table: &Table, filter: &Filter) -> Result<DeleteOutcome> {
     for plans in 1..=MAX_PLANS {
         let table = table.refresh().await?;
         if table.snapshot_id().is_none() {

@@ -48,6 +48,14 @@ pub enum WriterError {
         /// Values given.
         got: usize,
     },
+    /// An embedding of a cosine column is all zeros (its cosine distance is undefined).
+    #[error("column {column}: row {row} is a zero vector, which has no cosine distance")]
+    ZeroVector {
+        /// Vector column.
+        column: String,
+        /// Row index in the batch.
+        row: usize,
+    },
     /// An embedding holds NaN or infinity.
     #[error("column {column}: row {row} holds NaN or infinity")]
     NonFinite {
@@ -94,6 +102,7 @@ impl WriterError {
             | W::LengthMismatch { .. }
             | W::WrongDimension { .. }
             | W::NonFinite { .. }
+            | W::ZeroVector { .. }
             | W::MissingVectorColumn(_)
             | W::SchemaMismatch(_)
             | W::InvalidInput(_) => ErrorKind::InvalidInput,

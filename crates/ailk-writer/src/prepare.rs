@@ -109,6 +109,11 @@ fn check_values(spec: &VectorSpec, rows: usize, values: &[f32]) -> Result<()> {
     if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
         return Err(WriterError::NonFinite { column: spec.name.clone(), row: pos / dim });
     }
+    if spec.metric == Metric::Cosine {
+        if let Some(row) = values.chunks_exact(dim).position(|v| v.iter().all(|&x| x == 0.0)) {
+            return Err(WriterError::ZeroVector { column: spec.name.clone(), row });
+        }
+    }
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use ailk_catalog::iceberg::spec::DataFile;
-use ailk_catalog::{CommitOutcome, ShardSummary, SnapshotUpdate};
+use ailk_catalog::{release_lease, CommitOutcome, ShardSummary, SnapshotUpdate, WriteLease};
 use ailk_format::object_store::ObjectStoreExt;
 use tokio::sync::{Mutex, Notify};
 
@@ -39,6 +39,8 @@ pub(crate) struct Entry {
     pub summary: ShardSummary,
     pub batch_id: Option<String>,
     pub state: EntryState,
+    /// The write lease that keeps the file from vacuum until it is committed or dropped.
+    pub lease: Option<Arc<WriteLease>>,
 }
 
 /// The staging area shared by every clone of a writer.
@@ -163,10 +165,14 @@ impl TableWriter {
             match self.table().commit(update).await? {
                 CommitOutcome::Committed { snapshot_id, attempts } => {
                     let files = staged.len();
-                    entries
-                        .iter_mut()
-                        .filter(|e| e.state == EntryState::Staged)
-                        .for_each(|e| e.state = EntryState::Committed);
+                    let mut leases = Vec::new();
+                    for e in entries.iter_mut().filter(|e| e.state == EntryState::Staged) {
+                        e.state = EntryState::Committed;
+                        leases.extend(e.lease.take());
+                    }
+                    for lease in leases {
+                        release_lease(lease).await;
+                    }
                     self.parent_moved_to(snapshot_id);
                     tracing::info!(snapshot_id, files, attempts, "committed");
                     return Ok(snapshot_id);
@@ -178,6 +184,9 @@ impl TableWriter {
                             e.state = EntryState::Dropped;
                             if let Ok(p) = wh.path_of(e.data_file.file_path()) {
                                 wh.store().delete(&p).await.ok();
+                            }
+                            if let Some(lease) = e.lease.take() {
+                                release_lease(lease).await;
                             }
                         }
                     }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex as SyncMutex};
 
 use ailk_catalog::{
     file_schema, Catalog, CatalogProvider, IndexKind, Occupancy, Table, TableIdent, VectorSpec, Warehouse,
+    WriteLease,
 };
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::{ObjectStoreExt, PutPayload};
@@ -233,10 +234,21 @@ impl TableWriter {
         Ok(Some(written))
     }
 
-    /// The index plan of a synchronous write of `rows` rows.
+    /// The index plan of a synchronous write of `rows` rows (a batch too small for IVF-PQ
+    /// training gets HNSW; the written file says which it got).
     pub(crate) fn plan(&self, choice: &IndexChoice, rows: usize) -> IndexPlan {
         match choice {
             IndexChoice::Hnsw => IndexPlan::Hnsw(self.inner.policy.hnsw),
+            // IVF-PQ trains 256 codes per sub-quantizer (and `nlist` lists) on the batch: a
+            // smaller batch (a tail, a small compaction group) is indexed with HNSW instead.
+            IndexChoice::IvfPq(cfg) if rows < ivf_pq_min_rows(cfg.as_ref()) => {
+                tracing::warn!(
+                    rows,
+                    min = ivf_pq_min_rows(cfg.as_ref()),
+                    "batch too small to train IVF-PQ; indexed with HNSW"
+                );
+                IndexPlan::Hnsw(self.inner.policy.hnsw)
+            }
             IndexChoice::IvfPq(cfg) => IndexPlan::IvfPq(*cfg),
             IndexChoice::None => IndexPlan::Flat,
             IndexChoice::Auto => {
@@ -251,8 +263,11 @@ impl TableWriter {
         }
     }
 
-    pub(crate) fn data_uri(&self) -> String {
-        format!("{}/data/{}.parquet", self.table().location(), uuid::Uuid::new_v4())
+    /// The URI of a new data file, with the write lease that keeps it from vacuum until it
+    /// is committed or dropped (hold the lease from before the file is put).
+    pub(crate) async fn new_file(&self) -> Result<(String, Arc<WriteLease>)> {
+        let lease = self.table().lease().await?;
+        Ok((format!("{}/data/{}.parquet", self.table().location(), uuid::Uuid::new_v4()), lease))
     }
 
     pub(crate) async fn put(&self, uri: &str, bytes: Vec<u8>) -> Result<Path> {
@@ -288,7 +303,7 @@ impl TableWriter {
         let kind = plan.kind();
         let rows = prepared.rows;
         let schema = self.inner.schema.clone();
-        let uri = self.data_uri();
+        let (uri, lease) = self.new_file().await?;
         let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
         let vectors = self.inner.policy.section_vectors;
         let (bytes, section, primary) = tokio::task::spawn_blocking(move || -> Result<_> {
@@ -300,7 +315,9 @@ impl TableWriter {
         .await
         .map_err(|e| WriterError::BuildFailed { file: uri.clone(), reason: e.to_string() })??;
         self.put(&uri, bytes).await?;
-        self.entry(&uri, rows, &primary, kind, section, batch_id, occupancy).await
+        let mut entry = self.entry(&uri, rows, &primary, kind, section, batch_id, occupancy).await?;
+        entry.lease = Some(lease);
+        Ok(entry)
     }
 
     /// The table partitions of the primary column, loaded once per writer.
@@ -332,7 +349,14 @@ impl TableWriter {
             ailk_catalog::data_file_from_store(self.table().warehouse(), uri, self.table().schema()).await?;
         let mut summary = shard_summary(uri, rows, primary, kind, section);
         summary.occupancy = occupancy;
-        Ok(Entry { key: self.staging().next_key(), data_file, summary, batch_id, state: EntryState::Staged })
+        Ok(Entry {
+            key: self.staging().next_key(),
+            data_file,
+            summary,
+            batch_id,
+            state: EntryState::Staged,
+            lease: None,
+        })
     }
 
     fn single(&self, embeddings: &[Vec<f32>], rows: usize) -> Result<Vec<f32>> {
@@ -444,4 +468,9 @@ impl TableWriter {
 /// A write without a batch id always writes.
 fn written(file: Option<WrittenFile>) -> Result<WrittenFile> {
     file.ok_or_else(|| WriterError::InvalidInput("a write without a batch id wrote nothing".into()))
+}
+
+/// The fewest rows an IVF-PQ shard trains on: 256 codes per sub-quantizer, and `nlist` lists.
+pub(crate) fn ivf_pq_min_rows(cfg: Option<&IvfPqConfig>) -> usize {
+    cfg.map_or(0, |c| c.nlist).max(ailk_index::pq::KSUB)
 }

@@ -189,6 +189,10 @@ impl HnswIndex {
                 .install(|| builder.run(false)),
         }
         let (entry_point, max_level) = *builder.entry.lock().unwrap_or_else(|p| p.into_inner());
+        let linked = builder.connect_unreachable(entry_point);
+        if linked > 0 {
+            tracing::debug!(rows = n, linked, "linked nodes no walk reached into the graph");
+        }
         let g = builder.graph;
         let freeze = |atoms: &[std::sync::atomic::AtomicU32]| {
             TypedArray::from_fill(atoms.len(), |dst| {
@@ -207,6 +211,19 @@ impl HnswIndex {
         };
         let sq8 = Some(Arc::new(Sq8Codes::encode(&stored, dim)));
         Ok(HnswIndex { dim, metric, params, vectors: stored, graph, entry_point, max_level, sq8 })
+    }
+
+    /// How many rows no level-0 walk from the entry point reaches (never found by a search;
+    /// zero for every graph this crate builds).
+    pub fn unreachable_rows(&self) -> usize {
+        let view = FrozenView {
+            m: self.graph.m,
+            m0: self.graph.m0,
+            level0: &self.graph.level0,
+            upper_offsets: &self.graph.upper_offsets,
+            upper: &self.graph.upper,
+        };
+        build::reachable(&view, self.len(), self.entry_point).iter().filter(|&&r| !r).count()
     }
 
     /// How searches walk the graph: [`Traversal::Sq8`] (the default) or [`Traversal::Exact`].

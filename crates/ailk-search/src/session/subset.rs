@@ -40,7 +40,7 @@ impl SearchSession {
         k: usize,
         params: &SearchParams,
     ) -> Result<Vec<ShardCandidate>> {
-        let (spec, q) = self.prepare(query, k, params)?;
+        let (spec, q, k) = self.prepare(query, k, params)?;
         let mut out = Vec::new();
         let mut rows_held = 0u64;
         for (i, rank, _) in self.visit_order(&q, &spec, params) {
@@ -81,7 +81,7 @@ impl SearchSession {
         k: usize,
         params: &SearchParams,
     ) -> Result<RecordBatch> {
-        let (spec, q) = self.prepare(query, k, params)?;
+        let (spec, q, k) = self.prepare(query, k, params)?;
         let projection = self.projection(params)?;
         let index: HashMap<&str, usize> =
             self.plan.iter().enumerate().map(|(i, p)| (p.uri.as_str(), i)).collect();
