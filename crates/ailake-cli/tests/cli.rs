@@ -322,3 +322,32 @@ async fn resume_indexing_builds_what_a_no_wait_ingest_left_pending() {
     assert_eq!((shards(&info, "indexed"), shards(&info, "pending")), (1, 0), "{info}");
     assert_eq!(live_ids(&wh, "docs.t").await, (0..4000).collect::<Vec<_>>());
 }
+
+/// CSV attributes are matched to the table's columns by header name, not by position; a
+/// header naming an unknown column, or missing one, is refused with nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csv_attributes_are_matched_by_header_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    create(&wh);
+    let s = sample();
+    let npy = dir.path().join("v.npy");
+    write_npy(&npy, &Matrix { dim: 384, data: s.base.data[..20 * 384].to_vec() });
+    let csv = dir.path().join("rows.csv");
+    let mut text = String::from("text,id\n");
+    for i in 0..20 {
+        text.push_str(&format!("\"row {i}\",{i}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let (v, c) = (npy.to_str().unwrap(), csv.to_str().unwrap());
+    for header in ["ID,foo", "id", "id,text,id"] {
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, format!("{header}\n1,x\n")).unwrap();
+        fails(&wh, &["ingest", "docs.t", v, "--attributes", bad.to_str().unwrap()], 2, "header");
+    }
+    assert!(snapshot(&wh, "docs.t").await.is_none(), "nothing committed");
+    ok(&wh, &["ingest", "docs.t", v, "--attributes", c]);
+    let out =
+        ok(&wh, &["search", "docs.t", "--like", "7", "-k", "1", "--format", "csv", "--columns", "id,text"]);
+    assert!(out.lines().nth(1).unwrap().starts_with("7,row 7"), "{out}");
+}

@@ -215,7 +215,9 @@ async fn writer_killed_at_the_swap_leaves_the_previous_snapshot() {
     assert_eq!(state.metadata_location(), location_before);
     assert_eq!(live_ids(&table, None).await, (0..ROWS).collect::<Vec<_>>());
     // The child's files are orphans: present, unreferenced, and removable.
-    let removed = table.remove_orphans(Duration::ZERO).await.unwrap();
+    // The killed child is known dead: its lease counts as expired.
+    let dead = ailk_catalog::OrphanOptions { min_age: Duration::ZERO, lease_ttl: Duration::ZERO };
+    let removed = table.remove_orphans_with(dead).await.unwrap();
     assert!(removed.contains(&data), "{removed:?}");
     assert!(removed.contains(&new_metadata), "{removed:?}");
     assert!(removed.len() >= 4, "data file, manifest, manifest list, metadata: {removed:?}");

@@ -736,7 +736,9 @@ impl SearchSession {
         // A shard asked for at least as many rows as it may return answers with every one of
         // them, which no graph walk guarantees: an exact scan (or, with codes only, every
         // list probed).
-        let everything = k >= allowed.as_ref().map_or(shard.rows(), |rows| rows.len());
+        // (With allowed rows the index search itself falls back to an exact scan when it meets
+        // fewer than `min(k, allowed)` of them.)
+        let everything = allowed.is_none() && k >= shard.rows();
         let has_vectors = shard.index.vectors().is_some();
         let allowed = match allowed {
             None if everything && has_vectors && !shard.index.is_flat() => {

@@ -91,7 +91,7 @@ pub async fn live_ids(table: &Table) -> Vec<i64> {
         return Vec::new();
     }
     let params = SearchParams { filter: Some(Filter::cmp("id", ailake::Op::Ge, 0i64)), ..Default::default() };
-    let got = session.search(&vec![0.0; DIM as usize], rows + 10, &params).await.unwrap();
+    let got = session.search(&vec![1.0; DIM as usize], rows + 10, &params).await.unwrap();
     let mut ids = ids(&got);
     assert_eq!(ids.len(), rows, "the search returns every row the manifests count");
     ids.sort_unstable();

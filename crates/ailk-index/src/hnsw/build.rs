@@ -63,7 +63,7 @@ impl BuildGraph {
         }
     }
 
-    fn block(&self, node: u32, level: usize) -> &[AtomicU32] {
+    pub(super) fn block(&self, node: u32, level: usize) -> &[AtomicU32] {
         let i = node as usize;
         if level == 0 {
             &self.level0[i * (self.m0 + 1)..(i + 1) * (self.m0 + 1)]
@@ -73,7 +73,7 @@ impl BuildGraph {
         }
     }
 
-    fn cap(&self, level: usize) -> usize {
+    pub(super) fn cap(&self, level: usize) -> usize {
         if level == 0 {
             self.m0
         } else {
@@ -118,7 +118,9 @@ pub(crate) fn select_neighbors(
             break;
         }
         let cv = space.vector(c.id);
-        if out.iter().all(|&kept| space.distance(cv, kept) >= c.distance) {
+        // A copy of a kept neighbour adds no direction: without this, copies of one vector
+        // fill each other's lists and a walk that enters them cannot leave.
+        if out.iter().all(|&kept| space.distance(cv, kept) >= c.distance && space.vector(kept) != cv) {
             out.push(c.id);
         }
     }
@@ -209,116 +211,5 @@ impl Builder<'_> {
             .collect();
         select_neighbors(&self.space, &mut candidates, cap, buf);
         self.graph.write(block, buf);
-    }
-}
-
-/// The nodes a level-0 walk from `entry` can reach, by breadth-first search over `links`.
-pub(crate) fn reachable<L: Links>(links: &L, n: usize, entry: u32) -> Vec<bool> {
-    let mut seen = vec![false; n];
-    let mut queue = std::collections::VecDeque::new();
-    if (entry as usize) < n {
-        seen[entry as usize] = true;
-        queue.push_back(entry);
-    }
-    let mut buf = Vec::new();
-    while let Some(node) = queue.pop_front() {
-        buf.clear();
-        links.links_into(node, 0, &mut buf);
-        for &nb in &buf {
-            if let Some(s) = seen.get_mut(nb as usize) {
-                if !*s {
-                    *s = true;
-                    queue.push_back(nb);
-                }
-            }
-        }
-    }
-    seen
-}
-
-/// Rounds of [`Builder::connect_unreachable`] before it gives up (each round links every node
-/// still unreachable; an eviction can cut off at most one node per link).
-const REPAIR_ROUNDS: usize = 8;
-
-impl Builder<'_> {
-    /// Links every node that no level-0 walk from `entry` reaches (back-links pruned by the
-    /// neighbour heuristic, races of a parallel build, duplicate vectors) into the graph: each
-    /// gets a link from its nearest reachable node with room in its list (else from the
-    /// nearest, whose farthest neighbour it replaces and then links to itself). Returns how
-    /// many nodes were linked. Deterministic for a given graph.
-    pub fn connect_unreachable(&self, entry: u32) -> usize {
-        let n = self.graph.levels.len();
-        let cap = self.graph.cap(0);
-        let mut linked = 0;
-        for _ in 0..REPAIR_ROUNDS {
-            let mut seen = reachable(&self.graph, n, entry);
-            let missing: Vec<u32> = (0..n as u32).filter(|&i| !seen[i as usize]).collect();
-            if missing.is_empty() {
-                break;
-            }
-            let mut buf = Vec::new();
-            for u in missing {
-                if seen[u as usize] {
-                    continue;
-                }
-                let q = self.space.vector(u);
-                let oracle = self.space.bind(q);
-                let mut found: Vec<Neighbor> = with_scratch(|s| {
-                    s.visited.reset(n);
-                    let start = Neighbor { id: entry, distance: self.space.distance(q, entry) };
-                    search_level(&self.graph, &oracle, start, self.ef_construction, 0, s, &AllRows);
-                    s.results.drain().map(|f| f.0).collect()
-                });
-                found.retain(|c| c.id != u && seen[c.id as usize]);
-                found.sort_by(Neighbor::cmp_by_distance);
-                let count = |id: u32| self.graph.block(id, 0)[0].load(Relaxed) as usize;
-                let Some(target) = found.iter().find(|c| count(c.id) < cap).or(found.first()).map(|c| c.id)
-                else {
-                    continue;
-                };
-                let block = self.graph.block(target, 0);
-                let used = count(target).min(cap);
-                if used < cap {
-                    block[used + 1].store(u, Relaxed);
-                    block[0].store(used as u32 + 1, Relaxed);
-                } else {
-                    // Replace the target's farthest neighbour by `u`, and keep that one
-                    // reachable through `u` when `u` has room.
-                    let tv = self.space.vector(target);
-                    let far = (1..=used)
-                        .max_by(|&a, &b| {
-                            let da = self.space.distance(tv, block[a].load(Relaxed));
-                            let db = self.space.distance(tv, block[b].load(Relaxed));
-                            da.total_cmp(&db)
-                        })
-                        .expect("a full list");
-                    let evicted = block[far].load(Relaxed);
-                    block[far].store(u, Relaxed);
-                    let own = self.graph.block(u, 0);
-                    let have = count(u).min(cap);
-                    buf.clear();
-                    self.graph.links_into(u, 0, &mut buf);
-                    if have < cap && evicted != u && !buf.contains(&evicted) {
-                        own[have + 1].store(evicted, Relaxed);
-                        own[0].store(have as u32 + 1, Relaxed);
-                    }
-                }
-                linked += 1;
-                // Everything reachable from `u` is reachable now.
-                let mut queue = vec![u];
-                seen[u as usize] = true;
-                while let Some(node) = queue.pop() {
-                    buf.clear();
-                    self.graph.links_into(node, 0, &mut buf);
-                    for &nb in &buf {
-                        if !seen[nb as usize] {
-                            seen[nb as usize] = true;
-                            queue.push(nb);
-                        }
-                    }
-                }
-            }
-        }
-        linked
     }
 }

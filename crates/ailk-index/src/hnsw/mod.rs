@@ -2,6 +2,7 @@
 //! and storage as AILK sub-sections that a freshly opened shard searches in place.
 
 mod build;
+mod repair;
 mod search;
 
 use std::sync::{Arc, Mutex};
@@ -189,9 +190,9 @@ impl HnswIndex {
                 .install(|| builder.run(false)),
         }
         let (entry_point, max_level) = *builder.entry.lock().unwrap_or_else(|p| p.into_inner());
-        let linked = builder.connect_unreachable(entry_point);
+        let linked = builder.repair(entry_point);
         if linked > 0 {
-            tracing::debug!(rows = n, linked, "linked nodes no walk reached into the graph");
+            tracing::debug!(rows = n, linked, "linked stranded nodes into the graph");
         }
         let g = builder.graph;
         let freeze = |atoms: &[std::sync::atomic::AtomicU32]| {
@@ -213,8 +214,9 @@ impl HnswIndex {
         Ok(HnswIndex { dim, metric, params, vectors: stored, graph, entry_point, max_level, sq8 })
     }
 
-    /// How many rows no level-0 walk from the entry point reaches (never found by a search;
-    /// zero for every graph this crate builds).
+    /// How many rows lie outside the entry point's strongly connected level-0 component: rows
+    /// no walk from the entry point reaches, or from which no walk returns to it (a search
+    /// landing there misses rows however wide its beam). Zero for every graph this crate builds.
     pub fn unreachable_rows(&self) -> usize {
         let view = FrozenView {
             m: self.graph.m,
@@ -223,7 +225,7 @@ impl HnswIndex {
             upper_offsets: &self.graph.upper_offsets,
             upper: &self.graph.upper,
         };
-        build::reachable(&view, self.len(), self.entry_point).iter().filter(|&&r| !r).count()
+        repair::stranded(&view, self.len(), self.entry_point)
     }
 
     /// How searches walk the graph: [`Traversal::Sq8`] (the default) or [`Traversal::Exact`].
