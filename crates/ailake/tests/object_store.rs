@@ -325,3 +325,46 @@ async fn row_fetch_reads_pages_not_chunks() {
     eprintln!("text chunk {text_chunk} bytes; one row's text cost {text_read} bytes");
     assert!(text_read > 0 && text_read * 2 < text_chunk, "{text_read} of a {text_chunk}-byte chunk");
 }
+
+/// A fault at each write request of a first, clustering compaction in turn: a compaction that
+/// fails leaves the table as it was — the same snapshot, the same rows and no partitions
+/// named (training names them before the files are written; a failure takes that back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_compaction_names_no_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = six_files(dir.path()).await;
+    let base_ids = live_ids(&base).await;
+    let (catalog, sim) = remote(dir.path(), LatencyProfile::none()).await;
+    let named = |t: &Table| t.metadata().properties().keys().any(|k| k.starts_with("ailake.partitions."));
+    let mut failed = 0;
+    for nth in 0..40u64 {
+        let table = catalog.load_table(&ident("t")).await.unwrap();
+        let before = table.snapshot_id();
+        sim.fail_after(FaultTarget::Writes, Fault::ConnectionCut, nth);
+        let outcome = table.compact(&CompactOptions { target_rows: 1_000, ..Default::default() }).await;
+        let swept = sim.faults_pending() > 0;
+        sim.clear_faults();
+        let now = table.refresh().await.unwrap();
+        assert_eq!(live_ids(&now).await, base_ids, "fault at write {nth}");
+        match outcome {
+            Err(e) => {
+                failed += 1;
+                if now.snapshot_id() == before {
+                    assert!(
+                        !named(&now),
+                        "fault at write {nth} ({e}): the failed compaction named partitions"
+                    );
+                }
+            }
+            Ok(out) => assert!(out.snapshot_id.is_some(), "fault at write {nth}"),
+        }
+        if swept {
+            break;
+        }
+        // A compaction that landed leaves nothing to compact: the sweep ends there.
+        if now.snapshot_id() != before {
+            break;
+        }
+    }
+    assert!(failed >= 3, "the sweep failed the partitions file, their naming and a data file ({failed})");
+}

@@ -47,6 +47,21 @@ impl Table {
         Ok((self.refresh().await?, won))
     }
 
+    /// Removes property `key` if it still holds `value` (undoes a
+    /// [`Self::set_property_if_absent`] whose operation failed); true when this call removed it.
+    pub async fn remove_property_if(&self, key: &str, value: &str) -> Result<bool> {
+        let mut removed = false;
+        self.metadata_commit(|meta, builder| {
+            removed = meta.properties().get(key).map(String::as_str) == Some(value);
+            if !removed {
+                return Ok(None);
+            }
+            Ok(Some(builder.remove_properties(&[key.to_string()])?))
+        })
+        .await?;
+        Ok(removed)
+    }
+
     /// Expires snapshots older than `older_than` except the current one, the newest
     /// `retain_last` of the table and any a branch or tag points to, with their statistics
     /// files; returns the expired ids. Time travel to them and batch-id idempotency through

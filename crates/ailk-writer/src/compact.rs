@@ -142,14 +142,32 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
             return Ok(CompactOutcome { plans, ..Default::default() });
         }
         // Partitions are trained once, on the first compaction's rows.
+        // A failed compaction commits nothing: partitions this call named are named no more.
+        let mut trained: Option<(String, String)> = None;
         let (table, writer, partitions) = match (opts.cluster, partitions) {
             (true, None) => {
-                let table = train_partitions(&table, &writer, &rows.primary, opts).await?;
+                let (table, named) = train_partitions(&table, &writer, &rows.primary, opts).await?;
+                trained = named;
                 let writer = TableWriter::for_table(&table, policy)?;
                 let p = writer.partitions().await?;
                 (table, writer, p)
             }
             (_, p) => (table, writer, p),
+        };
+        let untrain = |table: Table| {
+            let trained = trained.clone();
+            async move {
+                if let Some((key, uri)) = trained {
+                    match table.remove_property_if(&key, &uri).await {
+                        Ok(_) => {
+                            tracing::info!(table = %table.ident(), %uri, "compaction failed: its partitions are named no more")
+                        }
+                        Err(e) => {
+                            tracing::warn!(table = %table.ident(), %uri, error = %e, "compaction failed and its partitions stay named")
+                        }
+                    }
+                }
+            }
         };
         let groups = plan_groups(&rows, partitions.as_deref(), opts.target_rows);
         let mut written = Vec::new();
@@ -158,6 +176,7 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
             Ok(e) => e,
             Err(e) => {
                 discard(&table, &written).await;
+                untrain(table.clone()).await;
                 return Err(e);
             }
         };
@@ -194,6 +213,7 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
             }
             Err(e) => {
                 discard(&table, &written).await;
+                untrain(table.clone()).await;
                 return Err(e.into());
             }
         }
@@ -315,13 +335,14 @@ fn vectors_usable(batch: &RecordBatch, writer: &TableWriter) -> bool {
 }
 
 /// Trains the table's partitions on `primary` and names them in the table properties (a
-/// concurrent trainer that wins keeps its partitions; ours are then discarded).
+/// concurrent trainer that wins keeps its partitions; ours are then discarded). Returns the
+/// table and, when this call named them, the property key and the partitions file's URI.
 async fn train_partitions(
     table: &Table,
     writer: &TableWriter,
     primary: &[f32],
     opts: &CompactOptions,
-) -> Result<Table> {
+) -> Result<(Table, Option<(String, String)>)> {
     let spec = writer.inner.specs[0].clone();
     let dim = spec.dim as usize;
     let rows = primary.len() / dim;
@@ -344,10 +365,11 @@ async fn train_partitions(
     let (table, won) = table.set_property_if_absent(&key, &uri).await?;
     if won {
         tracing::info!(table = %table.ident(), %uri, partitions = p.len(), rows, "trained the table's partitions");
+        Ok((table, Some((key, uri))))
     } else {
         wh.store().delete(&path).await.ok();
+        Ok((table, None))
     }
-    Ok(table)
 }
 
 /// Output groups: row indices of `rows.batch`, whole partitions per group where they fit.
