@@ -306,3 +306,29 @@ async fn concurrent_callers_get_a_lone_callers_answers() {
         }
     }
 }
+
+/// Hostile SQL: a `k` far beyond the table returns every live row once, nearest first (a
+/// `BinaryHeap` sized by `k` once aborted the process); a zero query under cosine is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_k_returns_every_row_and_a_zero_query_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = table(dir.path(), "t", 2_000, Metric::Cosine).await;
+    let ctx = context(&table, 2).await;
+    let (v, _) = sql_vector(&vectors(1)[..DIM as usize]);
+    for k in ["1000000000000", "9223372036854775807"] {
+        let sql =
+            format!("SELECT id, _distance FROM vector_search('t', 'embedding', {v}, {k}) ORDER BY _distance");
+        let got = run(&ctx, &sql).await;
+        let mut ids = i64s(&got, "id");
+        assert!(distances(&got).windows(2).all(|w| w[0] <= w[1]), "k = {k}");
+        ids.sort_unstable();
+        assert_eq!(ids, (0..2_000).collect::<Vec<i64>>(), "k = {k}: every row once");
+    }
+    let zero = format!("[{}]", vec!["0.0"; DIM as usize].join(", "));
+    let sql = format!("SELECT * FROM vector_search('t', 'embedding', {zero}, 5)");
+    let err = match ctx.sql(&sql).await {
+        Ok(df) => df.collect().await.expect_err("a zero query under cosine"),
+        Err(e) => e,
+    };
+    assert!(err.to_string().contains("zero"), "{err}");
+}
