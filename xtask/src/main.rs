@@ -1,11 +1,14 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
 //! - `ci`: exactly what `.ci/run` checks after its installs — fmt, clippy, the workspace
-//!   tests, the `cuda` feature (builds, and falls back to the CPU without a device), and that
-//!   the fuzz targets and the `s3` feature still build, and the Python package (installed
-//!   into the project venv, its pytest suite run).
+//!   tests, the `cuda` feature (builds, and falls back to the CPU without a device), the `s3`
+//!   feature against a live moto server, the Python package (installed into the project venv,
+//!   its pytest suite run), and a short coverage-guided run of each fuzz target from
+//!   `fuzz/seeds` that fails on any crash.
 //! - `bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|python|objstore|engine|sql]`: peers side by side, criterion benchmarks (`benches/`).
-//! - `fuzz-seeds DIR`: writes valid sections and shard files as a seed corpus for `cargo fuzz`.
+//! - `fuzz-seeds [DIR]`: writes valid sections and shard files as the seed corpus (default
+//!   `fuzz/seeds`, committed; rerun after a format change).
+//! - `fuzz-smoke`: the fuzz step of `ci` alone.
 //! - `sample`: rebuilds the committed real sample `data/sample` from `../shared/data`.
 
 use std::path::{Path, PathBuf};
@@ -27,12 +30,13 @@ fn main() -> Result<()> {
             only: args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned(),
         }),
         Some("fuzz-seeds") => {
-            let dir = args.get(1).map_or("fuzz/corpus", String::as_str);
+            let dir = args.get(1).map_or("fuzz/seeds", String::as_str);
             run("cargo", &["run", "-p", "ailake-benches", "--bin", "fuzz_seeds", "--", dir])
         }
+        Some("fuzz-smoke") => fuzz_smoke(),
         Some("sample") => sample::sample(&root()),
         _ => bail!(
-            "usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|python|objstore|engine|sql] | fuzz-seeds [DIR] | sample>"
+            "usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|python|objstore|engine|sql] | fuzz-seeds [DIR] | fuzz-smoke | sample>"
         ),
     }
 }
@@ -130,6 +134,66 @@ fn ci() -> Result<()> {
         "cargo",
         &["clippy", "-p", "ailk-index", "--features", "cuda", "--all-targets", "--", "-D", "warnings"],
     )?;
-    run("cargo", &["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"])?;
+    fuzz_smoke()?;
+    Ok(())
+}
+
+/// The fuzz targets, instrumented for coverage as `cargo fuzz` would (on stable, through
+/// rustc's `sancov-module` pass), each run for [`FUZZ_SECONDS`] from the committed seeds in
+/// `fuzz/seeds`: a crash, panic or leak fails the run and libFuzzer leaves the input under
+/// `fuzz/artifacts/`.
+fn fuzz_smoke() -> Result<()> {
+    const TARGETS: [&str; 3] = ["section_decode", "shard_open", "summaries_decode"];
+    const FUZZ_SECONDS: u32 = 20;
+    const TRIPLE: &str = "x86_64-unknown-linux-gnu";
+    let root = root();
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("fuzz-smoke");
+    let flags = [
+        "--cfg fuzzing",
+        "-Cpasses=sancov-module",
+        "-Cllvm-args=-sanitizer-coverage-level=4",
+        "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+        "-Cllvm-args=-sanitizer-coverage-pc-table",
+        "-Cllvm-args=-sanitizer-coverage-trace-compares",
+        "-Cdebug-assertions",
+        "-Coverflow-checks",
+    ]
+    .join(" ");
+    let target_dir_arg = target_dir.to_string_lossy().into_owned();
+    eprintln!("$ RUSTFLAGS='{flags}' cargo build --manifest-path fuzz/Cargo.toml --release --bins");
+    // `--target` keeps the instrumentation flags off build scripts and proc macros.
+    let status = Command::new("cargo")
+        .args(["build", "--manifest-path", "fuzz/Cargo.toml", "--release", "--bins", "--target", TRIPLE])
+        .args(["--target-dir", &target_dir_arg])
+        .env("RUSTFLAGS", &flags)
+        .current_dir(&root)
+        .status()
+        .context("starting cargo")?;
+    if !status.success() {
+        bail!("building the fuzz targets failed with {status}");
+    }
+    let corpus_root = std::env::temp_dir().join(format!("ailake-fuzz-smoke-{}", std::process::id()));
+    let artifacts = root.join("fuzz/artifacts");
+    std::fs::create_dir_all(&artifacts)?;
+    for target in TARGETS {
+        // A scratch corpus: libFuzzer adds what it finds there, the committed seeds stay as they are.
+        let corpus = corpus_root.join(target);
+        std::fs::create_dir_all(&corpus)?;
+        let binary = target_dir.join(TRIPLE).join("release").join(target);
+        let seeds = root.join("fuzz/seeds").join(target);
+        run(
+            &binary.to_string_lossy(),
+            &[
+                &format!("-max_total_time={FUZZ_SECONDS}"),
+                &format!("-artifact_prefix={}/", artifacts.display()),
+                "-print_final_stats=1",
+                &corpus.to_string_lossy(),
+                &seeds.to_string_lossy(),
+            ],
+        )?;
+    }
+    let _ = std::fs::remove_dir_all(&corpus_root);
     Ok(())
 }

@@ -221,6 +221,88 @@ async fn bad_input_is_one_line_a_nonzero_exit_and_nothing_committed() {
     assert_eq!(live_ids(&wh, "docs.t").await, (0..200).collect::<Vec<_>>());
 }
 
+/// Hostile names and queries through the command line: each a typed error on one line, no
+/// directory made outside the warehouse's tables, the table's snapshot and rows unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_names_and_queries_fail_cleanly_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    let s = sample();
+    create(&wh);
+    let good = dir.path().join("good.parquet");
+    write_parquet(&good, &list_batch(&s, 0..100));
+    ok(&wh, &["ingest", "docs.t", good.to_str().unwrap()]);
+    let before = snapshot(&wh, "docs.t").await;
+    let listing = |root: &Path| {
+        let mut all: Vec<PathBuf> = walk(root);
+        all.sort();
+        all
+    };
+    let tree = listing(dir.path());
+    for name in [
+        "..",
+        "docs/../x",
+        "../escape.t",
+        "a/b",
+        "",
+        ".",
+        "docs..t",
+        "docs.",
+        ".t",
+        " docs.t",
+        "docs.t ",
+        "docs.a\\b",
+        "docs.a\tb",
+    ] {
+        for cmd in
+            [&["create", name, "--vector", "e:8:l2"][..], &["search", name, "--like", "1"], &["info", name]]
+        {
+            let line = fails(&wh, cmd, 2, "");
+            assert!(line.contains("table name") || line.contains("namespace.table"), "{cmd:?}: {line}");
+        }
+        fails(&wh, &["ingest", name, good.to_str().unwrap()], 2, "");
+        fails(&wh, &["vacuum", name, "--older-than", "0s"], 2, "");
+    }
+    assert_eq!(listing(dir.path()), tree, "a refused name made or removed nothing");
+    // Unicode names are names.
+    ok(&wh, &["create", "dokumente.straße", "--vector", "e:8:l2"]);
+    ok(&wh, &["info", "dokumente.straße"]);
+
+    // Queries: k out of range, filters deep, wide, on the vector column or of the wrong type.
+    fails(&wh, &["search", "docs.t", "--like", "1", "-k", "0"], 2, "-k");
+    fails(&wh, &["search", "docs.t", "--like", "1", "-k", "99999999999999999999999"], 2, "-k");
+    fails(&wh, &["search", "docs.t", "--like", "1", "-k", "1.5"], 2, "-k");
+    let all = ok(&wh, &["search", "docs.t", "--like", "1", "-k", "100000", "--format", "json"]);
+    let rows: Value = serde_json::from_str(&all).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 100, "k above the rows returns every row");
+    let deep = format!("{}id = 1{}", "(".repeat(20_000), ")".repeat(20_000));
+    fails(&wh, &["search", "docs.t", "--like", "1", "--filter", &deep], 2, "nest");
+    let wide = format!("id IN ({})", (0..10_000).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    let hits =
+        ok(&wh, &["search", "docs.t", "--like", "1", "-k", "5", "--filter", &wide, "--format", "json"]);
+    assert_eq!(serde_json::from_str::<Value>(&hits).unwrap().as_array().unwrap().len(), 5);
+    fails(&wh, &["search", "docs.t", "--like", "1", "--filter", "embedding = 1"], 2, "embedding");
+    fails(&wh, &["search", "docs.t", "--like", "1", "--filter", ""], 2, "");
+    let zero = format!("[{}]", vec!["0"; 384].join(","));
+    fails(&wh, &["search", "docs.t", "--vector", &zero], 2, "zero");
+    fails(&wh, &["delete", "docs.t", "--filter", &deep], 2, "nest");
+    assert_eq!(snapshot(&wh, "docs.t").await, before, "nothing was committed");
+    assert_eq!(live_ids(&wh, "docs.t").await, (0..100).collect::<Vec<_>>());
+}
+
+/// Every path under `root`, directories included.
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_removes_rows_from_search_and_info() {
     let dir = tempfile::tempdir().unwrap();

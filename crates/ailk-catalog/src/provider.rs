@@ -20,12 +20,21 @@ pub struct TableIdent {
 }
 
 impl TableIdent {
-    /// A table `name` in `namespace`; both must be non-empty and the name free of dots.
+    /// A table `name` in `namespace`. Every namespace level and the name must be non-empty,
+    /// free of `/`, `\` and control characters and not padded with whitespace (each becomes a
+    /// directory of the table's location); the name holds no dot.
     pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> Result<Self> {
         let (namespace, name) = (namespace.into(), name.into());
-        let bad_ns = namespace.is_empty() || namespace.split('.').any(str::is_empty);
-        if bad_ns || name.is_empty() || name.contains('.') || name.contains('/') || namespace.contains('/') {
-            return Err(CatalogError::InvalidInput(format!("invalid table name {namespace:?}.{name:?}")));
+        let problem = namespace
+            .split('.')
+            .chain([name.as_str()])
+            .find_map(level_problem)
+            .or_else(|| name.contains('.').then_some("the table name holds a dot"));
+        if let Some(problem) = problem {
+            return Err(CatalogError::InvalidInput(format!(
+                "invalid table name {:?}: {problem}",
+                format!("{namespace}.{name}")
+            )));
         }
         Ok(Self { namespace, name })
     }
@@ -41,6 +50,21 @@ impl TableIdent {
     /// The table's directory relative to the warehouse root: `namespace/levels/name`.
     pub fn relative_location(&self) -> String {
         format!("{}/{}", self.namespace.replace('.', "/"), self.name)
+    }
+}
+
+/// Why `level` (one namespace level, or the table name) cannot name a directory, if it cannot.
+fn level_problem(level: &str) -> Option<&'static str> {
+    if level.is_empty() {
+        Some("a namespace level or the name is empty")
+    } else if level.contains(['/', '\\']) {
+        Some("names hold no / or \\")
+    } else if level.chars().any(char::is_control) {
+        Some("names hold no control characters")
+    } else if level.trim() != level {
+        Some("names do not start or end with whitespace")
+    } else {
+        None
     }
 }
 

@@ -111,6 +111,10 @@ async fn bad_input_is_typed_and_commits_nothing() {
     assert!(matches!(missing, Err(CatalogError::TableNotFound(_))));
     assert!(TableIdent::parse("no_namespace").is_err());
     assert!(TableIdent::new("ns", "a.b").is_err());
+    for bad in ["..", "a..b", "a/b.c", "a.b\\c", " a.b", "a.b ", "a.b\n", ".b", "a."] {
+        assert!(matches!(TableIdent::parse(bad), Err(CatalogError::InvalidInput(_))), "{bad:?}");
+    }
+    assert_eq!(TableIdent::parse("prod.emb.straße").unwrap().relative_location(), "prod/emb/straße");
 
     let table = Table::create(
         catalog.clone(),
