@@ -7,7 +7,6 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ailake::catalog::file_schema;
 use ailake::prelude::*;
 use ailk_testkit::texmex::Matrix;
 use arrow_array::{ArrayRef, FixedSizeListArray, Float32Array, RecordBatch};
@@ -52,7 +51,7 @@ impl Expected {
     /// From the table's current schema.
     pub fn of(table: &Table) -> anyhow::Result<Self> {
         let specs = table.vector_columns()?;
-        Ok(Self { schema: file_schema(table.schema(), &specs)?, specs })
+        Ok(Self { schema: table.file_schema()?, specs })
     }
 
     fn attributes(&self) -> Schema {

@@ -38,8 +38,7 @@ use crate::source::TableSource;
 /// nullable (a column added by schema evolution reads as null in older files), without the
 /// Parquet field-id metadata.
 pub(crate) fn sql_schema(table: &ailake::Table) -> Result<SchemaRef> {
-    let specs = table.vector_columns().map_err(to_df)?;
-    let schema = ailake::catalog::file_schema(table.schema(), &specs).map_err(to_df)?;
+    let schema = table.file_schema().map_err(to_df)?;
     Ok(Arc::new(Schema::new(
         schema.fields().iter().map(|f| Field::new(f.name(), f.data_type().clone(), true)).collect::<Vec<_>>(),
     )))

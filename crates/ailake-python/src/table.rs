@@ -76,8 +76,7 @@ impl PyTable {
     fn input_batch(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<RecordBatch> {
         let batch = record_batch(py, data)?;
         let table = self.table();
-        let specs = table.vector_columns().py(py)?;
-        let schema = ailake::catalog::file_schema(table.schema(), &specs).py(py)?;
+        let schema = table.file_schema().py(py)?;
         conform(py, batch, &schema)
     }
 

@@ -303,6 +303,13 @@ impl Table {
         parse_specs(self.properties().get(VECTOR_COLUMNS_PROPERTY).map_or("", |s| s))
     }
 
+    /// The Arrow schema the table's data files are written and read with: its columns with
+    /// their field ids, vector columns as `FixedSizeList<Float32, dim>` (see
+    /// [`crate::file_schema`]).
+    pub fn file_schema(&self) -> Result<arrow_schema::SchemaRef> {
+        crate::layout::file_schema(self.schema(), &self.vector_columns()?)
+    }
+
     /// Live data files of this handle's snapshot (read once per handle version).
     pub async fn live_files(&self) -> Result<Arc<Vec<LiveFile>>> {
         Ok(self.snapshot_files().await?.data.clone())

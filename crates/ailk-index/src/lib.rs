@@ -34,11 +34,14 @@ pub fn cuda_available() -> bool {
 }
 pub use error::{IndexError, Result};
 pub use flat::{flat_search, ground_truth, FlatIndex};
-pub use hnsw::{HnswIndex, HnswParams, SectionVectors, Traversal};
+pub use hnsw::{HnswIndex, HnswParams, Traversal};
 pub use ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 pub use kmeans::{KMeans, KMeansParams};
 pub use partitions::Partitions;
 pub use pq::ProductQuantizer;
 pub use row_filter::RowFilter;
 pub use topk::{Neighbor, TopK};
-pub use vector_index::{FlatVectors, IndexSpec, QueryParams, VectorIndex};
+pub use vector_index::{
+    FlatVectors, IndexSpec, QueryParams, SectionVectors, VectorIndex, DEFAULT_EF, DEFAULT_NPROBE,
+    DEFAULT_REFINE_FACTOR,
+};

@@ -8,7 +8,7 @@ use ailk_format::{RawVectors, Section, SectionBuilder, SubsectionKind, TypedArra
 
 use crate::error::{IndexError, Result};
 use crate::flat::{check_query, check_vectors, flat_search};
-use crate::hnsw::{HnswIndex, HnswParams, SectionVectors};
+use crate::hnsw::{HnswIndex, HnswParams};
 use crate::ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 use crate::kernels;
 use crate::row_filter::RowFilter;
@@ -28,6 +28,26 @@ pub enum IndexSpec {
     Flat,
 }
 
+/// Where a shard's index finds its full-precision vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SectionVectors {
+    /// An `f32` copy in the AILK section (`RawVectors`): searched in place the moment the
+    /// section is read; the file holds the vectors twice.
+    #[default]
+    F32,
+    /// No copy: the index reads the data file's own Parquet vector column when the shard is
+    /// opened (walks use SQ8 codes made then, re-ranks the exact values). The lightest file.
+    Parquet,
+}
+
+/// IVF lists probed per query unless the caller says otherwise (the one default every layer
+/// uses: [`QueryParams`], [`crate::IvfPqSearch`], the search session's parameters).
+pub const DEFAULT_NPROBE: usize = 32;
+/// IVF-PQ candidates re-ranked exactly per result unless the caller says otherwise.
+pub const DEFAULT_REFINE_FACTOR: usize = 4;
+/// The beam an index without its own default (IVF-PQ, flat) is widened from for a filter.
+pub const DEFAULT_EF: usize = 64;
+
 /// Query-time knobs of every index kind (each reads the ones it has).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueryParams {
@@ -41,7 +61,7 @@ pub struct QueryParams {
 
 impl Default for QueryParams {
     fn default() -> Self {
-        Self { ef: None, nprobe: 8, refine_factor: 4 }
+        Self { ef: None, nprobe: DEFAULT_NPROBE, refine_factor: DEFAULT_REFINE_FACTOR }
     }
 }
 
@@ -239,6 +259,15 @@ impl VectorIndex {
             VectorIndex::Hnsw(h) => h.len(),
             VectorIndex::IvfPq(ivf) => ivf.len(),
             VectorIndex::Flat { vectors, dim, .. } => vectors.len() / (*dim).max(1),
+        }
+    }
+
+    /// The beam width a query without `ef` uses: the graph's `ef_search`, else
+    /// [`DEFAULT_EF`] (what a filtered search widens by the inverse selectivity).
+    pub fn default_ef(&self) -> usize {
+        match self {
+            VectorIndex::Hnsw(h) => h.params().ef_search,
+            VectorIndex::IvfPq(_) | VectorIndex::Flat { .. } => DEFAULT_EF,
         }
     }
 

@@ -9,13 +9,8 @@
 #![forbid(unsafe_code)]
 
 mod cache;
-mod cached_store;
-mod disk_cache;
 pub mod error;
 pub mod filter;
-mod filter_parse;
-mod filter_prune;
-mod filter_rows;
 pub mod params;
 mod partitions;
 mod rows;
@@ -23,12 +18,12 @@ mod scan;
 mod session;
 mod shard;
 
+pub use cache::disk::DiskCache;
 pub use cache::{CacheStats, ShardCache};
-pub use disk_cache::DiskCache;
 pub use error::{Result, SearchError};
+pub use filter::prune::may_match as file_may_match;
+pub use filter::rows::{check_filter, rows_matching};
 pub use filter::{Filter, Literal, Op};
-pub use filter_prune::may_match as file_may_match;
-pub use filter_rows::{check_filter, rows_matching};
 pub use params::{CounterSnapshot, FilterStrategy, SearchParams};
 pub use partitions::{load_partitions, partitions_property, read_table_rows};
 pub use scan::{scan_file, FileScan};

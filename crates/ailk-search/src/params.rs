@@ -57,8 +57,8 @@ impl Default for SearchParams {
         Self {
             column: None,
             ef: None,
-            nprobe: 32,
-            refine_factor: 4,
+            nprobe: ailk_index::DEFAULT_NPROBE,
+            refine_factor: ailk_index::DEFAULT_REFINE_FACTOR,
             projection: None,
             filter: None,
             filter_strategy: FilterStrategy::Auto,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ailk_catalog::{file_schema, Table};
+use ailk_catalog::Table;
 use ailk_format::object_store::ObjectStoreExt;
 use ailk_format::{ReadOptions, ShardReader};
 use ailk_index::Partitions;
@@ -48,7 +48,7 @@ pub async fn load_partitions(table: &Table, column: &str) -> Result<Option<Arc<P
 /// cast to the table's types, vector columns as `FixedSizeList<Float32>`; null for columns the
 /// file predates).
 pub async fn read_table_rows(table: &Table, uri: &str) -> Result<Vec<RecordBatch>> {
-    let schema = file_schema(table.schema(), &table.vector_columns()?)?;
+    let schema = table.file_schema()?;
     let store = table.warehouse().store().clone();
     let path = table.warehouse().path_of(uri)?;
     let reader = ShardReader::open(store.clone(), path.clone(), ReadOptions::default()).await?;

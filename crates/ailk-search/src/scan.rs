@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::ops::Range;
 use std::sync::Arc;
 
-use ailk_catalog::{file_schema, LiveFile, Table};
+use ailk_catalog::{LiveFile, Table};
 use ailk_format::{resolve_columns, ReadOptions, ShardReader};
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, FieldRef};
@@ -16,8 +16,8 @@ use parquet::file::metadata::RowGroupMetaData;
 use parquet::file::statistics::Statistics;
 
 use crate::error::{Result, SearchError};
+use crate::filter::prune::may_match_bounds;
 use crate::filter::{Filter, Literal};
-use crate::filter_prune::may_match_bounds;
 use crate::rows::read_conformed;
 
 /// What scanning one data file read.
@@ -45,7 +45,7 @@ pub async fn scan_file(
     filter: Option<&Filter>,
     deleted: &[u64],
 ) -> Result<FileScan> {
-    let schema = file_schema(table.schema(), &table.vector_columns()?)?;
+    let schema = table.file_schema()?;
     let fields: Vec<FieldRef> = columns
         .iter()
         .map(|c| {

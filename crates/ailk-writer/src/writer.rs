@@ -7,8 +7,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use ailk_catalog::{
-    file_schema, Catalog, CatalogProvider, IndexKind, Occupancy, Table, TableIdent, VectorSpec, Warehouse,
-    WriteLease,
+    Catalog, CatalogProvider, IndexKind, Occupancy, Table, TableIdent, VectorSpec, Warehouse, WriteLease,
 };
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::{ObjectStoreExt, PutPayload};
@@ -92,7 +91,7 @@ impl TableWriter {
                 table.ident()
             )));
         }
-        let schema = file_schema(table.schema(), &specs)?;
+        let schema = table.file_schema()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 table: table.clone(),

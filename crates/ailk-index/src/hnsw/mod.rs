@@ -18,6 +18,7 @@ use crate::kernels::{normalize, DistanceFn};
 use crate::row_filter::{Accept, AllRows, RowFilter};
 use crate::sq8::{Sq8Codes, Sq8Query};
 use crate::topk::Neighbor;
+use crate::vector_index::SectionVectors;
 use crate::Metric;
 use build::{draw_levels, BuildGraph, Builder};
 use search::{walk, with_scratch, Links, Oracle, Space};
@@ -95,18 +96,6 @@ impl Links for FrozenView<'_> {
             }
         }
     }
-}
-
-/// Where a shard's index finds its full-precision vectors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SectionVectors {
-    /// An `f32` copy in the AILK section (`RawVectors`): searched in place the moment the
-    /// section is read; the file holds the vectors twice.
-    #[default]
-    F32,
-    /// No copy: the index reads the data file's own Parquet vector column when the shard is
-    /// opened (walks use SQ8 codes made then, re-ranks the exact values). The lightest file.
-    Parquet,
 }
 
 /// How a search measures distances while it walks the graph.

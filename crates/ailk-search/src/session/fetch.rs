@@ -98,13 +98,13 @@ impl SearchSession {
         let mut reader = None;
         let (mut whole, mut selected) = (Vec::new(), Vec::new());
         for (c, field) in fields.iter().enumerate() {
-            if let Some(column) = self.cache.get_column(&plan.uri, &column_key(field)) {
+            if let Some(column) = self.cache.get_column(plan.uri(), &column_key(field)) {
                 columns[c] = Some(take(&column, &indices, None)?);
                 continue;
             }
             let reader = match &reader {
                 Some(r) => r,
-                None => reader.insert(self.reader(&plan.uri, &plan.path, plan.file_size).await?),
+                None => reader.insert(self.reader(plan.uri(), &plan.path, plan.file_size()).await?),
             };
             if decoded_size(reader, field)? <= DECODED_COLUMN_MAX {
                 whole.push(c);
@@ -123,12 +123,12 @@ impl SearchSession {
                 if column.len() != total {
                     return Err(SearchError::Corrupt(format!(
                         "{}: column {} has {} rows of {total}",
-                        plan.uri,
+                        plan.uri(),
                         fields[c].name(),
                         column.len()
                     )));
                 }
-                self.cache.insert_column(&plan.uri, &column_key(&fields[c]), column.clone());
+                self.cache.insert_column(plan.uri(), &column_key(&fields[c]), column.clone());
                 columns[c] = Some(take(&column, &indices, None)?);
             }
         }
@@ -144,7 +144,7 @@ impl SearchSession {
             if got != rows.len() {
                 return Err(SearchError::Corrupt(format!(
                     "{}: fetched {got} rows of {}",
-                    plan.uri,
+                    plan.uri(),
                     rows.len()
                 )));
             }

@@ -8,9 +8,10 @@ use std::collections::{HashMap, HashSet};
 
 use arrow_array::RecordBatch;
 
-use super::{SearchSession, OUTSIDE_PROBES};
+use super::plan::{Visit, OUTSIDE_PROBES};
+use super::SearchSession;
 use crate::error::{Result, SearchError};
-use crate::filter_prune::may_match;
+use crate::filter::prune::may_match;
 use crate::params::SearchParams;
 
 /// A shard a search of one query visits unless its distance lower bound prunes it.
@@ -43,21 +44,21 @@ impl SearchSession {
         let (spec, q, k) = self.prepare(query, k, params)?;
         let mut out = Vec::new();
         let mut rows_held = 0u64;
-        for (i, rank, _) in self.visit_order(&q, &spec, params) {
+        for Visit { shard: i, rank, .. } in self.visit_order(&q, &spec, params) {
             let plan = &self.plan[i];
             if params
                 .filter
                 .as_ref()
-                .is_some_and(|f| !may_match(f, &self.files[i].data_file, self.table.schema()))
+                .is_some_and(|f| !may_match(f, &plan.file.data_file, self.table.schema()))
             {
                 continue;
             }
             if rank == OUTSIDE_PROBES && rows_held >= k as u64 {
                 break;
             }
-            let deleted = self.deletes.deleted(&plan.uri);
+            let deleted = self.deletes.deleted(plan.uri());
             let rows = match &params.filter {
-                None => plan.rows.saturating_sub(deleted.len() as u64),
+                None => plan.rows().saturating_sub(deleted.len() as u64),
                 Some(f) => {
                     let matching = self.filter_matches(plan, f).await?;
                     matching.iter().filter(|&&r| deleted.binary_search(&u64::from(r)).is_err()).count() as u64
@@ -65,7 +66,7 @@ impl SearchSession {
             };
             // A search returns at most `k` rows of one shard.
             rows_held += rows.min(k as u64);
-            out.push(ShardCandidate { uri: plan.uri.clone(), rows });
+            out.push(ShardCandidate { uri: plan.uri().to_string(), rows });
         }
         Ok(out)
     }
@@ -83,8 +84,7 @@ impl SearchSession {
     ) -> Result<RecordBatch> {
         let (spec, q, k) = self.prepare(query, k, params)?;
         let projection = self.projection(params)?;
-        let index: HashMap<&str, usize> =
-            self.plan.iter().enumerate().map(|(i, p)| (p.uri.as_str(), i)).collect();
+        let index: HashMap<&str, usize> = self.plan.iter().enumerate().map(|(i, p)| (p.uri(), i)).collect();
         let only: HashSet<usize> = files
             .iter()
             .map(|f| {

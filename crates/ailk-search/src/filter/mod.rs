@@ -9,6 +9,10 @@ use arrow_schema::DataType;
 
 use crate::error::{Result, SearchError};
 
+mod parse;
+pub(crate) mod prune;
+pub(crate) mod rows;
+
 /// A literal a column is compared with (cast to the column's type).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {

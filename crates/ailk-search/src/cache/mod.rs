@@ -14,7 +14,10 @@ use ailk_format::ShardReader;
 use arrow_array::{Array, ArrayRef};
 use bytes::Bytes;
 
-use crate::disk_cache::DiskCache;
+pub(crate) mod disk;
+pub(crate) mod store;
+
+use crate::cache::disk::DiskCache;
 use crate::shard::LoadedShard;
 
 /// Budget of the process-wide cache when `AILAKE_CACHE_BYTES` does not set one: 2 GiB.

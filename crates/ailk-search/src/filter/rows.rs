@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use ailk_catalog::{file_schema, Table};
+use ailk_catalog::Table;
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
 use ailk_format::ShardReader;
@@ -54,13 +54,13 @@ pub(crate) async fn matching_rows(
 /// Checks `filter` against `table`'s schema (see [`filter_fields`]); `InvalidQuery` names
 /// the unknown column or the impossible comparison.
 pub fn check_filter(table: &Table, filter: &Filter) -> Result<()> {
-    let schema = file_schema(table.schema(), &table.vector_columns()?)?;
+    let schema = table.file_schema()?;
     filter_fields(filter, &schema).map(|_| ())
 }
 
 /// Positions (ascending) of the rows of data file `uri` of `table` that match `filter`.
 pub async fn rows_matching(table: &Table, uri: &str, filter: &Filter) -> Result<Vec<u32>> {
-    let schema = file_schema(table.schema(), &table.vector_columns()?)?;
+    let schema = table.file_schema()?;
     let fields = filter_fields(filter, &schema)?;
     let store = table.warehouse().store().clone();
     let path = table.warehouse().path_of(uri)?;
