@@ -92,8 +92,8 @@ pub struct IvfPqSearch {
 impl Default for IvfPqSearch {
     fn default() -> Self {
         IvfPqSearch {
-            nprobe: crate::vector_index::DEFAULT_NPROBE,
-            refine_factor: crate::vector_index::DEFAULT_REFINE_FACTOR,
+            nprobe: crate::knobs::DEFAULT_NPROBE,
+            refine_factor: crate::knobs::DEFAULT_REFINE_FACTOR,
         }
     }
 }
@@ -519,16 +519,16 @@ impl IvfPqIndex {
 
     /// Adds codebook, lists and (if kept) raw vectors to a section under `column`.
     pub fn add_to_section<'a>(&'a self, section: &mut SectionBuilder<'a>, column: u16) -> Result<()> {
-        self.add_to_section_with(section, column, crate::vector_index::SectionVectors::F32)
+        self.add_to_section_with(section, column, crate::knobs::SectionVectors::F32)
     }
 
     /// [`Self::add_to_section`], raw vectors copied into the section only with
-    /// [`crate::vector_index::SectionVectors::F32`].
+    /// [`crate::knobs::SectionVectors::F32`].
     pub fn add_to_section_with<'a>(
         &'a self,
         section: &mut SectionBuilder<'a>,
         column: u16,
-        vectors: crate::vector_index::SectionVectors,
+        vectors: crate::knobs::SectionVectors,
     ) -> Result<()> {
         self.codebook.add_to_section(section, column)?;
         section.add(
@@ -536,8 +536,7 @@ impl IvfPqIndex {
             column,
             IvfLists::encode(self.codebook.pq.m as u32, &self.offsets, &self.codes, &self.row_ids)?,
         );
-        if let Some(v) = self.vectors.as_ref().filter(|_| vectors == crate::vector_index::SectionVectors::F32)
-        {
+        if let Some(v) = self.vectors.as_ref().filter(|_| vectors == crate::knobs::SectionVectors::F32) {
             section.add(
                 SubsectionKind::RawVectors,
                 column,

@@ -15,6 +15,7 @@ pub mod hnsw;
 pub mod ivfpq;
 pub mod kernels;
 pub mod kmeans;
+pub mod knobs;
 pub mod partitions;
 pub mod pq;
 pub mod row_filter;
@@ -37,11 +38,9 @@ pub use flat::{flat_search, ground_truth, FlatIndex};
 pub use hnsw::{HnswIndex, HnswParams, Traversal};
 pub use ivfpq::{IvfPqCodebook, IvfPqConfig, IvfPqIndex, IvfPqSearch};
 pub use kmeans::{KMeans, KMeansParams};
+pub use knobs::{QueryParams, SectionVectors, DEFAULT_EF, DEFAULT_NPROBE, DEFAULT_REFINE_FACTOR};
 pub use partitions::Partitions;
 pub use pq::ProductQuantizer;
 pub use row_filter::RowFilter;
 pub use topk::{Neighbor, TopK};
-pub use vector_index::{
-    FlatVectors, IndexSpec, QueryParams, SectionVectors, VectorIndex, DEFAULT_EF, DEFAULT_NPROBE,
-    DEFAULT_REFINE_FACTOR,
-};
+pub use vector_index::{FlatVectors, IndexSpec, VectorIndex};

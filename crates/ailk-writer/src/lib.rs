@@ -17,6 +17,7 @@
 mod build;
 mod codebook;
 mod compact;
+mod compat;
 mod deferred;
 mod delete;
 pub mod error;

@@ -1,6 +1,6 @@
-//! Staged files and the commit: what a writer wrote but has not committed yet, the batch ids
-//! it has reserved, and [`TableWriter::commit`], which turns everything staged into one
-//! Iceberg snapshot.
+//! Staged files and their commit: what a writer wrote but has not committed yet, the batch
+//! ids it has reserved, and [`Staging::commit_staged`], which turns everything staged into
+//! one Iceberg snapshot (`TableWriter::commit` runs it).
 //!
 //! Exactly-once for a batch id rests on two checks: a writer reserves the id atomically before
 //! any I/O (so clones of one writer never write it twice; a duplicate waits for the holder's
@@ -13,12 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as SyncMutex};
 
 use ailk_catalog::iceberg::spec::DataFile;
-use ailk_catalog::{release_lease, CommitOutcome, ShardSummary, SnapshotUpdate, WriteLease};
+use ailk_catalog::{release_lease, CommitOutcome, ShardSummary, SnapshotUpdate, Table, WriteLease};
 use ailk_format::object_store::ObjectStoreExt;
 use tokio::sync::{Mutex, Notify};
 
-use crate::error::{Result, WriterError};
-use crate::writer::TableWriter;
+use crate::error::Result;
 
 /// Where a staged file is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,37 +131,31 @@ impl Drop for Reservation<'_> {
     }
 }
 
-impl TableWriter {
-    /// Commits every staged file as one snapshot and returns its id; with nothing staged,
-    /// returns the table's current snapshot id (0 for an empty table). A background build
-    /// that finished before this call put its indexed file in this commit; one that finishes
-    /// later commits a replace. A staged batch whose id another writer committed first is
-    /// dropped (its file deleted), the rest committed.
-    ///
-    /// Cancel-safe: the commit runs in its own task, so dropping this future (a timeout)
-    /// never separates the catalog swap from marking the files committed.
-    pub async fn commit(&self) -> Result<i64> {
-        let writer = self.clone();
-        tokio::spawn(async move { writer.commit_staged().await })
-            .await
-            .map_err(|e| WriterError::Internal(format!("commit task: {e}")))?
-    }
-
-    async fn commit_staged(&self) -> Result<i64> {
-        let mut entries = self.staging().entries.lock().await;
+impl Staging {
+    /// Commits every staged entry to `table` as one snapshot (built on `expected_parent` when
+    /// given) and returns its id; with nothing staged, the table's current snapshot id (0
+    /// for an empty table); the flag says whether this call committed a snapshot. An entry
+    /// whose batch id another writer committed first is dropped (its file deleted) and the
+    /// rest retried.
+    pub async fn commit_staged(
+        &self,
+        table: &Table,
+        expected_parent: Option<Option<i64>>,
+    ) -> Result<(i64, bool)> {
+        let mut entries = self.entries.lock().await;
         loop {
             let staged: Vec<&Entry> = entries.iter().filter(|e| e.state == EntryState::Staged).collect();
             if staged.is_empty() {
-                return Ok(self.table().refresh().await?.snapshot_id().unwrap_or(0));
+                return Ok((table.refresh().await?.snapshot_id().unwrap_or(0), false));
             }
             let mut update = SnapshotUpdate::append(staged.iter().map(|e| e.data_file.clone()).collect())
                 .with_summaries(staged.iter().map(|e| e.summary.clone()).collect())
                 .with_batch_ids(staged.iter().filter_map(|e| e.batch_id.clone()))
-                .with_written_schema(std::sync::Arc::new(self.table().schema().clone()));
-            if let Some(parent) = self.expected_parent() {
+                .with_written_schema(std::sync::Arc::new(table.schema().clone()));
+            if let Some(parent) = expected_parent {
                 update = update.with_expected_parent(parent);
             }
-            match self.table().commit(update).await? {
+            match table.commit(update).await? {
                 CommitOutcome::Committed { snapshot_id, attempts } => {
                     let files = staged.len();
                     let mut leases = Vec::new();
@@ -173,12 +166,11 @@ impl TableWriter {
                     for lease in leases {
                         release_lease(lease).await;
                     }
-                    self.parent_moved_to(snapshot_id);
                     tracing::info!(snapshot_id, files, attempts, "committed");
-                    return Ok(snapshot_id);
+                    return Ok((snapshot_id, true));
                 }
                 CommitOutcome::AlreadyCommitted { batch_id, .. } => {
-                    let wh = self.table().warehouse();
+                    let wh = table.warehouse();
                     for e in entries.iter_mut() {
                         if e.state == EntryState::Staged && e.batch_id.as_deref() == Some(batch_id.as_str()) {
                             e.state = EntryState::Dropped;

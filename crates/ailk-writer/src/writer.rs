@@ -1,21 +1,19 @@
 //! [`TableWriter`]: writes batches with their vector index into a table. One general call,
 //! [`TableWriter::write`] (vectors as `FixedSizeList<Float32>` columns of the batch) or
 //! [`TableWriter::write_flat`] (vectors as flat slices), takes [`WriteOptions`]; the seed's
-//! `write_batch*` methods are thin wrappers over it.
+//! `write_batch*` methods are thin wrappers over it (`compat.rs`).
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex as SyncMutex};
 
-use ailk_catalog::{
-    Catalog, CatalogProvider, IndexKind, Occupancy, Table, TableIdent, VectorSpec, Warehouse, WriteLease,
-};
+use ailk_catalog::{IndexKind, Occupancy, Table, VectorSpec, WriteLease};
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::{ObjectStoreExt, PutPayload};
 use ailk_format::write_shard_bytes;
 use ailk_index::{IvfPqConfig, Partitions};
 use ailk_search::load_partitions;
 use arrow_array::RecordBatch;
-use arrow_schema::{Schema as ArrowSchema, SchemaRef};
+use arrow_schema::SchemaRef;
 use tokio::task::JoinHandle;
 
 use crate::build::{build_section, shard_summary, summarize, IndexPlan};
@@ -23,7 +21,7 @@ use crate::codebook::SharedCodebooks;
 use crate::error::{Result, WriterError};
 use crate::options::{IndexChoice, WriteOptions};
 use crate::policy::WritePolicy;
-use crate::prepare::{flatten, prepare, split_vector_columns, MultiVectorBatch, PreparedBatch, VectorInput};
+use crate::prepare::{prepare, split_vector_columns, PreparedBatch, VectorInput};
 use crate::staging::{Entry, EntryState, Staging};
 
 /// A data file this writer wrote, as reported to the caller.
@@ -107,37 +105,6 @@ impl TableWriter {
         })
     }
 
-    /// A writer for the existing table `table` (loads it; see [`TableWriter::for_table`]).
-    pub async fn new(
-        catalog: Arc<dyn CatalogProvider>,
-        warehouse: Warehouse,
-        policy: WritePolicy,
-        table: TableIdent,
-    ) -> Result<Self> {
-        Self::for_table(&Table::load(catalog, warehouse, table).await?, policy)
-    }
-
-    /// A writer for `table`, creating it with `attributes` (flat columns) and `vectors`
-    /// (primary first) when it does not exist. An existing table must have these vector
-    /// columns. A thin wrapper over [`Catalog::create_or_load_table`].
-    pub async fn create_or_open(
-        catalog: Arc<dyn CatalogProvider>,
-        warehouse: Warehouse,
-        policy: WritePolicy,
-        table: TableIdent,
-        attributes: &ArrowSchema,
-        vectors: &[VectorSpec],
-    ) -> Result<Self> {
-        let table = Catalog::new(catalog, warehouse)
-            .create_or_load_table(&table, attributes, vectors)
-            .await
-            .map_err(|e| match e {
-                ailk_catalog::CatalogError::SchemaMismatch(m) => WriterError::SchemaMismatch(m),
-                e => e.into(),
-            })?;
-        Self::for_table(&table, policy)
-    }
-
     /// This handle with commits that fail with `StaleParent` (nothing committed) unless the
     /// table is still at snapshot `id` — the snapshot the caller based its writes on. After
     /// each commit the expectation moves to the new snapshot. Other clones of the writer made
@@ -154,6 +121,29 @@ impl TableWriter {
         if let Some(p) = &self.parent {
             *p.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot_id);
         }
+    }
+
+    /// Commits every staged file as one snapshot and returns its id; with nothing staged,
+    /// returns the table's current snapshot id (0 for an empty table). A background build
+    /// that finished before this call put its indexed file in this commit; one that finishes
+    /// later commits a replace. A staged batch whose id another writer committed first is
+    /// dropped (its file deleted), the rest committed.
+    ///
+    /// Cancel-safe: the commit runs in its own task, so dropping this future (a timeout)
+    /// never separates the catalog swap from marking the files committed.
+    pub async fn commit(&self) -> Result<i64> {
+        let writer = self.clone();
+        let snapshot_id = tokio::spawn(async move {
+            let (snapshot_id, committed) =
+                writer.staging().commit_staged(writer.table(), writer.expected_parent()).await?;
+            if committed {
+                writer.parent_moved_to(snapshot_id);
+            }
+            Ok::<_, WriterError>(snapshot_id)
+        })
+        .await
+        .map_err(|e| WriterError::Internal(format!("commit task: {e}")))??;
+        Ok(snapshot_id)
     }
 
     /// The table handle the writer was made from (its metadata version; `refresh()` it to
@@ -194,7 +184,7 @@ impl TableWriter {
         self.write_inputs(batch, inputs, opts).await
     }
 
-    async fn write_inputs(
+    pub(crate) async fn write_inputs(
         &self,
         batch: &RecordBatch,
         vectors: Vec<VectorInput<'_>>,
@@ -357,116 +347,6 @@ impl TableWriter {
             lease: None,
         })
     }
-
-    fn single(&self, embeddings: &[Vec<f32>], rows: usize) -> Result<Vec<f32>> {
-        if self.inner.specs.len() > 1 {
-            return Err(WriterError::MissingVectorColumn(self.inner.specs[1].name.clone()));
-        }
-        flatten(&self.inner.specs[0], rows, embeddings)
-    }
-
-    /// [`Self::write_flat`] for a one-vector-column table with one `Vec` per row.
-    async fn write_rows(
-        &self,
-        batch: &RecordBatch,
-        embeddings: &[Vec<f32>],
-        opts: &WriteOptions,
-    ) -> Result<Option<WrittenFile>> {
-        let values = self.single(embeddings, batch.num_rows())?;
-        let column = self.inner.specs[0].name.as_str();
-        let input = vec![VectorInput { column, values: Cow::Owned(values) }];
-        self.write_inputs(batch, input, opts).await
-    }
-
-    /// Writes `batch` with an HNSW section; staged for the next commit.
-    pub async fn write_batch(&self, batch: &RecordBatch, embeddings: &[Vec<f32>]) -> Result<WrittenFile> {
-        written(self.write_rows(batch, embeddings, &WriteOptions::default()).await?)
-    }
-
-    /// Writes `batch` with an IVF-PQ section trained on it (`cfg` or `IvfPqConfig::for_dataset`).
-    pub async fn write_batch_ivf_pq(
-        &self,
-        batch: &RecordBatch,
-        embeddings: &[Vec<f32>],
-        cfg: Option<IvfPqConfig>,
-    ) -> Result<WrittenFile> {
-        let opts = WriteOptions::default().index(IndexChoice::IvfPq(cfg));
-        written(self.write_rows(batch, embeddings, &opts).await?)
-    }
-
-    /// IVF-PQ when a CUDA device or at least `policy.auto_min_cores` CPU cores are present and
-    /// the batch has at least `policy.auto_min_rows` rows; HNSW otherwise.
-    pub async fn write_batch_auto(
-        &self,
-        batch: &RecordBatch,
-        embeddings: &[Vec<f32>],
-    ) -> Result<WrittenFile> {
-        let opts = WriteOptions::default().index(IndexChoice::Auto);
-        written(self.write_rows(batch, embeddings, &opts).await?)
-    }
-
-    /// Writes a batch with several vector columns (every column of the table; the first is
-    /// the primary one used for pruning): one section with an HNSW index per column.
-    pub async fn write_batch_multi(
-        &self,
-        batch: &RecordBatch,
-        vectors: &[MultiVectorBatch],
-    ) -> Result<WrittenFile> {
-        let rows = batch.num_rows();
-        let mut inputs = Vec::with_capacity(vectors.len());
-        for v in vectors {
-            let spec = self
-                .inner
-                .specs
-                .iter()
-                .find(|s| s.name == v.column)
-                .ok_or_else(|| WriterError::MissingVectorColumn(v.column.clone()))?;
-            inputs.push(VectorInput {
-                column: &v.column,
-                values: Cow::Owned(flatten(spec, rows, &v.embeddings)?),
-            });
-        }
-        written(self.write_inputs(batch, inputs, &WriteOptions::default()).await?)
-    }
-
-    /// Writes `batch` with HNSW and tags the commit with `batch_id`. Returns `None` without
-    /// writing anything when the id is already in the table's lineage or staged here.
-    pub async fn write_batch_idempotent(
-        &self,
-        batch_id: &str,
-        batch: &RecordBatch,
-        embeddings: &[Vec<f32>],
-    ) -> Result<Option<WrittenFile>> {
-        self.write_rows(batch, embeddings, &WriteOptions::default().batch_id(batch_id)).await
-    }
-
-    /// Persists `batch` as a Parquet-only file and returns; a background task builds HNSW,
-    /// re-sections the file and puts the indexed file in place (see the ordering rule on
-    /// [`TableWriter::commit`]). Until then searches scan the file exactly.
-    pub async fn write_batch_deferred(
-        &self,
-        batch: &RecordBatch,
-        embeddings: &[Vec<f32>],
-    ) -> Result<WrittenFile> {
-        written(self.write_rows(batch, embeddings, &WriteOptions::default().deferred()).await?)
-    }
-
-    /// Like [`Self::write_batch_deferred`] with IVF-PQ against the table's shared codebook: the
-    /// first build trains it and stores it under the table's metadata directory; later builds,
-    /// here or in other processes, reuse it.
-    pub async fn write_batch_ivf_pq_deferred(
-        &self,
-        batch: &RecordBatch,
-        embeddings: &[Vec<f32>],
-    ) -> Result<WrittenFile> {
-        let opts = WriteOptions::default().index(IndexChoice::IvfPq(None)).deferred();
-        written(self.write_rows(batch, embeddings, &opts).await?)
-    }
-}
-
-/// A write without a batch id always writes.
-fn written(file: Option<WrittenFile>) -> Result<WrittenFile> {
-    file.ok_or_else(|| WriterError::InvalidInput("a write without a batch id wrote nothing".into()))
 }
 
 /// The fewest rows an IVF-PQ shard trains on: 256 codes per sub-quantizer, and `nlist` lists.

@@ -15,10 +15,10 @@ use ailk_format::{
 use crate::error::{IndexError, Result};
 use crate::flat::{check_query, check_vectors};
 use crate::kernels::{normalize, DistanceFn};
+use crate::knobs::SectionVectors;
 use crate::row_filter::{Accept, AllRows, RowFilter};
 use crate::sq8::{Sq8Codes, Sq8Query};
 use crate::topk::Neighbor;
-use crate::vector_index::SectionVectors;
 use crate::Metric;
 use build::{draw_levels, BuildGraph, Builder};
 use search::{walk, with_scratch, Links, Oracle, Space};
