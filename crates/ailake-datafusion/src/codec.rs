@@ -24,11 +24,14 @@ use datafusion_proto::physical_plan::PhysicalExtensionCodec;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 
+use crate::exec::merge::VectorMergeExec;
+use crate::exec::scan::AilakeScanExec;
+use crate::exec::search::VectorSearchExec;
 use crate::filter_expr::FilterWire;
-use crate::merge::VectorMergeExec;
-use crate::search::{SearchOptions, SearchQuery, VectorSearchExec, VectorSearchTable};
+use crate::options::{SearchOptions, SearchQuery};
+use crate::provider::search::VectorSearchTable;
+use crate::provider::table::AilakeTable;
 use crate::source::TableSource;
-use crate::table::{AilakeScanExec, AilakeTable};
 
 /// Marks ailake's encodings (anything else goes to the wrapped codec).
 const MAGIC: &[u8] = b"ailake-datafusion/1\n";

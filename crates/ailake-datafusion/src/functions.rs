@@ -15,9 +15,10 @@ use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 
 use crate::error::to_df;
-use crate::search::{search_schema, SearchOptions, SearchQuery, VectorSearchTable};
+use crate::options::{SearchOptions, SearchQuery};
+use crate::provider::search::{search_schema, VectorSearchTable};
+use crate::provider::table::AilakeTable;
 use crate::source::TableSource;
-use crate::table::AilakeTable;
 
 /// The ailake tables a DataFusion context knows, by SQL name, and the table functions that
 /// read them:
@@ -134,7 +135,7 @@ impl TableFunctionImpl for VectorSearchFunction {
                 spec.dim
             )));
         }
-        let schema = search_schema(crate::table::sql_schema(&table)?.as_ref());
+        let schema = search_schema(crate::schema::sql_schema(&table)?.as_ref());
         Ok(Arc::new(VectorSearchTable {
             source: TableSource::of(&table),
             query: SearchQuery { column, vector, k, options },

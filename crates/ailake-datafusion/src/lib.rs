@@ -34,19 +34,23 @@
 mod ballista;
 mod codec;
 mod error;
+mod exec;
 mod filter_expr;
 mod functions;
-mod merge;
-mod search;
+mod options;
+mod provider;
+mod schema;
 mod source;
-mod table;
 
 #[cfg(feature = "ballista")]
 pub use ballista::{ballista_config, remote_context, start_local_cluster};
 pub use codec::AilakeCodec;
 pub use error::to_df;
+pub use exec::merge::VectorMergeExec;
+pub use exec::scan::AilakeScanExec;
+pub use exec::search::VectorSearchExec;
 pub use filter_expr::{conjunction, to_filter};
 pub use functions::AilakeSql;
-pub use merge::VectorMergeExec;
-pub use search::{SearchOptions, VectorSearchExec, VectorSearchTable};
-pub use table::{AilakeScanExec, AilakeTable};
+pub use options::SearchOptions;
+pub use provider::search::VectorSearchTable;
+pub use provider::table::AilakeTable;

@@ -24,7 +24,7 @@ use datafusion::physical_plan::{
 };
 use futures::TryStreamExt;
 
-use crate::search::nearest_first;
+use crate::exec::search::nearest_first;
 
 /// Keeps the `k` rows of its input with the smallest `_distance` (the last column), nearest
 /// first, in one partition.

@@ -1,0 +1,88 @@
+//! The knobs of a `vector_search` call (`SearchOptions`, its optional fifth argument) and the
+//! planned query (`SearchQuery`) a search table and its plan carry.
+
+use ailake::search::{Filter, SearchParams};
+use datafusion::error::{DataFusionError, Result};
+use serde::{Deserialize, Serialize};
+
+/// Search knobs `vector_search` takes in its optional fifth argument (`'ef=64 nprobe=16'`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchOptions {
+    /// HNSW candidate list size (`ef`).
+    pub ef: Option<usize>,
+    /// IVF-PQ lists probed (`nprobe`).
+    pub nprobe: Option<usize>,
+    /// IVF-PQ exact re-rank factor (`refine`).
+    pub refine_factor: Option<usize>,
+    /// Table partitions probed (`probes`).
+    pub partition_probes: Option<usize>,
+    /// The snapshot searched (`snapshot`; the registered table's when absent).
+    pub snapshot: Option<i64>,
+}
+
+impl SearchOptions {
+    /// Parses `key=value` pairs separated by spaces or commas.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut out = Self::default();
+        for pair in text.split([' ', ',']).filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').ok_or_else(|| {
+                DataFusionError::Plan(format!("vector_search: option {pair:?} is not key=value"))
+            })?;
+            let number = |v: &str| {
+                v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    DataFusionError::Plan(format!(
+                        "vector_search: option {key} must be a positive integer, not {v:?}"
+                    ))
+                })
+            };
+            match key {
+                "ef" => out.ef = Some(number(value)?),
+                "nprobe" => out.nprobe = Some(number(value)?),
+                "refine" => out.refine_factor = Some(number(value)?),
+                "probes" => out.partition_probes = Some(number(value)?),
+                "snapshot" => {
+                    out.snapshot = Some(value.parse().map_err(|_| {
+                        DataFusionError::Plan(format!(
+                            "vector_search: snapshot must be a snapshot id, not {value:?}"
+                        ))
+                    })?)
+                }
+                _ => {
+                    return Err(DataFusionError::Plan(format!(
+                        "vector_search: unknown option {key:?} (known: ef, nprobe, refine, probes, snapshot)"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The session's parameters for these options.
+    pub(crate) fn params(
+        &self,
+        column: &str,
+        projection: Vec<String>,
+        filter: Option<Filter>,
+    ) -> SearchParams {
+        let defaults = SearchParams::default();
+        SearchParams {
+            column: Some(column.to_string()),
+            ef: self.ef,
+            nprobe: self.nprobe.unwrap_or(defaults.nprobe),
+            refine_factor: self.refine_factor.unwrap_or(defaults.refine_factor),
+            partition_probes: self.partition_probes,
+            projection: Some(projection),
+            filter,
+            ..defaults
+        }
+    }
+}
+
+/// One query of `vector_search`: what to search for.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SearchQuery {
+    pub(crate) column: String,
+    pub(crate) vector: Vec<f32>,
+    pub(crate) k: usize,
+    pub(crate) options: SearchOptions,
+}
