@@ -18,14 +18,13 @@ use iceberg::spec::{
 };
 use rand::Rng;
 
-use crate::deletes::{deleted_positions_of, write_position_deletes};
+use crate::deletes::deleted_positions_of;
 use crate::error::{CatalogError, Result};
-use crate::orphans::release_lease;
+use crate::leases::release_lease;
+use crate::manifests::{live_files_of, load_manifest_list, LiveFile, SnapshotFiles};
 use crate::snapshot_summary::{check_schema, summarize, Changes};
 use crate::summaries::{read_summaries, recover_summaries, write_summaries};
-use crate::table::{
-    live_files_of, load_manifest_list, parse_location, LiveFile, SnapshotFiles, Table, TableState,
-};
+use crate::table::{parse_location, Table, TableState};
 pub use crate::update::SnapshotUpdate;
 
 /// Carried manifests at which a commit merges the small ones into one.
@@ -175,11 +174,11 @@ impl Table {
         new: &DataFile,
         written: &mut AttemptFiles,
     ) -> Result<Option<DataFile>> {
-        let positions = deleted_positions_of(self, base, old).await?;
+        let positions = deleted_positions_of(self.warehouse(), base, old).await?;
         if positions.is_empty() {
             return Ok(None);
         }
-        let file = write_position_deletes(self, new, &positions).await?;
+        let file = self.write_position_deletes(new, &positions).await?;
         written.0.push(file.file_path().to_string());
         tracing::debug!(table = %self.ident(), %old, new = %new.file_path(), rows = positions.len(), "carried position deletes to the replacing file");
         Ok(Some(file))

@@ -17,7 +17,8 @@ use iceberg::spec::{DataContentType, DataFile, DataFileBuilder, DataFileFormat, 
 use object_store::ObjectStoreExt;
 
 use crate::error::{CatalogError, Result};
-use crate::table::{LiveFile, SnapshotFiles, Table};
+use crate::manifests::{LiveFile, SnapshotFiles};
+use crate::storage::Warehouse;
 
 /// Field id of the `file_path` column of a position delete file.
 pub const DELETE_FILE_PATH_FIELD_ID: i32 = 2147483546;
@@ -54,13 +55,18 @@ impl DeleteIndex {
 
     /// Builds the index of `data` (live data files) from `deletes` (live delete files).
     /// Equality deletes are `Unsupported`: ailake never writes them and cannot apply them yet.
-    pub(crate) async fn build(table: &Table, data: &[LiveFile], deletes: &[LiveFile]) -> Result<Self> {
+    pub(crate) async fn build(
+        warehouse: &Warehouse,
+        table: &str,
+        data: &[LiveFile],
+        deletes: &[LiveFile],
+    ) -> Result<Self> {
         if let Some(eq) =
             deletes.iter().find(|d| d.data_file.content_type() == DataContentType::EqualityDeletes)
         {
             return Err(CatalogError::Unsupported(format!(
                 "{} holds equality delete file {}; applying equality deletes is not supported",
-                table.ident(),
+                table,
                 eq.path()
             )));
         }
@@ -74,7 +80,7 @@ impl DeleteIndex {
                     continue;
                 }
             }
-            for (path, positions) in read_position_deletes(table, d.path()).await? {
+            for (path, positions) in read_position_deletes(warehouse, d.path()).await? {
                 if seq.get(path.as_str()).is_some_and(|s| *s <= d.sequence_number) {
                     // A position past the file's rows (another engine's bad delete file)
                     // deletes nothing.
@@ -90,7 +96,7 @@ impl DeleteIndex {
 
 /// The positions of data file `target` that the live delete files of `files` remove.
 pub(crate) async fn deleted_positions_of(
-    table: &Table,
+    warehouse: &Warehouse,
     files: &SnapshotFiles,
     target: &str,
 ) -> Result<Vec<u64>> {
@@ -103,7 +109,7 @@ pub(crate) async fn deleted_positions_of(
                 d.path()
             )));
         }
-        if let Some(p) = read_position_deletes(table, d.path()).await?.remove(target) {
+        if let Some(p) = read_position_deletes(warehouse, d.path()).await?.remove(target) {
             set.extend(p);
         }
     }
@@ -130,8 +136,10 @@ fn applies(d: &LiveFile, data: &LiveFile) -> bool {
 }
 
 /// Reads the position delete file at `uri`: the positions it deletes, per data file path.
-pub async fn read_position_deletes(table: &Table, uri: &str) -> Result<HashMap<String, Vec<u64>>> {
-    let warehouse = table.warehouse();
+pub(crate) async fn read_position_deletes(
+    warehouse: &Warehouse,
+    uri: &str,
+) -> Result<HashMap<String, Vec<u64>>> {
     let path = warehouse.path_of(uri)?;
     let store = warehouse.store().clone();
     let reader =
@@ -178,10 +186,15 @@ fn delete_schema() -> Arc<Schema> {
     ]))
 }
 
-/// Writes a position delete file under the table's `data/` that removes `positions` of data
+/// Writes a position delete file under `data/` of the table at `location` that removes `positions` of data
 /// file `target`, and returns its Iceberg entry (content `PositionDeletes`, referencing
 /// `target`). The file is invisible until a commit adds it.
-pub async fn write_position_deletes(table: &Table, target: &DataFile, positions: &[u64]) -> Result<DataFile> {
+pub(crate) async fn write_position_deletes(
+    warehouse: &Warehouse,
+    location: &str,
+    target: &DataFile,
+    positions: &[u64],
+) -> Result<DataFile> {
     let mut positions = positions.to_vec();
     positions.sort_unstable();
     positions.dedup();
@@ -205,9 +218,8 @@ pub async fn write_position_deletes(table: &Table, target: &DataFile, positions:
     )
     .map_err(|e| CatalogError::Internal(format!("position delete batch: {e}")))?;
     let (bytes, _) = ailk_format::write_shard_bytes(delete_schema(), &[batch], None, None)?;
-    let uri = format!("{}/data/{}-deletes.parquet", table.location(), uuid::Uuid::new_v4());
+    let uri = format!("{location}/data/{}-deletes.parquet", uuid::Uuid::new_v4());
     let size = bytes.len() as u64;
-    let warehouse = table.warehouse();
     warehouse.store().put(&warehouse.path_of(&uri)?, bytes.into()).await?;
     let file = DataFileBuilder::default()
         .content(DataContentType::PositionDeletes)

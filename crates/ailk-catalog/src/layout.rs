@@ -141,3 +141,10 @@ pub fn file_schema(schema: &Schema, vectors: &[VectorSpec]) -> Result<SchemaRef>
     }
     Ok(Arc::new(ArrowSchema::new(fields)))
 }
+
+/// Snapshot-summary key listing the batch ids a commit carries (comma-separated).
+pub const BATCH_IDS_PROPERTY: &str = "ailake.batch-ids";
+
+/// Files under a table's `metadata/` whose names start with this belong to the table itself
+/// (e.g. the shared IVF-PQ codebook) and are never orphans.
+pub const TABLE_FILE_PREFIX: &str = "ailake-";

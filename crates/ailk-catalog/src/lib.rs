@@ -12,7 +12,8 @@
 //!   files, time travel, refresh, the
 //!   append / replace / delete snapshot producer with optimistic retries, idempotency by batch
 //!   id.
-//! - [`orphans`]: orphan removal (vacuum) and the write leases that keep in-flight files.
+//! - [`vacuum`]: orphan removal; [`leases`]: the write leases that keep in-flight files from it.
+//! - [`manifests`]: a snapshot's live data and delete files.
 //! - [`deletes`]: Iceberg v2 position delete files and the deleted rows of a snapshot.
 //! - [`layout`]: attribute + vector columns of a table, its property and file schema.
 //! - [`summaries`]: per-shard vector summaries of a snapshot in a Puffin statistics file.
@@ -25,8 +26,9 @@ pub mod datafile;
 pub mod deletes;
 pub mod error;
 pub mod layout;
+pub mod leases;
 pub mod maintenance;
-pub mod orphans;
+pub mod manifests;
 pub mod provider;
 mod snapshot_summary;
 pub mod sql;
@@ -34,21 +36,27 @@ pub mod storage;
 pub mod summaries;
 pub mod table;
 mod update;
+pub mod vacuum;
 
 pub use catalog::Catalog;
 pub use commit::{CommitOptions, CommitOutcome, SnapshotUpdate};
 pub use datafile::{data_file_from_metadata, data_file_from_store};
-pub use deletes::{read_position_deletes, write_position_deletes, DeleteIndex};
+pub use deletes::DeleteIndex;
 pub use error::{CatalogError, Result};
-pub use layout::{encode_specs, file_schema, parse_specs, table_schema, VectorSpec, VECTOR_COLUMNS_PROPERTY};
-pub use orphans::{release_lease, OrphanOptions, WriteLease, DEFAULT_ORPHAN_AGE, LEASE_TTL};
+pub use layout::{
+    encode_specs, file_schema, parse_specs, table_schema, VectorSpec, BATCH_IDS_PROPERTY, TABLE_FILE_PREFIX,
+    VECTOR_COLUMNS_PROPERTY,
+};
+pub use leases::{release_lease, WriteLease, LEASE_TTL};
+pub use manifests::LiveFile;
 pub use provider::{CatalogProvider, MemoryCatalog, TableIdent};
 pub use sql::SqlCatalog;
 pub use storage::Warehouse;
 pub use summaries::{
     decode_summaries, encode_summaries, IndexKind, IndexStatus, Occupancy, ShardSummary, SHARD_SUMMARIES_BLOB,
 };
-pub use table::{LiveFile, Table, BATCH_IDS_PROPERTY, TABLE_FILE_PREFIX};
+pub use table::Table;
+pub use vacuum::{OrphanOptions, DEFAULT_ORPHAN_AGE};
 
 /// The error classes shared by every ailake crate.
 pub use ailk_format::ErrorKind;

@@ -102,7 +102,7 @@ impl Table {
     ) -> Result<()> {
         let lease = self.lease().await?;
         let outcome = self.metadata_commit_leased(&mut change).await;
-        crate::orphans::release_lease(lease).await;
+        crate::leases::release_lease(lease).await;
         outcome
     }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use iceberg::spec::{DataFile, Operation, Schema, Summary};
 
 use crate::error::{CatalogError, Result};
-use crate::table::BATCH_IDS_PROPERTY;
+use crate::layout::BATCH_IDS_PROPERTY;
 use crate::update::SnapshotUpdate;
 
 /// Files written with `written` may join a table whose schema is now `current`: each of their

@@ -22,7 +22,7 @@ use std::collections::HashSet;
 
 use crate::error::{CatalogError, Result};
 use crate::layout::{parse_specs, VECTOR_COLUMNS_PROPERTY};
-use crate::table::live_files_of;
+use crate::manifests::live_files_of;
 
 /// Puffin blob type of the shard summaries.
 pub const SHARD_SUMMARIES_BLOB: &str = "ailake-shard-summaries-v2";

@@ -7,26 +7,19 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use iceberg::io::FileIO;
-use iceberg::spec::{
-    DataContentType, DataFile, ManifestList, ManifestStatus, Schema, TableMetadata, TableMetadataBuilder,
-};
+use iceberg::spec::{DataFile, Schema, TableMetadata, TableMetadataBuilder};
 use iceberg::{MetadataLocation, TableCreation};
 
 use tokio::sync::OnceCell;
 
-use crate::deletes::DeleteIndex;
+use crate::deletes::{read_position_deletes, write_position_deletes, DeleteIndex};
 use crate::error::{CatalogError, Result};
-use crate::layout::{parse_specs, VectorSpec, VECTOR_COLUMNS_PROPERTY};
+use crate::layout::{parse_specs, VectorSpec, BATCH_IDS_PROPERTY, VECTOR_COLUMNS_PROPERTY};
+use crate::leases::{take_lease, LeaseSlot, WriteLease};
+use crate::manifests::{live_files_of, LiveFile, SnapshotFiles};
 use crate::provider::{CatalogProvider, TableIdent};
 use crate::storage::Warehouse;
 use crate::summaries::{read_summaries, ShardSummary};
-
-/// Snapshot-summary key listing the batch ids a commit carries (comma-separated).
-pub const BATCH_IDS_PROPERTY: &str = "ailake.batch-ids";
-
-/// Files under a table's `metadata/` whose names start with this belong to the table itself
-/// (e.g. the shared IVF-PQ codebook) and are never orphans.
-pub const TABLE_FILE_PREFIX: &str = "ailake-";
 
 /// A table's metadata as of one load: where it was read from and what it says.
 #[derive(Debug, Clone)]
@@ -44,26 +37,6 @@ impl TableState {
     }
 }
 
-/// A data file live in a snapshot, with the manifest fields a rewrite must keep.
-#[derive(Debug, Clone)]
-pub struct LiveFile {
-    /// The Iceberg data file entry.
-    pub data_file: DataFile,
-    /// Snapshot that added the file.
-    pub snapshot_id: i64,
-    /// Data sequence number of the file.
-    pub sequence_number: i64,
-    /// File sequence number of the file.
-    pub file_sequence_number: Option<i64>,
-}
-
-impl LiveFile {
-    /// The file's URI.
-    pub fn path(&self) -> &str {
-        self.data_file.file_path()
-    }
-}
-
 /// Batch ids seen in the lineage of `tip` (every ancestor's ids), extended as the table grows.
 #[derive(Debug, Default)]
 struct LineageCache {
@@ -78,7 +51,7 @@ struct Shared {
     ident: TableIdent,
     io: FileIO,
     lineage: Mutex<LineageCache>,
-    leases: crate::orphans::LeaseSlot,
+    leases: LeaseSlot,
 }
 
 /// One version of the table's metadata and the snapshot read from it, with what was read of
@@ -343,7 +316,15 @@ impl Table {
                 if files.deletes.is_empty() {
                     return Ok(Arc::new(DeleteIndex::default()));
                 }
-                Ok(Arc::new(DeleteIndex::build(self, &files.data, &files.deletes).await?))
+                Ok(Arc::new(
+                    DeleteIndex::build(
+                        self.warehouse(),
+                        &self.ident().to_string(),
+                        &files.data,
+                        &files.deletes,
+                    )
+                    .await?,
+                ))
             })
             .await
             .cloned()
@@ -417,8 +398,23 @@ impl Table {
     }
 
     /// The write-lease slot shared by every version of this handle.
-    pub(crate) fn lease_slot(&self) -> &crate::orphans::LeaseSlot {
-        &self.shared.leases
+    /// Reads the position delete file at `uri`: the positions it deletes, per data file path.
+    pub async fn read_position_deletes(&self, uri: &str) -> Result<HashMap<String, Vec<u64>>> {
+        read_position_deletes(self.warehouse(), uri).await
+    }
+
+    /// Writes a position delete file under the table's `data/` that removes `positions` of
+    /// data file `target`, and returns its Iceberg entry (content `PositionDeletes`,
+    /// referencing `target`). The file is invisible until a commit adds it.
+    pub async fn write_position_deletes(&self, target: &DataFile, positions: &[u64]) -> Result<DataFile> {
+        write_position_deletes(self.warehouse(), self.location(), target, positions).await
+    }
+
+    /// The table's write lease, taken now if no write of this handle holds one (see
+    /// `leases.rs`). Hold it from before the first file is put until the files are committed
+    /// or dropped, then hand it to [`crate::release_lease`].
+    pub async fn lease(&self) -> Result<Arc<WriteLease>> {
+        take_lease(&self.shared.leases, self.warehouse(), self.location()).await
     }
 }
 
@@ -427,55 +423,6 @@ async fn load_state(shared: &Shared) -> Result<TableState> {
     let metadata_location = shared.catalog.metadata_location(&shared.ident).await?;
     let metadata = TableMetadata::read_from(&shared.io, &metadata_location).await?;
     Ok(TableState { metadata_location, metadata: Arc::new(metadata) })
-}
-
-/// The live files of one snapshot, by content.
-#[derive(Debug, Default)]
-pub(crate) struct SnapshotFiles {
-    /// Data files.
-    pub data: Arc<Vec<LiveFile>>,
-    /// Position and equality delete files.
-    pub deletes: Arc<Vec<LiveFile>>,
-}
-
-/// Live files of snapshot `snapshot_id` of `metadata`.
-pub(crate) async fn live_files_of(
-    io: &FileIO,
-    metadata: &TableMetadata,
-    snapshot_id: i64,
-) -> Result<SnapshotFiles> {
-    let snapshot = metadata.snapshot_by_id(snapshot_id).ok_or(CatalogError::SnapshotNotFound(snapshot_id))?;
-    let list = load_manifest_list(io, metadata, snapshot.manifest_list()).await?;
-    let (mut data, mut deletes) = (Vec::new(), Vec::new());
-    for manifest in list.entries() {
-        for entry in manifest.load_manifest(io).await?.entries() {
-            if entry.status() == ManifestStatus::Deleted {
-                continue;
-            }
-            let files = if entry.data_file().content_type() == DataContentType::Data {
-                &mut data
-            } else {
-                &mut deletes
-            };
-            files.push(LiveFile {
-                data_file: entry.data_file().clone(),
-                snapshot_id: entry.snapshot_id().unwrap_or(snapshot_id),
-                sequence_number: entry.sequence_number().unwrap_or(0),
-                file_sequence_number: entry.file_sequence_number,
-            });
-        }
-    }
-    Ok(SnapshotFiles { data: Arc::new(data), deletes: Arc::new(deletes) })
-}
-
-/// Reads and parses the manifest list at `uri`.
-pub(crate) async fn load_manifest_list(
-    io: &FileIO,
-    metadata: &TableMetadata,
-    uri: &str,
-) -> Result<ManifestList> {
-    let bytes = io.new_input(uri)?.read().await?;
-    Ok(ManifestList::parse_with_version(&bytes, metadata.format_version())?)
 }
 
 /// Parses a metadata location the catalog returned.

@@ -60,7 +60,7 @@ impl SnapshotUpdate {
     }
 
     /// Removes rows of live data files: whole files (`removed`) and rows by position
-    /// (`position_deletes`, written with [`crate::write_position_deletes`]); operation `delete`.
+    /// (`position_deletes`, written with [`crate::Table::write_position_deletes`]); operation `delete`.
     pub fn delete_rows(removed: Vec<String>, position_deletes: Vec<DataFile>) -> Self {
         Self { removed, added_deletes: position_deletes, ..Self::default() }
     }

@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use ailk_catalog::{write_position_deletes, CatalogError, LiveFile, SnapshotUpdate, Table};
+use ailk_catalog::{CatalogError, LiveFile, SnapshotUpdate, Table};
 use ailk_search::{check_filter, file_may_match, rows_matching, Filter};
 use futures::{StreamExt, TryStreamExt};
 
@@ -94,7 +94,7 @@ async fn delete_leased(table: &Table, filter: &Filter) -> Result<DeleteOutcome> 
         }
         let writes = targets.into_iter().map(|(file, positions)| {
             let table = table.clone();
-            async move { write_position_deletes(&table, &file.data_file, &positions).await }
+            async move { table.write_position_deletes(&file.data_file, &positions).await }
         });
         let deletes: Vec<_> =
             futures::stream::iter(writes).buffer_unordered(READ_CONCURRENCY).collect().await;
