@@ -19,6 +19,7 @@ use crate::options::{SearchOptions, SearchQuery};
 use crate::provider::search::{search_schema, VectorSearchTable};
 use crate::provider::table::AilakeTable;
 use crate::source::TableSource;
+use ailake::format::sync;
 
 /// The ailake tables a DataFusion context knows, by SQL name, and the table functions that
 /// read them:
@@ -55,7 +56,7 @@ impl AilakeSql {
         let provider = AilakeTable::new(table)?;
         provider.source.session().await?;
         ctx.register_table(name, Arc::new(provider))?;
-        let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        let mut tables = sync::write(&self.tables);
         tables.insert(name.to_string(), table.clone());
         tables.insert(table.ident().to_string(), table.clone());
         Ok(())
@@ -63,13 +64,8 @@ impl AilakeSql {
 
     /// Moves every registered table to its now-current snapshot and registers it again on `ctx`.
     pub async fn refresh(&self, ctx: &SessionContext) -> Result<()> {
-        let tables: Vec<(String, Table)> = self
-            .tables
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(n, t)| (n.clone(), t.clone()))
-            .collect();
+        let tables: Vec<(String, Table)> =
+            sync::read(&self.tables).iter().map(|(n, t)| (n.clone(), t.clone())).collect();
         for (name, table) in tables {
             let fresh = table.refresh().await.map_err(to_df)?;
             ctx.deregister_table(name.as_str())?;
@@ -79,7 +75,7 @@ impl AilakeSql {
     }
 
     fn table(&self, function: &str, name: &str) -> Result<Table> {
-        self.tables.read().unwrap_or_else(|e| e.into_inner()).get(name).cloned().ok_or_else(|| {
+        sync::read(&self.tables).get(name).cloned().ok_or_else(|| {
             DataFusionError::Plan(format!(
                 "{function}: unknown table {name:?} (register it with AilakeSql::register_table)"
             ))

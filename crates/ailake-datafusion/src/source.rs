@@ -13,6 +13,7 @@ use ailake::{Catalog, SearchSession, Table};
 use datafusion::error::{DataFusionError, Result};
 
 use crate::error::to_df;
+use ailake::format::sync::lock;
 
 /// Sessions a process keeps open before dropping the least recently used one.
 const SESSIONS_KEPT: usize = 64;
@@ -30,7 +31,7 @@ fn sessions() -> &'static Mutex<Sessions> {
 }
 
 fn cached(key: &SessionKey) -> Option<Arc<SearchSession>> {
-    let mut s = sessions().lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = lock(&sessions());
     s.clock += 1;
     let now = s.clock;
     s.open.get_mut(key).map(|(session, used)| {
@@ -40,7 +41,7 @@ fn cached(key: &SessionKey) -> Option<Arc<SearchSession>> {
 }
 
 fn keep(key: SessionKey, session: Arc<SearchSession>) {
-    let mut s = sessions().lock().unwrap_or_else(|e| e.into_inner());
+    let mut s = lock(&sessions());
     s.clock += 1;
     let now = s.clock;
     if s.open.len() >= SESSIONS_KEPT && !s.open.contains_key(&key) {

@@ -17,6 +17,7 @@ use crate::convert::{
 };
 use crate::errors::{invalid, IntoPyResult};
 use crate::runtime::block_on;
+use ailake::format::sync::lock;
 
 /// Time-travel sessions kept per table handle.
 const SNAPSHOT_SESSIONS: usize = 8;
@@ -48,7 +49,7 @@ impl PyTable {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 
     fn table(&self) -> Table {

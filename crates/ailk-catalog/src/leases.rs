@@ -11,6 +11,7 @@ use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::error::Result;
 use crate::storage::Warehouse;
+use ailk_format::sync::lock;
 
 /// The directory under a table's `metadata/` that holds its writers' leases.
 pub const LEASES_DIR: &str = "ailake-leases";
@@ -77,7 +78,7 @@ fn lease_body(since_ms: i64) -> PutPayload {
 
 /// The write lease of the table at `location`, taken now unless `slot` holds a live one.
 pub(crate) async fn take_lease(slot: &LeaseSlot, wh: &Warehouse, location: &str) -> Result<Arc<WriteLease>> {
-    if let Some(lease) = slot.0.lock().unwrap_or_else(|e| e.into_inner()).upgrade() {
+    if let Some(lease) = lock(&slot.0).upgrade() {
         return Ok(lease);
     }
     let dir = wh.path_of(&format!("{}/metadata/{LEASES_DIR}", location))?;
@@ -96,7 +97,7 @@ pub(crate) async fn take_lease(slot: &LeaseSlot, wh: &Warehouse, location: &str)
         }
     });
     let lease = Arc::new(WriteLease { store: wh.store().clone(), path, heartbeat, released: false });
-    let mut slot = slot.0.lock().unwrap_or_else(|e| e.into_inner());
+    let mut slot = lock(&slot.0);
     match slot.upgrade() {
         // Another write took one meanwhile: use it, drop ours (its drop deletes it).
         Some(existing) => Ok(existing),

@@ -20,6 +20,7 @@ use crate::manifests::{live_files_of, LiveFile, SnapshotFiles};
 use crate::provider::{CatalogProvider, TableIdent};
 use crate::storage::Warehouse;
 use crate::summaries::{read_summaries, ShardSummary};
+use ailk_format::sync::lock;
 
 /// A table's metadata as of one load: where it was read from and what it says.
 #[derive(Debug, Clone)]
@@ -366,7 +367,7 @@ impl Table {
         if batch_ids.is_empty() {
             return Ok(None);
         }
-        let mut cache = self.shared.lineage.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = lock(&self.shared.lineage);
         // Walk from the tip to the cached tip (or the root), collecting the new ids.
         let mut fresh = HashSet::new();
         let mut cursor = tip;

@@ -58,11 +58,6 @@ impl AlignedBytes {
         }
         Some(AlignedBytes(self.0.slice(range)))
     }
-
-    /// The underlying [`Bytes`].
-    pub fn into_bytes(self) -> Bytes {
-        self.0
-    }
 }
 
 impl Deref for AlignedBytes {

@@ -33,6 +33,7 @@ pub mod shard_reader;
 pub mod shard_writer;
 pub mod simulated;
 pub mod store;
+pub mod sync;
 pub mod thrift_guard;
 pub mod types;
 pub mod vector_column;

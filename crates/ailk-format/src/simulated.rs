@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::sync::lock;
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
@@ -26,12 +27,6 @@ pub struct LatencyProfile {
 }
 
 impl LatencyProfile {
-    /// S3 from a machine in the same region, roughly: 30 ms to the first byte, 100 MB/s per
-    /// request.
-    pub fn s3_like() -> Self {
-        LatencyProfile { first_byte: Duration::from_millis(30), bytes_per_second: 100e6 }
-    }
-
     /// No delay at all (faults only).
     pub fn none() -> Self {
         LatencyProfile { first_byte: Duration::ZERO, bytes_per_second: f64::INFINITY }
@@ -195,12 +190,6 @@ impl SimulatedStore {
         self.stats.clone()
     }
 
-    /// Makes the next `count` requests of `target` fail with `fault` (queued after earlier
-    /// plans).
-    pub fn fail_next(&self, target: FaultTarget, fault: Fault, count: u64) {
-        self.plan(Planned { target, fault, skip: 0, count });
-    }
-
     /// Lets `skip` requests of `target` through, then fails one with `fault` (queued after
     /// earlier plans): a sweep over `skip` hits every request of a workload in turn.
     pub fn fail_after(&self, target: FaultTarget, fault: Fault, skip: u64) {
@@ -209,23 +198,23 @@ impl SimulatedStore {
 
     fn plan(&self, p: Planned) {
         if p.count > 0 {
-            self.faults.lock().unwrap_or_else(|e| e.into_inner()).0.push(p);
+            lock(&self.faults).0.push(p);
         }
     }
 
     /// Failures still planned.
     pub fn faults_pending(&self) -> u64 {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner()).0.iter().map(|f| f.count).sum()
+        lock(&self.faults).0.iter().map(|f| f.count).sum()
     }
 
     /// Drops every planned fault.
     pub fn clear_faults(&self) {
-        self.faults.lock().unwrap_or_else(|e| e.into_inner()).0.clear();
+        lock(&self.faults).0.clear();
     }
 
     /// The fault this request meets, if any.
     fn fault(&self, write: bool) -> Option<Fault> {
-        let mut plan = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let mut plan = lock(&self.faults);
         let next = plan.0.iter_mut().find(|p| match p.target {
             FaultTarget::All => true,
             FaultTarget::Reads => !write,

@@ -26,14 +26,6 @@ pub fn memory_store() -> Arc<dyn ObjectStore> {
     Arc::new(object_store::memory::InMemory::new())
 }
 
-/// An S3-compatible store for `bucket`, configured from the `AWS_*` environment variables
-/// (endpoint, region, credentials), as object_store's `AmazonS3Builder::from_env` reads them.
-#[cfg(feature = "s3")]
-pub fn s3_store(bucket: &str) -> Result<Arc<dyn ObjectStore>> {
-    let store = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).build()?;
-    Ok(Arc::new(store))
-}
-
 /// Counters of what went through a [`CountingStore`].
 #[derive(Debug, Default)]
 pub struct IoCounters {

@@ -13,6 +13,7 @@ use tokio::sync::OnceCell;
 
 use crate::error::{Result, WriterError};
 use crate::prepare::PreparedColumn;
+use ailk_format::sync::lock;
 
 /// The codebooks this writer has loaded or trained, by column.
 #[derive(Default)]
@@ -32,13 +33,7 @@ impl SharedCodebooks {
     ) -> Result<Vec<Arc<IvfPqCodebook>>> {
         let mut out = Vec::with_capacity(columns.len());
         for c in columns {
-            let cell = self
-                .cells
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(c.spec.name.clone())
-                .or_default()
-                .clone();
+            let cell = lock(&self.cells).entry(c.spec.name.clone()).or_default().clone();
             out.push(cell.get_or_try_init(|| load_or_train(table, c, cfg)).await?.clone());
         }
         Ok(out)

@@ -19,6 +19,7 @@ use crate::options::IndexChoice;
 use crate::prepare::{PreparedBatch, PreparedColumn};
 use crate::staging::{Entry, EntryState};
 use crate::writer::{TableWriter, WrittenFile};
+use ailk_format::sync::lock;
 
 /// What a background build will build.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +71,7 @@ impl TableWriter {
         let writer = self.clone();
         let file = uri.clone();
         let handle = tokio::spawn(async move { writer.build_deferred(key, file, prepared, build).await });
-        self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()).push((uri.clone(), handle));
+        lock(&self.inner.tasks).push((uri.clone(), handle));
         tracing::info!(file = %uri, rows, "wrote Parquet-only shard; index build in the background");
         Ok(WrittenFile { path: uri, rows, index: kind, indexed: false })
     }
@@ -232,7 +233,7 @@ impl TableWriter {
 
     /// Waits for every background index build started so far; returns the first error.
     pub async fn wait_indexed(&self) -> Result<()> {
-        let tasks: Vec<_> = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let tasks: Vec<_> = std::mem::take(&mut *lock(&self.inner.tasks));
         let mut first = None;
         for (file, handle) in tasks {
             let res = match handle.await {

@@ -11,7 +11,6 @@ use ailk_search::{check_filter, file_may_match, rows_matching, Filter};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Result, WriterError};
-use crate::writer::TableWriter;
 
 /// Plans a delete re-runs after losing to a concurrent commit before giving up.
 const MAX_PLANS: u32 = 8;
@@ -40,13 +39,6 @@ enum FileDelete {
     Whole { uri: String, rows: u64 },
     /// These rows (not deleted before) matched.
     Rows { file: Box<LiveFile>, positions: Vec<u64> },
-}
-
-impl TableWriter {
-    /// Deletes the rows of the table matching `filter` (see [`delete_rows`]).
-    pub async fn delete_where(&self, filter: &Filter) -> Result<DeleteOutcome> {
-        delete_rows(&self.inner.table, filter).await
-    }
 }
 
 /// Deletes the live rows of `table`'s current snapshot matching `filter` in one commit.

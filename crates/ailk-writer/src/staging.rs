@@ -18,6 +18,7 @@ use ailk_format::object_store::ObjectStoreExt;
 use tokio::sync::{Mutex, Notify};
 
 use crate::error::Result;
+use ailk_format::sync::lock;
 
 /// Where a staged file is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +68,7 @@ impl Staging {
     }
 
     fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
-        self.reserved.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.reserved)
     }
 
     /// Reserves `id` for one write, or `None` when this writer already staged or committed

@@ -23,6 +23,7 @@ use crate::options::{IndexChoice, WriteOptions};
 use crate::policy::WritePolicy;
 use crate::prepare::{prepare, split_vector_columns, PreparedBatch, VectorInput};
 use crate::staging::{Entry, EntryState, Staging};
+use ailk_format::sync::lock;
 
 /// A data file this writer wrote, as reported to the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,12 +115,12 @@ impl TableWriter {
     }
 
     pub(crate) fn expected_parent(&self) -> Option<Option<i64>> {
-        self.parent.as_ref().map(|p| *p.lock().unwrap_or_else(|e| e.into_inner()))
+        self.parent.as_ref().map(|p| *lock(&p))
     }
 
     pub(crate) fn parent_moved_to(&self, snapshot_id: i64) {
         if let Some(p) = &self.parent {
-            *p.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot_id);
+            *lock(&p) = Some(snapshot_id);
         }
     }
 

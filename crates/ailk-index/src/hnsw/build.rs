@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use super::search::{greedy, search_level, with_scratch, Links, Space};
 use crate::row_filter::AllRows;
 use crate::topk::Neighbor;
+use ailk_format::sync::lock;
 
 /// Highest level a node may draw.
 pub(crate) const MAX_LEVEL: u8 = 16;
@@ -149,11 +150,11 @@ impl Builder<'_> {
 
     fn insert(&self, node: u32) {
         let level = usize::from(self.graph.levels[node as usize]);
-        let (mut entry_id, mut top) = *self.entry.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut entry_id, mut top) = *lock(&self.entry);
         // A node that will become the new entry point holds the entry lock for its whole
         // insertion, so no other new top-level node interleaves (as hnswlib does).
         let _guard = if level > top {
-            let g = self.entry.lock().unwrap_or_else(|p| p.into_inner());
+            let g = lock(&self.entry);
             (entry_id, top) = *g;
             Some(g)
         } else {
@@ -178,7 +179,7 @@ impl Builder<'_> {
                 }
                 select_neighbors(&self.space, &mut found, self.graph.cap(l), &mut selected);
                 {
-                    let _lock = self.graph.locks[node as usize].lock().unwrap_or_else(|p| p.into_inner());
+                    let _lock = lock(&self.graph.locks[node as usize]);
                     self.graph.write(self.graph.block(node, l), &selected);
                 }
                 for &nb in &selected {
@@ -193,7 +194,7 @@ impl Builder<'_> {
 
     /// Adds `node` to `target`'s list on `level`, re-selecting when the list is full.
     fn link(&self, target: u32, node: u32, level: usize, buf: &mut Vec<u32>) {
-        let _lock = self.graph.locks[target as usize].lock().unwrap_or_else(|p| p.into_inner());
+        let _lock = lock(&self.graph.locks[target as usize]);
         let block = self.graph.block(target, level);
         let cap = self.graph.cap(level);
         let count = block[0].load(Relaxed) as usize;

@@ -20,6 +20,7 @@ use crate::row_filter::{Accept, AllRows, RowFilter};
 use crate::sq8::{Sq8Codes, Sq8Query};
 use crate::topk::Neighbor;
 use crate::Metric;
+use ailk_format::sync::lock;
 use build::{draw_levels, BuildGraph, Builder};
 use search::{walk, with_scratch, Links, Oracle, Space};
 
@@ -168,7 +169,7 @@ impl HnswIndex {
             ef_construction: params.ef_construction.max(params.m),
             entry: Mutex::new((entry, 0)),
         };
-        *builder.entry.lock().unwrap_or_else(|p| p.into_inner()) = (0, usize::from(builder.graph.levels[0]));
+        *lock(&builder.entry) = (0, usize::from(builder.graph.levels[0]));
         match params.threads {
             0 => builder.run(false),
             1 => builder.run(true),
@@ -178,7 +179,7 @@ impl HnswIndex {
                 .map_err(|e| IndexError::InvalidParams(format!("thread pool: {e}")))?
                 .install(|| builder.run(false)),
         }
-        let (entry_point, max_level) = *builder.entry.lock().unwrap_or_else(|p| p.into_inner());
+        let (entry_point, max_level) = *lock(&builder.entry);
         let linked = builder.repair(entry_point);
         if linked > 0 {
             tracing::debug!(rows = n, linked, "linked stranded nodes into the graph");

@@ -19,6 +19,7 @@ pub(crate) mod store;
 
 use crate::cache::disk::DiskCache;
 use crate::shard::LoadedShard;
+use ailk_format::sync::lock;
 
 /// Budget of the process-wide cache when `AILAKE_CACHE_BYTES` does not set one: 2 GiB.
 const DEFAULT_BUDGET: u64 = 2 << 30;
@@ -151,7 +152,7 @@ impl ShardCache {
 
     /// Hits, misses, evictions and what is held now.
     pub fn stats(&self) -> CacheStats {
-        let lru = self.lru.lock().unwrap_or_else(|e| e.into_inner());
+        let lru = lock(&self.lru);
         CacheStats { entries: lru.entries.len(), ..lru.stats }
     }
 
@@ -165,7 +166,7 @@ impl ShardCache {
 
     /// Whether the shard of `key` is held (no effect on recency or stats).
     pub(crate) fn contains(&self, key: &ShardKey) -> bool {
-        let lru = self.lru.lock().unwrap_or_else(|e| e.into_inner());
+        let lru = lock(&self.lru);
         lru.entries.contains_key(&Key::Shard(key.clone()))
     }
 
@@ -225,7 +226,7 @@ impl ShardCache {
     }
 
     fn lookup(&self, key: &Key) -> Option<Cached> {
-        let mut lru = self.lru.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lru = lock(&self.lru);
         let lru = &mut *lru;
         lru.tick += 1;
         let tick = lru.tick;
@@ -257,7 +258,7 @@ impl ShardCache {
         if bytes > self.budget {
             return;
         }
-        let mut lru = self.lru.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lru = lock(&self.lru);
         let lru = &mut *lru;
         lru.tick += 1;
         let tick = lru.tick;

@@ -17,6 +17,7 @@ use crate::filter::rows::{filter_fields, matching_rows};
 use crate::filter::Filter;
 use crate::params::{FilterStrategy, SearchCounters, SearchParams};
 use crate::shard::LoadedShard;
+use ailk_format::sync::lock;
 
 /// Rows an exact scan scores in the time a filtered graph walk spends per unit of beam width,
 /// for the exact-or-index choice: measured on the real 384-d set (`cargo xtask bench --only
@@ -219,7 +220,7 @@ impl SearchSession {
         }
         let key = (plan.uri().to_string(), spec.name.clone());
         if filter.is_none() {
-            if let Some(rows) = self.unfiltered.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            if let Some(rows) = lock(&self.unfiltered).get(&key) {
                 return Ok(Some(rows.clone()));
             }
         }
@@ -234,7 +235,7 @@ impl SearchSession {
         rows.remove(shard.excluded.iter().copied());
         let rows = Arc::new(rows);
         if filter.is_none() {
-            self.unfiltered.lock().unwrap_or_else(|e| e.into_inner()).insert(key, rows.clone());
+            lock(&self.unfiltered).insert(key, rows.clone());
         }
         Ok(Some(rows))
     }
@@ -242,13 +243,13 @@ impl SearchSession {
     /// Rows of shard `plan` matching `filter`, read once per session (only its columns).
     pub(super) async fn filter_matches(&self, plan: &ShardPlan, filter: &Filter) -> Result<Arc<Vec<u32>>> {
         let key = (plan.uri().to_string(), format!("{filter:?}"));
-        if let Some(rows) = self.filter_rows.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(rows) = lock(&self.filter_rows).get(&key) {
             return Ok(rows.clone());
         }
         let reader = self.reader(plan.uri(), &plan.path, plan.file_size()).await?;
         let fields = filter_fields(filter, &self.schema)?;
         let rows = Arc::new(matching_rows(self.cached.clone(), &plan.path, &reader, filter, &fields).await?);
-        let mut cache = self.filter_rows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = lock(&self.filter_rows);
         if cache.len() >= FILTER_CACHE_ENTRIES {
             cache.clear();
         }

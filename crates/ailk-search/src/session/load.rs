@@ -13,6 +13,7 @@ use super::SearchSession;
 use crate::error::Result;
 use crate::params::SearchCounters;
 use crate::shard::{load_shard, LoadedShard};
+use ailk_format::sync::lock;
 
 /// Largest read from a cold shard's section offset to its end made in one request.
 const SPECULATIVE_READ_MAX: u64 = 256 << 20;
@@ -35,12 +36,12 @@ impl SearchSession {
                 Arc::new(r)
             }
         };
-        self.readers.lock().unwrap_or_else(|e| e.into_inner()).insert(uri.to_string(), r.clone());
+        lock(&self.readers).insert(uri.to_string(), r.clone());
         Ok(r)
     }
 
     fn cached_reader(&self, uri: &str) -> Option<Arc<ShardReader>> {
-        self.readers.lock().unwrap_or_else(|e| e.into_inner()).get(uri).cloned()
+        lock(&self.readers).get(uri).cloned()
     }
 
     /// Opens a cold shard with its tail from `offset` (its section) to the end: from the
@@ -89,7 +90,7 @@ impl SearchSession {
                 // loaded index holds what it needs, within the cache's budget).
                 let kept = Arc::new(reader.without_tail());
                 self.cache.insert_reader(plan.uri(), kept.clone());
-                self.readers.lock().unwrap_or_else(|e| e.into_inner()).insert(plan.uri().to_string(), kept);
+                lock(&self.readers).insert(plan.uri().to_string(), kept);
                 Arc::new(reader)
             }
             _ => self.reader(plan.uri(), &plan.path, plan.file_size()).await?,
@@ -103,7 +104,7 @@ impl SearchSession {
                 shard
             }
         };
-        if self.touched.lock().unwrap_or_else(|e| e.into_inner()).insert(key) {
+        if lock(&self.touched).insert(key) {
             if shard.corrupt {
                 SearchCounters::add(&self.counters.corrupt, 1);
             }
