@@ -76,7 +76,7 @@ impl IngestArgs {
             IndexArg::Hnsw | IndexArg::Deferred => WriteOptions::default().index(IndexChoice::Hnsw),
             IndexArg::IvfPq => WriteOptions::default().index(IndexChoice::IvfPq(None)),
             IndexArg::Auto => WriteOptions::default().index(IndexChoice::Auto),
-            IndexArg::None => WriteOptions::default().index(IndexChoice::None),
+            IndexArg::None => WriteOptions::default().index(IndexChoice::Flat),
         };
         if self.deferred || self.index == IndexArg::Deferred {
             opts = opts.deferred();

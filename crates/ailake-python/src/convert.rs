@@ -131,7 +131,7 @@ pub fn index_choice(py: Python<'_>, name: &str) -> PyResult<IndexChoice> {
         "hnsw" => IndexChoice::Hnsw,
         "ivf_pq" | "ivfpq" => IndexChoice::IvfPq(None),
         "auto" => IndexChoice::Auto,
-        "none" | "flat" => IndexChoice::None,
+        "none" | "flat" => IndexChoice::Flat,
         other => {
             return Err(invalid(py, format!("index {other:?}: expected 'hnsw', 'ivf_pq', 'auto' or 'none'")))
         }

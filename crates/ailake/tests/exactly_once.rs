@@ -60,7 +60,7 @@ async fn separate_writers_commit_a_batch_id_once_whatever_their_options() {
         (IndexChoice::Hnsw, true),
         (IndexChoice::IvfPq(None), false),
         (IndexChoice::IvfPq(None), true),
-        (IndexChoice::None, false),
+        (IndexChoice::Flat, false),
         (IndexChoice::Auto, true),
         (IndexChoice::Hnsw, false),
         (IndexChoice::IvfPq(None), true),

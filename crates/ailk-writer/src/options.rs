@@ -15,8 +15,9 @@ pub enum IndexChoice {
     /// IVF-PQ when a CUDA device or enough CPU cores are present and the batch is large
     /// enough (see `WritePolicy`), HNSW otherwise.
     Auto,
-    /// No index: the section holds the raw vectors only and the file is searched exactly.
-    None,
+    /// No index: the section holds the raw vectors only and the file is searched exactly
+    /// (the `Flat` of `IndexSpec`, `IndexPlan` and `IndexKind`).
+    Flat,
 }
 
 /// Options of [`crate::TableWriter::write`]; every combination is valid.

@@ -212,7 +212,7 @@ impl TableWriter {
                 Some(r)
             }
         };
-        let written = if opts.deferred && !matches!(opts.index, IndexChoice::None) {
+        let written = if opts.deferred && !matches!(opts.index, IndexChoice::Flat) {
             self.write_deferred(prepared, &opts.index, opts.batch_id.clone()).await?
         } else {
             let plan = self.plan(&opts.index, prepared.rows);
@@ -240,7 +240,7 @@ impl TableWriter {
                 IndexPlan::Hnsw(self.inner.policy.hnsw)
             }
             IndexChoice::IvfPq(cfg) => IndexPlan::IvfPq(*cfg),
-            IndexChoice::None => IndexPlan::Flat,
+            IndexChoice::Flat => IndexPlan::Flat,
             IndexChoice::Auto => {
                 let plan = if self.inner.policy.prefers_ivf_pq(rows) {
                     IndexPlan::IvfPq(None)
