@@ -31,7 +31,7 @@ fn sessions() -> &'static Mutex<Sessions> {
 }
 
 fn cached(key: &SessionKey) -> Option<Arc<SearchSession>> {
-    let mut s = lock(&sessions());
+    let mut s = lock(sessions());
     s.clock += 1;
     let now = s.clock;
     s.open.get_mut(key).map(|(session, used)| {
@@ -41,7 +41,7 @@ fn cached(key: &SessionKey) -> Option<Arc<SearchSession>> {
 }
 
 fn keep(key: SessionKey, session: Arc<SearchSession>) {
-    let mut s = lock(&sessions());
+    let mut s = lock(sessions());
     s.clock += 1;
     let now = s.clock;
     if s.open.len() >= SESSIONS_KEPT && !s.open.contains_key(&key) {

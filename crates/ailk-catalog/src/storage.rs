@@ -39,7 +39,7 @@ struct Registration(u64);
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        lock(&registry()).remove(&self.0);
+        lock(registry()).remove(&self.0);
     }
 }
 
@@ -67,7 +67,7 @@ impl Warehouse {
         }
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let key = NEXT.fetch_add(1, Ordering::Relaxed);
-        lock(&registry()).insert(key, store.clone());
+        lock(registry()).insert(key, store.clone());
         Ok(Self { store, root, registration: Arc::new(Registration(key)) })
     }
 
@@ -155,7 +155,7 @@ fn path_under(root: &str, uri: &str) -> Result<Path> {
 }
 
 fn lookup(key: u64) -> iceberg::Result<Arc<dyn ObjectStore>> {
-    lock(&registry()).get(&key).cloned().ok_or_else(|| {
+    lock(registry()).get(&key).cloned().ok_or_else(|| {
         iceberg::Error::new(iceberg::ErrorKind::Unexpected, format!("object store #{key} is not registered"))
     })
 }

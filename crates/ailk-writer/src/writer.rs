@@ -115,12 +115,12 @@ impl TableWriter {
     }
 
     pub(crate) fn expected_parent(&self) -> Option<Option<i64>> {
-        self.parent.as_ref().map(|p| *lock(&p))
+        self.parent.as_ref().map(|p| *lock(p))
     }
 
     pub(crate) fn parent_moved_to(&self, snapshot_id: i64) {
         if let Some(p) = &self.parent {
-            *lock(&p) = Some(snapshot_id);
+            *lock(p) = Some(snapshot_id);
         }
     }
 
