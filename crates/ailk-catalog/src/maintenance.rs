@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iceberg::spec::{TableMetadata, TableMetadataBuilder};
-use rand::Rng;
 
+use crate::commit::CommitOptions;
 use crate::error::{CatalogError, Result};
 use crate::table::{parse_location, Table};
 
@@ -20,9 +20,6 @@ fn referenced_by_refs(meta: &TableMetadata) -> Result<Vec<i64>> {
         .map(|refs| refs.values().filter_map(|r| r["snapshot-id"].as_i64()).collect())
         .unwrap_or_default())
 }
-
-/// Attempts of a maintenance commit before `CommitConflict`.
-const ATTEMPTS: u32 = 40;
 
 impl Table {
     /// Sets table properties (others are kept) in one metadata commit, retried on lost swaps;
@@ -110,8 +107,9 @@ impl Table {
         &self,
         change: &mut impl FnMut(&TableMetadata, TableMetadataBuilder) -> Result<Option<TableMetadataBuilder>>,
     ) -> Result<()> {
-        let mut backoff = Duration::from_millis(5);
-        for _ in 0..ATTEMPTS {
+        let options = CommitOptions::default();
+        let mut backoff = options.backoff();
+        for _ in 0..options.max_attempts.max(1) {
             let base = self.load_current().await?;
             let builder = base.metadata.as_ref().clone().into_builder(Some(base.metadata_location.clone()));
             let Some(builder) = change(&base.metadata, builder)? else { return Ok(()) };
@@ -126,10 +124,8 @@ impl Table {
             if let Err(e) = self.file_io().delete(&uri).await {
                 tracing::warn!(%uri, error = %e, "could not remove the metadata file of a lost swap");
             }
-            let jitter = rand::rng().random_range(0.5..1.5);
-            tokio::time::sleep(backoff.mul_f64(jitter)).await;
-            backoff = (backoff * 2).min(Duration::from_millis(500));
+            backoff.wait().await;
         }
-        Err(CatalogError::CommitConflict { table: self.ident().to_string(), attempts: ATTEMPTS })
+        Err(CatalogError::CommitConflict { table: self.ident().to_string(), attempts: options.max_attempts })
     }
 }

@@ -42,6 +42,30 @@ impl Default for CommitOptions {
     }
 }
 
+impl CommitOptions {
+    /// The waits between attempts: `base_backoff`, doubling up to `max_backoff`, each with
+    /// ±50% jitter. Every optimistic commit of the crate (snapshots, property and expiry
+    /// commits) retries through this.
+    pub(crate) fn backoff(&self) -> Backoff {
+        Backoff { next: self.base_backoff, max: self.max_backoff }
+    }
+}
+
+/// The retry waits of one commit (see [`CommitOptions::backoff`]).
+pub(crate) struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    /// Sleeps for the next wait, jittered.
+    pub(crate) async fn wait(&mut self) {
+        let jitter = rand::rng().random_range(0.5..1.5);
+        tokio::time::sleep(self.next.mul_f64(jitter)).await;
+        self.next = (self.next * 2).min(self.max);
+    }
+}
+
 /// What a commit did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommitOutcome {
@@ -93,7 +117,7 @@ impl Table {
 
     async fn commit_leased(&self, update: SnapshotUpdate, options: CommitOptions) -> Result<CommitOutcome> {
         self.check_files_exist(&update).await?;
-        let mut backoff = options.base_backoff;
+        let mut backoff = options.backoff();
         for attempt in 1..=options.max_attempts.max(1) {
             let base = self.load_current().await?;
             if let Some(expected) = update.expected_parent {
@@ -130,9 +154,7 @@ impl Table {
             }
             tracing::debug!(table = %self.ident(), attempt, "lost the metadata swap; rebasing");
             self.discard(written).await;
-            let jitter = rand::rng().random_range(0.5..1.5);
-            tokio::time::sleep(backoff.mul_f64(jitter)).await;
-            backoff = (backoff * 2).min(options.max_backoff);
+            backoff.wait().await;
         }
         Err(CatalogError::CommitConflict { table: self.ident().to_string(), attempts: options.max_attempts })
     }
