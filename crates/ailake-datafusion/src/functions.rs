@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use ailake::format::sync;
 use ailake::Table;
 use datafusion::arrow::array::{Array, Float32Array};
 use datafusion::arrow::compute::cast;
@@ -19,7 +20,6 @@ use crate::options::{SearchOptions, SearchQuery};
 use crate::provider::search::{search_schema, VectorSearchTable};
 use crate::provider::table::AilakeTable;
 use crate::source::TableSource;
-use ailake::format::sync;
 
 /// The ailake tables a DataFusion context knows, by SQL name, and the table functions that
 /// read them:

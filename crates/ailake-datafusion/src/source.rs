@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ailake::catalog::TableIdent;
+use ailake::format::sync::lock;
 use ailake::{Catalog, SearchSession, Table};
 use datafusion::error::{DataFusionError, Result};
 
 use crate::error::to_df;
-use ailake::format::sync::lock;
 
 /// Sessions a process keeps open before dropping the least recently used one.
 const SESSIONS_KEPT: usize = 64;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ailake::catalog::IndexKind;
+use ailake::format::sync::lock;
 use ailake::prelude::*;
 use ailake::WrittenFile;
 use arrow_array::{ArrayRef, Int32Array, RecordBatch, RecordBatchOptions};
@@ -17,7 +18,6 @@ use crate::convert::{
 };
 use crate::errors::{invalid, IntoPyResult};
 use crate::runtime::block_on;
-use ailake::format::sync::lock;
 
 /// Time-travel sessions kept per table handle.
 const SNAPSHOT_SESSIONS: usize = 8;

@@ -6,12 +6,12 @@
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use ailk_format::sync::lock;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::error::Result;
 use crate::storage::Warehouse;
-use ailk_format::sync::lock;
 
 /// The directory under a table's `metadata/` that holds its writers' leases.
 pub const LEASES_DIR: &str = "ailake-leases";

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Mutex;
 
+use ailk_format::sync::lock;
 use async_trait::async_trait;
 
 use crate::error::{CatalogError, Result};
-use ailk_format::sync::lock;
 
 /// A table's name: a namespace (dot-separated levels) and a table name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

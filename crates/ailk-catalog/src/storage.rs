@@ -10,6 +10,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use ailk_format::sync::lock;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::BoxStream;
@@ -23,7 +24,6 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CatalogError, Result};
-use ailk_format::sync::lock;
 
 /// A warehouse: one object store and the URI its root has in Iceberg metadata.
 #[derive(Clone)]

@@ -10,6 +10,7 @@ use iceberg::io::FileIO;
 use iceberg::spec::{DataFile, Schema, TableMetadata, TableMetadataBuilder};
 use iceberg::{MetadataLocation, TableCreation};
 
+use ailk_format::sync::lock;
 use tokio::sync::OnceCell;
 
 use crate::deletes::{read_position_deletes, write_position_deletes, DeleteIndex};
@@ -20,7 +21,6 @@ use crate::manifests::{live_files_of, LiveFile, SnapshotFiles};
 use crate::provider::{CatalogProvider, TableIdent};
 use crate::storage::Warehouse;
 use crate::summaries::{read_summaries, ShardSummary};
-use ailk_format::sync::lock;
 
 /// A table's metadata as of one load: where it was read from and what it says.
 #[derive(Debug, Clone)]

@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use ailk_catalog::Table;
 use ailk_format::object_store::{ObjectStoreExt, PutMode, PutPayload};
+use ailk_format::sync::lock;
 use ailk_index::{IvfPqCodebook, IvfPqConfig};
 use tokio::sync::OnceCell;
 
 use crate::error::{Result, WriterError};
 use crate::prepare::PreparedColumn;
-use ailk_format::sync::lock;
 
 /// The codebooks this writer has loaded or trained, by column.
 #[derive(Default)]

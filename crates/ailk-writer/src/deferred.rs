@@ -9,6 +9,7 @@ use ailk_catalog::{
     release_lease, CatalogError, IndexKind, IndexStatus, Occupancy, ShardSummary, SnapshotUpdate,
 };
 use ailk_format::object_store::ObjectStoreExt;
+use ailk_format::sync::lock;
 use ailk_format::{read_vectors, resection_object, write_shard_bytes, ReadOptions, ShardReader};
 use ailk_index::IvfPqConfig;
 use arrow_array::RecordBatch;
@@ -19,7 +20,6 @@ use crate::options::IndexChoice;
 use crate::prepare::{PreparedBatch, PreparedColumn};
 use crate::staging::{Entry, EntryState};
 use crate::writer::{TableWriter, WrittenFile};
-use ailk_format::sync::lock;
 
 /// What a background build will build.
 #[derive(Debug, Clone, Copy)]

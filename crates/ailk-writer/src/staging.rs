@@ -15,10 +15,10 @@ use std::sync::{Arc, Mutex as SyncMutex};
 use ailk_catalog::iceberg::spec::DataFile;
 use ailk_catalog::{release_lease, CommitOutcome, ShardSummary, SnapshotUpdate, Table, WriteLease};
 use ailk_format::object_store::ObjectStoreExt;
+use ailk_format::sync::lock;
 use tokio::sync::{Mutex, Notify};
 
 use crate::error::Result;
-use ailk_format::sync::lock;
 
 /// Where a staged file is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

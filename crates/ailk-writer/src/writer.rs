@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex as SyncMutex};
 use ailk_catalog::{IndexKind, Occupancy, Table, VectorSpec, WriteLease};
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::{ObjectStoreExt, PutPayload};
+use ailk_format::sync::lock;
 use ailk_format::write_shard_bytes;
 use ailk_index::{IvfPqConfig, Partitions};
 use ailk_search::load_partitions;
@@ -23,7 +24,6 @@ use crate::options::{IndexChoice, WriteOptions};
 use crate::policy::WritePolicy;
 use crate::prepare::{prepare, split_vector_columns, PreparedBatch, VectorInput};
 use crate::staging::{Entry, EntryState, Staging};
-use ailk_format::sync::lock;
 
 /// A data file this writer wrote, as reported to the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Mutex;
 
+use ailk_format::sync::lock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
@@ -14,7 +15,6 @@ use rayon::prelude::*;
 use super::search::{greedy, search_level, with_scratch, Links, Space};
 use crate::row_filter::AllRows;
 use crate::topk::Neighbor;
-use ailk_format::sync::lock;
 
 /// Highest level a node may draw.
 pub(crate) const MAX_LEVEL: u8 = 16;

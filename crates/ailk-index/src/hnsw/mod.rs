@@ -7,6 +7,7 @@ mod search;
 
 use std::sync::{Arc, Mutex};
 
+use ailk_format::sync::lock;
 use ailk_format::{
     HnswGraph, HnswGraphRef, HnswMeta, Payload, RawVectors, Section, SectionBuilder, SubsectionKind,
     TypedArray, VectorData,
@@ -20,7 +21,6 @@ use crate::row_filter::{Accept, AllRows, RowFilter};
 use crate::sq8::{Sq8Codes, Sq8Query};
 use crate::topk::Neighbor;
 use crate::Metric;
-use ailk_format::sync::lock;
 use build::{draw_levels, BuildGraph, Builder};
 use search::{walk, with_scratch, Links, Oracle, Space};
 

@@ -10,16 +10,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ailk_format::object_store::ObjectMeta;
+use ailk_format::sync::lock;
 use ailk_format::ShardReader;
 use arrow_array::{Array, ArrayRef};
 use bytes::Bytes;
 
-pub(crate) mod disk;
-pub(crate) mod store;
-
 use crate::cache::disk::DiskCache;
 use crate::shard::LoadedShard;
-use ailk_format::sync::lock;
+
+pub(crate) mod disk;
+pub(crate) mod store;
 
 /// Budget of the process-wide cache when `AILAKE_CACHE_BYTES` does not set one: 2 GiB.
 const DEFAULT_BUDGET: u64 = 2 << 30;

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use ailk_catalog::VectorSpec;
+use ailk_format::sync::lock;
 use ailk_format::ErrorKind;
 use ailk_index::{Neighbor, QueryParams, RowFilter};
 
@@ -17,7 +18,6 @@ use crate::filter::rows::{filter_fields, matching_rows};
 use crate::filter::Filter;
 use crate::params::{FilterStrategy, SearchCounters, SearchParams};
 use crate::shard::LoadedShard;
-use ailk_format::sync::lock;
 
 /// Rows an exact scan scores in the time a filtered graph walk spends per unit of beam width,
 /// for the exact-or-index choice: measured on the real 384-d set (`cargo xtask bench --only

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ailk_catalog::VectorSpec;
 use ailk_format::object_store::path::Path;
+use ailk_format::sync::lock;
 use ailk_format::{ReadOptions, ShardReader};
 
 use super::plan::ShardPlan;
@@ -13,7 +14,6 @@ use super::SearchSession;
 use crate::error::Result;
 use crate::params::SearchCounters;
 use crate::shard::{load_shard, LoadedShard};
-use ailk_format::sync::lock;
 
 /// Largest read from a cold shard's section offset to its end made in one request.
 const SPECULATIVE_READ_MAX: u64 = 256 << 20;
