@@ -1,11 +1,6 @@
 //! Errors as the command line reports them: one line, and an exit code by kind.
 
-use ailake::catalog::CatalogError;
-use ailake::format::FormatError;
-use ailake::index::IndexError;
-use ailake::search::SearchError;
-use ailake::writer::WriterError;
-use ailake::{AilakeError, ErrorKind};
+use ailake::ErrorKind;
 
 /// A failure the command line itself detects (bad flags, unreadable input files), with a kind.
 #[derive(Debug, thiserror::Error)]
@@ -27,39 +22,15 @@ pub fn not_found(message: impl Into<String>) -> anyhow::Error {
     CliError { kind: ErrorKind::NotFound, message: message.into() }.into()
 }
 
-/// The kind of the first error in `e`'s chain that has one.
+/// The kind of the first error in `e`'s chain that has one: the command line's own, else
+/// whatever ailake classifies (its errors, and Arrow, Parquet, object store and I/O errors).
 pub fn kind(e: &anyhow::Error) -> ErrorKind {
-    for cause in e.chain() {
-        let kind = if let Some(c) = cause.downcast_ref::<CliError>() {
-            c.kind
-        } else if let Some(a) = cause.downcast_ref::<AilakeError>() {
-            a.kind()
-        } else if let Some(c) = cause.downcast_ref::<CatalogError>() {
-            c.kind()
-        } else if let Some(w) = cause.downcast_ref::<WriterError>() {
-            w.kind()
-        } else if let Some(s) = cause.downcast_ref::<SearchError>() {
-            s.kind()
-        } else if let Some(f) = cause.downcast_ref::<FormatError>() {
-            f.kind()
-        } else if let Some(i) = cause.downcast_ref::<IndexError>() {
-            i.kind()
-        } else if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::NotFound => ErrorKind::NotFound,
-                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput => ErrorKind::InvalidInput,
-                _ => ErrorKind::Io,
-            }
-        } else if cause.downcast_ref::<parquet::errors::ParquetError>().is_some()
-            || cause.downcast_ref::<arrow_schema::ArrowError>().is_some()
-        {
-            ErrorKind::InvalidInput
-        } else {
-            continue;
-        };
-        return kind;
-    }
-    ErrorKind::Internal
+    e.chain()
+        .find_map(|cause| match cause.downcast_ref::<CliError>() {
+            Some(c) => Some(c.kind),
+            None => ailake::error_kind(cause),
+        })
+        .unwrap_or(ErrorKind::Internal)
 }
 
 /// The process exit code for `e`.

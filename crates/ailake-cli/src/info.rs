@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use ailake::catalog::{IndexStatus, ShardSummary};
 use ailake::prelude::*;
-use ailake::{local_store, Section};
+use ailake::{local_store, IndexStatus, Section, ShardReader, ShardSummary};
 use clap::Args;
 
 use crate::errors::invalid;
@@ -153,7 +152,7 @@ pub async fn info(lake: &LakeArgs, args: InfoArgs) -> anyhow::Result<()> {
         println!("vector     {}: {} × f32, {:?}", s.name, s.dim, s.metric);
     }
     if let Some(primary) = table.vector_columns()?.first() {
-        if let Some(p) = ailake::search::load_partitions(&table, &primary.name).await? {
+        if let Some(p) = ailake::load_partitions(&table, &primary.name).await? {
             let clustered = files
                 .iter()
                 .filter(|f| {
@@ -193,10 +192,8 @@ pub async fn history(lake: &LakeArgs, args: HistoryArgs) -> anyhow::Result<()> {
         let summary = s.summary();
         let prop = |k: &str| summary.additional_properties.get(k).cloned().unwrap_or_else(|| "0".into());
         let time = s.timestamp().map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()).unwrap_or_default();
-        let batches = summary
-            .additional_properties
-            .get(ailake::catalog::BATCH_IDS_PROPERTY)
-            .map_or(0, |b| b.split(',').count());
+        let batches =
+            summary.additional_properties.get(ailake::BATCH_IDS_PROPERTY).map_or(0, |b| b.split(',').count());
         let current = if table.snapshot_id() == Some(s.snapshot_id()) { " (current)" } else { "" };
         println!(
             "{:<20} {:<20} {:<24} {:<10} {:>10} {:>10}  {batches}{current}",

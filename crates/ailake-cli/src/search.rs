@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ailake::prelude::*;
-use ailake::search::{Literal, Op};
+use ailake::{Literal, Op};
 use arrow_array::cast::AsArray;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{Field, Schema};

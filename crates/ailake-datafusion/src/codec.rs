@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use ailake::catalog::TableIdent;
 use ailake::Catalog;
+use ailake::TableIdent;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
@@ -151,7 +151,7 @@ fn schema_of(bytes: &[u8]) -> Result<SchemaRef> {
     Ok(Arc::new(Schema::try_from(&proto)?))
 }
 
-fn filter_of(wire: Option<FilterWire>) -> Result<Option<ailake::search::Filter>> {
+fn filter_of(wire: Option<FilterWire>) -> Result<Option<ailake::Filter>> {
     wire.map(|w| {
         w.to_filter().ok_or_else(|| DataFusionError::Internal("ailake plan: unknown filter operator".into()))
     })

@@ -6,7 +6,7 @@
 //! Morgan, inverted operators), which keeps SQL's three-valued logic: a comparison with a
 //! null column never matches, negated or not, exactly where SQL's `WHERE` drops the row.
 
-use ailake::search::{Filter, Literal, Op};
+use ailake::{Filter, Literal, Op};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use ailake::format::sync;
+use ailake::sync;
 use ailake::Table;
 use datafusion::arrow::array::{Array, Float32Array};
 use datafusion::arrow::compute::cast;

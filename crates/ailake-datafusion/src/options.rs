@@ -1,7 +1,7 @@
 //! The knobs of a `vector_search` call (`SearchOptions`, its optional fifth argument) and the
 //! planned query (`SearchQuery`) a search table and its plan carry.
 
-use ailake::search::{Filter, SearchParams};
+use ailake::{Filter, SearchParams};
 use datafusion::error::{DataFusionError, Result};
 use serde::{Deserialize, Serialize};
 

@@ -2,55 +2,16 @@
 //!
 //! A plan names its table by identifier and snapshot id, so it can be shipped to another
 //! process (a Ballista executor) and opened there through that process's catalog. Sessions
-//! are kept per process, by (warehouse, table, snapshot): planning, scans and every search
-//! of one snapshot share one session and its caches, and an executor opens a snapshot once.
+//! are kept per process by (warehouse, table, snapshot) in the process-wide `SessionCache`:
+//! planning, scans and every search of one snapshot share one session and its caches, and an
+//! executor opens a snapshot once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
-use ailake::catalog::TableIdent;
-use ailake::format::sync::lock;
-use ailake::{Catalog, SearchSession, Table};
+use ailake::{Catalog, SearchSession, SessionCache, SessionKey, Table, TableIdent};
 use datafusion::error::{DataFusionError, Result};
 
 use crate::error::to_df;
-
-/// Sessions a process keeps open before dropping the least recently used one.
-const SESSIONS_KEPT: usize = 64;
-
-type SessionKey = (String, String, Option<i64>);
-
-struct Sessions {
-    open: HashMap<SessionKey, (Arc<SearchSession>, u64)>,
-    clock: u64,
-}
-
-fn sessions() -> &'static Mutex<Sessions> {
-    static SESSIONS: OnceLock<Mutex<Sessions>> = OnceLock::new();
-    SESSIONS.get_or_init(|| Mutex::new(Sessions { open: HashMap::new(), clock: 0 }))
-}
-
-fn cached(key: &SessionKey) -> Option<Arc<SearchSession>> {
-    let mut s = lock(sessions());
-    s.clock += 1;
-    let now = s.clock;
-    s.open.get_mut(key).map(|(session, used)| {
-        *used = now;
-        session.clone()
-    })
-}
-
-fn keep(key: SessionKey, session: Arc<SearchSession>) {
-    let mut s = lock(sessions());
-    s.clock += 1;
-    let now = s.clock;
-    if s.open.len() >= SESSIONS_KEPT && !s.open.contains_key(&key) {
-        if let Some(oldest) = s.open.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
-            s.open.remove(&oldest);
-        }
-    }
-    s.open.insert(key, (session, now));
-}
 
 /// One snapshot of one table, as a plan names it: the handle itself in the planning process,
 /// or a catalog to load it from in a process that decoded the plan.
@@ -84,16 +45,18 @@ impl TableSource {
 
     fn key(&self) -> SessionKey {
         let root = match &self.origin {
-            Origin::Table(t) => t.warehouse().root().to_string(),
-            Origin::Catalog(c) => c.warehouse().root().to_string(),
+            Origin::Table(t) => t.warehouse().root(),
+            Origin::Catalog(c) => c.warehouse().root(),
         };
-        (root, self.ident.to_string(), self.snapshot)
+        SessionKey::new(root, self.ident.to_string(), self.snapshot)
     }
 
-    /// The session of this snapshot: the process's open one, else opened (and kept).
+    /// The session of this snapshot: the process's open one ([`SessionCache::global`]), else
+    /// opened (and kept).
     pub(crate) async fn session(&self) -> Result<Arc<SearchSession>> {
+        let sessions = SessionCache::global();
         let key = self.key();
-        if let Some(s) = cached(&key) {
+        if let Some(s) = sessions.get(&key) {
             return Ok(s);
         }
         let table = match &self.origin {
@@ -116,7 +79,7 @@ impl TableSource {
             }
         };
         let session = Arc::new(SearchSession::new(&table).await.map_err(to_df)?);
-        keep(key, session.clone());
+        sessions.insert(key, session.clone());
         Ok(session)
     }
 }

@@ -1,12 +1,10 @@
 //! [`PyTable`]: one ailake table — write, commit, search, delete, compact, history.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ailake::catalog::IndexKind;
-use ailake::format::sync::lock;
 use ailake::prelude::*;
-use ailake::WrittenFile;
+use ailake::sync::lock;
+use ailake::{IndexKind, SessionCache, WrittenFile};
 use arrow_array::{ArrayRef, Int32Array, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType, Field, Schema};
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
@@ -19,8 +17,8 @@ use crate::convert::{
 use crate::errors::{invalid, IntoPyResult};
 use crate::runtime::block_on;
 
-/// Time-travel sessions kept per table handle.
-const SNAPSHOT_SESSIONS: usize = 8;
+/// Search sessions kept per table handle (its current snapshot and time travel).
+const SESSIONS_KEPT: usize = 8;
 
 /// What a table handle holds between calls.
 struct State {
@@ -30,10 +28,6 @@ struct State {
     /// Stages writes until `commit()`; made on first write and kept, so `wait_indexed()`
     /// waits for every background build this handle started.
     writer: Option<TableWriter>,
-    /// The search session of `table`'s snapshot, made on first search.
-    current: Option<Arc<SearchSession>>,
-    /// Sessions of older snapshots (time travel), by snapshot id.
-    snapshots: HashMap<i64, Arc<SearchSession>>,
 }
 
 /// A table of the catalog: writes are staged until `commit()`, searches read the handle's
@@ -41,11 +35,13 @@ struct State {
 #[pyclass(name = "Table", module = "ailake", frozen)]
 pub struct PyTable {
     state: Mutex<State>,
+    /// Search sessions by snapshot, made on first search of each.
+    sessions: SessionCache,
 }
 
 impl PyTable {
     pub fn new(table: Table) -> Self {
-        Self { state: Mutex::new(State { table, writer: None, current: None, snapshots: HashMap::new() }) }
+        Self { state: Mutex::new(State { table, writer: None }), sessions: SessionCache::new(SESSIONS_KEPT) }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -61,7 +57,6 @@ impl PyTable {
         let mut state = self.state();
         if state.table.metadata_location() != table.metadata_location() {
             state.table = table;
-            state.current = None;
         }
     }
 
@@ -93,37 +88,13 @@ impl PyTable {
 
     /// The search session for the handle's snapshot, or for `snapshot`.
     fn session(&self, py: Python<'_>, snapshot: Option<i64>) -> PyResult<Arc<SearchSession>> {
-        let table = {
-            let state = self.state();
-            let cached = match snapshot {
-                None => state.current.clone(),
-                Some(id) => state.snapshots.get(&id).cloned(),
-            };
-            if let Some(s) = cached {
-                return Ok(s);
-            }
-            state.table.clone()
-        };
+        let table = self.table();
         let at = match snapshot {
-            None => table.clone(),
+            None => table,
             Some(id) => table.at_snapshot(id).py(py)?,
         };
-        let session = Arc::new(block_on(py, async move { at.search().await }).py(py)?);
-        let mut state = self.state();
-        match snapshot {
-            // Unless the handle moved meanwhile.
-            None if state.table.metadata_location() == table.metadata_location() => {
-                state.current = Some(session.clone())
-            }
-            None => {}
-            Some(id) => {
-                if state.snapshots.len() >= SNAPSHOT_SESSIONS {
-                    state.snapshots.clear();
-                }
-                state.snapshots.insert(id, session.clone());
-            }
-        }
-        Ok(session)
+        let sessions = &self.sessions;
+        block_on(py, async move { sessions.session(&at).await }).py(py)
     }
 }
 

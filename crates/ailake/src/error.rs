@@ -2,7 +2,10 @@
 //! flattened on the way in (a conflict is `Catalog(..)` whether the writer or the catalog
 //! raised it), and every error has an [`ErrorKind`] and [`AilakeError::is_retryable`].
 
+use std::error::Error;
+
 use ailk_catalog::CatalogError;
+use ailk_format::error_kind::{arrow_error_kind, foreign_error_kind};
 use ailk_format::{ErrorKind, FormatError};
 use ailk_index::IndexError;
 use ailk_search::SearchError;
@@ -42,7 +45,7 @@ impl AilakeError {
             AilakeError::Catalog(e) => e.kind(),
             AilakeError::Search(e) => e.kind(),
             AilakeError::Writer(e) => e.kind(),
-            AilakeError::Arrow(_) => ErrorKind::InvalidInput,
+            AilakeError::Arrow(e) => arrow_error_kind(e),
         }
     }
 
@@ -55,8 +58,48 @@ impl AilakeError {
             AilakeError::Catalog(e) => e.is_retryable(),
             AilakeError::Search(e) => e.is_retryable(),
             AilakeError::Writer(e) => e.is_retryable(),
-            AilakeError::Arrow(_) => false,
+            AilakeError::Arrow(e) => arrow_error_kind(e).is_retryable(),
         }
+    }
+}
+
+/// The kind of `e` when it is an error of ailake's stack: [`AilakeError`], an error of a layered
+/// crate, or an object store, Parquet, Arrow or I/O error (classified once, in
+/// `ailk_format::error_kind`, the same whichever layer met it). `None` for any other type.
+/// Front ends walk a source chain with it instead of matching each layer's type.
+pub fn error_kind(e: &(dyn Error + 'static)) -> Option<ErrorKind> {
+    if let Some(a) = e.downcast_ref::<AilakeError>() {
+        Some(a.kind())
+    } else if let Some(c) = e.downcast_ref::<CatalogError>() {
+        Some(c.kind())
+    } else if let Some(w) = e.downcast_ref::<WriterError>() {
+        Some(w.kind())
+    } else if let Some(s) = e.downcast_ref::<SearchError>() {
+        Some(s.kind())
+    } else if let Some(i) = e.downcast_ref::<IndexError>() {
+        Some(i.kind())
+    } else if let Some(f) = e.downcast_ref::<FormatError>() {
+        Some(f.kind())
+    } else {
+        foreign_error_kind(e)
+    }
+}
+
+impl From<parquet::errors::ParquetError> for AilakeError {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        AilakeError::Format(e.into())
+    }
+}
+
+impl From<std::io::Error> for AilakeError {
+    fn from(e: std::io::Error) -> Self {
+        AilakeError::Format(e.into())
+    }
+}
+
+impl From<ailk_format::object_store::Error> for AilakeError {
+    fn from(e: ailk_format::object_store::Error) -> Self {
+        AilakeError::Format(e.into())
     }
 }
 

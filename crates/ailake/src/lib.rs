@@ -27,45 +27,59 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+// The layered crates, for programs that need more than the flat names below. Front ends (the
+// CLI, Python and SQL crates) use the flat names only (`tests/api_boundary.rs` checks it).
 pub use ailk_catalog as catalog;
+pub use ailk_format as format;
+pub use ailk_index as index;
 pub use ailk_search as search;
 pub use ailk_writer as writer;
 
-pub use ailk_catalog::VectorSpec;
-pub use ailk_format as format;
-pub use ailk_index as index;
-pub use ailk_search::{
-    CounterSnapshot, Filter, FilterStrategy, Op, SearchParams, SearchSession, DISTANCE_COLUMN,
+// The table, its catalog and its metadata.
+pub use ailk_catalog::{
+    Catalog, CatalogProvider, CommitOptions, CommitOutcome, IndexKind, IndexStatus, LiveFile, MemoryCatalog,
+    OrphanOptions, ShardSummary, SnapshotUpdate, SqlCatalog, Table, TableIdent, VectorSpec, Warehouse,
+    BATCH_IDS_PROPERTY,
 };
+// Searching.
+pub use ailk_search::{
+    file_may_match, load_partitions, scan_file, CounterSnapshot, FileScan, Filter, FilterStrategy, Literal,
+    Op, SearchParams, SearchSession, SessionCache, SessionKey, DISTANCE_COLUMN,
+};
+// Writing and maintenance.
 pub use ailk_writer::{
     CompactOptions, CompactOutcome, CompactProgress, DeleteOutcome, IndexChoice, MultiVectorBatch,
     TableWriter, WriteOptions, WritePolicy, WrittenFile,
 };
 
-pub use ailk_catalog::{
-    Catalog, CatalogProvider, CommitOutcome, MemoryCatalog, OrphanOptions, SnapshotUpdate, SqlCatalog, Table,
-    TableIdent, Warehouse,
-};
-
 /// The object store trait every ailake component reads and writes through.
 pub use ailk_format::object_store::ObjectStore as Store;
+/// Poison-tolerant lock helpers (a panicked holder does not wedge the lock).
+pub use ailk_format::sync;
 pub use ailk_format::{
-    local_store, memory_store, ErrorKind, Fault, FaultTarget, LatencyProfile, Metric, ReadOptions, Section,
-    SectionBuilder, ShardReader, ShardWriter, SimulatedStore, SubsectionKind, VectorColumn,
+    local_store, memory_store, ErrorKind, Metric, ReadOptions, Section, SectionBuilder, ShardReader,
+    ShardWriter, SubsectionKind, VectorColumn,
 };
 
 mod error;
 mod table_ext;
 
-pub use error::{AilakeError, AilakeResult};
+pub use error::{error_kind, AilakeError, AilakeResult};
 pub use table_ext::TableExt;
+
+/// Test doubles: a store that behaves like a remote one (latency, bandwidth, injected faults)
+/// over any other. For tests and benchmarks, not for production paths.
+pub mod testing {
+    pub use ailk_format::{
+        Fault, FaultTarget, LatencyProfile, SimulatedSnapshot, SimulatedStats, SimulatedStore,
+    };
+}
 
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
         AilakeError, AilakeResult, Catalog, CatalogProvider, CompactOptions, DeleteOutcome, ErrorKind,
-        Filter, IndexChoice, Metric, MultiVectorBatch, ReadOptions, SearchParams, SearchSession, ShardReader,
-        ShardWriter, SqlCatalog, Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse,
-        WriteOptions, WritePolicy,
+        Filter, IndexChoice, Metric, MultiVectorBatch, ReadOptions, SearchParams, SearchSession, SqlCatalog,
+        Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse, WriteOptions, WritePolicy,
     };
 }

@@ -39,7 +39,7 @@ impl TableExt for Table {
 
     fn delete(&self, filter: &Filter) -> impl Future<Output = AilakeResult<DeleteOutcome>> + Send {
         let (table, filter) = (self.clone(), filter.clone());
-        async move { Ok(ailk_writer::delete_rows(&table, &filter).await?) }
+        async move { Ok(ailk_writer::delete_matching(&table, &filter).await?) }
     }
 
     fn compact(&self, opts: &CompactOptions) -> impl Future<Output = AilakeResult<CompactOutcome>> + Send {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use ailake::index::{HnswParams, SectionVectors};
 use ailake::prelude::*;
 use ailake::search::ShardCache;
+use ailake::ShardReader;
 use support::*;
 
 /// One table per (metric, vector placement), same rows, single-threaded (deterministic) builds.
@@ -124,7 +125,7 @@ async fn a_light_section_alone_is_incomplete_and_the_session_completes_it() {
 /// of the column fails (and the retry answers in full), and a warm query makes no request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn light_files_on_a_remote_store() {
-    use ailake::{Fault, FaultTarget, LatencyProfile, SimulatedStore};
+    use ailake::testing::{Fault, FaultTarget, LatencyProfile, SimulatedStore};
     let dir = tempfile::tempdir().unwrap();
     let local = write(dir.path(), "t", Metric::L2, SectionVectors::Parquet, WriteOptions::default()).await;
     let profile = LatencyProfile { first_byte: std::time::Duration::from_millis(20), bytes_per_second: 1e9 };

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use ailake::prelude::*;
 use ailake::search::ShardCache;
-use ailake::{Fault, FaultTarget, LatencyProfile, SimulatedStore};
+use ailake::testing::{Fault, FaultTarget, LatencyProfile, SimulatedStore};
+use ailake::ShardReader;
 use support::*;
 
 /// The table `docs.t` of `dir` seen through a simulated store over its warehouse.

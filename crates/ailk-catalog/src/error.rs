@@ -1,6 +1,6 @@
 //! The error type of `ailk-catalog`.
 
-use ailk_format::error_kind::{parquet_error_kind, store_error_kind};
+use ailk_format::error_kind::{foreign_error_kind, io_error_kind, parquet_error_kind, store_error_kind};
 use ailk_format::ErrorKind;
 
 /// Everything that can go wrong while reading or committing table metadata.
@@ -104,7 +104,7 @@ impl CatalogError {
         match self {
             C::Iceberg(e) => iceberg_error_kind(e),
             C::Sql(e) => sql_error_kind(e),
-            C::Io { .. } => ErrorKind::Io,
+            C::Io { source, .. } => io_error_kind(source),
             C::Store(e) => store_error_kind(e),
             C::Parquet(e) => parquet_error_kind(e),
             C::Format(e) => e.kind(),
@@ -160,8 +160,8 @@ fn iceberg_error_kind(e: &iceberg::Error) -> ErrorKind {
         if let Some(ours) = s.downcast_ref::<CatalogError>() {
             return ours.kind();
         }
-        if let Some(store) = s.downcast_ref::<object_store::Error>() {
-            return store_error_kind(store);
+        if let Some(kind) = foreign_error_kind(s) {
+            return kind;
         }
         source = s.source();
     }

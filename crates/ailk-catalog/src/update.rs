@@ -61,7 +61,7 @@ impl SnapshotUpdate {
 
     /// Removes rows of live data files: whole files (`removed`) and rows by position
     /// (`position_deletes`, written with [`crate::Table::write_position_deletes`]); operation `delete`.
-    pub fn delete_rows(removed: Vec<String>, position_deletes: Vec<DataFile>) -> Self {
+    pub fn delete_with_positions(removed: Vec<String>, position_deletes: Vec<DataFile>) -> Self {
         Self { removed, added_deletes: position_deletes, ..Self::default() }
     }
 

@@ -1,6 +1,6 @@
 //! The error type of `ailk-format`.
 
-use crate::error_kind::{parquet_error_kind, store_error_kind, ErrorKind};
+use crate::error_kind::{arrow_error_kind, io_error_kind, parquet_error_kind, store_error_kind, ErrorKind};
 
 /// Everything that can go wrong while encoding, decoding, writing or reading an AILK section.
 ///
@@ -111,8 +111,9 @@ impl FormatError {
         match self {
             F::Store(e) => store_error_kind(e),
             F::Parquet(e) => parquet_error_kind(e),
-            F::Arrow(_) | F::InvalidInput(_) => ErrorKind::InvalidInput,
-            F::Io(_) => ErrorKind::Io,
+            F::Arrow(e) => arrow_error_kind(e),
+            F::Io(e) => io_error_kind(e),
+            F::InvalidInput(_) => ErrorKind::InvalidInput,
             F::BadMagic { .. }
             | F::Truncated { .. }
             | F::ChecksumMismatch { .. }

@@ -53,16 +53,60 @@ pub fn store_error_kind(e: &object_store::Error) -> ErrorKind {
     }
 }
 
-/// The kind of a Parquet error: a store failure underneath stays I/O, anything else means the
-/// bytes could not be decoded.
+/// The kind of a Parquet error: a store or I/O failure underneath keeps its own kind, anything
+/// else means the bytes could not be decoded.
 pub fn parquet_error_kind(e: &parquet::errors::ParquetError) -> ErrorKind {
     use parquet::errors::ParquetError as P;
     match e {
-        P::External(inner) => match inner.downcast_ref::<object_store::Error>() {
-            Some(s) => store_error_kind(s),
-            None => ErrorKind::Io,
-        },
+        P::External(inner) => source_kind(inner.as_ref()).unwrap_or(ErrorKind::Io),
         P::NYI(_) => ErrorKind::Unsupported,
         _ => ErrorKind::Corrupt,
     }
+}
+
+/// The kind of an Arrow error. Arrow refuses what it was handed (a schema, a column, a cast,
+/// text to parse): that is the caller's input. I/O and wrapped errors keep their own kind, an
+/// unimplemented feature is `Unsupported`, an allocation failure `Internal`.
+pub fn arrow_error_kind(e: &arrow_schema::ArrowError) -> ErrorKind {
+    use arrow_schema::ArrowError as A;
+    match e {
+        A::IoError(_, io) => io_error_kind(io),
+        A::ExternalError(inner) => source_kind(inner.as_ref()).unwrap_or(ErrorKind::Internal),
+        A::NotYetImplemented(_) => ErrorKind::Unsupported,
+        A::MemoryError(_) => ErrorKind::Internal,
+        A::ParquetError(_) | A::IpcError(_) | A::AvroError(_) => ErrorKind::Corrupt,
+        _ => ErrorKind::InvalidInput,
+    }
+}
+
+/// The kind of a local I/O error: a missing path is `NotFound`, refused input `InvalidInput`,
+/// anything else `Io` (worth a retry).
+pub fn io_error_kind(e: &std::io::Error) -> ErrorKind {
+    use std::io::ErrorKind as Io;
+    match e.kind() {
+        Io::NotFound => ErrorKind::NotFound,
+        Io::AlreadyExists => ErrorKind::AlreadyExists,
+        Io::InvalidInput | Io::InvalidData => ErrorKind::InvalidInput,
+        Io::Unsupported => ErrorKind::Unsupported,
+        _ => ErrorKind::Io,
+    }
+}
+
+/// The kind of a foreign error this module classifies (object store, Parquet, Arrow, I/O), or
+/// `None` for any other type.
+pub fn foreign_error_kind(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    if let Some(s) = e.downcast_ref::<object_store::Error>() {
+        Some(store_error_kind(s))
+    } else if let Some(p) = e.downcast_ref::<parquet::errors::ParquetError>() {
+        Some(parquet_error_kind(p))
+    } else if let Some(a) = e.downcast_ref::<arrow_schema::ArrowError>() {
+        Some(arrow_error_kind(a))
+    } else {
+        e.downcast_ref::<std::io::Error>().map(io_error_kind)
+    }
+}
+
+/// The kind of a boxed error wrapped by Parquet or Arrow, when it is one this module knows.
+fn source_kind(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<ErrorKind> {
+    foreign_error_kind(e)
 }

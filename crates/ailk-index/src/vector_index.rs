@@ -1,6 +1,7 @@
-//! [`VectorIndex`]: the one index interface the writer and the search share — build from
-//! vectors, add to an AILK section, load from a section (viewed in place), and search with an
-//! optional [`RowFilter`] of allowed rows. Every index kind (HNSW, IVF-PQ, flat) sits behind it.
+//! [`VectorIndex`]: the index type the writer and the search share — an enum with one variant
+//! per index kind (HNSW, IVF-PQ, flat) whose methods build from vectors, add to an AILK
+//! section, load from a section (viewed in place), search with an optional [`RowFilter`] of
+//! allowed rows and name their own defaults, so callers never match on the kind.
 
 use std::sync::Arc;
 
@@ -48,7 +49,7 @@ impl std::ops::Deref for FlatVectors {
     }
 }
 
-/// One vector column's index over one shard.
+/// One vector column's index over one shard: one variant per index kind.
 #[derive(Debug, Clone)]
 pub enum VectorIndex {
     /// HNSW graph over raw vectors.

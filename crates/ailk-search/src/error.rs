@@ -1,6 +1,6 @@
 //! The error type of `ailk-search`.
 
-use ailk_format::error_kind::parquet_error_kind;
+use ailk_format::error_kind::{arrow_error_kind, parquet_error_kind};
 use ailk_format::ErrorKind;
 
 /// Everything that can go wrong while searching a table.
@@ -44,7 +44,8 @@ impl SearchError {
             SearchError::Index(e) => e.kind(),
             SearchError::Format(e) => e.kind(),
             SearchError::Parquet(e) => parquet_error_kind(e),
-            SearchError::Arrow(_) | SearchError::Internal(_) => ErrorKind::Internal,
+            SearchError::Arrow(e) => arrow_error_kind(e),
+            SearchError::Internal(_) => ErrorKind::Internal,
             SearchError::InvalidQuery(_) => ErrorKind::InvalidInput,
             SearchError::Corrupt(_) => ErrorKind::Corrupt,
             SearchError::Unsupported(_) => ErrorKind::Unsupported,

@@ -19,6 +19,7 @@ mod session;
 mod shard;
 
 pub use cache::disk::DiskCache;
+pub use cache::sessions::{SessionCache, SessionKey, GLOBAL_SESSIONS};
 pub use cache::{CacheStats, ShardCache};
 pub use error::{Result, SearchError};
 pub use filter::prune::may_match as file_may_match;

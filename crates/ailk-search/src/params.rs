@@ -74,16 +74,16 @@ impl Default for SearchParams {
 /// What searches of a session did, cumulatively.
 #[derive(Debug, Default)]
 pub struct SearchCounters {
-    pub(crate) visited: AtomicU64,
-    pub(crate) pruned: AtomicU64,
-    pub(crate) flat_scanned: AtomicU64,
-    pub(crate) index_searched: AtomicU64,
-    pub(crate) corrupt: AtomicU64,
-    pub(crate) skipped: AtomicU64,
+    pub(crate) shards_visited: AtomicU64,
+    pub(crate) shards_pruned: AtomicU64,
+    pub(crate) shards_flat_scanned: AtomicU64,
+    pub(crate) shards_index_searched: AtomicU64,
+    pub(crate) corrupt_sections: AtomicU64,
+    pub(crate) shards_skipped: AtomicU64,
     pub(crate) rows_without_vector: AtomicU64,
-    pub(crate) filter_pruned: AtomicU64,
-    pub(crate) partition_pruned: AtomicU64,
-    pub(crate) filtered_index: AtomicU64,
+    pub(crate) shards_pruned_by_filter: AtomicU64,
+    pub(crate) shards_pruned_by_partition: AtomicU64,
+    pub(crate) filtered_index_searches: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -124,16 +124,16 @@ impl SearchCounters {
 
     pub(crate) fn snapshot(&self, bytes_read: u64, read_requests: u64) -> CounterSnapshot {
         CounterSnapshot {
-            shards_visited: self.visited.load(Ordering::Relaxed),
-            shards_pruned: self.pruned.load(Ordering::Relaxed),
-            shards_flat_scanned: self.flat_scanned.load(Ordering::Relaxed),
-            shards_index_searched: self.index_searched.load(Ordering::Relaxed),
-            corrupt_sections: self.corrupt.load(Ordering::Relaxed),
-            shards_skipped: self.skipped.load(Ordering::Relaxed),
+            shards_visited: self.shards_visited.load(Ordering::Relaxed),
+            shards_pruned: self.shards_pruned.load(Ordering::Relaxed),
+            shards_flat_scanned: self.shards_flat_scanned.load(Ordering::Relaxed),
+            shards_index_searched: self.shards_index_searched.load(Ordering::Relaxed),
+            corrupt_sections: self.corrupt_sections.load(Ordering::Relaxed),
+            shards_skipped: self.shards_skipped.load(Ordering::Relaxed),
             rows_without_vector: self.rows_without_vector.load(Ordering::Relaxed),
-            shards_pruned_by_filter: self.filter_pruned.load(Ordering::Relaxed),
-            filtered_index_searches: self.filtered_index.load(Ordering::Relaxed),
-            shards_pruned_by_partition: self.partition_pruned.load(Ordering::Relaxed),
+            shards_pruned_by_filter: self.shards_pruned_by_filter.load(Ordering::Relaxed),
+            filtered_index_searches: self.filtered_index_searches.load(Ordering::Relaxed),
+            shards_pruned_by_partition: self.shards_pruned_by_partition.load(Ordering::Relaxed),
             bytes_read,
             read_requests,
         }

@@ -45,7 +45,7 @@ enum FileDelete {
 /// A filter naming an unknown column or comparing incompatible types, and a table without
 /// commits, are `InvalidInput` with nothing written. Files are read only when their
 /// column bounds admit a match, and only the filter's columns.
-pub async fn delete_rows(table: &Table, filter: &Filter) -> Result<DeleteOutcome> {
+pub async fn delete_matching(table: &Table, filter: &Filter) -> Result<DeleteOutcome> {
     // The delete files are unreferenced until the commit: a lease keeps vacuum off them.
     let lease = table.lease().await?;
     let outcome = delete_leased(table, filter).await;
@@ -101,7 +101,7 @@ async fn delete_leased(table: &Table, filter: &Filter) -> Result<DeleteOutcome> 
         };
         outcome.files_removed = removed.len();
         outcome.delete_files = deletes.len();
-        match table.commit(SnapshotUpdate::delete_rows(removed, deletes)).await {
+        match table.commit(SnapshotUpdate::delete_with_positions(removed, deletes)).await {
             Ok(committed) => {
                 outcome.snapshot_id = Some(committed.snapshot_id());
                 tracing::info!(table = %table.ident(), rows = outcome.rows_deleted, files_removed = outcome.files_removed, delete_files = outcome.delete_files, snapshot = committed.snapshot_id(), "deleted rows");

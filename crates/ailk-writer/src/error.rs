@@ -1,6 +1,6 @@
 //! The error type of `ailk-writer`.
 
-use ailk_format::error_kind::store_error_kind;
+use ailk_format::error_kind::{arrow_error_kind, store_error_kind};
 use ailk_format::ErrorKind;
 
 /// Everything that can go wrong while writing to a table. Every variant is raised before any
@@ -98,8 +98,8 @@ impl WriterError {
             W::Format(e) => e.kind(),
             W::Store(e) => store_error_kind(e),
             W::BuildFailed { .. } | W::Internal(_) => ErrorKind::Internal,
-            W::Arrow(_)
-            | W::LengthMismatch { .. }
+            W::Arrow(e) => arrow_error_kind(e),
+            W::LengthMismatch { .. }
             | W::WrongDimension { .. }
             | W::NonFinite { .. }
             | W::ZeroVector { .. }

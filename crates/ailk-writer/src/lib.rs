@@ -29,7 +29,7 @@ mod staging;
 mod writer;
 
 pub use compact::{compact, CompactOptions, CompactOutcome, CompactProgress};
-pub use delete::{delete_rows, DeleteOutcome};
+pub use delete::{delete_matching, DeleteOutcome};
 pub use error::{Result, WriterError};
 pub use options::{IndexChoice, WriteOptions};
 pub use policy::WritePolicy;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ailake::prelude::*;
 use ailake::search::ShardCache;
-use ailake::{LatencyProfile, SimulatedStore};
+use ailake::testing::{LatencyProfile, SimulatedStore};
 use ailk_testkit::recall_at_k;
 use serde_json::{json, Value};
 

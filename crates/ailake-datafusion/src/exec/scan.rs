@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use ailake::catalog::LiveFile;
-use ailake::search::{scan_file, Filter};
+use ailake::{scan_file, Filter, LiveFile};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::TaskContext;

@@ -5,7 +5,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use ailake::search::{Filter, DISTANCE_COLUMN};
+use ailake::{Filter, DISTANCE_COLUMN};
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::Result;

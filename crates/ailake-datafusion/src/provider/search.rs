@@ -13,7 +13,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use ailake::search::{Filter, DISTANCE_COLUMN};
+use ailake::{Filter, DISTANCE_COLUMN};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::Session;

@@ -9,8 +9,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use ailake::catalog::LiveFile;
-use ailake::search::{file_may_match, Filter};
+use ailake::{file_may_match, Filter, LiveFile};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;

@@ -19,6 +19,7 @@ use crate::cache::disk::DiskCache;
 use crate::shard::LoadedShard;
 
 pub(crate) mod disk;
+pub(crate) mod sessions;
 pub(crate) mod store;
 
 /// Budget of the process-wide cache when `AILAKE_CACHE_BYTES` does not set one: 2 GiB.

@@ -68,6 +68,34 @@ pub enum Filter {
     Or(Box<Filter>, Box<Filter>),
 }
 
+/// The filter's text form (every column double-quoted, every `AND`/`OR` parenthesized,
+/// floats in Rust's shortest round-trip form): two filters print the same text exactly when
+/// they are equal, so the text keys caches of filter results.
+impl std::fmt::Display for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Filter::Cmp(column, op, literal) => {
+                let op = match op {
+                    Op::Eq => "=",
+                    Op::Ne => "!=",
+                    Op::Lt => "<",
+                    Op::Le => "<=",
+                    Op::Gt => ">",
+                    Op::Ge => ">=",
+                };
+                write!(f, "\"{}\" {op} ", column.replace('"', "\"\""))?;
+                match literal {
+                    Literal::Int(v) => write!(f, "{v}"),
+                    Literal::Float(v) => write!(f, "{v:?}"),
+                    Literal::Str(v) => write!(f, "'{}'", v.replace('\'', "''")),
+                }
+            }
+            Filter::And(a, b) => write!(f, "({a} AND {b})"),
+            Filter::Or(a, b) => write!(f, "({a} OR {b})"),
+        }
+    }
+}
+
 impl Filter {
     /// `column op value`.
     pub fn cmp(column: impl Into<String>, op: Op, value: impl Into<Literal>) -> Self {

@@ -381,4 +381,31 @@ mod tests {
         let f = Filter::parse(&format!("id NOT IN ({})", list.join(","))).unwrap();
         assert!(format!("{f:?}").len() > 1000);
     }
+
+    fn filter_strategy() -> impl proptest::strategy::Strategy<Value = Filter> {
+        use proptest::prelude::*;
+        let op =
+            prop_oneof![Just(Op::Eq), Just(Op::Ne), Just(Op::Lt), Just(Op::Le), Just(Op::Gt), Just(Op::Ge)];
+        let literal = prop_oneof![
+            any::<i64>().prop_map(Literal::Int),
+            any::<f64>().prop_filter("finite", |v| v.is_finite()).prop_map(Literal::Float),
+            ".{0,12}".prop_map(Literal::Str),
+        ];
+        let leaf = ("[a-zA-Z_\"' é0-9]{1,10}", op, literal).prop_map(|(c, o, l)| Filter::Cmp(c, o, l));
+        leaf.prop_recursive(4, 16, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| a.and(b)),
+                (inner.clone(), inner).prop_map(|(a, b)| a.or(b)),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The text form parses back to the same filter, so equal texts mean equal filters.
+        #[test]
+        fn display_parses_back_to_the_same_filter(f in filter_strategy()) {
+            let text = f.to_string();
+            proptest::prop_assert_eq!(Filter::parse(&text).unwrap(), f, "{}", text);
+        }
+    }
 }

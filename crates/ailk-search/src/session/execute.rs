@@ -67,7 +67,7 @@ impl SearchSession {
                 if rank == OUTSIDE_PROBES {
                     if best.len() >= k {
                         next += 1;
-                        SearchCounters::add(&self.counters.partition_pruned, 1);
+                        SearchCounters::add(&self.counters.shards_pruned_by_partition, 1);
                         continue;
                     }
                     // A shard outside the probed partitions is a fallback: it is searched only
@@ -82,12 +82,12 @@ impl SearchSession {
                     .as_ref()
                     .is_some_and(|f| !may_match(f, &self.plan[i].file.data_file, self.table.schema()))
                 {
-                    SearchCounters::add(&self.counters.filter_pruned, 1);
+                    SearchCounters::add(&self.counters.shards_pruned_by_filter, 1);
                     continue;
                 }
                 if let (Some(kth), Some(lb)) = (kth, lb) {
                     if lb > kth {
-                        SearchCounters::add(&self.counters.pruned, 1);
+                        SearchCounters::add(&self.counters.shards_pruned, 1);
                         continue;
                     }
                 }
@@ -113,7 +113,7 @@ impl SearchSession {
                     // not take the rest of the table down, unless the caller asks.
                     Err(e) if !params.strict && e.kind() == ErrorKind::Corrupt => {
                         tracing::warn!(file = %self.plan[i].uri(), error = %e, "shard unreadable: left out of the result");
-                        SearchCounters::add(&self.counters.skipped, 1);
+                        SearchCounters::add(&self.counters.shards_skipped, 1);
                     }
                     Err(e) => return Err(e),
                 }
@@ -140,7 +140,7 @@ impl SearchSession {
     ) -> Result<Vec<Neighbor>> {
         let plan = &self.plan[i];
         let shard = self.shard(plan, spec).await?;
-        SearchCounters::add(&self.counters.visited, 1);
+        SearchCounters::add(&self.counters.shards_visited, 1);
         let allowed = self.allowed_rows(plan, spec, &shard, params.filter.as_ref()).await?;
         let mut knobs =
             QueryParams { ef: params.ef, nprobe: params.nprobe, refine_factor: params.refine_factor };
@@ -182,11 +182,11 @@ impl SearchSession {
         }
         let exact = exact || shard.index.is_flat() || (everything && has_vectors);
         if exact {
-            SearchCounters::add(&self.counters.flat_scanned, 1);
+            SearchCounters::add(&self.counters.shards_flat_scanned, 1);
         } else {
-            SearchCounters::add(&self.counters.index_searched, 1);
+            SearchCounters::add(&self.counters.shards_index_searched, 1);
             if allowed.is_some() {
-                SearchCounters::add(&self.counters.filtered_index, 1);
+                SearchCounters::add(&self.counters.filtered_index_searches, 1);
             }
         }
         let run = move |q: &[f32]| match &allowed {
@@ -242,7 +242,7 @@ impl SearchSession {
 
     /// Rows of shard `plan` matching `filter`, read once per session (only its columns).
     pub(super) async fn filter_matches(&self, plan: &ShardPlan, filter: &Filter) -> Result<Arc<Vec<u32>>> {
-        let key = (plan.uri().to_string(), format!("{filter:?}"));
+        let key = (plan.uri().to_string(), filter.to_string());
         if let Some(rows) = lock(&self.filter_rows).get(&key) {
             return Ok(rows.clone());
         }

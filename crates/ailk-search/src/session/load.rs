@@ -106,7 +106,7 @@ impl SearchSession {
         };
         if lock(&self.touched).insert(key) {
             if shard.corrupt {
-                SearchCounters::add(&self.counters.corrupt, 1);
+                SearchCounters::add(&self.counters.corrupt_sections, 1);
             }
             SearchCounters::add(&self.counters.rows_without_vector, shard.excluded.len() as u64);
         }
