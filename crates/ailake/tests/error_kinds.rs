@@ -15,7 +15,7 @@ fn io(kind: std::io::ErrorKind) -> std::io::Error {
 }
 
 /// The kinds the layers give one Arrow error (made anew for each).
-fn arrow_kinds(make: impl Fn() -> ArrowError) -> Vec<ErrorKind> {
+fn arrow_kinds(make: fn() -> ArrowError) -> Vec<ErrorKind> {
     vec![
         FormatError::from(make()).kind(),
         SearchError::from(make()).kind(),
@@ -25,7 +25,7 @@ fn arrow_kinds(make: impl Fn() -> ArrowError) -> Vec<ErrorKind> {
     ]
 }
 
-fn parquet_kinds(make: impl Fn() -> ParquetError) -> Vec<ErrorKind> {
+fn parquet_kinds(make: fn() -> ParquetError) -> Vec<ErrorKind> {
     vec![
         FormatError::from(make()).kind(),
         SearchError::from(make()).kind(),
@@ -44,62 +44,50 @@ fn io_kinds(kind: std::io::ErrorKind) -> Vec<ErrorKind> {
     ]
 }
 
+/// Every layer gives each case's error the case's kind.
+fn assert_cases<C: Copy + std::fmt::Debug>(cases: &[(C, ErrorKind)], kinds: impl Fn(C) -> Vec<ErrorKind>) {
+    for &(case, want) in cases {
+        let got = kinds(case);
+        assert!(got.iter().all(|k| *k == want), "{case:?}: {got:?}, want {want:?}");
+    }
+}
+
 #[test]
 fn an_arrow_error_is_one_kind_in_every_layer() {
-    for (make, want) in [
-        (
-            Box::new(|| ArrowError::SchemaError("no such field".into())) as Box<dyn Fn() -> ArrowError>,
-            ErrorKind::InvalidInput,
-        ),
-        (Box::new(|| ArrowError::CastError("'abc' is not an integer".into())), ErrorKind::InvalidInput),
-        (Box::new(|| ArrowError::NotYetImplemented("union".into())), ErrorKind::Unsupported),
-        (Box::new(|| ArrowError::IoError("read".into(), io(std::io::ErrorKind::TimedOut))), ErrorKind::Io),
-        (
-            Box::new(|| ArrowError::ExternalError(Box::new(io(std::io::ErrorKind::NotFound)))),
-            ErrorKind::NotFound,
-        ),
-        (Box::new(|| ArrowError::MemoryError("out of memory".into())), ErrorKind::Internal),
-    ] {
-        let kinds = arrow_kinds(make);
-        assert!(kinds.iter().all(|k| *k == want), "{kinds:?}, want {want:?}");
-    }
+    let cases: [(fn() -> ArrowError, ErrorKind); 6] = [
+        (|| ArrowError::SchemaError("no such field".into()), ErrorKind::InvalidInput),
+        (|| ArrowError::CastError("'abc' is not an integer".into()), ErrorKind::InvalidInput),
+        (|| ArrowError::NotYetImplemented("union".into()), ErrorKind::Unsupported),
+        (|| ArrowError::IoError("read".into(), io(std::io::ErrorKind::TimedOut)), ErrorKind::Io),
+        (|| ArrowError::ExternalError(Box::new(io(std::io::ErrorKind::NotFound))), ErrorKind::NotFound),
+        (|| ArrowError::MemoryError("out of memory".into()), ErrorKind::Internal),
+    ];
+    assert_cases(&cases, arrow_kinds);
 }
 
 #[test]
 fn a_parquet_error_is_one_kind_in_every_layer() {
-    for (make, want) in [
-        (
-            Box::new(|| ParquetError::General("bad page header".into())) as Box<dyn Fn() -> ParquetError>,
-            ErrorKind::Corrupt,
-        ),
-        (Box::new(|| ParquetError::EOF("unexpected end".into())), ErrorKind::Corrupt),
-        (Box::new(|| ParquetError::NYI("encoding".into())), ErrorKind::Unsupported),
-        (
-            Box::new(|| ParquetError::External(Box::new(io(std::io::ErrorKind::ConnectionReset)))),
-            ErrorKind::Io,
-        ),
-        (
-            Box::new(|| ParquetError::External(Box::new(io(std::io::ErrorKind::NotFound)))),
-            ErrorKind::NotFound,
-        ),
-    ] {
-        let kinds = parquet_kinds(make);
-        assert!(kinds.iter().all(|k| *k == want), "{kinds:?}, want {want:?}");
-    }
+    let cases: [(fn() -> ParquetError, ErrorKind); 5] = [
+        (|| ParquetError::General("bad page header".into()), ErrorKind::Corrupt),
+        (|| ParquetError::EOF("unexpected end".into()), ErrorKind::Corrupt),
+        (|| ParquetError::NYI("encoding".into()), ErrorKind::Unsupported),
+        (|| ParquetError::External(Box::new(io(std::io::ErrorKind::ConnectionReset))), ErrorKind::Io),
+        (|| ParquetError::External(Box::new(io(std::io::ErrorKind::NotFound))), ErrorKind::NotFound),
+    ];
+    assert_cases(&cases, parquet_kinds);
 }
 
 #[test]
 fn an_io_error_is_one_kind_in_every_layer() {
-    for (kind, want) in [
-        (std::io::ErrorKind::NotFound, ErrorKind::NotFound),
-        (std::io::ErrorKind::AlreadyExists, ErrorKind::AlreadyExists),
-        (std::io::ErrorKind::InvalidData, ErrorKind::InvalidInput),
-        (std::io::ErrorKind::PermissionDenied, ErrorKind::Io),
-        (std::io::ErrorKind::TimedOut, ErrorKind::Io),
-    ] {
-        let kinds = io_kinds(kind);
-        assert!(kinds.iter().all(|k| *k == want), "{kind:?}: {kinds:?}, want {want:?}");
-    }
+    use std::io::ErrorKind as Io;
+    let cases = [
+        (Io::NotFound, ErrorKind::NotFound),
+        (Io::AlreadyExists, ErrorKind::AlreadyExists),
+        (Io::InvalidData, ErrorKind::InvalidInput),
+        (Io::PermissionDenied, ErrorKind::Io),
+        (Io::TimedOut, ErrorKind::Io),
+    ];
+    assert_cases(&cases, io_kinds);
     assert!(AilakeError::from(io(std::io::ErrorKind::TimedOut)).is_retryable());
     assert!(!AilakeError::from(io(std::io::ErrorKind::InvalidData)).is_retryable());
 }
