@@ -111,27 +111,73 @@ fn attributes(args: &CreateArgs, specs: &[VectorSpec]) -> anyhow::Result<Schema>
     Ok(Schema::new(fields))
 }
 
+/// A table's columns as `create` prints and compares them: `vector NAME: DIM × float32,
+/// METRIC` lines, then `column NAME: TYPE[ not null]` lines.
+fn describe(specs: &[VectorSpec], attributes: &Schema) -> Vec<String> {
+    let vectors =
+        specs.iter().map(|s| format!("vector {}: {} × float32, {}", s.name, s.dim, s.metric.name()));
+    let columns = attributes.fields().iter().map(|f| {
+        let required = if f.is_nullable() { "" } else { " not null" };
+        format!("column {}: {}{required}", f.name(), ailake::column_type_name(f.data_type()))
+    });
+    vectors.chain(columns).collect()
+}
+
+/// The attribute columns of `table` (its file schema without the vector columns).
+fn table_attributes(table: &Table) -> anyhow::Result<Schema> {
+    let specs = table.vector_columns()?;
+    let schema = table.file_schema()?;
+    let fields: Vec<_> =
+        schema.fields().iter().filter(|f| !specs.iter().any(|s| &s.name == f.name())).cloned().collect();
+    Ok(Schema::new(fields))
+}
+
+/// Loads `ident`, creating it when missing; whether it existed before.
+async fn load_or_create(
+    catalog: &Catalog,
+    ident: &TableIdent,
+    schema: &Schema,
+    specs: &[VectorSpec],
+) -> anyhow::Result<(Table, bool)> {
+    match catalog.load_table(ident).await {
+        Ok(table) => return Ok((table, true)),
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(e.into()),
+        Err(_) => {}
+    }
+    match catalog.create_table(ident, schema, specs).await {
+        Ok(table) => Ok((table, false)),
+        // Another process created it meanwhile.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok((catalog.load_table(ident).await?, true)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn run(lake: &LakeArgs, args: CreateArgs) -> anyhow::Result<()> {
     let ident = parse_ident(&args.table)?;
     let specs = args.vectors.iter().map(|v| parse_vector(v)).collect::<anyhow::Result<Vec<_>>>()?;
     let schema = attributes(&args, &specs)?;
     let catalog = lake.open(true).await?;
-    let table = if args.if_not_exists {
-        catalog.create_or_load_table(&ident, &schema, &specs).await?
+    let (table, existed) = if args.if_not_exists {
+        load_or_create(&catalog, &ident, &schema, &specs).await?
     } else {
-        catalog.create_table(&ident, &schema, &specs).await?
+        (catalog.create_table(&ident, &schema, &specs).await?, false)
     };
-    println!("table {ident} at {}", table.location());
-    for s in table.vector_columns()? {
-        println!("  vector {}: {} × f32, {:?}", s.name, s.dim, s.metric);
+    let found = describe(&table.vector_columns()?, &table_attributes(&table)?);
+    if existed {
+        println!("table {ident} already exists at {}: left unchanged", table.location());
+        let asked = describe(&specs, &schema);
+        if asked != found {
+            eprintln!(
+                "warning: {ident} exists with other columns than asked: asked [{}], found [{}]",
+                asked.join("; "),
+                found.join("; ")
+            );
+        }
+    } else {
+        println!("table {ident} at {}", table.location());
     }
-    for f in schema.fields() {
-        println!(
-            "  column {}: {}{}",
-            f.name(),
-            f.data_type(),
-            if f.is_nullable() { "" } else { " not null" }
-        );
+    for line in found {
+        println!("  {line}");
     }
     Ok(())
 }

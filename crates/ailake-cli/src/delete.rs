@@ -5,6 +5,7 @@ use ailake::prelude::*;
 use clap::Args;
 
 use crate::lake::LakeArgs;
+use crate::progress::count;
 
 /// Delete the rows matching a filter, in one commit.
 ///
@@ -33,8 +34,11 @@ pub async fn run(lake: &LakeArgs, args: DeleteArgs) -> anyhow::Result<()> {
     match out.snapshot_id {
         None => println!("{}: no live row matches; nothing committed", args.table),
         Some(snapshot) => println!(
-            "{}: deleted {} rows ({} position delete files, {} files removed whole) in snapshot {snapshot}",
-            args.table, out.rows_deleted, out.delete_files, out.files_removed
+            "{}: deleted {} ({}, {} removed whole) in snapshot {snapshot}",
+            args.table,
+            count(out.rows_deleted, "row", "rows"),
+            count(out.delete_files as u64, "position delete file", "position delete files"),
+            count(out.files_removed as u64, "file", "files"),
         ),
     }
     Ok(())

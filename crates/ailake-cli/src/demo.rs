@@ -15,7 +15,9 @@ use arrow_schema::{DataType, Field, Schema};
 use clap::Args;
 
 use crate::errors::invalid;
-use crate::lake::{absolute, LakeArgs};
+use crate::lake::LakeArgs;
+use crate::progress::count;
+use crate::readers::reader_lines;
 
 /// The table the demo writes.
 pub const TABLE: &str = "docs.debian";
@@ -138,12 +140,13 @@ pub async fn run(lake: &LakeArgs, args: DemoArgs) -> anyhow::Result<()> {
         write(&table, &s, args.rows).await?;
     }
 
-    let session = table.refresh().await?.search().await?;
+    let table = table.refresh().await?;
+    let session = table.search().await?;
     println!(
-        "searching snapshot {:?}: {} shards, {} rows",
-        session.snapshot_id(),
-        session.shard_count(),
-        session.row_count()
+        "searching snapshot {}: {}, {}",
+        session.snapshot_id().map_or("none".into(), |s| s.to_string()),
+        count(session.shard_count() as u64, "shard", "shards"),
+        count(session.row_count(), "row", "rows")
     );
     for (q, text) in s.query_rows(args.queries).iter().zip(&s.query_texts) {
         let started = Instant::now();
@@ -159,21 +162,18 @@ pub async fn run(lake: &LakeArgs, args: DemoArgs) -> anyhow::Result<()> {
             println!("  {:.3}  #{:<6} {}", dist.value(i), ids.value(i), found.value(i));
         }
     }
-    println!("counters: {:?}", session.counters());
-    let db = absolute(&lake.catalog_path()?);
-    println!("Read the same table with pyiceberg and DuckDB (pip install 'pyiceberg[sql-sqlite]' duckdb):");
+    let c = session.counters();
     println!(
-        "  python -c \"from pyiceberg.catalog.sql import SqlCatalog; \
-         t = SqlCatalog('{name}', uri='sqlite:///{db}', warehouse='{root}').load_table('{TABLE}'); \
-         print(t.scan(limit=3).to_arrow().select(['id','text']))\"",
-        name = lake.catalog_name,
-        db = db.display(),
-        root = catalog.warehouse().root()
+        "over {}: {} searched by index, {} exactly, {} pruned; {} read",
+        count(args.queries as u64, "query", "queries"),
+        count(c.shards_index_searched, "shard", "shards"),
+        c.shards_flat_scanned,
+        c.shards_pruned,
+        count(c.bytes_read, "byte", "bytes")
     );
-    println!(
-        "  python -c \"import duckdb; print(duckdb.sql(\\\"SELECT count(*) FROM '{}/docs/debian/data/*.parquet'\\\"))\"   (counts every file, replaced ones included)",
-        absolute(&lake.warehouse_dir()?).display()
-    );
+    for line in reader_lines(lake, &table).await? {
+        println!("{line}");
+    }
     println!(
         "Search it from the command line: ailake --warehouse {} search {TABLE} --like 7 -k 5",
         lake.warehouse

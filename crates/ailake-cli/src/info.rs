@@ -1,5 +1,4 @@
-//! `ailake info`, `history`, `inspect`, `resume-indexing`, `vacuum` and `tables`: what a table
-//! and its files hold, and its maintenance (interrupted index builds, files never committed).
+//! `ailake info`, `inspect` and `tables`: what a catalog, a table and its files hold.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,6 +9,8 @@ use clap::Args;
 
 use crate::errors::invalid;
 use crate::lake::LakeArgs;
+use crate::progress::count;
+use crate::readers::reader_lines;
 
 /// Show a table: snapshot, files, rows, indexed and pending shards, bytes, vector columns.
 ///
@@ -21,15 +22,9 @@ pub struct InfoArgs {
     /// Describe this snapshot instead of the current one.
     #[arg(long, value_name = "ID")]
     pub snapshot: Option<i64>,
-}
-
-/// List a table's snapshots, oldest first: id, parent, time, operation, rows added/removed.
-///
-/// Example: ailake history docs.chunks
-#[derive(Debug, Args)]
-pub struct HistoryArgs {
-    /// The table, `namespace.name`.
-    pub table: String,
+    /// Print one JSON object (for scripts) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Show the AILK section of one Parquet data file: vector columns, index kinds, sizes,
@@ -38,37 +33,8 @@ pub struct HistoryArgs {
 /// Example: ailake inspect warehouse/docs/chunks/data/00000-….parquet
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A Parquet file.
-    pub file: PathBuf,
-}
-
-/// Build the index of every live file whose background build was cut short (a crash, or
-/// `ingest --deferred --no-wait`), committing a replace for each.
-///
-/// Example: ailake resume-indexing docs.chunks
-#[derive(Debug, Args)]
-pub struct ResumeArgs {
-    /// The table, `namespace.name`.
-    pub table: String,
-}
-
-/// Remove files of the table's data/ and metadata/ directories that no snapshot references
-/// (data files of writes that never committed: a killed ingest, a lost commit race). Never
-/// another table's files; never a file a running ailake writer still owns (its lease);
-/// files of other engines' writers in flight are kept by --older-than (Iceberg's default, 3d).
-///
-/// Example: ailake vacuum docs.chunks --older-than 1d
-#[derive(Debug, Args)]
-pub struct VacuumArgs {
-    /// The table, `namespace.name`.
-    pub table: String,
-    /// Only files at least this old: `30s`, `15m`, `1h`, `2d`.
-    #[arg(long, default_value = "3d", value_parser = parse_age)]
-    pub older_than: std::time::Duration,
-    /// A writer's lease not renewed for this long means the writer is dead and its files
-    /// are orphans; `0s` when no ailake writer can be running (after a crash).
-    #[arg(long, default_value = "10m", value_parser = parse_age)]
-    pub lease_ttl: std::time::Duration,
+    /// A Parquet file: a path or a `file://` URI (as `info` and `ingest` print them).
+    pub file: String,
 }
 
 /// `30s`, `15m`, `1h`, `2d` (or plain seconds).
@@ -98,62 +64,48 @@ fn mb(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)
 }
 
-pub async fn info(lake: &LakeArgs, args: InfoArgs) -> anyhow::Result<()> {
-    let mut table = lake.table(&args.table).await?;
-    if let Some(id) = args.snapshot {
-        table = table.at_snapshot(id)?;
-    }
+/// What `info` reports of one snapshot of a table.
+struct Facts {
+    snapshots: usize,
+    data_rows: u64,
+    deleted_rows: u64,
+    files: usize,
+    bytes: u64,
+    delete_files: usize,
+    indexed: usize,
+    pending: usize,
+    without_summary: usize,
+    kinds: Vec<(String, usize)>,
+    /// (count, column, version, files recording theirs)
+    partitions: Option<(usize, String, u32, usize)>,
+    /// (name, type, required) of the attribute columns
+    columns: Vec<(String, String, bool)>,
+}
+
+async fn facts(table: &Table) -> anyhow::Result<Facts> {
     let files = table.live_files().await?;
     let summaries = table.shard_summaries().await?;
     let by_path: HashMap<&str, &ShardSummary> =
         summaries.iter().flat_map(|s| s.iter()).map(|s| (s.file_path.as_str(), s)).collect();
-    let (mut indexed, mut pending, mut unknown) = (0, 0, 0);
+    let (mut indexed, mut pending, mut without_summary) = (0, 0, 0);
     let mut kinds: HashMap<String, usize> = HashMap::new();
     for f in files.iter() {
         match by_path.get(f.path()) {
             Some(s) if s.status == IndexStatus::Pending => pending += 1,
             Some(s) => {
                 indexed += 1;
-                *kinds.entry(format!("{:?}", s.index)).or_default() += 1;
+                *kinds.entry(s.index.name().to_string()).or_default() += 1;
             }
-            None => unknown += 1,
+            None => without_summary += 1,
         }
-    }
-    let rows: u64 = files.iter().map(|f| f.data_file.record_count()).sum();
-    let bytes: u64 = files.iter().map(|f| f.data_file.file_size_in_bytes()).sum();
-    println!("table      {}", table.ident());
-    println!("location   {}", table.location());
-    println!("metadata   {}", table.metadata_location());
-    println!(
-        "snapshot   {} ({} snapshots in the metadata)",
-        table.snapshot_id().map_or("none (no commits yet)".into(), |s| s.to_string()),
-        table.metadata().snapshots().len()
-    );
-    let deleted = table.deleted_rows().await?;
-    if deleted.is_empty() {
-        println!("rows       {rows}");
-    } else {
-        println!("rows       {} ({rows} in data files, {} deleted)", rows - deleted.total(), deleted.total());
-    }
-    println!("files      {} ({})", files.len(), mb(bytes));
-    let delete_files = table.live_delete_files().await?;
-    if !delete_files.is_empty() {
-        println!("deletes    {} position delete files (merge-on-read)", delete_files.len());
     }
     let mut kinds: Vec<_> = kinds.into_iter().collect();
     kinds.sort();
-    let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    println!(
-        "shards     {indexed} indexed ({}), {pending} pending (searched exactly){}",
-        if kinds.is_empty() { "-".into() } else { kinds.join(", ") },
-        if unknown > 0 { format!(", {unknown} without a summary") } else { String::new() }
-    );
-    for s in table.vector_columns()? {
-        println!("vector     {}: {} × f32, {:?}", s.name, s.dim, s.metric);
-    }
-    if let Some(primary) = table.vector_columns()?.first() {
-        if let Some(p) = ailake::load_partitions(&table, &primary.name).await? {
-            let clustered = files
+    let specs = table.vector_columns()?;
+    let mut partitions = None;
+    if let Some(primary) = specs.first() {
+        if let Some(p) = ailake::load_partitions(table, &primary.name).await? {
+            let recording = files
                 .iter()
                 .filter(|f| {
                     by_path
@@ -162,63 +114,150 @@ pub async fn info(lake: &LakeArgs, args: InfoArgs) -> anyhow::Result<()> {
                         .is_some_and(|o| o.version == p.version)
                 })
                 .count();
-            println!(
-                "partitions {} on {} (version {}); {clustered} of {} files record theirs",
-                p.len(),
-                primary.name,
-                p.version,
-                files.len()
-            );
+            partitions = Some((p.len(), primary.name.clone(), p.version, recording));
         }
     }
-    let schema = table.schema();
-    for f in schema.as_struct().fields() {
-        if !table.vector_columns()?.iter().any(|s| s.name == f.name) {
-            println!("column     {}: {}{}", f.name, f.field_type, if f.required { " not null" } else { "" });
-        }
-    }
-    Ok(())
+    let file_schema = table.file_schema()?;
+    let columns = file_schema
+        .fields()
+        .iter()
+        .filter(|f| !specs.iter().any(|s| &s.name == f.name()))
+        .map(|f| (f.name().clone(), ailake::column_type_name(f.data_type()), !f.is_nullable()))
+        .collect();
+    Ok(Facts {
+        snapshots: table.metadata().snapshots().len(),
+        data_rows: files.iter().map(|f| f.data_file.record_count()).sum(),
+        deleted_rows: table.deleted_rows().await?.total(),
+        files: files.len(),
+        bytes: files.iter().map(|f| f.data_file.file_size_in_bytes()).sum(),
+        delete_files: table.live_delete_files().await?.len(),
+        indexed,
+        pending,
+        without_summary,
+        kinds,
+        partitions,
+        columns,
+    })
 }
 
-pub async fn history(lake: &LakeArgs, args: HistoryArgs) -> anyhow::Result<()> {
-    let table = lake.table(&args.table).await?;
-    let mut snapshots: Vec<_> = table.metadata().snapshots().collect();
-    snapshots.sort_by_key(|s| (s.timestamp_ms(), s.sequence_number()));
+fn facts_json(table: &Table, f: &Facts) -> anyhow::Result<serde_json::Value> {
+    let vectors: Vec<_> = table
+        .vector_columns()?
+        .iter()
+        .map(|s| serde_json::json!({"name": s.name, "dim": s.dim, "metric": s.metric.name()}))
+        .collect();
+    let columns: Vec<_> = f
+        .columns
+        .iter()
+        .map(|(name, ty, required)| serde_json::json!({"name": name, "type": ty, "required": required}))
+        .collect();
+    Ok(serde_json::json!({
+        "table": table.ident().to_string(),
+        "location": table.location(),
+        "metadata": table.metadata_location(),
+        "snapshot_id": table.snapshot_id(),
+        "snapshots": f.snapshots,
+        "live_rows": f.data_rows - f.deleted_rows,
+        "data_file_rows": f.data_rows,
+        "deleted_rows": f.deleted_rows,
+        "files": f.files,
+        "bytes": f.bytes,
+        "position_delete_files": f.delete_files,
+        "indexed_files": f.indexed,
+        "pending_files": f.pending,
+        "files_without_summary": f.without_summary,
+        "index_kinds": f.kinds.iter().map(|(k, n)| (k.clone(), *n)).collect::<HashMap<_, _>>(),
+        "partitions": f.partitions.as_ref().map(|(n, column, version, recording)| serde_json::json!({
+            "count": n, "column": column, "version": version, "files_recording": recording
+        })),
+        "vector_columns": vectors,
+        "columns": columns,
+    }))
+}
+
+pub async fn info(lake: &LakeArgs, args: InfoArgs) -> anyhow::Result<()> {
+    let mut table = lake.table(&args.table).await?;
+    if let Some(id) = args.snapshot {
+        table = table.at_snapshot(id)?;
+    }
+    let f = facts(&table).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&facts_json(&table, &f)?)?);
+        return Ok(());
+    }
+    println!("table      {}", table.ident());
+    println!("location   {}", table.location());
+    println!("metadata   {}", table.metadata_location());
     println!(
-        "{:<20} {:<20} {:<24} {:<10} {:>10} {:>10}  batch ids",
-        "snapshot", "parent", "time (UTC)", "operation", "+rows", "-rows"
+        "snapshot   {} ({} in the metadata)",
+        table.snapshot_id().map_or("none (no commits yet)".into(), |s| s.to_string()),
+        count(f.snapshots as u64, "snapshot", "snapshots")
     );
-    for s in snapshots {
-        let summary = s.summary();
-        let prop = |k: &str| summary.additional_properties.get(k).cloned().unwrap_or_else(|| "0".into());
-        let time = s.timestamp().map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string()).unwrap_or_default();
-        let batches =
-            summary.additional_properties.get(ailake::BATCH_IDS_PROPERTY).map_or(0, |b| b.split(',').count());
-        let current = if table.snapshot_id() == Some(s.snapshot_id()) { " (current)" } else { "" };
+    if f.deleted_rows == 0 {
+        println!("rows       {}", f.data_rows);
+    } else {
         println!(
-            "{:<20} {:<20} {:<24} {:<10} {:>10} {:>10}  {batches}{current}",
-            s.snapshot_id(),
-            s.parent_snapshot_id().map_or("-".into(), |p| p.to_string()),
-            time,
-            summary.operation.as_str(),
-            prop("added-records"),
-            prop("deleted-records"),
+            "rows       {} ({} in data files, {} deleted)",
+            f.data_rows - f.deleted_rows,
+            f.data_rows,
+            f.deleted_rows
         );
+    }
+    println!("files      {} ({})", f.files, mb(f.bytes));
+    if f.delete_files > 0 {
+        println!(
+            "deletes    {} (merge-on-read)",
+            count(f.delete_files as u64, "position delete file", "position delete files")
+        );
+    }
+    let kinds: Vec<String> = f.kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!(
+        "shards     {} indexed ({}), {} pending (searched exactly){}",
+        f.indexed,
+        if kinds.is_empty() { "-".into() } else { kinds.join(", ") },
+        f.pending,
+        if f.without_summary > 0 {
+            format!(", {} without a summary", f.without_summary)
+        } else {
+            String::new()
+        }
+    );
+    for s in table.vector_columns()? {
+        println!("vector     {}: {} × float32, {}", s.name, s.dim, s.metric.name());
+    }
+    if let Some((n, column, version, recording)) = &f.partitions {
+        println!(
+            "partitions {n} on {column} (version {version}); {recording} of {} record theirs",
+            count(f.files as u64, "file", "files")
+        );
+    }
+    for (name, ty, required) in &f.columns {
+        println!("column     {name}: {ty}{}", if *required { " not null" } else { "" });
+    }
+    for line in reader_lines(lake, &table).await? {
+        println!("{line}");
     }
     Ok(())
 }
 
 pub async fn inspect(args: InspectArgs) -> anyhow::Result<()> {
-    let path = &args.file;
+    let path = match args.file.strip_prefix("file://") {
+        Some(local) => PathBuf::from(local),
+        None if args.file.contains("://") => {
+            return Err(invalid(format!(
+                "{}: inspect reads local files (a path or a file:// URI)",
+                args.file
+            )))
+        }
+        None => PathBuf::from(&args.file),
+    };
     let name = path.display();
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     let file = path
         .file_name()
         .and_then(|f| f.to_str())
         .ok_or_else(|| invalid(format!("{name}: not a file name")))?;
-    if !path.is_file() {
-        return Err(crate::errors::not_found(format!("{name}: no such file")));
-    }
+    crate::inputs::must_exist(&path)?;
     let store = local_store(dir)?;
     let reader = ShardReader::open(store, file.into(), ReadOptions::default()).await?;
     let meta = reader.metadata().file_metadata();
@@ -272,26 +311,6 @@ pub async fn inspect(args: InspectArgs) -> anyhow::Result<()> {
             return Err(e.into());
         }
     }
-    Ok(())
-}
-
-pub async fn resume(lake: &LakeArgs, args: ResumeArgs) -> anyhow::Result<()> {
-    let table = lake.table(&args.table).await?;
-    let writer = table.writer(WritePolicy::default())?;
-    let started = std::time::Instant::now();
-    let done = writer.resume_indexing().await?;
-    println!("{}: indexed {done} pending files in {:.1} s", args.table, started.elapsed().as_secs_f64());
-    Ok(())
-}
-
-pub async fn vacuum(lake: &LakeArgs, args: VacuumArgs) -> anyhow::Result<()> {
-    let table = lake.table(&args.table).await?;
-    let options = ailake::OrphanOptions { min_age: args.older_than, lease_ttl: args.lease_ttl };
-    let removed = table.remove_orphans_with(options).await?;
-    for uri in &removed {
-        println!("removed {uri}");
-    }
-    println!("{}: {} unreferenced files removed", args.table, removed.len());
     Ok(())
 }
 

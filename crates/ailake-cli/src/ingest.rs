@@ -6,11 +6,11 @@ use std::time::Instant;
 
 use ailake::prelude::*;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::errors::invalid;
 use crate::inputs::{batches, plan};
-use crate::lake::LakeArgs;
+use crate::lake::{at_least_one, LakeArgs};
+use crate::progress::{count, rows_bar, say};
 
 /// The index each batch's file gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,7 +56,7 @@ pub struct IngestArgs {
     #[arg(long)]
     pub deferred: bool,
     /// Rows per batch (one data file each).
-    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 20_000, value_parser = at_least_one)]
     pub batch_rows: u64,
     /// Batch id prefix: batch N is written once as `PREFIX/N`, across reruns.
     #[arg(long, value_name = "PREFIX")]
@@ -88,15 +88,6 @@ impl IngestArgs {
     }
 }
 
-/// Prints above the progress bar, or to stderr when there is no bar (not a terminal).
-fn say(bar: &ProgressBar, msg: String) {
-    if bar.is_hidden() {
-        eprintln!("{msg}");
-    } else {
-        bar.println(msg);
-    }
-}
-
 pub async fn run(lake: &LakeArgs, args: IngestArgs) -> anyhow::Result<()> {
     if args.batch_id.as_deref().is_some_and(|p| p.is_empty() || p.contains(',')) {
         return Err(invalid("--batch-id must be non-empty and contain no comma"));
@@ -106,13 +97,7 @@ pub async fn run(lake: &LakeArgs, args: IngestArgs) -> anyhow::Result<()> {
     let sources = plan(&table, &args.files, args.attributes.as_deref())?;
     let total: usize = sources.iter().map(|s| s.rows()).sum();
     let writer = table.writer(WritePolicy::default())?;
-    let bar = ProgressBar::new(total as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} rows ({per_sec}, eta {eta})",
-        )
-        .expect("a valid template"),
-    );
+    let bar = rows_bar(total as u64);
     let started = Instant::now();
     let (mut batch, mut staged, mut written_rows, mut skipped, mut commits) =
         (0usize, 0usize, 0usize, 0usize, 0usize);
@@ -143,7 +128,8 @@ pub async fn run(lake: &LakeArgs, args: IngestArgs) -> anyhow::Result<()> {
             batch += 1;
             if args.commit_every > 0 && staged >= args.commit_every {
                 let id = writer.commit().await?;
-                say(&bar, format!("committed snapshot {id} ({staged} batches, through batch {})", batch - 1));
+                let staged_batches = count(staged as u64, "batch", "batches");
+                say(&bar, format!("committed snapshot {id} ({staged_batches}, through batch {})", batch - 1));
                 last_snapshot = Some(id);
                 (staged, commits) = (0, commits + 1);
             }
@@ -151,16 +137,20 @@ pub async fn run(lake: &LakeArgs, args: IngestArgs) -> anyhow::Result<()> {
     }
     if staged > 0 {
         let id = writer.commit().await?;
-        say(&bar, format!("committed snapshot {id} ({staged} batches, through batch {})", batch - 1));
+        let staged_batches = count(staged as u64, "batch", "batches");
+        say(&bar, format!("committed snapshot {id} ({staged_batches}, through batch {})", batch - 1));
         last_snapshot = Some(id);
         commits += 1;
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "{}: {written_rows} rows written in {batch} batches ({skipped} already written) in {secs:.1} s ({:.0} rows/s), {commits} commits, snapshot {}",
+        "{}: {} written in {} ({skipped} already written) in {secs:.1} s ({:.0} rows/s), {}, snapshot {}",
         args.table,
+        count(written_rows as u64, "row", "rows"),
+        count(batch as u64, "batch", "batches"),
         written_rows as f64 / secs.max(1e-9),
+        count(commits as u64, "commit", "commits"),
         last_snapshot.map_or("none".into(), |s| s.to_string())
     );
     let deferred = args.deferred || args.index == IndexArg::Deferred;

@@ -13,7 +13,7 @@ use arrow_array::{ArrayRef, FixedSizeListArray, Float32Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::errors::invalid;
+use crate::errors::{invalid, not_found};
 
 /// One input of an ingest, checked against the table.
 #[derive(Debug)]
@@ -108,13 +108,27 @@ fn open_parquet(path: &Path) -> anyhow::Result<ParquetRecordBatchReaderBuilder<F
         .map_err(|e| invalid(format!("{}: not a readable Parquet file: {e}", path.display())))
 }
 
+/// A missing input file is `NotFound` (exit 3), named once, before anything is read.
+pub fn must_exist(path: &Path) -> anyhow::Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    let what = if path.exists() { "not a file" } else { "no such file" };
+    Err(not_found(format!("{}: {what}", path.display())))
+}
+
 fn read_vectors(path: &Path) -> anyhow::Result<Matrix<f32>> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let m = match ext {
         "npy" => ailk_testkit::npy::read_f32(path),
         _ => ailk_testkit::texmex::read_fvecs(path, None),
     };
-    m.map_err(|e| invalid(format!("{}: {e}", path.display())))
+    // The readers' messages already name the file.
+    m.map_err(|e| {
+        let text = e.to_string();
+        let name = path.display().to_string();
+        invalid(if text.contains(&name) { text } else { format!("{name}: {text}") })
+    })
 }
 
 /// Reads the attribute rows of a vector file (Parquet, or CSV with a header parsed with the
@@ -187,6 +201,9 @@ pub fn plan(table: &Table, files: &[PathBuf], attributes: Option<&Path>) -> anyh
     }
     if attributes.is_some() && vector_files == 0 {
         return Err(invalid("--attributes goes with a .npy or .fvecs vector file"));
+    }
+    for path in files.iter().map(PathBuf::as_path).chain(attributes) {
+        must_exist(path)?;
     }
     for path in files {
         if vector_files == 1 {

@@ -89,3 +89,21 @@ pub fn parse_ident(table: &str) -> anyhow::Result<TableIdent> {
 pub fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
+
+/// A count flag of at least 1: `0` and negatives refused in words (clap's own range message
+/// would print u64's bounds).
+pub fn at_least_one(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<i128>() {
+        Ok(n) if (1..=u64::MAX as i128).contains(&n) => Ok(n as u64),
+        Ok(n) if n < 1 => Err(format!("{n} is too small: it must be at least 1")),
+        _ => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+/// `-k`: 1 to 100,000 results per query.
+pub fn result_count(s: &str) -> Result<u64, String> {
+    match at_least_one(s)? {
+        k if k <= 100_000 => Ok(k),
+        k => Err(format!("{k} is too large: at most 100000 results per query")),
+    }
+}

@@ -10,12 +10,15 @@ mod create;
 mod delete;
 mod demo;
 mod errors;
+mod history;
 mod info;
 mod ingest;
 mod inputs;
 mod lake;
 mod maintain;
 mod output;
+mod progress;
+mod readers;
 mod search;
 
 use clap::{Parser, Subcommand};
@@ -48,10 +51,10 @@ enum Command {
     Compact(maintain::CompactArgs),
     Expire(maintain::ExpireArgs),
     Info(info::InfoArgs),
-    History(info::HistoryArgs),
+    History(history::HistoryArgs),
     Inspect(info::InspectArgs),
-    ResumeIndexing(info::ResumeArgs),
-    Vacuum(info::VacuumArgs),
+    ResumeIndexing(maintain::ResumeArgs),
+    Vacuum(maintain::VacuumArgs),
     Tables(info::TablesArgs),
 }
 
@@ -65,10 +68,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Compact(a) => maintain::compact(&cli.lake, a).await,
         Command::Expire(a) => maintain::expire(&cli.lake, a).await,
         Command::Info(a) => info::info(&cli.lake, a).await,
-        Command::History(a) => info::history(&cli.lake, a).await,
+        Command::History(a) => history::history(&cli.lake, a).await,
         Command::Inspect(a) => info::inspect(a).await,
-        Command::ResumeIndexing(a) => info::resume(&cli.lake, a).await,
-        Command::Vacuum(a) => info::vacuum(&cli.lake, a).await,
+        Command::ResumeIndexing(a) => maintain::resume(&cli.lake, a).await,
+        Command::Vacuum(a) => maintain::vacuum(&cli.lake, a).await,
         Command::Tables(a) => info::tables(&cli.lake, a).await,
     }
 }
@@ -97,6 +100,8 @@ fn main() -> std::process::ExitCode {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour only on a terminal: a pipe or a log file gets plain text.
+        .with_ansi(progress::stderr_is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()),
         )

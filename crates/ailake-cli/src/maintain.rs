@@ -1,14 +1,15 @@
-//! `ailake compact` and `ailake expire`: keep a table fast and its metadata small.
+//! `ailake compact`, `expire`, `resume-indexing` and `vacuum`: keep a table fast, its index
+//! complete and its storage small. Each shows its progress on a terminal.
 
 use std::sync::Arc;
 
 use ailake::prelude::*;
-use ailake::CompactProgress;
+use ailake::{CompactProgress, IndexProgress};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::info::parse_age;
-use crate::lake::LakeArgs;
+use crate::lake::{at_least_one, LakeArgs};
+use crate::progress::{count, rows_bar, spinner};
 
 /// The index compacted files get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,7 +38,7 @@ pub struct CompactArgs {
     /// The table, `namespace.name`.
     pub table: String,
     /// Rows per new file.
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 100_000, value_parser = at_least_one)]
     pub target_rows: u64,
     /// Only merge small files and purge deleted rows (no clustering by partitions).
     #[arg(long)]
@@ -46,19 +47,14 @@ pub struct CompactArgs {
     #[arg(long, value_enum, default_value = "hnsw")]
     pub index: CompactIndex,
     /// Rows rewritten at most by this call (bounds memory; run again for the rest).
-    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1_000_000, value_parser = at_least_one)]
     pub max_rows: u64,
 }
 
 pub async fn compact(lake: &LakeArgs, args: CompactArgs) -> anyhow::Result<()> {
     let table = lake.table(&args.table).await?;
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files ({msg} rows)",
-        )
-        .expect("a valid template"),
-    );
+    let bar = rows_bar(0);
+    bar.set_message("reading the files to rewrite");
     let progress_bar = bar.clone();
     let opts = CompactOptions {
         target_rows: args.target_rows as usize,
@@ -70,9 +66,9 @@ pub async fn compact(lake: &LakeArgs, args: CompactArgs) -> anyhow::Result<()> {
         },
         max_rows: args.max_rows as usize,
         progress: Some(Arc::new(move |p: CompactProgress| {
-            progress_bar.set_length(p.files_planned as u64);
-            progress_bar.set_position(p.files_written as u64);
-            progress_bar.set_message(p.rows_written.to_string());
+            progress_bar.set_length(p.rows_planned);
+            progress_bar.set_position(p.rows_written);
+            progress_bar.set_message(format!("{}/{} files", p.files_written, p.files_planned));
         })),
         ..Default::default()
     };
@@ -82,8 +78,12 @@ pub async fn compact(lake: &LakeArgs, args: CompactArgs) -> anyhow::Result<()> {
     match out.snapshot_id {
         None => println!("{}: nothing to compact", args.table),
         Some(snapshot) => println!(
-            "{}: {} files -> {} files, {} rows rewritten, {} deleted rows purged, snapshot {snapshot}",
-            args.table, out.files_removed, out.files_added, out.rows, out.deleted_rows_purged
+            "{}: {} -> {}, {} rewritten, {} purged, snapshot {snapshot}",
+            args.table,
+            count(out.files_removed as u64, "file", "files"),
+            count(out.files_added as u64, "file", "files"),
+            count(out.rows, "row", "rows"),
+            count(out.deleted_rows_purged, "deleted row", "deleted rows"),
         ),
     }
     Ok(())
@@ -102,17 +102,89 @@ pub struct ExpireArgs {
     #[arg(long, default_value = "7d", value_parser = parse_age)]
     pub older_than: std::time::Duration,
     /// Keep at least this many of the newest snapshots.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     pub retain_last: u64,
 }
 
 pub async fn expire(lake: &LakeArgs, args: ExpireArgs) -> anyhow::Result<()> {
     let table = lake.table(&args.table).await?;
-    let expired = table.expire_snapshots(args.older_than, args.retain_last as usize).await?;
+    let bar = spinner("expiring snapshots");
+    let expired = table.expire_snapshots(args.older_than, args.retain_last as usize).await;
+    bar.finish_and_clear();
     println!(
-        "{}: {} snapshots expired (run `ailake vacuum` to delete their files)",
+        "{}: {} expired (run `ailake vacuum` to delete their files)",
         args.table,
-        expired.len()
+        count(expired?.len() as u64, "snapshot", "snapshots")
+    );
+    Ok(())
+}
+
+/// Build the index of every live file whose background build was cut short (a crash, or
+/// `ingest --deferred --no-wait`), committing a replace for each.
+///
+/// Example: ailake resume-indexing docs.chunks
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The table, `namespace.name`.
+    pub table: String,
+}
+
+pub async fn resume(lake: &LakeArgs, args: ResumeArgs) -> anyhow::Result<()> {
+    let table = lake.table(&args.table).await?;
+    let writer = table.writer(WritePolicy::default())?;
+    let started = std::time::Instant::now();
+    let bar = rows_bar(0);
+    bar.set_message("finding files without their index");
+    let progress_bar = bar.clone();
+    let progress = move |p: IndexProgress| {
+        progress_bar.set_length(p.rows_pending);
+        progress_bar.set_position(p.rows_done);
+        progress_bar.set_message(format!("{}/{} files", p.files_done, p.files_pending));
+    };
+    let done = writer.resume_indexing_with(&progress).await;
+    bar.finish_and_clear();
+    println!(
+        "{}: indexed {} in {:.1} s",
+        args.table,
+        count(done? as u64, "pending file", "pending files"),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Remove files of the table's data/ and metadata/ directories that no snapshot references
+/// (data files of writes that never committed: a killed ingest, a lost commit race). Never
+/// another table's files; never a file a running ailake writer still owns (its lease);
+/// files of other engines' writers in flight are kept by --older-than (Iceberg's default, 3d).
+///
+/// Example: ailake vacuum docs.chunks --older-than 1d
+#[derive(Debug, Args)]
+pub struct VacuumArgs {
+    /// The table, `namespace.name`.
+    pub table: String,
+    /// Only files at least this old: `30s`, `15m`, `1h`, `2d`.
+    #[arg(long, default_value = "3d", value_parser = parse_age)]
+    pub older_than: std::time::Duration,
+    /// A writer's lease not renewed for this long means the writer is dead and its files
+    /// are orphans; `0s` when no ailake writer can be running (after a crash).
+    #[arg(long, default_value = "10m", value_parser = parse_age)]
+    pub lease_ttl: std::time::Duration,
+}
+
+pub async fn vacuum(lake: &LakeArgs, args: VacuumArgs) -> anyhow::Result<()> {
+    let table = lake.table(&args.table).await?;
+    let options = ailake::OrphanOptions { min_age: args.older_than, lease_ttl: args.lease_ttl };
+    let bar = spinner("listing the table's files and every snapshot's references");
+    let removed = table.remove_orphans_with(options).await;
+    bar.finish_and_clear();
+    let removed = removed?;
+    for uri in &removed {
+        println!("removed {uri}");
+    }
+    println!(
+        "{}: {} removed",
+        args.table,
+        count(removed.len() as u64, "unreferenced file", "unreferenced files")
     );
     Ok(())
 }

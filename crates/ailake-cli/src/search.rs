@@ -12,10 +12,15 @@ use arrow_schema::{Field, Schema};
 use clap::Args;
 
 use crate::errors::{invalid, not_found};
-use crate::lake::LakeArgs;
+use crate::lake::{result_count, LakeArgs};
 use crate::output::{render, Format};
+use crate::progress::count;
 
 /// Search a table: the k nearest rows to a query vector, with their columns and `_distance`.
+///
+/// `_distance` is smaller for nearer rows: the squared Euclidean distance for `l2` columns,
+/// 1 − cosine similarity for `cosine`, and the negated inner product for `ip` (the same in
+/// Python and SQL).
 ///
 /// Examples:
 ///   ailake search docs.chunks --vector '[0.1, 0.2, ...]' -k 5
@@ -39,7 +44,7 @@ pub struct SearchArgs {
     #[arg(long, default_value = "id")]
     pub id_column: String,
     /// Number of results per query.
-    #[arg(short, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    #[arg(short, default_value_t = 10, allow_negative_numbers = true, value_parser = result_count)]
     pub k: u64,
     /// Only rows matching this expression, e.g. `lang = 'en' AND year >= 2020`.
     #[arg(long, value_name = "EXPR")]
@@ -107,7 +112,16 @@ async fn stored_vector(session: &SearchSession, args: &SearchArgs, value: &str) 
             .ok_or_else(|| invalid(format!("{c} is not a vector column of the table")))?,
         None => &session.vector_columns()[0],
     };
-    let literal = value.parse::<i64>().map_or_else(|_| Literal::Str(value.to_string()), Literal::Int);
+    let schema = session.table().file_schema()?;
+    let id_type = schema.field_with_name(&args.id_column).map(|f| f.data_type().clone());
+    let literal = match id_type {
+        Ok(t) if t.is_integer() => Literal::Int(
+            value
+                .parse()
+                .map_err(|_| invalid(format!("--like {value}: {} holds integers", args.id_column)))?,
+        ),
+        _ => Literal::Str(value.to_string()),
+    };
     let mut probe = vec![0.0; spec.dim as usize];
     probe[0] = 1.0;
     let params = SearchParams {
@@ -116,9 +130,17 @@ async fn stored_vector(session: &SearchSession, args: &SearchArgs, value: &str) 
         filter: Some(Filter::Cmp(args.id_column.clone(), Op::Eq, literal)),
         ..SearchParams::default()
     };
-    let hit = session.search(&probe, 1, &params).await?;
-    if hit.num_rows() == 0 {
-        return Err(not_found(format!("no row with {} = {value}", args.id_column)));
+    // Two hits mean the id is not unique: which row's vector to use would be a guess.
+    let hit = session.search(&probe, 2, &params).await?;
+    match hit.num_rows() {
+        0 => return Err(not_found(format!("no row with {} = {value}", args.id_column))),
+        1 => {}
+        _ => {
+            return Err(invalid(format!(
+                "--like {value}: more than one row has {} = {value}; pass its vector with --vector instead",
+                args.id_column
+            )))
+        }
     }
     let list = hit.column_by_name(&spec.name).ok_or_else(|| invalid("the row has no vector"))?;
     let values = list.as_fixed_size_list().value(0);
@@ -152,7 +174,10 @@ pub async fn run(lake: &LakeArgs, args: SearchArgs) -> anyhow::Result<()> {
         column: args.vector_column.clone(),
         ef: args.ef,
         nprobe: args.nprobe.unwrap_or(SearchParams::default().nprobe),
-        projection: args.columns.clone(),
+        projection: args
+            .columns
+            .as_ref()
+            .map(|c| c.iter().map(|name| name.trim().to_string()).filter(|name| !name.is_empty()).collect()),
         filter,
         ..SearchParams::default()
     };
@@ -170,14 +195,14 @@ pub async fn run(lake: &LakeArgs, args: SearchArgs) -> anyhow::Result<()> {
         let total: std::time::Duration = latencies.iter().sum();
         let c = session.counters();
         eprintln!(
-            "{} queries on snapshot {} ({} shards, {} rows) in {:.1?} (+{:.1?} to open): {} shards searched by index, {} scanned exactly, {} pruned",
-            queries.len(),
+            "{} on snapshot {} ({}, {}) in {:.1?} (+{:.1?} to open): {} searched by index, {} scanned exactly, {} pruned",
+            count(queries.len() as u64, "query", "queries"),
             session.snapshot_id().map_or("none".into(), |s| s.to_string()),
-            session.shard_count(),
-            session.row_count(),
+            count(session.shard_count() as u64, "shard", "shards"),
+            count(session.row_count(), "row", "rows"),
             total,
             opened.elapsed().saturating_sub(total),
-            c.shards_index_searched - before.shards_index_searched,
+            count(c.shards_index_searched - before.shards_index_searched, "shard", "shards"),
             c.shards_flat_scanned - before.shards_flat_scanned,
             c.shards_pruned - before.shards_pruned
         );

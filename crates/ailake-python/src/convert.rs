@@ -116,15 +116,6 @@ pub fn metric(py: Python<'_>, name: &str) -> PyResult<Metric> {
     })
 }
 
-/// The metric's name as `metric()` accepts it.
-pub fn metric_name(m: Metric) -> &'static str {
-    match m {
-        Metric::Cosine => "cosine",
-        Metric::L2 => "l2",
-        Metric::InnerProduct => "ip",
-    }
-}
-
 /// `hnsw`, `ivf_pq`, `auto` or `none`.
 pub fn index_choice(py: Python<'_>, name: &str) -> PyResult<IndexChoice> {
     Ok(match name.to_ascii_lowercase().replace('-', "_").as_str() {

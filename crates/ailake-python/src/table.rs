@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::convert::{
-    conform, index_choice, matrix, metric_name, query_rows, query_vector, record_batch, to_pyarrow_table,
+    conform, index_choice, matrix, query_rows, query_vector, record_batch, to_pyarrow_table,
 };
 use crate::errors::{invalid, IntoPyResult};
 use crate::runtime::block_on;
@@ -196,7 +196,7 @@ impl PyTable {
         let specs = self.state().table.vector_columns().py(py)?;
         let d = PyDict::new(py);
         for s in specs {
-            d.set_item(s.name, (s.dim, metric_name(s.metric)))?;
+            d.set_item(s.name, (s.dim, s.metric.name()))?;
         }
         Ok(d)
     }

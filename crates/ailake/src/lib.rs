@@ -48,8 +48,8 @@ pub use ailk_search::{
 };
 // Writing and maintenance.
 pub use ailk_writer::{
-    CompactOptions, CompactOutcome, CompactProgress, DeleteOutcome, IndexChoice, MultiVectorBatch,
-    TableWriter, WriteOptions, WritePolicy, WrittenFile,
+    CompactOptions, CompactOutcome, CompactProgress, DeleteOutcome, IndexChoice, IndexProgress,
+    MultiVectorBatch, TableWriter, WriteOptions, WritePolicy, WrittenFile,
 };
 
 /// The object store trait every ailake component reads and writes through.
@@ -57,8 +57,8 @@ pub use ailk_format::object_store::ObjectStore as Store;
 /// Poison-tolerant lock helpers (a panicked holder does not wedge the lock).
 pub use ailk_format::sync;
 pub use ailk_format::{
-    local_store, memory_store, ErrorKind, Metric, ReadOptions, Section, SectionBuilder, ShardReader,
-    ShardWriter, SubsectionKind, VectorColumn,
+    column_type_name, local_store, memory_store, ErrorKind, Metric, ReadOptions, Section, SectionBuilder,
+    ShardReader, ShardWriter, SubsectionKind, VectorColumn,
 };
 
 mod error;

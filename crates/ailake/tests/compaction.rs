@@ -131,7 +131,10 @@ async fn compaction_clusters_small_files_keeps_every_row_and_cuts_the_shards_a_q
     assert_eq!((out.rows, out.deleted_rows_purged), (live.len() as u64, 41));
     assert!((6..=12).contains(&out.files_added), "{out:?}");
     let steps = progress.lock().unwrap().clone();
-    assert_eq!(steps.len(), out.files_added);
+    // One report when the plan is known, then one per file written.
+    assert_eq!(steps.len(), out.files_added + 1);
+    assert_eq!((steps[0].files_written, steps[0].rows_written), (0, 0));
+    assert!(steps.iter().all(|p| p.files_planned == out.files_added && p.rows_planned == live.len() as u64));
     assert_eq!(steps.last().unwrap().rows_written, live.len() as u64);
 
     let table = table.refresh().await.unwrap();

@@ -27,8 +27,10 @@ fn child_entry() {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let t = table(&dir, "t").await;
         let progress = |p: ailake::CompactProgress| {
-            println!("FILE {}/{}", p.files_written, p.files_planned);
-            std::io::Write::flush(&mut std::io::stdout()).unwrap();
+            if p.files_written > 0 {
+                println!("FILE {}/{}", p.files_written, p.files_planned);
+                std::io::Write::flush(&mut std::io::stdout()).unwrap();
+            }
         };
         let opts = CompactOptions {
             target_rows: 300,

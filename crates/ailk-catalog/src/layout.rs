@@ -34,21 +34,9 @@ impl VectorSpec {
     }
 }
 
-fn metric_name(m: Metric) -> &'static str {
-    match m {
-        Metric::L2 => "l2",
-        Metric::InnerProduct => "ip",
-        Metric::Cosine => "cosine",
-    }
-}
-
 /// Encodes specs as the `ailake.vector-columns` property value.
 pub fn encode_specs(specs: &[VectorSpec]) -> String {
-    specs
-        .iter()
-        .map(|s| format!("{}:{}:{}", s.name, s.dim, metric_name(s.metric)))
-        .collect::<Vec<_>>()
-        .join(",")
+    specs.iter().map(|s| format!("{}:{}:{}", s.name, s.dim, s.metric.name())).collect::<Vec<_>>().join(",")
 }
 
 /// Parses the `ailake.vector-columns` property value.

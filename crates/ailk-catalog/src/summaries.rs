@@ -40,6 +40,17 @@ pub enum IndexKind {
     IvfPq,
 }
 
+impl IndexKind {
+    /// The kind's name in listings: `flat`, `hnsw` or `ivf_pq`.
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexKind::Flat => "flat",
+            IndexKind::Hnsw => "hnsw",
+            IndexKind::IvfPq => "ivf_pq",
+        }
+    }
+}
+
 /// Whether a shard's index exists yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexStatus {

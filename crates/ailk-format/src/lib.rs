@@ -59,7 +59,7 @@ pub use shard_writer::{
 };
 pub use simulated::{Fault, FaultTarget, LatencyProfile, SimulatedSnapshot, SimulatedStats, SimulatedStore};
 pub use store::{local_store, memory_store, CountingStore, IoCounters};
-pub use types::{ElementType, Metric, SubsectionKind};
+pub use types::{column_type_name, ElementType, Metric, SubsectionKind};
 pub use vector_rows::{vector_rows, BadVector, VectorRows};
 
 /// Re-exported so users name one `object_store`.

@@ -15,6 +15,16 @@ pub enum Metric {
 }
 
 impl Metric {
+    /// The metric's one name everywhere (table properties, the CLI, Python, SQL): `l2`, `ip`
+    /// or `cosine`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::L2 => "l2",
+            Metric::InnerProduct => "ip",
+            Metric::Cosine => "cosine",
+        }
+    }
+
     /// The one-byte code stored in the section.
     pub fn code(self) -> u8 {
         match self {
@@ -121,5 +131,37 @@ impl SubsectionKind {
             5 => SubsectionKind::IvfLists,
             other => SubsectionKind::Unknown(other),
         }
+    }
+}
+
+/// A column type's one name in messages and listings, the words `ailake create --column`
+/// takes: `int32`, `int64`, `float32`, `float64`, `string`, `bool`, `date`, `timestamp`,
+/// `binary`, `vector<float32, 384>`, `list<…>`; Arrow's own name for anything else. Field
+/// names and metadata of nested types are left out.
+pub fn column_type_name(data_type: &arrow_schema::DataType) -> String {
+    use arrow_schema::DataType as T;
+    match data_type {
+        T::Int8 => "int8".into(),
+        T::Int16 => "int16".into(),
+        T::Int32 => "int32".into(),
+        T::Int64 => "int64".into(),
+        T::UInt8 => "uint8".into(),
+        T::UInt16 => "uint16".into(),
+        T::UInt32 => "uint32".into(),
+        T::UInt64 => "uint64".into(),
+        T::Float16 => "float16".into(),
+        T::Float32 => "float32".into(),
+        T::Float64 => "float64".into(),
+        T::Utf8 | T::LargeUtf8 | T::Utf8View => "string".into(),
+        T::Boolean => "bool".into(),
+        T::Date32 | T::Date64 => "date".into(),
+        T::Timestamp(..) => "timestamp".into(),
+        T::Binary | T::LargeBinary | T::BinaryView | T::FixedSizeBinary(_) => "binary".into(),
+        T::FixedSizeList(item, n) => format!("vector<{}, {n}>", column_type_name(item.data_type())),
+        T::List(item) | T::LargeList(item) | T::ListView(item) | T::LargeListView(item) => {
+            format!("list<{}>", column_type_name(item.data_type()))
+        }
+        T::Decimal128(p, s) | T::Decimal256(p, s) => format!("decimal({p}, {s})"),
+        other => other.to_string(),
     }
 }

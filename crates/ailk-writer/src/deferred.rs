@@ -252,30 +252,51 @@ impl TableWriter {
     /// section (deferred builds cut short by a crash), committing a replace for each. Files
     /// and summaries come from one metadata version. Returns how many were indexed.
     pub async fn resume_indexing(&self) -> Result<usize> {
+        self.resume_indexing_with(&|_| {}).await
+    }
+
+    /// [`TableWriter::resume_indexing`], calling `progress` once the pending files are known
+    /// and after each file is indexed (or found not indexable).
+    pub async fn resume_indexing_with(
+        &self,
+        progress: &(dyn Fn(IndexProgress) + Send + Sync),
+    ) -> Result<usize> {
         let table = self.table().refresh().await?;
         let files = table.live_files().await?;
         let summaries = table.shard_summaries().await?;
         let summaries: HashMap<&str, &ShardSummary> =
             summaries.iter().flat_map(|s| s.iter()).map(|s| (s.file_path.as_str(), s)).collect();
         let wh = table.warehouse();
-        let mut done = 0;
         // Data files only: delete files other engines wrote hold no vectors.
+        let mut pending = Vec::new();
         for f in files
             .iter()
             .filter(|f| f.data_file.content_type() == ailk_catalog::iceberg::spec::DataContentType::Data)
         {
-            let uri = f.path();
-            let path = wh.path_of(uri)?;
-            let pending = match summaries.get(uri) {
+            let is_pending = match summaries.get(f.path()) {
                 Some(s) => s.status == IndexStatus::Pending,
-                None => ShardReader::open(wh.store().clone(), path.clone(), ReadOptions::default())
+                None => ShardReader::open(wh.store().clone(), wh.path_of(f.path())?, ReadOptions::default())
                     .await?
                     .location()
                     .is_none(),
             };
-            if !pending {
-                continue;
+            if is_pending {
+                pending.push(f);
             }
+        }
+        let mut report = IndexProgress {
+            files_done: 0,
+            files_pending: pending.len(),
+            rows_done: 0,
+            rows_pending: pending.iter().map(|f| f.data_file.record_count()).sum(),
+        };
+        progress(report);
+        let mut done = 0;
+        for f in pending {
+            let uri = f.path();
+            let path = wh.path_of(uri)?;
+            report.files_done += 1;
+            report.rows_done += f.data_file.record_count();
             // Other engines' files too: any list type; a file with rows lacking a usable
             // vector (null, wrong length) cannot be indexed and stays searched exactly.
             let mut columns = Vec::with_capacity(self.inner.specs.len());
@@ -290,6 +311,7 @@ impl TableWriter {
                 }
             }
             if columns.len() < self.inner.specs.len() {
+                progress(report);
                 continue;
             }
             let rows = f.data_file.record_count() as usize;
@@ -306,8 +328,22 @@ impl TableWriter {
             let (section, primary) = build_off_thread(prepared, plan, vectors, uri).await?;
             self.install(None, uri, rows, section, &primary, kind, occupancy).await?;
             done += 1;
+            progress(report);
         }
         tracing::info!(indexed = done, "resume_indexing finished");
         Ok(done)
     }
+}
+
+/// How far [`TableWriter::resume_indexing_with`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexProgress {
+    /// Pending files handled so far (indexed, or left to exact scans when not indexable).
+    pub files_done: usize,
+    /// Files found without their index.
+    pub files_pending: usize,
+    /// Rows of the files handled so far.
+    pub rows_done: u64,
+    /// Rows of the pending files.
+    pub rows_pending: u64,
 }

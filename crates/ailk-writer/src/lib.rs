@@ -29,6 +29,7 @@ mod staging;
 mod writer;
 
 pub use compact::{compact, CompactOptions, CompactOutcome, CompactProgress};
+pub use deferred::IndexProgress;
 pub use delete::{delete_matching, DeleteOutcome};
 pub use error::{Result, WriterError};
 pub use options::{IndexChoice, WriteOptions};

@@ -1,5 +1,6 @@
 //! Row filters: simple column comparisons combined with AND / OR, evaluated on Arrow batches.
 
+use ailk_format::column_type_name;
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, Scalar, StringArray,
 };
@@ -22,6 +23,17 @@ pub enum Literal {
     Float(f64),
     /// A string.
     Str(String),
+}
+
+/// The literal as the filter text writes it: `5`, `2.5`, `'text'`.
+impl std::fmt::Display for Literal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Literal::Int(v) => write!(f, "{v}"),
+            Literal::Float(v) => write!(f, "{v:?}"),
+            Literal::Str(v) => write!(f, "'{}'", v.replace('\'', "''")),
+        }
+    }
 }
 
 impl From<i64> for Literal {
@@ -83,12 +95,7 @@ impl std::fmt::Display for Filter {
                     Op::Gt => ">",
                     Op::Ge => ">=",
                 };
-                write!(f, "\"{}\" {op} ", column.replace('"', "\"\""))?;
-                match literal {
-                    Literal::Int(v) => write!(f, "{v}"),
-                    Literal::Float(v) => write!(f, "{v:?}"),
-                    Literal::Str(v) => write!(f, "'{}'", v.replace('\'', "''")),
-                }
+                write!(f, "\"{}\" {op} {literal}", column.replace('"', "\"\""))
             }
             Filter::And(a, b) => write!(f, "({a} AND {b})"),
             Filter::Or(a, b) => write!(f, "({a} OR {b})"),
@@ -151,12 +158,21 @@ impl Filter {
                 } else {
                     array
                 };
+                let ty = column_type_name(array.data_type());
+                // A number never equals text: comparing a string column with one is a mistake
+                // (a forgotten quote), not a filter that silently matches nothing.
+                let text_column =
+                    matches!(array.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+                if text_column && !matches!(lit, Literal::Str(_)) {
+                    return Err(SearchError::InvalidQuery(format!(
+                        "cannot compare {column} (string) with the number {lit}: quote it ('{lit}') to compare text"
+                    )));
+                }
                 let strict = CastOptions { safe: false, ..Default::default() };
                 let literal =
-                    arrow_cast::cast_with_options(&literal, array.data_type(), &strict).map_err(|e| {
+                    arrow_cast::cast_with_options(&literal, array.data_type(), &strict).map_err(|_| {
                         SearchError::InvalidQuery(format!(
-                            "cannot compare {column} ({}) with {lit:?}: {e}",
-                            array.data_type()
+                            "cannot compare {column} ({ty}) with {lit}: not a {ty} value"
                         ))
                     })?;
                 let scalar = Scalar::new(literal);
@@ -168,8 +184,8 @@ impl Filter {
                     Op::Gt => cmp::gt(array, &scalar),
                     Op::Ge => cmp::gt_eq(array, &scalar),
                 }
-                .map_err(|e| {
-                    SearchError::InvalidQuery(format!("cannot compare {column} ({}): {e}", array.data_type()))
+                .map_err(|_| {
+                    SearchError::InvalidQuery(format!("cannot compare {column} ({ty}) with {lit}"))
                 })?
             }
             Filter::And(a, b) => arrow_arith_and(&a.evaluate(batch)?, &b.evaluate(batch)?, true),

@@ -119,6 +119,18 @@ pub(super) async fn write_groups(
     written: &mut Vec<String>,
 ) -> Result<Vec<crate::staging::Entry>> {
     let mut entries = Vec::with_capacity(groups.len());
+    let rows_planned = groups.iter().map(|g| g.len() as u64).sum();
+    let report = |files_written, rows_written| {
+        if let Some(progress) = &opts.progress {
+            progress(CompactProgress {
+                files_written,
+                files_planned: groups.len(),
+                rows_written,
+                rows_planned,
+            });
+        }
+    };
+    report(0, 0);
     let mut rows_written = 0u64;
     for (i, group) in groups.iter().enumerate() {
         let take = UInt32Array::from(group.clone());
@@ -130,9 +142,7 @@ pub(super) async fn write_groups(
         written.push(entry.data_file.file_path().to_string());
         rows_written += group.len() as u64;
         tracing::info!(file = %entry.data_file.file_path(), rows = group.len(), done = i + 1, of = groups.len(), "compaction wrote a file");
-        if let Some(progress) = &opts.progress {
-            progress(CompactProgress { files_written: i + 1, files_planned: groups.len(), rows_written });
-        }
+        report(i + 1, rows_written);
         entries.push(entry);
     }
     Ok(entries)

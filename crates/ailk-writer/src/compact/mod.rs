@@ -44,6 +44,8 @@ pub struct CompactProgress {
     pub files_planned: usize,
     /// Rows written so far.
     pub rows_written: u64,
+    /// Rows this plan writes.
+    pub rows_planned: u64,
 }
 
 /// What to compact and how.
