@@ -93,10 +93,14 @@ pub fn absolute(path: &Path) -> PathBuf {
 /// A count flag of at least 1: `0` and negatives refused in words (clap's own range message
 /// would print u64's bounds).
 pub fn at_least_one(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<i128>() {
-        Ok(n) if (1..=u64::MAX as i128).contains(&n) => Ok(n as u64),
+    let s = s.trim();
+    match s.parse::<i128>() {
         Ok(n) if n < 1 => Err(format!("{n} is too small: it must be at least 1")),
-        _ => Err(format!("{s:?} is not a whole number")),
+        Ok(n) => u64::try_from(n).map_err(|_| format!("{n} is too large")),
+        Err(_) if !s.is_empty() && s.trim_start_matches('-').chars().all(|c| c.is_ascii_digit()) => {
+            Err(format!("{s} is out of range: it must be at least 1 and fit 64 bits"))
+        }
+        Err(_) => Err(format!("{s:?} is not a whole number")),
     }
 }
 

@@ -208,7 +208,7 @@ async fn bad_input_is_one_line_a_nonzero_exit_and_nothing_committed() {
     let garbage = dir.path().join("garbage.parquet");
     std::fs::write(&garbage, b"this is not parquet at all").unwrap();
     fails(&wh, &["ingest", "docs.t", garbage.to_str().unwrap()], 2, "not a readable Parquet file");
-    fails(&wh, &["ingest", "docs.t", "/no/such/file.parquet"], 2, "/no/such/file.parquet");
+    fails(&wh, &["ingest", "docs.t", "/no/such/file.parquet"], 3, "/no/such/file.parquet");
     fails(&wh, &["inspect", garbage.to_str().unwrap()], 5, "not a Parquet file");
     // Malformed or unknown filters, bad query vectors.
     fails(&wh, &["search", "docs.t", "--like", "1", "--filter", "id = = 3"], 2, "character");
@@ -399,7 +399,7 @@ async fn resume_indexing_builds_what_a_no_wait_ingest_left_pending() {
     let like = ok(&wh, &["search", "docs.t", "--like", "5", "-k", "1", "--format", "csv", "--columns", "id"]);
     assert!(like.starts_with("id,_distance\n5,"), "{like}");
     let out = ok(&wh, &["resume-indexing", "docs.t"]);
-    assert!(out.contains("indexed 1 pending files"), "{out}");
+    assert!(out.contains("indexed 1 pending file in"), "{out}");
     let info = ok(&wh, &["info", "docs.t"]);
     assert_eq!((shards(&info, "indexed"), shards(&info, "pending")), (1, 0), "{info}");
     assert_eq!(live_ids(&wh, "docs.t").await, (0..4000).collect::<Vec<_>>());
