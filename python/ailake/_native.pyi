@@ -125,7 +125,9 @@ class Table:
         vector_column: Optional[str] = None,
     ) -> pa.Table:
         """The ``k`` nearest rows: ``columns`` (default all attribute columns) and
-        ``_distance``, nearest first. ``filter``: e.g. ``"lang = 'en' AND year >= 2020"``."""
+        ``_distance``, nearest first. ``_distance`` is the squared Euclidean distance for
+        ``l2`` columns, 1 - cosine similarity for ``cosine`` and the negated inner product for
+        ``ip`` (as in the CLI and SQL). ``filter``: e.g. ``"lang = 'en' AND year >= 2020"``."""
     def search_batch(
         self,
         queries: ArrayLike,

@@ -76,7 +76,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// A closed pipe (`ailake info t | head -3`) ends the process quietly, as it ends `cat`: exit
+/// status 141 (killed by SIGPIPE in shell terms), no panic message. Any other panic keeps
+/// the default report.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to std") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> std::process::ExitCode {
+    quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version

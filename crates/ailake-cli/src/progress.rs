@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Whether stderr is a terminal (progress bars and colours are drawn only then).
 pub fn stderr_is_terminal() -> bool {
@@ -20,14 +20,19 @@ fn drawn(bar: ProgressBar) -> ProgressBar {
 }
 
 /// A bar over `total` rows: position, rows/s and ETA; `{msg}` says what else is counted.
+/// With `total` 0 (not known yet) the bar waits for its first `set_length`.
 pub fn rows_bar(total: u64) -> ProgressBar {
-    let bar = drawn(ProgressBar::new(total));
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} rows ({per_sec}, eta {eta}) {msg}",
-        )
-        .expect("a valid template"),
-    );
+    let bar = drawn(if total == 0 { ProgressBar::no_length() } else { ProgressBar::new(total) });
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} rows ({rate} rows/s, eta {eta}) {msg}",
+    )
+    .expect("a valid template")
+    .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+        let _ = write!(w, "{:.0}", state.per_sec());
+    });
+    bar.set_style(style);
+    // Elapsed time and the spinner move while one long step (a file's index build) runs.
+    bar.enable_steady_tick(Duration::from_millis(250));
     bar
 }
 

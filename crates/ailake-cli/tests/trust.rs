@@ -209,3 +209,22 @@ async fn pipes_get_plain_words_without_bars_colours_or_debug_text() {
     let help = ok(&wh, &["search", "--help"]);
     assert!(help.contains("squared Euclidean"), "{help}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = dir.path().join("wh");
+    ok(&wh, &["demo", "--rows", "400", "--queries", "1"]);
+    // `ailake history … | head -1` with a reader that stops at once, many times over.
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "for i in $(seq 20); do '{}' --warehouse '{}' info docs.debian | head -c 1 > /dev/null; done",
+            env!("CARGO_BIN_EXE_ailake"),
+            wh.display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}

@@ -25,7 +25,8 @@ use crate::source::TableSource;
 /// read them:
 ///
 /// - `vector_search(table, column, query, k [, options])`: the `k` rows of `table` nearest to
-///   `query` (an array literal) in vector column `column`, nearest first, with `_distance`.
+///   `query` (an array literal) in vector column `column`, nearest first, with `_distance`
+///   (squared Euclidean for `l2`, 1 − cosine for `cosine`, −inner product for `ip`).
 ///   `options` is a string of `key=value` pairs: `ef`, `nprobe`, `refine`, `probes`
 ///   (partitions probed) and `snapshot` (time travel).
 /// - `ailake_scan(table, snapshot_id)`: the rows of an earlier snapshot.

@@ -296,7 +296,8 @@ impl PyTable {
     }
 
     /// The `k` rows nearest to `query` as a `pyarrow.Table`: the `columns` asked for (default
-    /// every attribute column) and `_distance`, nearest first. `filter` is a SQL-like
+    /// every attribute column) and `_distance`, nearest first (squared Euclidean for `l2`,
+    /// 1 − cosine for `cosine`, −inner product for `ip`). `filter` is a SQL-like
     /// predicate (`"lang = 'en' AND year >= 2020"`); `ef` / `nprobe` trade speed for recall;
     /// `snapshot` searches an older snapshot; `vector_column` a non-primary vector column.
     #[pyo3(signature = (query, k = 10, filter = None, columns = None, ef = None, nprobe = None, snapshot = None, vector_column = None))]
