@@ -20,6 +20,8 @@ mod output;
 mod progress;
 mod readers;
 mod search;
+#[cfg(feature = "sql")]
+mod sql;
 
 use clap::{Parser, Subcommand};
 
@@ -47,6 +49,8 @@ enum Command {
     Create(create::CreateArgs),
     Ingest(ingest::IngestArgs),
     Search(search::SearchArgs),
+    #[cfg(feature = "sql")]
+    Sql(sql::SqlArgs),
     Delete(delete::DeleteArgs),
     Compact(maintain::CompactArgs),
     Expire(maintain::ExpireArgs),
@@ -64,6 +68,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Create(a) => create::run(&cli.lake, a).await,
         Command::Ingest(a) => ingest::run(&cli.lake, a).await,
         Command::Search(a) => search::run(&cli.lake, a).await,
+        #[cfg(feature = "sql")]
+        Command::Sql(a) => sql::run(&cli.lake, a).await,
         Command::Delete(a) => delete::run(&cli.lake, a).await,
         Command::Compact(a) => maintain::compact(&cli.lake, a).await,
         Command::Expire(a) => maintain::expire(&cli.lake, a).await,

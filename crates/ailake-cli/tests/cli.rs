@@ -358,6 +358,7 @@ fn every_subcommand_has_help_with_an_example() {
         "create",
         "ingest",
         "search",
+        "sql",
         "delete",
         "compact",
         "expire",

@@ -228,3 +228,31 @@ async fn a_closed_pipe_ends_the_output_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
 }
+
+#[cfg(feature = "sql")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_aggregates_joins_and_searches_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = ingested(dir.path(), "1000");
+    ok(&wh, &["delete", "docs.t", "--filter", "id < 10"]);
+    let count = ok(&wh, &["sql", "SELECT count(*) AS n FROM t", "--table", "docs.t", "--format", "json"]);
+    let rows: Value = serde_json::from_str(&count).unwrap();
+    assert_eq!(rows[0]["n"].as_i64(), Some(3990), "deleted rows are not counted: {count}");
+    // vector_search with the stored vector of row 42: the row itself comes first.
+    let s = sample();
+    let query: Vec<String> = s.base.row(42).iter().map(|v| v.to_string()).collect();
+    let search = format!(
+        "SELECT v.id, v._distance FROM vector_search('t', 'embedding', [{}], 3) v JOIN t ON t.id = v.id ORDER BY v._distance",
+        query.join(", ")
+    );
+    let out = ok(&wh, &["sql", &search, "--table", "docs.t", "--format", "csv"]);
+    assert!(out.starts_with("id,_distance\n42,"), "{out}");
+    assert_eq!(out.lines().count(), 4, "{out}");
+    // An alias; bad SQL and an unknown table are one line each.
+    let aliased =
+        ok(&wh, &["sql", "SELECT max(id) AS m FROM chunks", "--table", "docs.t=chunks", "--format", "csv"]);
+    assert_eq!(aliased, "m\n3999\n");
+    fails(&wh, &["sql", "SELEKT 1", "--table", "docs.t"], 2, "SELEKT");
+    fails(&wh, &["sql", "SELECT * FROM nope", "--table", "docs.t"], 2, "nope");
+    fails(&wh, &["sql", "SELECT 1", "--table", "docs.nope"], 3, "docs.nope");
+}
