@@ -14,25 +14,33 @@ fn io(kind: std::io::ErrorKind) -> std::io::Error {
     std::io::Error::new(kind, "disk said no")
 }
 
-/// The kinds the layers give one Arrow error (made anew for each).
-fn arrow_kinds(make: fn() -> ArrowError) -> Vec<ErrorKind> {
+/// The kinds the layers every foreign error passes through give it (made anew for each).
+fn common_kinds<E: std::error::Error + 'static>(make: fn() -> E) -> Vec<ErrorKind>
+where
+    FormatError: From<E>,
+    SearchError: From<E>,
+    AilakeError: From<E>,
+{
     vec![
         FormatError::from(make()).kind(),
         SearchError::from(make()).kind(),
-        WriterError::from(make()).kind(),
         AilakeError::from(make()).kind(),
         error_kind(&make()).unwrap(),
     ]
 }
 
+/// An Arrow error also meets the writer.
+fn arrow_kinds(make: fn() -> ArrowError) -> Vec<ErrorKind> {
+    let mut kinds = common_kinds(make);
+    kinds.push(WriterError::from(make()).kind());
+    kinds
+}
+
+/// A Parquet error also meets the catalog.
 fn parquet_kinds(make: fn() -> ParquetError) -> Vec<ErrorKind> {
-    vec![
-        FormatError::from(make()).kind(),
-        SearchError::from(make()).kind(),
-        CatalogError::from(make()).kind(),
-        AilakeError::from(make()).kind(),
-        error_kind(&make()).unwrap(),
-    ]
+    let mut kinds = common_kinds(make);
+    kinds.push(CatalogError::from(make()).kind());
+    kinds
 }
 
 fn io_kinds(kind: std::io::ErrorKind) -> Vec<ErrorKind> {
