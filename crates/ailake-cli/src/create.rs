@@ -123,15 +123,6 @@ fn describe(specs: &[VectorSpec], attributes: &Schema) -> Vec<String> {
     vectors.chain(columns).collect()
 }
 
-/// The attribute columns of `table` (its file schema without the vector columns).
-fn table_attributes(table: &Table) -> anyhow::Result<Schema> {
-    let specs = table.vector_columns()?;
-    let schema = table.file_schema()?;
-    let fields: Vec<_> =
-        schema.fields().iter().filter(|f| !specs.iter().any(|s| &s.name == f.name())).cloned().collect();
-    Ok(Schema::new(fields))
-}
-
 /// Loads `ident`, creating it when missing; whether it existed before.
 async fn load_or_create(
     catalog: &Catalog,
@@ -162,7 +153,7 @@ pub async fn run(lake: &LakeArgs, args: CreateArgs) -> anyhow::Result<()> {
     } else {
         (catalog.create_table(&ident, &schema, &specs).await?, false)
     };
-    let found = describe(&table.vector_columns()?, &table_attributes(&table)?);
+    let found = describe(&table.vector_columns()?, &table.attribute_schema()?);
     if existed {
         println!("table {ident} already exists at {}: left unchanged", table.location());
         let asked = describe(&specs, &schema);

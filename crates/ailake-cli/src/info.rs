@@ -117,11 +117,10 @@ async fn facts(table: &Table) -> anyhow::Result<Facts> {
             partitions = Some((p.len(), primary.name.clone(), p.version, recording));
         }
     }
-    let file_schema = table.file_schema()?;
-    let columns = file_schema
+    let columns = table
+        .attribute_schema()?
         .fields()
         .iter()
-        .filter(|f| !specs.iter().any(|s| &s.name == f.name()))
         .map(|f| (f.name().clone(), ailake::column_type_name(f.data_type()), !f.is_nullable()))
         .collect();
     Ok(Facts {

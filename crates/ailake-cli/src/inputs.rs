@@ -45,24 +45,21 @@ impl Source {
 pub struct Expected {
     schema: SchemaRef,
     specs: Vec<VectorSpec>,
+    /// The attribute columns, without field-id metadata (CSV and `.npy` inputs carry none).
+    attributes: Schema,
 }
 
 impl Expected {
     /// From the table's current schema.
     pub fn of(table: &Table) -> anyhow::Result<Self> {
         let specs = table.vector_columns()?;
-        Ok(Self { schema: table.file_schema()?, specs })
-    }
-
-    fn attributes(&self) -> Schema {
-        let fields: Vec<Arc<Field>> = self
-            .schema
+        let fields: Vec<Arc<Field>> = table
+            .attribute_schema()?
             .fields()
             .iter()
-            .filter(|f| !self.specs.iter().any(|s| &s.name == f.name()))
             .map(|f| Arc::new(f.as_ref().clone().with_metadata(Default::default())))
             .collect();
-        Schema::new(fields)
+        Ok(Self { schema: table.file_schema()?, specs, attributes: Schema::new(fields) })
     }
 
     /// Checks a Parquet file's schema: every table column present, no column the table lacks,
@@ -227,7 +224,7 @@ pub fn plan(table: &Table, files: &[PathBuf], attributes: Option<&Path>) -> anyh
                     spec.dim
                 )));
             }
-            let attrs = expected.attributes();
+            let attrs = expected.attributes.clone();
             let batches = match attributes {
                 Some(a) => read_attributes(a, attrs)?,
                 None if attrs.fields().is_empty() => vec![RecordBatch::new_empty(Arc::new(attrs))],

@@ -32,7 +32,9 @@ pub fn rows_bar(total: u64) -> ProgressBar {
     });
     bar.set_style(style);
     // Elapsed time and the spinner move while one long step (a file's index build) runs.
-    bar.enable_steady_tick(Duration::from_millis(250));
+    if !bar.is_hidden() {
+        bar.enable_steady_tick(Duration::from_millis(250));
+    }
     bar
 }
 
@@ -43,7 +45,9 @@ pub fn spinner(message: &str) -> ProgressBar {
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("a valid template"),
     );
     bar.set_message(message.to_string());
-    bar.enable_steady_tick(Duration::from_millis(120));
+    if !bar.is_hidden() {
+        bar.enable_steady_tick(Duration::from_millis(120));
+    }
     bar
 }
 

@@ -284,6 +284,16 @@ impl Table {
         crate::layout::file_schema(self.schema(), &self.vector_columns()?)
     }
 
+    /// [`Table::file_schema`] without the vector columns: the attribute columns a write
+    /// supplies beside its vectors.
+    pub fn attribute_schema(&self) -> Result<arrow_schema::Schema> {
+        let specs = self.vector_columns()?;
+        let schema = self.file_schema()?;
+        let fields: Vec<_> =
+            schema.fields().iter().filter(|f| !specs.iter().any(|s| &s.name == f.name())).cloned().collect();
+        Ok(arrow_schema::Schema::new(fields))
+    }
+
     /// Live data files of this handle's snapshot (read once per handle version).
     pub async fn live_files(&self) -> Result<Arc<Vec<LiveFile>>> {
         Ok(self.snapshot_files().await?.data.clone())

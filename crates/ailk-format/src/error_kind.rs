@@ -58,7 +58,7 @@ pub fn store_error_kind(e: &object_store::Error) -> ErrorKind {
 pub fn parquet_error_kind(e: &parquet::errors::ParquetError) -> ErrorKind {
     use parquet::errors::ParquetError as P;
     match e {
-        P::External(inner) => source_kind(inner.as_ref()).unwrap_or(ErrorKind::Io),
+        P::External(inner) => foreign_error_kind(inner.as_ref()).unwrap_or(ErrorKind::Io),
         P::NYI(_) => ErrorKind::Unsupported,
         _ => ErrorKind::Corrupt,
     }
@@ -71,7 +71,7 @@ pub fn arrow_error_kind(e: &arrow_schema::ArrowError) -> ErrorKind {
     use arrow_schema::ArrowError as A;
     match e {
         A::IoError(_, io) => io_error_kind(io),
-        A::ExternalError(inner) => source_kind(inner.as_ref()).unwrap_or(ErrorKind::Internal),
+        A::ExternalError(inner) => foreign_error_kind(inner.as_ref()).unwrap_or(ErrorKind::Internal),
         A::NotYetImplemented(_) => ErrorKind::Unsupported,
         A::MemoryError(_) => ErrorKind::Internal,
         A::ParquetError(_) | A::IpcError(_) | A::AvroError(_) => ErrorKind::Corrupt,
@@ -104,9 +104,4 @@ pub fn foreign_error_kind(e: &(dyn std::error::Error + 'static)) -> Option<Error
     } else {
         e.downcast_ref::<std::io::Error>().map(io_error_kind)
     }
-}
-
-/// The kind of a boxed error wrapped by Parquet or Arrow, when it is one this module knows.
-fn source_kind(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<ErrorKind> {
-    foreign_error_kind(e)
 }
