@@ -8,7 +8,8 @@
 //!   sub-section table, 64-byte aligned payloads — with [`SectionBuilder`] and [`Section`].
 //! - [`payload`] and [`kinds`]: the payload container and the typed payload of every
 //!   sub-section kind (raw vectors, HNSW graph, IVF centroids, PQ codebooks, IVF lists),
-//!   all viewed in place without per-element decoding.
+//!   all viewed in place without per-element decoding; [`blocks`]: per-partition code blocks
+//!   (format 1.1) a search reads one by one.
 //! - [`shard_writer`], [`shard_reader`], [`resection`]: embedding into Parquet, reading back
 //!   through `object_store` range reads, and adding a section to a Parquet-only file.
 //! - [`vector_column`]: the vector column as Arrow `FixedSizeList<Float32>` with Iceberg field ids.
@@ -21,6 +22,7 @@
 compile_error!("ailk-format views little-endian payloads in place and supports little-endian targets only");
 
 pub mod aligned;
+pub mod blocks;
 mod bytes_le;
 pub mod columns;
 pub mod error;
@@ -40,6 +42,7 @@ pub mod vector_column;
 pub mod vector_rows;
 
 pub use aligned::{AlignedBytes, TypedArray, ALIGN};
+pub use blocks::{block_length, encode_code_block, vector_crc, BlocksMeta, CodeBlockParts, PartitionBlocks};
 pub use columns::{read_columns, read_vector_column, read_vector_rows, read_vectors, resolve_columns};
 pub use error::{FormatError, Result};
 pub use error_kind::ErrorKind;

@@ -264,6 +264,14 @@ impl Payload {
             .ok_or_else(|| FormatError::layout(format!("array {index} has a ragged length")))
     }
 
+    /// Byte offset of array `index` from the payload start (to locate it in a file).
+    pub fn array_offset(&self, index: usize) -> Result<u64> {
+        self.arrays
+            .get(index)
+            .map(|d| d.offset as u64)
+            .ok_or_else(|| FormatError::layout(format!("payload has no array {index}")))
+    }
+
     /// The whole encoded payload.
     pub fn bytes(&self) -> &AlignedBytes {
         &self.bytes

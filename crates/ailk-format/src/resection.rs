@@ -10,7 +10,7 @@ use parquet::file::metadata::{FileMetaData, ParquetMetaData, ParquetMetaDataBuil
 
 use crate::aligned::ALIGN;
 use crate::error::{FormatError, Result};
-use crate::section::{SectionDirectory, FORMAT_MAJOR, FORMAT_MINOR};
+use crate::section::{SectionDirectory, FORMAT_MAJOR};
 use crate::shard_reader::{ReadOptions, ShardReader};
 use crate::shard_writer::{SectionLocation, WrittenShard, KEY_OFFSET};
 
@@ -50,7 +50,7 @@ pub fn resection_parts(
         length: section.len() as u64,
         directory_length: directory.directory_length,
         major: FORMAT_MAJOR,
-        minor: FORMAT_MINOR,
+        minor: directory.minor,
     };
     let mut kvs = fm.key_value_metadata().cloned().unwrap_or_default();
     kvs.extend(location.key_values());

@@ -11,8 +11,10 @@ use crate::types::{ElementType, Metric, SubsectionKind};
 pub const MAGIC: [u8; 4] = *b"AILK";
 /// The major version this crate writes and the only one it reads.
 pub const FORMAT_MAJOR: u16 = 1;
-/// The minor version this crate writes (readers accept any minor of their major).
-pub const FORMAT_MINOR: u16 = 0;
+/// The newest minor version this crate writes (readers accept any minor of their major): a
+/// section is written as 1.1 when it holds a kind 1.1 added ([`SubsectionKind::PartitionBlocks`]),
+/// else as 1.0, so files without the new kind stay byte-identical to 1.0 files.
+pub const FORMAT_MINOR: u16 = 1;
 /// Size of the fixed header.
 pub const HEADER_BYTES: usize = 64;
 const COLUMN_BYTES: usize = 32;
@@ -440,7 +442,12 @@ impl<'a> SectionBuilder<'a> {
         let mut out = Vec::with_capacity(section_length);
         out.extend_from_slice(&MAGIC);
         out.put_u16(FORMAT_MAJOR);
-        out.put_u16(FORMAT_MINOR);
+        let minor = if self.payloads.iter().any(|(k, _, _)| *k == SubsectionKind::PartitionBlocks) {
+            FORMAT_MINOR
+        } else {
+            0
+        };
+        out.put_u16(minor);
         out.put_u32(0);
         out.put_u32(directory_length as u32);
         out.put_u64(section_length as u64);

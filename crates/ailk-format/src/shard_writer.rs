@@ -14,7 +14,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::aligned::ALIGN;
 use crate::error::{FormatError, Result};
-use crate::section::{SectionDirectory, FORMAT_MAJOR, FORMAT_MINOR};
+use crate::section::{SectionDirectory, FORMAT_MAJOR};
 
 /// Footer key holding the section's byte offset in the file.
 pub const KEY_OFFSET: &str = "ailake.ailk.offset";
@@ -128,7 +128,7 @@ impl<W: Write + Send> ShardWriter<W> {
                 length: section.len() as u64,
                 directory_length: directory.directory_length,
                 major: FORMAT_MAJOR,
-                minor: FORMAT_MINOR,
+                minor: directory.minor,
             };
             self.inner.write_all(section)?;
             for kv in loc.key_values() {

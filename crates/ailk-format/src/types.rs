@@ -95,18 +95,21 @@ pub enum SubsectionKind {
     PqCodebook,
     /// IVF inverted lists: PQ codes and row ids per list.
     IvfLists,
+    /// Per-partition blocks of compressed codes (format 1.1), each read on its own.
+    PartitionBlocks,
     /// A kind this reader does not know (kept so the directory still lists it).
     Unknown(u16),
 }
 
 impl SubsectionKind {
     /// Every kind this version of the format defines.
-    pub const KNOWN: [SubsectionKind; 5] = [
+    pub const KNOWN: [SubsectionKind; 6] = [
         SubsectionKind::RawVectors,
         SubsectionKind::HnswGraph,
         SubsectionKind::IvfCentroids,
         SubsectionKind::PqCodebook,
         SubsectionKind::IvfLists,
+        SubsectionKind::PartitionBlocks,
     ];
 
     /// The two-byte code stored in the directory.
@@ -117,6 +120,7 @@ impl SubsectionKind {
             SubsectionKind::IvfCentroids => 3,
             SubsectionKind::PqCodebook => 4,
             SubsectionKind::IvfLists => 5,
+            SubsectionKind::PartitionBlocks => 6,
             SubsectionKind::Unknown(code) => code,
         }
     }
@@ -129,6 +133,7 @@ impl SubsectionKind {
             3 => SubsectionKind::IvfCentroids,
             4 => SubsectionKind::PqCodebook,
             5 => SubsectionKind::IvfLists,
+            6 => SubsectionKind::PartitionBlocks,
             other => SubsectionKind::Unknown(other),
         }
     }

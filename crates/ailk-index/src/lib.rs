@@ -3,7 +3,7 @@
 //! Vector indexes for ailake shards: distance [`kernels`] (scalar reference plus run-time
 //! dispatched AVX-512 / AVX2+FMA / NEON), exact [`flat`] search (also the ground-truth oracle),
 //! [`hnsw`] graphs built in parallel and loaded in place from AILK sections, k-means, PQ and
-//! [`ivfpq`], all behind one interface, [`VectorIndex`] (build, load from a section, search
+//! [`ivfpq`], RaBitQ codes of partition blocks ([`rabitq`]), all behind one interface, [`VectorIndex`] (build, load from a section, search
 //! with an optional [`RowFilter`]), which the writer and the search share.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -18,6 +18,7 @@ pub mod kmeans;
 pub mod knobs;
 pub mod partitions;
 pub mod pq;
+pub mod rabitq;
 pub mod row_filter;
 pub mod sq8;
 pub mod topk;
@@ -41,6 +42,7 @@ pub use kmeans::{KMeans, KMeansParams};
 pub use knobs::{QueryParams, SectionVectors, DEFAULT_EF, DEFAULT_NPROBE, DEFAULT_REFINE_FACTOR};
 pub use partitions::Partitions;
 pub use pq::ProductQuantizer;
+pub use rabitq::{blocks_seed, BuiltBlocks, CodeBlock, Estimate, RotatedQuery, Rotation};
 pub use row_filter::RowFilter;
 pub use topk::{Neighbor, TopK};
 pub use vector_index::{FlatVectors, IndexSpec, VectorIndex};

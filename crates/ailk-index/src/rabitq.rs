@@ -1,0 +1,524 @@
+//! RaBitQ 1-bit codes (Gao & Long, SIGMOD 2024) for partition blocks: each row's residual to
+//! its block's centroid, rotated by a seeded orthonormal [`Rotation`], is kept as one sign bit
+//! per coordinate plus two floats (the residual's norm and the code's inner product with the
+//! unit residual). A query's rotated residual is quantized to 4 bits per coordinate, so the
+//! code's inner product with it is four AND + popcount passes per 64 coordinates
+//! ([`CodeBlock::scan`]); [`CodeBlock::scan_reference`] is the same estimate computed one
+//! coordinate at a time, which the fast path is tested against. Estimates carry an error
+//! bound, so re-ranking knows which candidates may still beat the k-th exact distance.
+
+use ailk_format::CodeBlockParts;
+
+use crate::error::{IndexError, Result};
+use crate::row_filter::RowFilter;
+use crate::Metric;
+
+/// Confidence multiplier of the estimate's error bound (RaBitQ's ε₀; 1.9 bounds the error
+/// with high probability).
+const EPS0: f32 = 1.9;
+/// Query quantization levels (4 bits).
+const QUERY_LEVELS: f32 = 15.0;
+
+/// Code bits per row for a `dim`-d column: the next power of two, at least 64.
+pub fn padded_dim(dim: usize) -> usize {
+    dim.next_power_of_two().max(64)
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// In-place fast Walsh–Hadamard transform (unnormalized); `x.len()` a power of two.
+fn fwht(x: &mut [f32]) {
+    let n = x.len();
+    let mut h = 1;
+    while h < n {
+        for i in (0..n).step_by(2 * h) {
+            for j in i..i + h {
+                let (a, b) = (x[j], x[j + h]);
+                x[j] = a + b;
+                x[j + h] = a - b;
+            }
+        }
+        h *= 2;
+    }
+}
+
+/// A seeded orthonormal rotation of `padded_dim(dim)` coordinates: three rounds of random
+/// sign flips each followed by a normalized Walsh–Hadamard transform (`docs/format.md` §4.6
+/// specifies the signs: bit `i % 64` of the `i / 64`-th SplitMix64 output, round by round).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rotation {
+    dim: usize,
+    padded: usize,
+    seed: u64,
+    /// `3 × padded` factors of ±1.
+    signs: Vec<f32>,
+}
+
+impl Rotation {
+    /// The rotation of a `dim`-d column with `seed`.
+    pub fn new(dim: usize, seed: u64) -> Self {
+        let padded = padded_dim(dim);
+        let mut state = seed;
+        let mut signs = Vec::with_capacity(3 * padded);
+        for _ in 0..3 * padded / 64 {
+            let word = splitmix64(&mut state);
+            signs.extend((0..64).map(|i| if word >> i & 1 == 1 { -1.0 } else { 1.0 }));
+        }
+        Self { dim, padded, seed, signs }
+    }
+
+    /// Coordinates after rotation.
+    pub fn padded(&self) -> usize {
+        self.padded
+    }
+
+    /// Dimension of the vectors it rotates.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// `v` (`dim` values) zero-padded and rotated.
+    pub fn apply(&self, v: &[f32]) -> Vec<f32> {
+        let mut x = vec![0f32; self.padded];
+        x[..v.len().min(self.padded)].copy_from_slice(&v[..v.len().min(self.padded)]);
+        let scale = 1.0 / (self.padded as f32).sqrt();
+        for round in self.signs.chunks_exact(self.padded) {
+            x.iter_mut().zip(round).for_each(|(a, s)| *a *= s);
+            fwht(&mut x);
+            x.iter_mut().for_each(|a| *a *= scale);
+        }
+        x
+    }
+}
+
+/// Codes a block: rows `vectors` (row-major, as indexed) of partition `partition`, starting at
+/// file row `row_start`, with their `RawVectors` CRCs.
+pub fn encode_block(vectors: &[f32], partition: u32, row_start: u32, rotation: &Rotation) -> CodeBlockParts {
+    let (dim, padded) = (rotation.dim, rotation.padded);
+    let rows = vectors.len() / dim.max(1);
+    let mut sum = vec![0f64; dim];
+    for row in vectors.chunks_exact(dim) {
+        sum.iter_mut().zip(row).for_each(|(s, &v)| *s += f64::from(v));
+    }
+    let centroid: Vec<f32> = sum.iter().map(|s| (s / rows.max(1) as f64) as f32).collect();
+    let words = padded / 64;
+    let mut parts = CodeBlockParts {
+        partition,
+        row_start,
+        dim: dim as u32,
+        padded: padded as u32,
+        centroid,
+        codes: Vec::with_capacity(rows * words),
+        norms: Vec::with_capacity(rows),
+        factors: Vec::with_capacity(rows),
+        vector_crcs: Vec::with_capacity(rows),
+    };
+    let inv_sqrt = 1.0 / (padded as f32).sqrt();
+    for row in vectors.chunks_exact(dim) {
+        let residual: Vec<f32> = row.iter().zip(&parts.centroid).map(|(x, c)| x - c).collect();
+        let norm = residual.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let y = rotation.apply(&residual);
+        let mut code = vec![0u64; words];
+        let mut abs = 0f32;
+        for (i, &v) in y.iter().enumerate() {
+            if v > 0.0 {
+                code[i / 64] |= 1 << (i % 64);
+            }
+            abs += v.abs();
+        }
+        parts.codes.extend_from_slice(&code);
+        parts.norms.push(norm);
+        parts.factors.push(if norm > 0.0 { abs / norm * inv_sqrt } else { 0.0 });
+        parts.vector_crcs.push(ailk_format::vector_crc(row));
+    }
+    parts
+}
+
+/// A query prepared for scanning blocks of one rotation.
+#[derive(Debug, Clone)]
+pub struct RotatedQuery {
+    metric: Metric,
+    /// The query (unit length for cosine).
+    query: Vec<f32>,
+    rotated: Vec<f32>,
+}
+
+impl RotatedQuery {
+    /// `query` (prepared: unit length for cosine) rotated by `rotation`.
+    pub fn new(query: &[f32], metric: Metric, rotation: &Rotation) -> Self {
+        Self { metric, query: query.to_vec(), rotated: rotation.apply(query) }
+    }
+}
+
+/// One row's estimated distance and a lower bound of its exact distance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Row of the file.
+    pub row: u32,
+    /// Estimated distance (the column's metric).
+    pub distance: f32,
+    /// The estimate less its error bound.
+    pub lower: f32,
+}
+
+/// One decoded block, ready to scan; kept in the search's block cache.
+#[derive(Debug, Clone)]
+pub struct CodeBlock {
+    /// The table partition of its rows.
+    pub partition: u32,
+    /// First file row it holds.
+    pub row_start: u32,
+    words: usize,
+    padded: usize,
+    centroid: Vec<f32>,
+    rotated_centroid: Vec<f32>,
+    codes: Vec<u64>,
+    norms: Vec<f32>,
+    factors: Vec<f32>,
+    vector_crcs: Vec<u32>,
+}
+
+/// Per query and block: the 4-bit quantized rotated residual as bit planes, and constants.
+struct BlockQuery {
+    planes: Vec<u64>,
+    lo: f32,
+    delta: f32,
+    sum_quantized: f32,
+    /// `‖q − c‖²` (L2, cosine) or `−q·c` (inner product).
+    base: f32,
+    z_norm: f32,
+    quantized: Vec<u8>,
+}
+
+impl CodeBlock {
+    /// A parsed block checked against `rotation` (dimension and code width).
+    pub fn new(parts: CodeBlockParts, rotation: &Rotation) -> Result<Self> {
+        if parts.dim as usize != rotation.dim || parts.padded as usize != rotation.padded {
+            return Err(IndexError::Corrupt(format!(
+                "block of {}-d codes in {} bits; the column is {}-d in {} bits",
+                parts.dim, parts.padded, rotation.dim, rotation.padded
+            )));
+        }
+        let rotated_centroid = rotation.apply(&parts.centroid);
+        Ok(Self {
+            partition: parts.partition,
+            row_start: parts.row_start,
+            words: rotation.padded / 64,
+            padded: rotation.padded,
+            centroid: parts.centroid,
+            rotated_centroid,
+            codes: parts.codes,
+            norms: parts.norms,
+            factors: parts.factors,
+            vector_crcs: parts.vector_crcs,
+        })
+    }
+
+    /// Rows it holds.
+    pub fn rows(&self) -> usize {
+        self.norms.len()
+    }
+
+    /// The file rows it holds.
+    pub fn row_range(&self) -> std::ops::Range<u32> {
+        self.row_start..self.row_start + self.rows() as u32
+    }
+
+    /// The recorded CRC of file row `row`'s vector, when the block holds the row.
+    pub fn vector_crc(&self, row: u32) -> Option<u32> {
+        row.checked_sub(self.row_start).and_then(|i| self.vector_crcs.get(i as usize)).copied()
+    }
+
+    /// Bytes it holds in memory.
+    pub fn memory_bytes(&self) -> u64 {
+        (self.codes.len() * 8 + (self.norms.len() * 3 + self.centroid.len() * 2) * 4 + 128) as u64
+    }
+
+    fn prepare(&self, q: &RotatedQuery) -> BlockQuery {
+        let z: Vec<f32> = match q.metric {
+            Metric::InnerProduct => q.rotated.clone(),
+            _ => q.rotated.iter().zip(&self.rotated_centroid).map(|(a, c)| a - c).collect(),
+        };
+        let base = match q.metric {
+            Metric::InnerProduct => -crate::kernels::dot(&q.query, &self.centroid),
+            _ => z.iter().map(|v| v * v).sum(),
+        };
+        let z_norm = z.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let (lo, hi) = z.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let delta = if hi > lo { (hi - lo) / QUERY_LEVELS } else { 1.0 };
+        let quantized: Vec<u8> =
+            z.iter().map(|&v| ((v - lo) / delta).round().clamp(0.0, QUERY_LEVELS) as u8).collect();
+        let mut planes = vec![0u64; 4 * self.words];
+        for (i, &u) in quantized.iter().enumerate() {
+            for bit in 0..4 {
+                if u >> bit & 1 == 1 {
+                    planes[bit * self.words + i / 64] |= 1 << (i % 64);
+                }
+            }
+        }
+        let sum_quantized =
+            lo * self.padded as f32 + delta * quantized.iter().map(|&u| f32::from(u)).sum::<f32>();
+        BlockQuery { planes, lo, delta, sum_quantized, base, z_norm, quantized }
+    }
+
+    /// The estimate of row `i` of the block from `selected` (≈ the sum of the rotated
+    /// residual's coordinates whose code bit is set).
+    fn estimate(&self, metric: Metric, bq: &BlockQuery, i: usize, selected: f32) -> Estimate {
+        let (norm, factor) = (self.norms[i], self.factors[i]);
+        let code_ip = (2.0 * selected - bq.sum_quantized) / (self.padded as f32).sqrt();
+        let (ip, err) = if factor > 0.0 {
+            let spread = (1.0 - factor * factor).max(0.0).sqrt() / factor;
+            // The code's error (RaBitQ's bound) plus the query quantization's: each rotated
+            // coordinate is off by at most delta/2, about delta/√12 spread, which the code's
+            // ±1/√D' weights carry into its inner product unchanged (three spreads kept).
+            let code_err = bq.z_norm * spread * EPS0 / ((self.padded - 1) as f32).sqrt();
+            let quant_err = 3.0 * bq.delta / 12f32.sqrt() / factor;
+            (norm * code_ip / factor, norm * (code_err + quant_err))
+        } else {
+            (0.0, 0.0)
+        };
+        let (distance, bound) = match metric {
+            Metric::L2 => (bq.base + norm * norm - 2.0 * ip, 2.0 * err),
+            Metric::Cosine => ((bq.base + norm * norm - 2.0 * ip) / 2.0, err),
+            Metric::InnerProduct => (bq.base - ip, err),
+        };
+        Estimate { row: self.row_start + i as u32, distance, lower: distance - bound }
+    }
+
+    /// Estimates for the block's rows (those in `allowed` when given), appended to `out`.
+    pub fn scan(&self, query: &RotatedQuery, allowed: Option<&RowFilter>, out: &mut Vec<Estimate>) {
+        let bq = self.prepare(query);
+        let w = self.words;
+        for (i, code) in self.codes.chunks_exact(w).enumerate() {
+            if allowed.is_some_and(|a| !a.contains(self.row_start + i as u32)) {
+                continue;
+            }
+            let mut ones = 0u32;
+            let mut weighted = 0u32;
+            for (j, &c) in code.iter().enumerate() {
+                ones += c.count_ones();
+                weighted += (c & bq.planes[j]).count_ones()
+                    + 2 * (c & bq.planes[w + j]).count_ones()
+                    + 4 * (c & bq.planes[2 * w + j]).count_ones()
+                    + 8 * (c & bq.planes[3 * w + j]).count_ones();
+            }
+            let selected = bq.lo * ones as f32 + bq.delta * weighted as f32;
+            out.push(self.estimate(query.metric, &bq, i, selected));
+        }
+    }
+
+    /// [`Self::scan`] one coordinate at a time (the reference the fast path is tested against).
+    pub fn scan_reference(&self, query: &RotatedQuery, out: &mut Vec<Estimate>) {
+        let bq = self.prepare(query);
+        for (i, code) in self.codes.chunks_exact(self.words).enumerate() {
+            let selected: f32 = (0..self.padded)
+                .filter(|&c| code[c / 64] >> (c % 64) & 1 == 1)
+                .map(|c| bq.lo + bq.delta * f32::from(bq.quantized[c]))
+                .sum();
+            out.push(self.estimate(query.metric, &bq, i, selected));
+        }
+    }
+}
+
+/// The rotation seed writers use for the blocks of partitions version `version` (one per
+/// version: a query is rotated once for every file of that version).
+pub fn blocks_seed(version: u32) -> u64 {
+    0x4149_4C4B_0000_0000 | u64::from(version)
+}
+
+/// A file's blocks, built: the payload's arrays (see `ailk_format::PartitionBlocks`).
+#[derive(Debug, Clone)]
+pub struct BuiltBlocks {
+    /// What the blocks share.
+    pub meta: ailk_format::BlocksMeta,
+    /// Partition of each block.
+    pub partitions: Vec<u32>,
+    /// Row boundaries.
+    pub row_starts: Vec<u32>,
+    /// Byte boundaries inside `bytes`.
+    pub offsets: Vec<u64>,
+    /// The encoded blocks.
+    pub bytes: Vec<u8>,
+}
+
+impl BuiltBlocks {
+    /// Blocks of a file whose rows `vectors` (row-major, as indexed) fall in partitions
+    /// `assignment` (one per row): one block per run of rows of one partition. `None` when
+    /// the rows are not clustered (more runs than `2 × partitions + 8`), where blocks would
+    /// be many and tiny.
+    pub fn build(
+        vectors: &[f32],
+        dim: usize,
+        metric: Metric,
+        assignment: &[u32],
+        partitions_version: u32,
+    ) -> Result<Option<Self>> {
+        let rows = assignment.len();
+        if dim == 0 || vectors.len() != rows * dim || rows == 0 || rows > u32::MAX as usize {
+            return Err(IndexError::InvalidParams(format!(
+                "{} values are not {rows} rows of dimension {dim}",
+                vectors.len()
+            )));
+        }
+        let mut runs: Vec<(u32, usize)> = Vec::new(); // (partition, first row)
+        for (row, &p) in assignment.iter().enumerate() {
+            if runs.last().is_none_or(|(last, _)| *last != p) {
+                runs.push((p, row));
+            }
+        }
+        let mut distinct: Vec<u32> = runs.iter().map(|r| r.0).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if runs.len() > 2 * distinct.len() + 8 {
+            return Ok(None);
+        }
+        let rotation = Rotation::new(dim, blocks_seed(partitions_version));
+        let meta = ailk_format::BlocksMeta {
+            dim: dim as u32,
+            padded: rotation.padded() as u32,
+            partitions_version,
+            seed: rotation.seed(),
+            metric,
+            code: ailk_format::blocks::CODE_RABITQ_1BIT,
+        };
+        let mut built = BuiltBlocks {
+            meta,
+            partitions: Vec::with_capacity(runs.len()),
+            row_starts: Vec::with_capacity(runs.len() + 1),
+            offsets: vec![0],
+            bytes: Vec::new(),
+        };
+        for (i, &(p, start)) in runs.iter().enumerate() {
+            let end = runs.get(i + 1).map_or(rows, |r| r.1);
+            let parts = encode_block(&vectors[start * dim..end * dim], p, start as u32, &rotation);
+            built.bytes.extend(ailk_format::encode_code_block(&parts)?);
+            built.partitions.push(p);
+            built.row_starts.push(start as u32);
+            built.offsets.push(built.bytes.len() as u64);
+        }
+        built.row_starts.push(rows as u32);
+        Ok(Some(built))
+    }
+
+    /// Adds the blocks to `section` as vector column `column`'s `PartitionBlocks`.
+    pub fn add_to_section<'a>(
+        &'a self,
+        section: &mut ailk_format::SectionBuilder<'a>,
+        column: u16,
+    ) -> Result<()> {
+        let payload = ailk_format::PartitionBlocks::encode(
+            &self.meta,
+            &self.partitions,
+            &self.row_starts,
+            &self.offsets,
+            &self.bytes,
+        )?;
+        section.add(ailk_format::SubsectionKind::PartitionBlocks, column, payload);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels;
+    use proptest::prelude::*;
+
+    fn lcg(seed: u64, n: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_rotation_keeps_norms_and_inner_products() {
+        let r = Rotation::new(100, 7);
+        assert_eq!(r.padded(), 128);
+        let (a, b) = (lcg(1, 100), lcg(2, 100));
+        let (ra, rb) = (r.apply(&a), r.apply(&b));
+        assert!((kernels::dot(&a, &b) - kernels::dot(&ra, &rb)).abs() < 1e-4);
+        assert!((kernels::dot(&a, &a) - kernels::dot(&ra, &ra)).abs() < 1e-4);
+        assert_ne!(Rotation::new(100, 8).apply(&a), ra, "the seed matters");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn the_fast_scan_equals_the_reference(seed in 0u64..1000, dim in 1usize..200, rows in 1usize..40, metric in 0u8..3) {
+            let metric = Metric::from_code(metric).unwrap();
+            let mut v = lcg(seed, rows * dim);
+            let mut q = lcg(seed + 1, dim);
+            if metric == Metric::Cosine {
+                v.chunks_exact_mut(dim).for_each(kernels::normalize);
+                kernels::normalize(&mut q);
+            }
+            let rotation = Rotation::new(dim, seed);
+            let block = CodeBlock::new(encode_block(&v, 3, 10, &rotation), &rotation).unwrap();
+            let query = RotatedQuery::new(&q, metric, &rotation);
+            let (mut fast, mut reference) = (Vec::new(), Vec::new());
+            block.scan(&query, None, &mut fast);
+            block.scan_reference(&query, &mut reference);
+            prop_assert_eq!(fast.len(), rows);
+            for (f, r) in fast.iter().zip(&reference) {
+                prop_assert_eq!(f.row, r.row);
+                prop_assert!((f.distance - r.distance).abs() <= 1e-3 * (1.0 + r.distance.abs()), "{:?} vs {:?}", f, r);
+            }
+            // A filter keeps exactly the allowed rows.
+            let allowed = RowFilter::from_rows([10, 12], 10 + rows);
+            let mut some = Vec::new();
+            block.scan(&query, Some(&allowed), &mut some);
+            prop_assert!(some.iter().all(|e| e.row == 10 || e.row == 12));
+        }
+    }
+
+    #[test]
+    fn estimates_rank_well_and_bound_the_exact_distance() {
+        for metric in [Metric::L2, Metric::Cosine, Metric::InnerProduct] {
+            let (dim, rows) = (128, 2000);
+            let mut v = lcg(5, rows * dim);
+            if metric == Metric::Cosine {
+                v.chunks_exact_mut(dim).for_each(kernels::normalize);
+            }
+            let rotation = Rotation::new(dim, 11);
+            let block = CodeBlock::new(encode_block(&v, 0, 0, &rotation), &rotation).unwrap();
+            let (mut hits, mut bounded, mut reranked) = (0, 0, 0);
+            for t in 0..20 {
+                let mut q = lcg(100 + t, dim);
+                if metric == Metric::Cosine {
+                    kernels::normalize(&mut q);
+                }
+                let mut est = Vec::new();
+                block.scan(&RotatedQuery::new(&q, metric, &rotation), None, &mut est);
+                let exact: Vec<f32> = v.chunks_exact(dim).map(|x| kernels::distance(metric, &q, x)).collect();
+                bounded += est.iter().filter(|e| e.lower <= exact[e.row as usize] + 1e-4).count();
+                let mut truth: Vec<u32> = (0..rows as u32).collect();
+                truth.sort_by(|a, b| exact[*a as usize].total_cmp(&exact[*b as usize]));
+                // The rows whose bound says they may beat the 10th exact distance: re-ranking
+                // them finds the true top 10, and they are a small part of the block.
+                let kth = exact[truth[9] as usize];
+                let kept: Vec<u32> = est.iter().filter(|e| e.lower <= kth).map(|e| e.row).collect();
+                hits += truth[..10].iter().filter(|r| kept.contains(r)).count();
+                reranked += kept.len();
+            }
+            eprintln!("{metric:?}: {hits}/200 found, {reranked} of {} re-ranked", 20 * rows);
+            assert!(hits >= 198, "{metric:?}: top-10 kept by the bound: {hits}/200");
+            assert!(reranked < 20 * rows / 2, "{metric:?}: the bound keeps {reranked} rows");
+            assert!(bounded as f64 >= 0.99 * 20.0 * rows as f64, "{metric:?}: bounded {bounded}");
+        }
+    }
+}
