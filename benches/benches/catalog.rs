@@ -60,6 +60,7 @@ async fn shard(table: &Table, location: &str, seed: u64) -> (DataFile, ShardSumm
         status: IndexStatus::Ready,
         section: Some((loc.offset, loc.length)),
         occupancy: None,
+        blocks: None,
     };
     (entry, summary)
 }

@@ -40,6 +40,20 @@ fn main() -> anyhow::Result<()> {
                 section: (s % 2 == 0).then_some((4096, 1024)),
                 occupancy: (s % 3 == 0)
                     .then(|| ailk_catalog::Occupancy { version: 1, counts: vec![(0, 5), (7, 2)] }),
+                blocks: (s == 1).then(|| ailk_catalog::BlockLayout {
+                    version: 1,
+                    seed: 7,
+                    dim: 4,
+                    padded: 64,
+                    vectors_offset: 4096,
+                    blocks: vec![ailk_catalog::BlockEntry {
+                        partition: 3,
+                        row_start: 0,
+                        rows: 100,
+                        offset: 8192,
+                        length: 1024,
+                    }],
+                }),
             })
             .collect();
         std::fs::write(dir.join("summaries_decode").join(format!("seed-{i}")), encode_summaries(&summaries))?;

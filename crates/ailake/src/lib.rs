@@ -37,9 +37,9 @@ pub use ailk_writer as writer;
 
 // The table, its catalog and its metadata.
 pub use ailk_catalog::{
-    Catalog, CatalogProvider, CommitOptions, CommitOutcome, IndexKind, IndexStatus, LiveFile, MemoryCatalog,
-    OrphanOptions, ShardSummary, SnapshotUpdate, SqlCatalog, Table, TableIdent, VectorSpec, Warehouse,
-    BATCH_IDS_PROPERTY,
+    BlockEntry, BlockLayout, Catalog, CatalogProvider, CommitOptions, CommitOutcome, IndexKind, IndexStatus,
+    LiveFile, MemoryCatalog, OrphanOptions, ShardSummary, SnapshotUpdate, SqlCatalog, Table, TableIdent,
+    VectorSpec, Warehouse, BATCH_IDS_PROPERTY,
 };
 // Searching.
 pub use ailk_search::{

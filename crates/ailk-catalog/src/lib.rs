@@ -16,10 +16,12 @@
 //! - [`manifests`]: a snapshot's live data and delete files.
 //! - [`deletes`]: Iceberg v2 position delete files and the deleted rows of a snapshot.
 //! - [`layout`]: attribute + vector columns of a table, its property and file schema.
-//! - [`summaries`]: per-shard vector summaries of a snapshot in a Puffin statistics file.
+//! - [`summaries`]: per-shard vector summaries of a snapshot in a Puffin statistics file;
+//!   [`block_layout`]: where a clustered file's partition blocks lie.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod block_layout;
 pub mod catalog;
 pub mod commit;
 pub mod datafile;
@@ -38,6 +40,7 @@ pub mod table;
 mod update;
 pub mod vacuum;
 
+pub use block_layout::{BlockEntry, BlockLayout};
 pub use catalog::Catalog;
 pub use commit::{CommitOptions, CommitOutcome, SnapshotUpdate};
 pub use datafile::{data_file_from_metadata, data_file_from_store};

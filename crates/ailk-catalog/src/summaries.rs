@@ -10,7 +10,8 @@
 //! u32 column_len, column, u64 rows, u32 dim, f32 × dim centroid, f32 radius, u8 index kind,
 //! u8 index status, u64 section offset, u64 section length` (offset and length 0: no section),
 //! then the occupancy: `u8 present`, and when 1, `u32 partitions version, u32 n, n × (u32
-//! partition, u32 rows)`. Version 1 blobs (no occupancy) are still read.
+//! partition, u32 rows)`; version 3 adds the partition blocks: `u8 present`, and when 1, a
+//! [`BlockLayout`]. Version 1 (no occupancy) and 2 (no blocks) blobs are still read.
 
 use std::collections::HashMap;
 
@@ -20,12 +21,15 @@ use iceberg::spec::{StatisticsFile, TableMetadata};
 
 use std::collections::HashSet;
 
+use crate::block_layout::BlockLayout;
 use crate::error::{CatalogError, Result};
 use crate::layout::{parse_specs, VECTOR_COLUMNS_PROPERTY};
 use crate::manifests::live_files_of;
 
 /// Puffin blob type of the shard summaries.
-pub const SHARD_SUMMARIES_BLOB: &str = "ailake-shard-summaries-v2";
+pub const SHARD_SUMMARIES_BLOB: &str = "ailake-shard-summaries-v3";
+/// The blob type of version 2 (no block layouts), still read.
+pub const SHARD_SUMMARIES_BLOB_V2: &str = "ailake-shard-summaries-v2";
 /// The blob type of version 1 (no occupancy), still read.
 pub const SHARD_SUMMARIES_BLOB_V1: &str = "ailake-shard-summaries-v1";
 
@@ -97,6 +101,8 @@ pub struct ShardSummary {
     pub section: Option<(u64, u64)>,
     /// The table partitions its rows fall in, when the table had partitions at write time.
     pub occupancy: Option<Occupancy>,
+    /// Where its partition blocks lie, when the file has them (a clustered file).
+    pub blocks: Option<BlockLayout>,
 }
 
 /// Encodes summaries as one blob.
@@ -136,13 +142,23 @@ pub fn encode_summaries(summaries: &[ShardSummary]) -> Vec<u8> {
                 }
             }
         }
+        match &s.blocks {
+            None => out.push(0),
+            Some(b) => {
+                out.push(1);
+                b.encode(&mut out);
+            }
+        }
     }
     out
 }
 
-struct Cursor<'a>(&'a [u8]);
+pub(crate) struct Cursor<'a>(&'a [u8]);
 
 impl<'a> Cursor<'a> {
+    pub(crate) fn remaining(&self) -> usize {
+        self.0.len()
+    }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if self.0.len() < n {
             return Err(CatalogError::Corrupt(format!("shard summaries truncated: need {n} more bytes")));
@@ -151,13 +167,13 @@ impl<'a> Cursor<'a> {
         self.0 = rest;
         Ok(head)
     }
-    fn u8(&mut self) -> Result<u8> {
+    pub(crate) fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
-    fn u32(&mut self) -> Result<u32> {
+    pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
     }
-    fn u64(&mut self) -> Result<u64> {
+    pub(crate) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
     }
     fn f32(&mut self) -> Result<f32> {
@@ -172,10 +188,10 @@ impl<'a> Cursor<'a> {
 
 /// Decodes a blob written by [`encode_summaries`]; malformed bytes give `Corrupt`, never a panic.
 pub fn decode_summaries(bytes: &[u8]) -> Result<Vec<ShardSummary>> {
-    decode(bytes, true)
+    decode(bytes, 3)
 }
 
-fn decode(bytes: &[u8], with_occupancy: bool) -> Result<Vec<ShardSummary>> {
+fn decode(bytes: &[u8], version: u8) -> Result<Vec<ShardSummary>> {
     let mut c = Cursor(bytes);
     let count = c.u32()? as usize;
     // Every entry takes at least 38 bytes: bound the allocation by what the blob can hold.
@@ -203,10 +219,15 @@ fn decode(bytes: &[u8], with_occupancy: bool) -> Result<Vec<ShardSummary>> {
         };
         let (off, len) = (c.u64()?, c.u64()?);
         let section = (len > 0).then_some((off, len));
-        let occupancy = match with_occupancy.then(|| c.u8()).transpose()? {
+        let occupancy = match (version >= 2).then(|| c.u8()).transpose()? {
             None | Some(0) => None,
             Some(1) => Some(occupancy(&mut c)?),
             Some(b) => return Err(CatalogError::Corrupt(format!("bad occupancy flag {b}"))),
+        };
+        let blocks = match (version >= 3).then(|| c.u8()).transpose()? {
+            None | Some(0) => None,
+            Some(1) => Some(BlockLayout::decode(&mut c)?),
+            Some(b) => return Err(CatalogError::Corrupt(format!("bad block layout flag {b}"))),
         };
         out.push(ShardSummary {
             file_path,
@@ -218,6 +239,7 @@ fn decode(bytes: &[u8], with_occupancy: bool) -> Result<Vec<ShardSummary>> {
             status,
             section,
             occupancy,
+            blocks,
         });
     }
     if !c.0.is_empty() {
@@ -291,15 +313,12 @@ pub(crate) async fn read_summaries(
     let reader = PuffinReader::new(io.new_input(&stats.statistics_path)?);
     let file_meta = reader.file_metadata().await?;
     let blobs = file_meta.blobs();
-    let (blob_meta, v2) = match blobs.iter().find(|b| b.blob_type() == SHARD_SUMMARIES_BLOB) {
-        Some(b) => (b, true),
-        None => match blobs.iter().find(|b| b.blob_type() == SHARD_SUMMARIES_BLOB_V1) {
-            Some(b) => (b, false),
-            None => return Ok(None),
-        },
-    };
+    let found = [(SHARD_SUMMARIES_BLOB, 3), (SHARD_SUMMARIES_BLOB_V2, 2), (SHARD_SUMMARIES_BLOB_V1, 1)]
+        .into_iter()
+        .find_map(|(kind, version)| blobs.iter().find(|b| b.blob_type() == kind).map(|b| (b, version)));
+    let Some((blob_meta, version)) = found else { return Ok(None) };
     let blob = reader.blob(blob_meta).await?;
-    decode(blob.data(), v2).map(Some)
+    decode(blob.data(), version).map(Some)
 }
 
 /// Summaries for every file live in `parent`, a snapshot another engine committed (no
@@ -344,6 +363,7 @@ pub(crate) async fn recover_summaries(
             status: IndexStatus::Pending,
             section: None,
             occupancy: None,
+            blocks: None,
         });
     }
     tracing::info!(parent, files = known.len(), "recovered shard summaries after a foreign commit");

@@ -243,6 +243,7 @@ fn shard(path: &str, rows: u64, x: f32) -> ShardSummary {
         status: IndexStatus::Ready,
         section: Some((1000, 64)),
         occupancy: None,
+        blocks: None,
     }
 }
 

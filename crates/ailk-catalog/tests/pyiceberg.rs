@@ -89,6 +89,7 @@ async fn write(
         status: IndexStatus::Ready,
         section: Some((s.offset, s.length)),
         occupancy: None,
+        blocks: None,
     });
     (entry, summary)
 }

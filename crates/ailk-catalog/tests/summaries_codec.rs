@@ -1,7 +1,8 @@
 //! The shard-summaries blob: round trips, and malformed bytes decode to `Corrupt`, never panic.
 
 use ailk_catalog::{
-    decode_summaries, encode_summaries, CatalogError, IndexKind, IndexStatus, Occupancy, ShardSummary,
+    decode_summaries, encode_summaries, BlockEntry, BlockLayout, CatalogError, IndexKind, IndexStatus,
+    Occupancy, ShardSummary,
 };
 use proptest::prelude::*;
 
@@ -16,8 +17,15 @@ fn summary() -> impl Strategy<Value = ShardSummary> {
         any::<bool>(),
         prop::option::of((any::<u64>(), 1u64..u64::MAX)),
         prop::option::of((any::<u32>(), prop::collection::btree_map(any::<u32>(), 1u32.., 0..20))),
+        prop::option::of((
+            any::<u32>(),
+            any::<u64>(),
+            1u32..512,
+            0u64..1 << 40,
+            prop::collection::vec((any::<u32>(), 1u32..1000, 0u64..1 << 40, 0u64..1 << 20), 1..6),
+        )),
     )
-        .prop_map(|(file_path, column, rows, centroid, radius, kind, ready, section, occ)| {
+        .prop_map(|(file_path, column, rows, centroid, radius, kind, ready, section, occ, blocks)| {
             ShardSummary {
                 file_path,
                 rows,
@@ -29,6 +37,25 @@ fn summary() -> impl Strategy<Value = ShardSummary> {
                 section,
                 occupancy: occ
                     .map(|(version, counts)| Occupancy { version, counts: counts.into_iter().collect() }),
+                blocks: blocks.map(|(version, seed, dim, vectors_offset, entries)| {
+                    let mut row_start = 0;
+                    let blocks = entries
+                        .into_iter()
+                        .map(|(partition, rows, offset, length)| {
+                            let b = BlockEntry { partition, row_start, rows, offset, length };
+                            row_start += rows;
+                            b
+                        })
+                        .collect();
+                    BlockLayout {
+                        version,
+                        seed,
+                        dim,
+                        padded: dim.next_power_of_two().max(64),
+                        vectors_offset,
+                        blocks,
+                    }
+                }),
             }
         })
 }

@@ -37,8 +37,13 @@ pub struct SearchParams {
     /// Skip shards whose distance lower bound exceeds the current k-th distance.
     pub prune: bool,
     /// Table partitions probed per query when the table has partitions (shards holding none
-    /// of them are skipped); `None`: 1/8 of the partitions, at least 16.
+    /// of them are skipped); `None`: 1/8 of the partitions, at least 16 — or, for files
+    /// searched through their partition blocks, 1/16 of them, at least 48.
     pub partition_probes: Option<usize>,
+    /// Search clustered files through their partition blocks (read and cached block by
+    /// block, estimates re-ranked exactly) rather than through their whole-file index;
+    /// `false` forces the whole-file path (comparisons, diagnosis).
+    pub partition_blocks: bool,
     /// Shards searched at once (their indexes in memory).
     pub concurrency: usize,
     /// Shards loaded at once when their indexes are not in memory yet. On object storage a
@@ -64,6 +69,7 @@ impl Default for SearchParams {
             filter_strategy: FilterStrategy::Auto,
             prune: true,
             partition_probes: None,
+            partition_blocks: true,
             concurrency: 4,
             io_concurrency: None,
             strict: false,
@@ -84,6 +90,10 @@ pub struct SearchCounters {
     pub(crate) shards_pruned_by_filter: AtomicU64,
     pub(crate) shards_pruned_by_partition: AtomicU64,
     pub(crate) filtered_index_searches: AtomicU64,
+    pub(crate) blocks_scanned: AtomicU64,
+    pub(crate) blocks_read: AtomicU64,
+    pub(crate) blocks_corrupt: AtomicU64,
+    pub(crate) rows_reranked: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -111,6 +121,15 @@ pub struct CounterSnapshot {
     /// Index searches that returned only allowed rows (a filter or deleted rows), counted in
     /// `shards_index_searched` too.
     pub filtered_index_searches: u64,
+    /// Partition blocks scanned (from the cache or read).
+    pub blocks_scanned: u64,
+    /// Partition blocks read from the store (cache misses).
+    pub blocks_read: u64,
+    /// Partition blocks (or re-ranking vectors) that failed their checksum: those rows were
+    /// searched exactly through the shard instead.
+    pub blocks_corrupt: u64,
+    /// Rows whose exact vector was read to re-rank block estimates.
+    pub rows_reranked: u64,
     /// Bytes read from the store by this session.
     pub bytes_read: u64,
     /// Read requests made by this session.
@@ -134,6 +153,10 @@ impl SearchCounters {
             shards_pruned_by_filter: self.shards_pruned_by_filter.load(Ordering::Relaxed),
             filtered_index_searches: self.filtered_index_searches.load(Ordering::Relaxed),
             shards_pruned_by_partition: self.shards_pruned_by_partition.load(Ordering::Relaxed),
+            blocks_scanned: self.blocks_scanned.load(Ordering::Relaxed),
+            blocks_read: self.blocks_read.load(Ordering::Relaxed),
+            blocks_corrupt: self.blocks_corrupt.load(Ordering::Relaxed),
+            rows_reranked: self.rows_reranked.load(Ordering::Relaxed),
             bytes_read,
             read_requests,
         }

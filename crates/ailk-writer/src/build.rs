@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use ailk_catalog::{IndexKind, IndexStatus, ShardSummary};
 use ailk_format::{SectionBuilder, VectorColumn};
-use ailk_index::{HnswParams, IndexSpec, IvfPqCodebook, IvfPqConfig, SectionVectors, VectorIndex};
+use ailk_index::{
+    BuiltBlocks, HnswParams, IndexSpec, IvfPqCodebook, IvfPqConfig, SectionVectors, VectorIndex,
+};
 
 use crate::error::{Result, WriterError};
 use crate::prepare::{PreparedBatch, PreparedColumn};
@@ -61,12 +63,14 @@ pub(crate) fn summarize(columns: &[PreparedColumn]) -> Result<Vec<VectorColumn>>
 }
 
 /// Builds every column's index and encodes the section, the indexes' vectors copied into it
-/// or not (`vectors`) (CPU-bound: call on a blocking thread).
+/// or not (`vectors`), with the primary column's partition `blocks` when given (CPU-bound:
+/// call on a blocking thread).
 pub(crate) fn build_section(
     rows: usize,
     columns: &[PreparedColumn],
     plan: &IndexPlan,
     vectors: SectionVectors,
+    blocks: Option<&BuiltBlocks>,
 ) -> Result<Vec<u8>> {
     let summaries = summarize(columns)?;
     let built = columns
@@ -81,6 +85,9 @@ pub(crate) fn build_section(
     for (summary, index) in summaries.into_iter().zip(&built) {
         let col = section.column(summary);
         index.add_to_section_with(&mut section, col, vectors)?;
+        if let Some(blocks) = blocks.filter(|_| col == 0) {
+            blocks.add_to_section(&mut section, col)?;
+        }
     }
     Ok(section.encode()?)
 }
@@ -94,7 +101,7 @@ pub(crate) async fn build_off_thread(
     file: &str,
 ) -> Result<(Vec<u8>, VectorColumn)> {
     tokio::task::spawn_blocking(move || -> Result<_> {
-        let section = build_section(prepared.rows, &prepared.columns, &plan, vectors)?;
+        let section = build_section(prepared.rows, &prepared.columns, &plan, vectors, None)?;
         Ok((section, summarize(&prepared.columns[..1])?.remove(0)))
     })
     .await
@@ -119,5 +126,6 @@ pub(crate) fn shard_summary(
         status: if section.is_some() { IndexStatus::Ready } else { IndexStatus::Pending },
         section,
         occupancy: None,
+        blocks: None,
     }
 }

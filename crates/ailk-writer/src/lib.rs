@@ -10,10 +10,11 @@
 //! Modules by concern: `writer` (the handle and the write path), `staging` (staged files,
 //! batch-id reservations, the commit), `deferred` (background builds, resume), `codebook`
 //! (the table's shared IVF-PQ codebooks), `prepare` (checking a write against the table),
-//! `build` (index sections), `delete` (row deletes by filter), `compact` (clustering compaction).
+//! `build` (index sections), `blocks` (partition blocks of clustered files), `delete` (row deletes by filter), `compact` (clustering compaction).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod blocks;
 mod build;
 mod codebook;
 mod compact;

@@ -15,6 +15,10 @@ pub struct WritePolicy {
     /// none (its index reads the file's own Parquet vector column when opened: a lighter
     /// file). See `docs/benchmarks-engine.md` for what each costs.
     pub section_vectors: SectionVectors,
+    /// Whether a file whose rows come clustered by the table's partitions (compaction's
+    /// output) also gets partition blocks of compressed codes (AILK 1.1), which let a search
+    /// read only the partitions it probes.
+    pub partition_blocks: bool,
 }
 
 impl Default for WritePolicy {
@@ -24,6 +28,7 @@ impl Default for WritePolicy {
             auto_min_rows: 5_000,
             auto_min_cores: 8,
             section_vectors: SectionVectors::default(),
+            partition_blocks: true,
         }
     }
 }

@@ -17,6 +17,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use tokio::task::JoinHandle;
 
+use crate::blocks::{block_layout, plan_blocks};
 use crate::build::{build_section, shard_summary, summarize, IndexPlan};
 use crate::codebook::SharedCodebooks;
 use crate::error::{Result, WriterError};
@@ -296,16 +297,25 @@ impl TableWriter {
         let (uri, lease) = self.new_file().await?;
         let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
         let vectors = self.inner.policy.section_vectors;
-        let (bytes, section, primary) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let section = build_section(prepared.rows, &prepared.columns, &plan, vectors)?;
+        let partitions = self.partitions().await?;
+        let policy = self.inner.policy;
+        let (bytes, section, primary, layout) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let blocks = plan_blocks(&policy, partitions.as_deref(), &prepared.columns[0])?;
+            let section = build_section(prepared.rows, &prepared.columns, &plan, vectors, blocks.as_ref())?;
             let primary = summarize(&prepared.columns[..1])?.remove(0);
             let (bytes, written) = write_shard_bytes(schema, &[prepared.batch], Some(&section), None)?;
-            Ok((bytes, written.section.map(|s| (s.offset, s.length)), primary))
+            let location = written.section.map(|s| (s.offset, s.length));
+            let layout = match (&blocks, location) {
+                (Some(b), Some((offset, _))) => Some(block_layout(&section, offset, b)?),
+                _ => None,
+            };
+            Ok((bytes, location, primary, layout))
         })
         .await
         .map_err(|e| WriterError::BuildFailed { file: uri.clone(), reason: e.to_string() })??;
         self.put(&uri, bytes).await?;
         let mut entry = self.entry(&uri, rows, &primary, kind, section, batch_id, occupancy).await?;
+        entry.summary.blocks = layout;
         entry.lease = Some(lease);
         Ok(entry)
     }

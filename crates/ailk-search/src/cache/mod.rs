@@ -2,7 +2,7 @@
 //! byte budget, least recently used evicted first: loaded shard indexes, keyed by (file URI,
 //! vector column), byte ranges of the files — footers and the column chunks row fetches
 //! read — keyed by (file, range) (see `CachedRanges`), and small columns row fetches decoded
-//! whole, keyed by (file, field). Data files are immutable once written,
+//! whole, keyed by (file, field), and decoded partition blocks, keyed by (file, offset). Data files are immutable once written,
 //! so entries stay valid across snapshots, refreshes and time travel: a refreshed session
 //! starts warm, and a warm query reads nothing from the store.
 
@@ -14,6 +14,8 @@ use ailk_format::sync::lock;
 use ailk_format::ShardReader;
 use arrow_array::{Array, ArrayRef};
 use bytes::Bytes;
+
+use ailk_index::CodeBlock;
 
 use crate::cache::disk::DiskCache;
 use crate::shard::LoadedShard;
@@ -41,6 +43,8 @@ enum Key {
     Reader(String),
     /// A whole decoded column of a file: (URI, the table field's id, name and type).
     Column(String, String),
+    /// A decoded partition block: (file URI, its byte offset).
+    Block(String, u64),
 }
 
 /// What an entry holds.
@@ -51,6 +55,7 @@ pub(crate) enum Cached {
     Range(Bytes, Option<ObjectMeta>),
     Reader(Arc<ShardReader>),
     Column(ArrayRef),
+    Block(Arc<CodeBlock>),
 }
 
 /// What a cache did so far.
@@ -226,12 +231,26 @@ impl ShardCache {
         self.put(Key::Column(uri.to_string(), field.to_string()), Cached::Column(column), bytes);
     }
 
+    /// The decoded partition block at byte `offset` of the file at `uri`.
+    pub(crate) fn get_block(&self, uri: &str, offset: u64) -> Option<Arc<CodeBlock>> {
+        match self.lookup(&Key::Block(uri.to_string(), offset)) {
+            Some(Cached::Block(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Keeps a decoded (and checked) partition block.
+    pub(crate) fn insert_block(&self, uri: &str, offset: u64, block: Arc<CodeBlock>) {
+        let bytes = block.memory_bytes() + uri.len() as u64 + 64;
+        self.put(Key::Block(uri.to_string(), offset), Cached::Block(block), bytes);
+    }
+
     fn lookup(&self, key: &Key) -> Option<Cached> {
         let mut lru = lock(&self.lru);
         let lru = &mut *lru;
         lru.tick += 1;
         let tick = lru.tick;
-        let range = matches!(key, Key::Range(..) | Key::Reader(..) | Key::Column(..));
+        let range = matches!(key, Key::Range(..) | Key::Reader(..) | Key::Column(..) | Key::Block(..));
         match lru.entries.get_mut(key) {
             Some(e) => {
                 lru.order.remove(&e.tick);

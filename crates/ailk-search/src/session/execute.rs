@@ -51,6 +51,22 @@ impl SearchSession {
             }
         }
         let mut best: Vec<(usize, Neighbor)> = Vec::new();
+        // Clustered files answer through their partition blocks (the probed partitions
+        // only); the rest of the table through the shard path below. Should the blocks yield
+        // fewer than `k` rows (a selective filter, a large `k`), every shard is searched
+        // whole as well, and rows found twice are kept once.
+        let mut found: HashSet<(usize, u32)> = HashSet::new();
+        if only.is_none() {
+            if let Some(probes) = self.block_probes(spec, params) {
+                let blocks = self.search_blocks(q, k, spec, params, probes).await?;
+                best = blocks.hits;
+                if best.len() >= k {
+                    order.retain(|v| !blocks.shards.contains(&v.shard));
+                } else {
+                    found = best.iter().map(|(i, n)| (*i, n.id)).collect();
+                }
+            }
+        }
         let wave = params.concurrency.max(1);
         let local = ["file://", "memory://"].iter().any(|s| self.table.warehouse().root().starts_with(s));
         let io_wave =
@@ -108,7 +124,9 @@ impl SearchSession {
             .await;
             for (i, hits) in batch.into_iter().zip(results) {
                 match hits {
-                    Ok(hits) => best.extend(hits.into_iter().map(|n| (i, n))),
+                    Ok(hits) => {
+                        best.extend(hits.into_iter().filter(|n| !found.contains(&(i, n.id))).map(|n| (i, n)))
+                    }
                     // A file that cannot be read at all (another engine's malformed file) does
                     // not take the rest of the table down, unless the caller asks.
                     Err(e) if !params.strict && e.kind() == ErrorKind::Corrupt => {

@@ -25,6 +25,7 @@ use crate::partitions::load_partitions;
 use plan::ShardPlan;
 
 mod batch;
+mod blocks;
 mod execute;
 mod fetch;
 mod load;

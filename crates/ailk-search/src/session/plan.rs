@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use ailk_catalog::{LiveFile, Occupancy, VectorSpec};
+use ailk_catalog::{BlockLayout, LiveFile, Occupancy, VectorSpec};
 use ailk_format::object_store::path::Path;
 use ailk_format::ErrorKind;
 use ailk_index::{kernels, Metric};
@@ -16,8 +16,18 @@ use crate::params::SearchParams;
 /// Partitions probed per query when the caller sets none: 1/8 of them, at least 16. Measured
 /// on the real sample compacted into 7 files of 125 partitions: recall@10 0.900 at 8 probes,
 /// 0.958 at 12, 0.975 at 16, 0.990 at 24 (the shards' own indexes lose nothing more).
-fn default_partition_probes(partitions: usize) -> usize {
+pub(super) fn default_partition_probes(partitions: usize) -> usize {
     partitions.div_ceil(8).max(16)
+}
+
+/// Partitions probed per query through partition blocks when the caller sets none: 1/16 of
+/// them, at least 48. A block holds one partition of one file (not a whole file), so fewer
+/// rows are seen per probe than on the whole-file path. Measured on the real sample (4,000
+/// rows, 126 partitions, 7 files; `tests/partition_blocks.rs`), re-ranking 4 × k: recall@10
+/// 0.858 at 16 probes, 0.920 at 32, 0.978 at 48, 0.995 at 64, 1.000 at all of them — the codes
+/// and their error bound lose nothing; the probes decide recall.
+pub(super) fn default_block_probes(partitions: usize) -> usize {
+    partitions.div_ceil(16).max(48)
 }
 
 /// The planning rank of a shard that holds none of the probed partitions.
@@ -35,6 +45,8 @@ pub(super) struct ShardPlan {
     /// Offset of the AILK section, when the shard summary records it: opening the shard for
     /// its index reads from there to the end (section and footer) in one request.
     pub(super) section_offset: Option<u64>,
+    /// Where the file's partition blocks lie, when it has them.
+    pub(super) blocks: Option<BlockLayout>,
 }
 
 impl ShardPlan {
@@ -115,7 +127,12 @@ impl SearchSession {
                     }
                 }
             };
-            plan.push(ShardPlan { file: f.clone(), path, bound, occupancy, section_offset });
+            let blocks = summaries
+                .get(uri.as_str())
+                .filter(|s| &s.column == primary)
+                .and_then(|s| s.blocks.clone())
+                .filter(|b| b.vectors_offset > 0 && b.rows() == f.data_file.record_count() as u64);
+            plan.push(ShardPlan { file: f.clone(), path, bound, occupancy, section_offset, blocks });
         }
         Ok(plan)
     }

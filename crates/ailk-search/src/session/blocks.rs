@@ -1,0 +1,370 @@
+//! The partition-block path: for clustered files (their summaries record a [`BlockLayout`] of
+//! the table's current partitions version), a query reads only the blocks of the partitions it
+//! probes — from the block cache, else one wave of ranged reads across files (coalesced per
+//! file) — scans their RaBitQ codes, and re-ranks the candidates whose error bound may still
+//! beat the k-th exact distance with exact vectors read row by row (each checked against the
+//! CRC its block records). A block or vector that fails its check is never used: those rows
+//! are searched exactly through the whole shard instead, and counted.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use ailk_catalog::{BlockEntry, BlockLayout, VectorSpec};
+use ailk_format::CodeBlockParts;
+use ailk_index::{kernels, CodeBlock, Estimate, Neighbor, RotatedQuery, Rotation, RowFilter};
+
+use super::plan::default_block_probes;
+use super::SearchSession;
+use crate::error::Result;
+use crate::filter::prune::may_match;
+use crate::params::{SearchCounters, SearchParams};
+
+/// Re-ranking rounds at most; the last takes every candidate its bound keeps.
+const RERANK_ROUNDS: usize = 4;
+
+/// What the block path found.
+pub(super) struct BlockResult {
+    /// Exact nearest rows, nearest first, as (shard, neighbour).
+    pub(super) hits: Vec<(usize, Neighbor)>,
+    /// Shards the block path answered for (every shard with blocks of the current version).
+    pub(super) shards: HashSet<usize>,
+}
+
+/// The blocks a query scanned, by shard (their rows' vector CRCs check re-ranking reads).
+type Scanned = HashMap<usize, Vec<Arc<CodeBlock>>>;
+
+/// One probed block of one shard.
+struct Job {
+    shard: usize,
+    entry: BlockEntry,
+}
+
+impl SearchSession {
+    /// How many partitions a query of `spec` probes through blocks, when the block path
+    /// applies: the primary column, pruning on, blocks allowed, the table's partitions known
+    /// and some file with blocks of their version.
+    pub(super) fn block_probes(&self, spec: &VectorSpec, params: &SearchParams) -> Option<usize> {
+        let p = self.partitions.as_ref()?;
+        if !params.partition_blocks || !params.prune || spec.name != self.specs[0].name {
+            return None;
+        }
+        if !self.plan.iter().any(|s| s.blocks.as_ref().is_some_and(|b| b.version == p.version)) {
+            return None;
+        }
+        Some(params.partition_probes.unwrap_or_else(|| default_block_probes(p.len())))
+    }
+
+    /// The `k` nearest rows of the `probes` partitions nearest `q` over the shards with blocks
+    /// (more partitions for a filter, by the inverse of the share of rows it lets through).
+    pub(super) async fn search_blocks(
+        &self,
+        q: &[f32],
+        k: usize,
+        spec: &VectorSpec,
+        params: &SearchParams,
+        probes: usize,
+    ) -> Result<BlockResult> {
+        let Some(partitions) = self.partitions.as_ref() else {
+            return Ok(BlockResult { hits: Vec::new(), shards: HashSet::new() });
+        };
+        let version = partitions.version;
+        let mut shards = HashSet::new();
+        let mut candidates = Vec::new();
+        for (i, plan) in self.plan.iter().enumerate() {
+            if plan.blocks.as_ref().is_none_or(|b| b.version != version) {
+                continue;
+            }
+            shards.insert(i);
+            if params
+                .filter
+                .as_ref()
+                .is_some_and(|f| !may_match(f, &plan.file.data_file, self.table.schema()))
+            {
+                SearchCounters::add(&self.counters.shards_pruned_by_filter, 1);
+                continue;
+            }
+            candidates.push(i);
+        }
+        let mut allowed: HashMap<usize, Option<Arc<RowFilter>>> = HashMap::new();
+        let mut probes = probes;
+        if params.filter.is_some() {
+            // The filter's matches in every candidate shard (each read once per session):
+            // widen the probes so about as many allowed rows are seen as unfiltered rows.
+            let (mut kept, mut total) = (0usize, 0usize);
+            for &i in &candidates {
+                let layout = self.plan[i].blocks.as_ref().expect("a candidate has blocks");
+                let rows = self.block_rows_allowed(i, layout, params).await?;
+                total += layout.rows() as usize;
+                kept += rows.as_ref().map_or(layout.rows() as usize, |r| r.len());
+                allowed.insert(i, rows);
+            }
+            let share = kept.max(1) as f64 / total.max(1) as f64;
+            probes = ((probes as f64 / share).ceil() as usize).min(partitions.len());
+        }
+        let probed: HashSet<u32> = partitions.nearest(q, probes).into_iter().collect();
+        let mut jobs = Vec::new();
+        for &i in &candidates {
+            let layout = self.plan[i].blocks.as_ref().expect("a candidate has blocks");
+            let before = jobs.len();
+            jobs.extend(
+                layout
+                    .blocks
+                    .iter()
+                    .filter(|b| probed.contains(&b.partition))
+                    .map(|&entry| Job { shard: i, entry }),
+            );
+            if jobs.len() == before {
+                SearchCounters::add(&self.counters.shards_pruned_by_partition, 1);
+            }
+        }
+        let blocks = self.load_blocks(&jobs).await?;
+        let mut estimates: Vec<(usize, Estimate)> = Vec::new();
+        let mut exact: Vec<(usize, Neighbor)> = Vec::new();
+        let mut queries: HashMap<u64, RotatedQuery> = HashMap::new();
+        let mut scanned = Scanned::new();
+        for (job, block) in jobs.iter().zip(&blocks) {
+            let layout = self.plan[job.shard].blocks.as_ref().expect("a job's shard has blocks");
+            if !allowed.contains_key(&job.shard) {
+                let rows = self.block_rows_allowed(job.shard, layout, params).await?;
+                allowed.insert(job.shard, rows);
+            }
+            let rows = allowed[&job.shard].as_deref();
+            match block {
+                Some(block) => {
+                    let query = queries.entry(layout.seed).or_insert_with(|| {
+                        RotatedQuery::new(q, spec.metric, &Rotation::new(spec.dim as usize, layout.seed))
+                    });
+                    let mut found = Vec::new();
+                    block.scan(query, rows, &mut found);
+                    scanned.entry(job.shard).or_default().push(block.clone());
+                    estimates.extend(found.into_iter().map(|e| (job.shard, e)));
+                    SearchCounters::add(&self.counters.blocks_scanned, 1);
+                }
+                None => {
+                    // A block that failed its checks: its rows, exactly, through the shard.
+                    SearchCounters::add(&self.counters.blocks_corrupt, 1);
+                    let e = job.entry;
+                    let range = e.row_start..e.row_start + e.rows;
+                    let found = self.exact_rows(job.shard, spec, q, k, range, rows).await?;
+                    exact.extend(found.into_iter().map(|n| (job.shard, n)));
+                }
+            }
+        }
+        let hits = self.rerank(q, k, spec, params, estimates, exact, &scanned).await?;
+        Ok(BlockResult { hits, shards })
+    }
+
+    /// The decoded blocks of `jobs` (`None` for one that fails its checks): from the cache,
+    /// else read — every file's missing blocks at once, in one ranged request per file
+    /// (adjacent blocks coalesced by the store). Only checked blocks enter the cache.
+    async fn load_blocks(&self, jobs: &[Job]) -> Result<Vec<Option<Arc<CodeBlock>>>> {
+        let mut out: Vec<Option<Arc<CodeBlock>>> = vec![None; jobs.len()];
+        let mut missing: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (j, job) in jobs.iter().enumerate() {
+            match self.cache.get_block(self.plan[job.shard].uri(), job.entry.offset) {
+                Some(b) => out[j] = Some(b),
+                None => missing.entry(job.shard).or_default().push(j),
+            }
+        }
+        let reads = missing.into_iter().map(|(shard, js)| async move {
+            let plan = &self.plan[shard];
+            let ranges: Vec<_> = js
+                .iter()
+                .map(|&j| jobs[j].entry.offset..jobs[j].entry.offset + jobs[j].entry.length)
+                .collect();
+            let bytes =
+                self.store.get_ranges(&plan.path, &ranges).await.map_err(ailk_format::FormatError::from)?;
+            Ok::<_, crate::SearchError>((js, bytes))
+        });
+        for read in futures::future::join_all(reads).await {
+            let (js, bytes) = read?;
+            for (j, bytes) in js.into_iter().zip(bytes) {
+                let job = &jobs[j];
+                let layout = self.plan[job.shard].blocks.as_ref().expect("a job's shard has blocks");
+                SearchCounters::add(&self.counters.blocks_read, 1);
+                match decode_block(&bytes, &job.entry, layout) {
+                    Ok(block) => {
+                        let block = Arc::new(block);
+                        self.cache.insert_block(self.plan[job.shard].uri(), job.entry.offset, block.clone());
+                        out[j] = Some(block);
+                    }
+                    Err(why) => {
+                        tracing::warn!(file = %self.plan[job.shard].uri(), partition = job.entry.partition, %why, "partition block unusable; its rows are searched exactly");
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rows of a block shard a search may return (filter matches less deleted rows), or
+    /// `None` for all of them.
+    async fn block_rows_allowed(
+        &self,
+        shard: usize,
+        layout: &BlockLayout,
+        params: &SearchParams,
+    ) -> Result<Option<Arc<RowFilter>>> {
+        let plan = &self.plan[shard];
+        let deleted = self.deletes.deleted(plan.uri());
+        if params.filter.is_none() && deleted.is_empty() {
+            return Ok(None);
+        }
+        let total = layout.rows() as usize;
+        let mut rows = match &params.filter {
+            Some(f) => RowFilter::from_rows(self.filter_matches(plan, f).await?.iter().copied(), total),
+            None => RowFilter::all(total),
+        };
+        rows.remove(deleted.iter().map(|&p| p.min(u64::from(u32::MAX)) as u32));
+        Ok(Some(Arc::new(rows)))
+    }
+
+    /// The `k` nearest of rows `range` of shard `shard` (those in `allowed`), scored exactly
+    /// through the whole shard's index (loaded as any shard is; an unusable section is served
+    /// from the Parquet column).
+    async fn exact_rows(
+        &self,
+        shard: usize,
+        spec: &VectorSpec,
+        q: &[f32],
+        k: usize,
+        range: std::ops::Range<u32>,
+        allowed: Option<&RowFilter>,
+    ) -> Result<Vec<Neighbor>> {
+        let loaded = self.shard(&self.plan[shard], spec).await?;
+        let total = loaded.rows();
+        let rows = range
+            .filter(|r| allowed.is_none_or(|a| a.contains(*r)) && loaded.excluded.binary_search(r).is_err());
+        let rows = RowFilter::from_rows(rows, total);
+        Ok(loaded.index.search_exact(q, k, &rows)?)
+    }
+
+    /// Exact top `k` from block estimates: candidates in estimate order, re-ranked in rounds
+    /// until no candidate left has a lower bound below the k-th exact distance.
+    async fn rerank(
+        &self,
+        q: &[f32],
+        k: usize,
+        spec: &VectorSpec,
+        params: &SearchParams,
+        mut estimates: Vec<(usize, Estimate)>,
+        mut exact: Vec<(usize, Neighbor)>,
+        scanned: &Scanned,
+    ) -> Result<Vec<(usize, Neighbor)>> {
+        estimates.sort_by(|a, b| a.1.distance.total_cmp(&b.1.distance));
+        let first = k.saturating_mul(params.refine_factor.max(1)).max(k + 8);
+        let mut taken = vec![false; estimates.len()];
+        let sort = |v: &mut Vec<(usize, Neighbor)>| {
+            v.sort_by(|a, b| {
+                a.1.distance.total_cmp(&b.1.distance).then(a.0.cmp(&b.0)).then(a.1.id.cmp(&b.1.id))
+            })
+        };
+        sort(&mut exact);
+        for round in 0..RERANK_ROUNDS {
+            let kth = (exact.len() >= k).then(|| exact[k - 1].1.distance);
+            let last = round + 1 == RERANK_ROUNDS;
+            let mut batch = Vec::new();
+            for (c, (_, e)) in estimates.iter().enumerate() {
+                // A candidate whose lower bound exceeds the k-th exact distance cannot enter.
+                if taken[c] || kth.is_some_and(|kth| e.lower > kth) {
+                    continue;
+                }
+                if !last && batch.len() >= first {
+                    break;
+                }
+                batch.push(c);
+            }
+            if batch.is_empty() {
+                break;
+            }
+            batch.iter().for_each(|&c| taken[c] = true);
+            let rows: Vec<(usize, u32)> =
+                batch.iter().map(|&c| (estimates[c].0, estimates[c].1.row)).collect();
+            exact.extend(self.exact_distances(q, spec, &rows, scanned).await?);
+            sort(&mut exact);
+            exact.truncate(k);
+        }
+        sort(&mut exact);
+        exact.truncate(k);
+        Ok(exact)
+    }
+
+    /// Exact distances of `rows` (shard, row): vectors from a shard already in memory, else
+    /// read by range (cached), each checked against its block's CRC; a shard whose vector
+    /// fails the check is loaded whole (an unusable section is served from Parquet).
+    async fn exact_distances(
+        &self,
+        q: &[f32],
+        spec: &VectorSpec,
+        rows: &[(usize, u32)],
+        scanned: &Scanned,
+    ) -> Result<Vec<(usize, Neighbor)>> {
+        let mut by_shard: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+        rows.iter().for_each(|&(s, r)| by_shard.entry(s).or_default().push(r));
+        SearchCounters::add(&self.counters.rows_reranked, rows.len() as u64);
+        let reads = by_shard.into_iter().map(|(shard, rows)| async move {
+            let plan = &self.plan[shard];
+            let key = (plan.uri().to_string(), spec.name.clone());
+            if let Some(loaded) = self.cache.get(&key).filter(|l| l.index.vectors().is_some()) {
+                return Ok::<_, crate::SearchError>(score_loaded(q, spec, shard, &rows, &loaded.index));
+            }
+            let layout = plan.blocks.as_ref().expect("a block shard");
+            let ranges: Vec<_> = rows.iter().map(|&r| layout.vector_range(r)).collect();
+            let bytes = self.cached.get_ranges(&plan.path, &ranges).await.map_err(ailk_format::FormatError::from)?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (&row, bytes) in rows.iter().zip(&bytes) {
+                let v: Vec<f32> =
+                    bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
+                let crc = scanned
+                    .get(&shard)
+                    .and_then(|blocks| blocks.iter().find(|b| b.row_range().contains(&row)))
+                    .and_then(|b| b.vector_crc(row));
+                if v.len() != spec.dim as usize || crc != Some(ailk_format::vector_crc(&v)) {
+                    tracing::warn!(file = %plan.uri(), row, "re-ranking vector fails its checksum; using the whole shard");
+                    SearchCounters::add(&self.counters.blocks_corrupt, 1);
+                    let loaded = self.shard(plan, spec).await?;
+                    return Ok(score_loaded(q, spec, shard, &rows, &loaded.index));
+                }
+                out.push((shard, Neighbor { id: row, distance: kernels::distance(spec.metric, q, &v) }));
+            }
+            Ok(out)
+        });
+        let mut out = Vec::with_capacity(rows.len());
+        for read in futures::future::join_all(reads).await {
+            out.extend(read?);
+        }
+        Ok(out)
+    }
+}
+
+/// Exact distances of `rows` of `shard` from a loaded index's vectors (rows it lacks are left out).
+fn score_loaded(
+    q: &[f32],
+    spec: &VectorSpec,
+    shard: usize,
+    rows: &[u32],
+    index: &ailk_index::VectorIndex,
+) -> Vec<(usize, Neighbor)> {
+    let (Some(vectors), dim) = (index.vectors(), spec.dim as usize) else { return Vec::new() };
+    rows.iter()
+        .filter_map(|&r| {
+            let v = vectors.get(r as usize * dim..(r as usize + 1) * dim)?;
+            Some((shard, Neighbor { id: r, distance: kernels::distance(spec.metric, q, v) }))
+        })
+        .collect()
+}
+
+/// One block's bytes, checked (CRC, shape, and that it is the block the layout names).
+fn decode_block(
+    bytes: &[u8],
+    entry: &BlockEntry,
+    layout: &BlockLayout,
+) -> std::result::Result<CodeBlock, String> {
+    let parts = CodeBlockParts::parse(bytes).map_err(|e| e.to_string())?;
+    if parts.partition != entry.partition || parts.row_start != entry.row_start || parts.rows() != entry.rows
+    {
+        return Err("the block is not the one its layout names".into());
+    }
+    let rotation = Rotation::new(layout.dim as usize, layout.seed);
+    CodeBlock::new(parts, &rotation).map_err(|e| e.to_string())
+}
