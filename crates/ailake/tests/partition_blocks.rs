@@ -103,6 +103,9 @@ async fn blocks_answer_with_recall_reading_only_probed_partitions_whatever_the_c
     eprintln!("whole-file path: recall {whole_recall:.3}");
     let all = SearchParams { partition_probes: Some(100_000), ..Default::default() };
     assert!(recall_of(&top10(&big, &queries, &all).await, &truth) >= 0.99);
+    let none = SearchParams { partition_probes: Some(0), ..Default::default() };
+    let err = big.search(&queries[0], 10, &none).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,4 +185,44 @@ async fn filters_deletes_new_files_and_corrupt_blocks_keep_answers_right() {
         })
         .collect();
     assert!(recall_of(&damaged, &truth) >= recall_of(&clean, &truth) - 1e-9);
+}
+
+/// A read failing at each request of a cold block query in turn (on a simulated object
+/// store): the call fails retryably, the cache keeps nothing partial, and the retry on the
+/// same session answers exactly as an undisturbed one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_read_failing_mid_wave_fails_retryably_and_the_retry_answers_in_full() {
+    use ailake::testing::{Fault, FaultTarget, LatencyProfile, SimulatedStore};
+    let (base, queries) = dataset(ROWS, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let local = compacted(dir.path(), &base).await;
+    let expected = ids(&session_with(&local, 1 << 30)
+        .await
+        .search(&queries[0], 10, &SearchParams::default())
+        .await
+        .unwrap());
+    let wh = Warehouse::local(dir.path().join("warehouse")).unwrap();
+    let sim = Arc::new(SimulatedStore::new(wh.store().clone(), LatencyProfile::none()));
+    let remote = Warehouse::new(sim.clone(), wh.root()).unwrap();
+    let provider = SqlCatalog::open(dir.path().join("catalog.db"), "default").await.unwrap();
+    let table = Catalog::new(Arc::new(provider), remote).load_table(&ident("b")).await.unwrap();
+    let mut failed = 0;
+    for (nth, fault) in
+        (0..12).zip([Fault::ServerError, Fault::Timeout, Fault::ConnectionCut].into_iter().cycle())
+    {
+        let session = session_with(&table, 1 << 30).await;
+        sim.fail_after(FaultTarget::Reads, fault, nth);
+        match session.search(&queries[0], 10, &SearchParams::default()).await {
+            Ok(hits) => assert_eq!(ids(&hits), expected, "fault {nth} hit nothing the query needed"),
+            Err(e) => {
+                assert!(e.is_retryable() && e.kind() == ErrorKind::Io, "{e}");
+                failed += 1;
+            }
+        }
+        sim.clear_faults();
+        let again = session.search(&queries[0], 10, &SearchParams::default()).await.unwrap();
+        assert_eq!(ids(&again), expected, "the retry after fault {nth} ({fault:?})");
+        assert_eq!(session.counters().blocks_corrupt, 0, "a failed read is not a corrupt block");
+    }
+    assert!(failed >= 3, "the faults hit the query's reads: {failed}");
 }

@@ -6,8 +6,8 @@
 //! u32 dim, u32 padded, u64 vectors offset, u32 n`, then `n × (u32 partition, u32 row start,
 //! u32 rows, u64 offset, u64 length)`.
 
+use crate::cursor::Cursor;
 use crate::error::{CatalogError, Result};
-use crate::summaries::Cursor;
 
 /// One block of a file: a run of rows of one partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

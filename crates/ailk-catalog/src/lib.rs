@@ -24,6 +24,7 @@
 pub mod block_layout;
 pub mod catalog;
 pub mod commit;
+mod cursor;
 pub mod datafile;
 pub mod deletes;
 pub mod error;

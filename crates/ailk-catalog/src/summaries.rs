@@ -22,6 +22,7 @@ use iceberg::spec::{StatisticsFile, TableMetadata};
 use std::collections::HashSet;
 
 use crate::block_layout::BlockLayout;
+use crate::cursor::Cursor;
 use crate::error::{CatalogError, Result};
 use crate::layout::{parse_specs, VECTOR_COLUMNS_PROPERTY};
 use crate::manifests::live_files_of;
@@ -151,39 +152,6 @@ pub fn encode_summaries(summaries: &[ShardSummary]) -> Vec<u8> {
         }
     }
     out
-}
-
-pub(crate) struct Cursor<'a>(&'a [u8]);
-
-impl<'a> Cursor<'a> {
-    pub(crate) fn remaining(&self) -> usize {
-        self.0.len()
-    }
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        if self.0.len() < n {
-            return Err(CatalogError::Corrupt(format!("shard summaries truncated: need {n} more bytes")));
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-    pub(crate) fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
-    pub(crate) fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    pub(crate) fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
-    fn f32(&mut self) -> Result<f32> {
-        Ok(f32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    fn text(&mut self) -> Result<String> {
-        let n = self.u32()? as usize;
-        String::from_utf8(self.take(n)?.to_vec())
-            .map_err(|_| CatalogError::Corrupt("shard summary text is not UTF-8".into()))
-    }
 }
 
 /// Decodes a blob written by [`encode_summaries`]; malformed bytes give `Corrupt`, never a panic.

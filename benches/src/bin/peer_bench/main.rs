@@ -47,6 +47,7 @@ use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
 use ailk_testkit::texmex::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, Matrix};
 use anyhow::{bail, Context, Result};
 
+mod blocks;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod files;

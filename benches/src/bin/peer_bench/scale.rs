@@ -1,7 +1,8 @@
 //! `peer_bench scale`: the table at lake scale. The base set is written in random order as
 //! `--files` small HNSW files (one commit), queried (one `search` per query, k = 10, ef 64),
 //! compacted (`table.compact`, clustering by coarse partitions, `--target-rows` per file) and
-//! queried again; a one-file table of the same rows is the floor. Per phase and `ef` of
+//! queried again (whole-file path, then through its partition blocks: `blocks.rs`); a
+//! one-file table of the same rows is the floor. Per phase and `ef` of
 //! `--efs`: recall@10 against the dataset's ground truth, p50 / p99, QPS, shards per query.
 
 use std::sync::Arc;
@@ -80,8 +81,13 @@ fn query_at(
 ) -> anyhow::Result<Value> {
     let session = rt.block_on(table.refresh())?;
     let session = rt.block_on(session.search())?;
-    let params =
-        SearchParams { ef: Some(ef), projection: Some(vec!["id".into()]), ..SearchParams::default() };
+    // The whole-file path (HNSW per file); the blocks phase measures partition blocks.
+    let params = SearchParams {
+        ef: Some(ef),
+        projection: Some(vec!["id".into()]),
+        partition_blocks: false,
+        ..SearchParams::default()
+    };
     let one = |q: &[f32]| -> anyhow::Result<Vec<u32>> {
         let hits = rt.block_on(session.search(q, 10, &params))?;
         crate::result_ids(&hits)
@@ -145,6 +151,9 @@ pub(crate) fn scale(args: &Args) -> anyhow::Result<()> {
         rows as f64 / compact_s
     );
     let after = query(&rt, &many, &l, nq, &efs)?;
+    let rss_search = memory::reset_peak();
+    let blocks = crate::blocks::blocks(&rt, tmp.path(), &many, &l, nq)?;
+    let search_peak = memory::peak_mib();
 
     let one = rt.block_on(catalog.create_table(&TableIdent::new("bench", "one")?, &attributes(), &[spec]))?;
     let floor_write_s = rt.block_on(write(&one, &l, &order, 1))?;
@@ -158,6 +167,7 @@ pub(crate) fn scale(args: &Args) -> anyhow::Result<()> {
         "compaction": {"seconds": compact_s, "rows_per_s": rows as f64 / compact_s, "files_added": out.files_added,
             "rss_before_mib": rss_before, "peak_rss_mib": compact_peak,
             "partitions_version": out.partitions_version},
+        "blocks": blocks, "search_rss_before_mib": rss_search, "search_peak_rss_mib": search_peak,
     });
     std::fs::write(args.req("--out")?, serde_json::to_string_pretty(&result)?)?;
     Ok(())

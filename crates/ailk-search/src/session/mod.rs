@@ -256,6 +256,10 @@ impl SearchSession {
         if let Some(filter) = &params.filter {
             filter_fields(filter, &self.schema)?;
         }
+        // More probes than partitions probe them all; none would probe nothing.
+        if params.partition_probes == Some(0) {
+            return Err(SearchError::InvalidQuery("partition_probes must be at least 1".into()));
+        }
         let rows: u64 = self.plan.iter().map(|p| p.rows()).sum();
         let k = k.min(usize::try_from(rows).unwrap_or(usize::MAX)).max(1);
         Ok((spec, q, k))
