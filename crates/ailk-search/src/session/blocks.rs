@@ -33,6 +33,16 @@ pub(super) struct BlockResult {
 /// The blocks a query scanned, by shard (their rows' vector CRCs check re-ranking reads).
 type Scanned = HashMap<usize, Vec<Arc<CodeBlock>>>;
 
+/// What the scan of a query's blocks found, for re-ranking.
+struct Found {
+    /// Estimates of the scanned blocks' rows, as (shard, estimate).
+    estimates: Vec<(usize, Estimate)>,
+    /// Exact distances already known (rows of blocks that failed their checks).
+    exact: Vec<(usize, Neighbor)>,
+    /// The scanned blocks.
+    scanned: Scanned,
+}
+
 /// One probed block of one shard.
 struct Job {
     shard: usize,
@@ -124,9 +134,8 @@ impl SearchSession {
         let mut scanned = Scanned::new();
         for (job, block) in jobs.iter().zip(&blocks) {
             let layout = self.plan[job.shard].blocks.as_ref().expect("a job's shard has blocks");
-            if !allowed.contains_key(&job.shard) {
-                let rows = self.block_rows_allowed(job.shard, layout, params).await?;
-                allowed.insert(job.shard, rows);
+            if let std::collections::hash_map::Entry::Vacant(slot) = allowed.entry(job.shard) {
+                slot.insert(self.block_rows_allowed(job.shard, layout, params).await?);
             }
             let rows = allowed[&job.shard].as_deref();
             match block {
@@ -150,7 +159,7 @@ impl SearchSession {
                 }
             }
         }
-        let hits = self.rerank(q, k, spec, params, estimates, exact, &scanned).await?;
+        let hits = self.rerank(q, k, spec, params, Found { estimates, exact, scanned }).await?;
         Ok(BlockResult { hits, shards })
     }
 
@@ -247,10 +256,9 @@ impl SearchSession {
         k: usize,
         spec: &VectorSpec,
         params: &SearchParams,
-        mut estimates: Vec<(usize, Estimate)>,
-        mut exact: Vec<(usize, Neighbor)>,
-        scanned: &Scanned,
+        found: Found,
     ) -> Result<Vec<(usize, Neighbor)>> {
+        let Found { mut estimates, mut exact, scanned } = found;
         estimates.sort_by(|a, b| a.1.distance.total_cmp(&b.1.distance));
         let first = k.saturating_mul(params.refine_factor.max(1)).max(k + 8);
         let mut taken = vec![false; estimates.len()];
@@ -280,7 +288,7 @@ impl SearchSession {
             batch.iter().for_each(|&c| taken[c] = true);
             let rows: Vec<(usize, u32)> =
                 batch.iter().map(|&c| (estimates[c].0, estimates[c].1.row)).collect();
-            exact.extend(self.exact_distances(q, spec, &rows, scanned).await?);
+            exact.extend(self.exact_distances(q, spec, &rows, &scanned).await?);
             sort(&mut exact);
             exact.truncate(k);
         }

@@ -131,7 +131,7 @@ impl SearchSession {
                 .get(uri.as_str())
                 .filter(|s| &s.column == primary)
                 .and_then(|s| s.blocks.clone())
-                .filter(|b| b.vectors_offset > 0 && b.rows() == f.data_file.record_count() as u64);
+                .filter(|b| b.vectors_offset > 0 && b.rows() == f.data_file.record_count());
             plan.push(ShardPlan { file: f.clone(), path, bound, occupancy, section_offset, blocks });
         }
         Ok(plan)
