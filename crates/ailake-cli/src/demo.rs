@@ -164,11 +164,15 @@ pub async fn run(lake: &LakeArgs, args: DemoArgs) -> anyhow::Result<()> {
     }
     let c = session.counters();
     println!(
-        "over {}: {} searched by index, {} exactly, {} pruned; {} read",
+        "over {}: {} searched by index, {} exactly, {} pruned{}; {} read",
         count(args.queries as u64, "query", "queries"),
         count(c.shards_index_searched, "shard", "shards"),
         c.shards_flat_scanned,
         c.shards_pruned,
+        match c.blocks_scanned {
+            0 => String::new(),
+            n => format!(", {}", count(n, "partition block", "partition blocks")),
+        },
         count(c.bytes_read, "byte", "bytes")
     );
     for line in reader_lines(lake, &table).await? {

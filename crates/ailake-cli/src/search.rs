@@ -195,7 +195,7 @@ pub async fn run(lake: &LakeArgs, args: SearchArgs) -> anyhow::Result<()> {
         let total: std::time::Duration = latencies.iter().sum();
         let c = session.counters();
         eprintln!(
-            "{} on snapshot {} ({}, {}) in {:.1?} (+{:.1?} to open): {} searched by index, {} scanned exactly, {} pruned",
+            "{} on snapshot {} ({}, {}) in {:.1?} (+{:.1?} to open): {} searched by index, {} scanned exactly, {} pruned{}",
             count(queries.len() as u64, "query", "queries"),
             session.snapshot_id().map_or("none".into(), |s| s.to_string()),
             count(session.shard_count() as u64, "shard", "shards"),
@@ -204,7 +204,11 @@ pub async fn run(lake: &LakeArgs, args: SearchArgs) -> anyhow::Result<()> {
             opened.elapsed().saturating_sub(total),
             count(c.shards_index_searched - before.shards_index_searched, "shard", "shards"),
             c.shards_flat_scanned - before.shards_flat_scanned,
-            c.shards_pruned - before.shards_pruned
+            c.shards_pruned - before.shards_pruned,
+            match c.blocks_scanned - before.blocks_scanned {
+                0 => String::new(),
+                n => format!(", {} of compacted files", count(n, "partition block", "partition blocks")),
+            }
         );
     }
     Ok(())

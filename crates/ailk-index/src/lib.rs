@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod blocks;
 pub mod error;
 pub mod flat;
 pub mod gemm;
@@ -34,6 +35,7 @@ pub fn cuda_available() -> bool {
     #[cfg(not(feature = "cuda"))]
     false
 }
+pub use blocks::{blocks_seed, BuiltBlocks};
 pub use error::{IndexError, Result};
 pub use flat::{flat_search, ground_truth, FlatIndex};
 pub use hnsw::{HnswIndex, HnswParams, Traversal};
@@ -42,7 +44,7 @@ pub use kmeans::{KMeans, KMeansParams};
 pub use knobs::{QueryParams, SectionVectors, DEFAULT_EF, DEFAULT_NPROBE, DEFAULT_REFINE_FACTOR};
 pub use partitions::Partitions;
 pub use pq::ProductQuantizer;
-pub use rabitq::{blocks_seed, BuiltBlocks, CodeBlock, Estimate, RotatedQuery, Rotation};
+pub use rabitq::{CodeBlock, Estimate, RotatedQuery, Rotation};
 pub use row_filter::RowFilter;
 pub use topk::{Neighbor, TopK};
 pub use vector_index::{FlatVectors, IndexSpec, VectorIndex};

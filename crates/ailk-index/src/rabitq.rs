@@ -299,19 +299,11 @@ impl CodeBlock {
     /// Estimates for the block's rows (those in `allowed` when given), appended to `out`.
     pub fn scan(&self, query: &RotatedQuery, allowed: Option<&RowFilter>, out: &mut Vec<Estimate>) {
         let bq = self.prepare(query);
-        let w = self.words;
-        for (i, code) in self.codes.chunks_exact(w).enumerate() {
+        let mut counts = Vec::with_capacity(self.rows());
+        crate::kernels::bitplane_scan(&self.codes, self.words, &bq.planes, &mut counts);
+        for (i, (ones, weighted)) in counts.into_iter().enumerate() {
             if allowed.is_some_and(|a| !a.contains(self.row_start + i as u32)) {
                 continue;
-            }
-            let mut ones = 0u32;
-            let mut weighted = 0u32;
-            for (j, &c) in code.iter().enumerate() {
-                ones += c.count_ones();
-                weighted += (c & bq.planes[j]).count_ones()
-                    + 2 * (c & bq.planes[w + j]).count_ones()
-                    + 4 * (c & bq.planes[2 * w + j]).count_ones()
-                    + 8 * (c & bq.planes[3 * w + j]).count_ones();
             }
             let selected = bq.lo * ones as f32 + bq.delta * weighted as f32;
             out.push(self.estimate(query.metric, &bq, i, selected));
@@ -328,104 +320,6 @@ impl CodeBlock {
                 .sum();
             out.push(self.estimate(query.metric, &bq, i, selected));
         }
-    }
-}
-
-/// The rotation seed writers use for the blocks of partitions version `version` (one per
-/// version: a query is rotated once for every file of that version).
-pub fn blocks_seed(version: u32) -> u64 {
-    0x4149_4C4B_0000_0000 | u64::from(version)
-}
-
-/// A file's blocks, built: the payload's arrays (see `ailk_format::PartitionBlocks`).
-#[derive(Debug, Clone)]
-pub struct BuiltBlocks {
-    /// What the blocks share.
-    pub meta: ailk_format::BlocksMeta,
-    /// Partition of each block.
-    pub partitions: Vec<u32>,
-    /// Row boundaries.
-    pub row_starts: Vec<u32>,
-    /// Byte boundaries inside `bytes`.
-    pub offsets: Vec<u64>,
-    /// The encoded blocks.
-    pub bytes: Vec<u8>,
-}
-
-impl BuiltBlocks {
-    /// Blocks of a file whose rows `vectors` (row-major, as indexed) fall in partitions
-    /// `assignment` (one per row): one block per run of rows of one partition. `None` when
-    /// the rows are not clustered (more runs than `2 × partitions + 8`), where blocks would
-    /// be many and tiny.
-    pub fn build(
-        vectors: &[f32],
-        dim: usize,
-        metric: Metric,
-        assignment: &[u32],
-        partitions_version: u32,
-    ) -> Result<Option<Self>> {
-        let rows = assignment.len();
-        if dim == 0 || vectors.len() != rows * dim || rows == 0 || rows > u32::MAX as usize {
-            return Err(IndexError::InvalidParams(format!(
-                "{} values are not {rows} rows of dimension {dim}",
-                vectors.len()
-            )));
-        }
-        let mut runs: Vec<(u32, usize)> = Vec::new(); // (partition, first row)
-        for (row, &p) in assignment.iter().enumerate() {
-            if runs.last().is_none_or(|(last, _)| *last != p) {
-                runs.push((p, row));
-            }
-        }
-        let mut distinct: Vec<u32> = runs.iter().map(|r| r.0).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if runs.len() > 2 * distinct.len() + 8 {
-            return Ok(None);
-        }
-        let rotation = Rotation::new(dim, blocks_seed(partitions_version));
-        let meta = ailk_format::BlocksMeta {
-            dim: dim as u32,
-            padded: rotation.padded() as u32,
-            partitions_version,
-            seed: rotation.seed(),
-            metric,
-            code: ailk_format::blocks::CODE_RABITQ_1BIT,
-        };
-        let mut built = BuiltBlocks {
-            meta,
-            partitions: Vec::with_capacity(runs.len()),
-            row_starts: Vec::with_capacity(runs.len() + 1),
-            offsets: vec![0],
-            bytes: Vec::new(),
-        };
-        for (i, &(p, start)) in runs.iter().enumerate() {
-            let end = runs.get(i + 1).map_or(rows, |r| r.1);
-            let parts = encode_block(&vectors[start * dim..end * dim], p, start as u32, &rotation);
-            built.bytes.extend(ailk_format::encode_code_block(&parts)?);
-            built.partitions.push(p);
-            built.row_starts.push(start as u32);
-            built.offsets.push(built.bytes.len() as u64);
-        }
-        built.row_starts.push(rows as u32);
-        Ok(Some(built))
-    }
-
-    /// Adds the blocks to `section` as vector column `column`'s `PartitionBlocks`.
-    pub fn add_to_section<'a>(
-        &'a self,
-        section: &mut ailk_format::SectionBuilder<'a>,
-        column: u16,
-    ) -> Result<()> {
-        let payload = ailk_format::PartitionBlocks::encode(
-            &self.meta,
-            &self.partitions,
-            &self.row_starts,
-            &self.offsets,
-            &self.bytes,
-        )?;
-        section.add(ailk_format::SubsectionKind::PartitionBlocks, column, payload);
-        Ok(())
     }
 }
 

@@ -208,3 +208,28 @@ proptest! {
         prop_assert!((norm - 1.0).abs() < 1e-4, "norm² {}", norm);
     }
 }
+
+proptest! {
+    /// The dispatched bit-plane scan (hardware popcount where present) counts exactly as the
+    /// scalar reference, and as a bit-by-bit count.
+    #[test]
+    fn bitplane_scan_matches_the_reference(words in 1usize..10, rows in 0usize..20, seed in any::<u64>()) {
+        let mut s = seed | 1;
+        let mut next = || { s ^= s << 13; s ^= s >> 7; s ^= s << 17; s };
+        let codes: Vec<u64> = (0..rows * words).map(|_| next()).collect();
+        let planes: Vec<u64> = (0..4 * words).map(|_| next()).collect();
+        let (mut fast, mut reference) = (Vec::new(), Vec::new());
+        kernels::bitplane_scan(&codes, words, &planes, &mut fast);
+        kernels::bitplane_scan_reference(&codes, words, &planes, &mut reference);
+        prop_assert_eq!(&fast, &reference);
+        for (r, &(ones, weighted)) in reference.iter().enumerate() {
+            let code = &codes[r * words..(r + 1) * words];
+            let bit = |w: &[u64], i: usize| (w[i / 64] >> (i % 64) & 1) as u32;
+            prop_assert_eq!(ones, (0..64 * words).map(|i| bit(code, i)).sum::<u32>());
+            let q: u32 = (0..64 * words)
+                .map(|i| bit(code, i) * (0..4).map(|b| bit(&planes[b * words..], i) << b).sum::<u32>())
+                .sum();
+            prop_assert_eq!(weighted, q);
+        }
+    }
+}

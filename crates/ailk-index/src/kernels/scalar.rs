@@ -129,3 +129,22 @@ pub(super) fn add(a: &[f32], b: &[f32], out: &mut [f32]) {
 pub fn dot_u8_i8(u: &[u8], d: &[i8]) -> i32 {
     u.iter().zip(d).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum()
 }
+
+/// For each row of `codes` (`words` `u64`s per row): the set bits of its code, and
+/// `Σ_b 2^b · popcount(code & planes[b])` over the four bit planes of a 4-bit query
+/// (`planes` = 4 × `words`), appended to `out`. The reference of the popcount kernels.
+pub fn bitplane_scan(codes: &[u64], words: usize, planes: &[u64], out: &mut Vec<(u32, u32)>) {
+    if words == 0 || planes.len() < 4 * words {
+        return;
+    }
+    for code in codes.chunks_exact(words) {
+        let (mut ones, mut weighted) = (0u32, 0u32);
+        for (j, &c) in code.iter().enumerate() {
+            ones += c.count_ones();
+            for b in 0..4 {
+                weighted += (c & planes[b * words + j]).count_ones() << b;
+            }
+        }
+        out.push((ones, weighted));
+    }
+}

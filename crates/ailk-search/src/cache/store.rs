@@ -35,7 +35,7 @@ impl CachedRanges {
     }
 
     fn key(&self, location: &Path) -> String {
-        format!("{}/{location}", self.root)
+        range_key(&self.root, location)
     }
 
     fn cacheable(range: &Range<u64>) -> bool {
@@ -53,6 +53,11 @@ impl fmt::Display for CachedRanges {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CachedRanges({})", self.inner)
     }
+}
+
+/// The cache key of the ranges of the object at `location` under a store rooted at `root`.
+pub(crate) fn range_key(root: &str, location: &Path) -> String {
+    format!("{}/{location}", root.trim_end_matches('/'))
 }
 
 /// A plain bounded read: no conditions, no `HEAD`.

@@ -7,7 +7,12 @@
 //! are searched exactly through the whole shard instead, and counted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
 use std::sync::Arc;
+
+use ailk_format::object_store::path::Path;
+use ailk_format::object_store::{ObjectStore, ObjectStoreExt};
+use bytes::Bytes;
 
 use ailk_catalog::{BlockEntry, BlockLayout, VectorSpec};
 use ailk_format::CodeBlockParts;
@@ -15,6 +20,7 @@ use ailk_index::{kernels, CodeBlock, Estimate, Neighbor, RotatedQuery, Rotation,
 
 use super::plan::default_block_probes;
 use super::SearchSession;
+use crate::cache::store::range_key;
 use crate::error::Result;
 use crate::filter::prune::may_match;
 use crate::params::{SearchCounters, SearchParams};
@@ -181,9 +187,13 @@ impl SearchSession {
                 .iter()
                 .map(|&j| jobs[j].entry.offset..jobs[j].entry.offset + jobs[j].entry.length)
                 .collect();
-            let bytes =
-                self.store.get_ranges(&plan.path, &ranges).await.map_err(ailk_format::FormatError::from)?;
-            Ok::<_, crate::SearchError>((js, bytes))
+            // The file's footer in the same wave: the row fetch of the winners needs it.
+            let (bytes, _) = futures::future::join(
+                read_coalesced(self.store.as_ref(), &plan.path, &ranges, BLOCK_GAP),
+                self.footer(shard),
+            )
+            .await;
+            Ok::<_, crate::SearchError>((js, bytes?))
         });
         for read in futures::future::join_all(reads).await {
             let (js, bytes) = read?;
@@ -259,8 +269,17 @@ impl SearchSession {
         found: Found,
     ) -> Result<Vec<(usize, Neighbor)>> {
         let Found { mut estimates, mut exact, scanned } = found;
-        estimates.sort_by(|a, b| a.1.distance.total_cmp(&b.1.distance));
         let first = k.saturating_mul(params.refine_factor.max(1)).max(k + 8);
+        // The best `first` estimates in order; the rest (later rounds take those whose bound
+        // still allows them) need no order.
+        let by_distance =
+            |a: &(usize, Estimate), b: &(usize, Estimate)| a.1.distance.total_cmp(&b.1.distance);
+        if estimates.len() > first {
+            estimates.select_nth_unstable_by(first, by_distance);
+            estimates[..first].sort_by(by_distance);
+        } else {
+            estimates.sort_by(by_distance);
+        }
         let mut taken = vec![false; estimates.len()];
         let sort = |v: &mut Vec<(usize, Neighbor)>| {
             v.sort_by(|a, b| {
@@ -268,8 +287,16 @@ impl SearchSession {
             })
         };
         sort(&mut exact);
+        // Before any exact distance is known, the k-th best estimate stands in for the k-th
+        // distance: the first round takes every candidate whose bound reaches it (so one
+        // round usually settles the query), at most 8 × `first`.
+        let guess = estimates.get(k.min(first).saturating_sub(1)).map(|e| e.1.distance);
         for round in 0..RERANK_ROUNDS {
-            let kth = (exact.len() >= k).then(|| exact[k - 1].1.distance);
+            let known = (exact.len() >= k).then(|| exact[k - 1].1.distance);
+            let (kth, cap) = match (round, known) {
+                (0, None) => (guess, 8 * first),
+                (_, kth) => (kth, first),
+            };
             let last = round + 1 == RERANK_ROUNDS;
             let mut batch = Vec::new();
             for (c, (_, e)) in estimates.iter().enumerate() {
@@ -277,7 +304,7 @@ impl SearchSession {
                 if taken[c] || kth.is_some_and(|kth| e.lower > kth) {
                     continue;
                 }
-                if !last && batch.len() >= first {
+                if !last && batch.len() >= cap {
                     break;
                 }
                 batch.push(c);
@@ -318,7 +345,7 @@ impl SearchSession {
             }
             let layout = plan.blocks.as_ref().expect("a block shard");
             let ranges: Vec<_> = rows.iter().map(|&r| layout.vector_range(r)).collect();
-            let bytes = self.cached.get_ranges(&plan.path, &ranges).await.map_err(ailk_format::FormatError::from)?;
+            let bytes = self.vectors_of(&plan.path, &ranges).await?;
             let mut out = Vec::with_capacity(rows.len());
             for (&row, bytes) in rows.iter().zip(&bytes) {
                 let v: Vec<f32> =
@@ -343,6 +370,81 @@ impl SearchSession {
         }
         Ok(out)
     }
+}
+
+/// Gap up to which neighbouring block reads of one file are merged into one request.
+const BLOCK_GAP: u64 = 64 << 10;
+/// Gap up to which neighbouring re-ranking vector reads of one file are merged.
+const VECTOR_GAP: u64 = 16 << 10;
+/// Bytes of a block file's tail read for its footer (its footer is small: few columns, one
+/// row group per few thousand rows); a larger footer costs a second read.
+const FOOTER_PREFETCH: u64 = 16 << 10;
+
+impl SearchSession {
+    /// Opens shard `shard`'s footer when no session has it yet (errors are left to the row
+    /// fetch, which opens it again).
+    async fn footer(&self, shard: usize) {
+        let plan = &self.plan[shard];
+        if self.cache.get_reader(plan.uri()).is_some() {
+            return;
+        }
+        let opts = ailk_format::ReadOptions { file_size: Some(plan.file_size()), prefetch: FOOTER_PREFETCH };
+        if let Ok(r) = ailk_format::ShardReader::open(self.cached.clone(), plan.path.clone(), opts).await {
+            self.cache.insert_reader(plan.uri(), Arc::new(r.without_tail()));
+        }
+    }
+
+    /// The bytes of `ranges` of the object at `path` (re-ranking vectors): from the range
+    /// cache, the misses read in one wave (neighbours merged) and then kept.
+    async fn vectors_of(&self, path: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        let key = range_key(self.table.warehouse().root(), path);
+        let mut out: Vec<Option<Bytes>> =
+            ranges.iter().map(|r| self.cache.get_range(&key, r.start, r.end).map(|(b, _)| b)).collect();
+        let missing: Vec<Range<u64>> =
+            ranges.iter().zip(&out).filter(|(_, b)| b.is_none()).map(|(r, _)| r.clone()).collect();
+        if !missing.is_empty() {
+            let mut read = read_coalesced(self.store.as_ref(), path, &missing, VECTOR_GAP).await?.into_iter();
+            for (slot, r) in out.iter_mut().zip(ranges).filter(|(s, _)| s.is_none()) {
+                let bytes = read.next().unwrap_or_default();
+                self.cache.insert_range(&key, r.start, r.end, bytes.clone(), None);
+                *slot = Some(bytes);
+            }
+        }
+        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+    }
+}
+
+/// The bytes of `ranges` of `path` (in any order), read in one wave of concurrent requests:
+/// ranges less than `gap` apart share a request; nothing else is read.
+async fn read_coalesced(
+    store: &dyn ObjectStore,
+    path: &Path,
+    ranges: &[Range<u64>],
+    gap: u64,
+) -> Result<Vec<Bytes>> {
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    order.sort_by_key(|&i| ranges[i].start);
+    let mut merged: Vec<(Range<u64>, Vec<usize>)> = Vec::new();
+    for i in order {
+        let r = &ranges[i];
+        match merged.last_mut() {
+            Some((m, members)) if r.start <= m.end.saturating_add(gap) => {
+                m.end = m.end.max(r.end);
+                members.push(i);
+            }
+            _ => merged.push((r.clone(), vec![i])),
+        }
+    }
+    let reads = merged.iter().map(|(m, _)| store.get_range(path, m.clone()));
+    let mut out = vec![Bytes::new(); ranges.len()];
+    for ((m, members), got) in merged.iter().zip(futures::future::join_all(reads).await) {
+        let got = got.map_err(ailk_format::FormatError::from)?;
+        for &i in members {
+            let (s, e) = ((ranges[i].start - m.start) as usize, (ranges[i].end - m.start) as usize);
+            out[i] = if e <= got.len() { got.slice(s..e) } else { Bytes::new() };
+        }
+    }
+    Ok(out)
 }
 
 /// Exact distances of `rows` of `shard` from a loaded index's vectors (rows it lacks are left out).

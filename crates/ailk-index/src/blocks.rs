@@ -1,0 +1,147 @@
+//! [`BuiltBlocks`]: the partition blocks of one file as a writer builds them — one block of
+//! RaBitQ codes ([`crate::rabitq`]) per run of rows of one coarse partition — ready to add to
+//! its AILK section (`PartitionBlocks`, format 1.1).
+
+use crate::error::{IndexError, Result};
+use crate::rabitq::{encode_block, Rotation};
+use crate::Metric;
+
+/// The rotation seed writers use for the blocks of partitions version `version` (one per
+/// version: a query is rotated once for every file of that version).
+pub fn blocks_seed(version: u32) -> u64 {
+    0x4149_4C4B_0000_0000 | u64::from(version)
+}
+
+/// A file's blocks, built: the payload's arrays (see `ailk_format::PartitionBlocks`).
+#[derive(Debug, Clone)]
+pub struct BuiltBlocks {
+    /// What the blocks share.
+    pub meta: ailk_format::BlocksMeta,
+    /// Partition of each block.
+    pub partitions: Vec<u32>,
+    /// Row boundaries.
+    pub row_starts: Vec<u32>,
+    /// Byte boundaries inside `bytes`.
+    pub offsets: Vec<u64>,
+    /// The encoded blocks.
+    pub bytes: Vec<u8>,
+}
+
+impl BuiltBlocks {
+    /// Blocks of a file whose rows `vectors` (row-major, as indexed) fall in partitions
+    /// `assignment` (one per row): one block per run of rows of one partition. `None` when
+    /// the rows are not clustered (more runs than `2 × partitions + 8`), where blocks would
+    /// be many and tiny.
+    pub fn build(
+        vectors: &[f32],
+        dim: usize,
+        metric: Metric,
+        assignment: &[u32],
+        partitions_version: u32,
+    ) -> Result<Option<Self>> {
+        let rows = assignment.len();
+        if dim == 0 || vectors.len() != rows * dim || rows == 0 || rows > u32::MAX as usize {
+            return Err(IndexError::InvalidParams(format!(
+                "{} values are not {rows} rows of dimension {dim}",
+                vectors.len()
+            )));
+        }
+        let mut runs: Vec<(u32, usize)> = Vec::new(); // (partition, first row)
+        for (row, &p) in assignment.iter().enumerate() {
+            if runs.last().is_none_or(|(last, _)| *last != p) {
+                runs.push((p, row));
+            }
+        }
+        let mut distinct: Vec<u32> = runs.iter().map(|r| r.0).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if runs.len() > 2 * distinct.len() + 8 {
+            return Ok(None);
+        }
+        let rotation = Rotation::new(dim, blocks_seed(partitions_version));
+        let meta = ailk_format::BlocksMeta {
+            dim: dim as u32,
+            padded: rotation.padded() as u32,
+            partitions_version,
+            seed: rotation.seed(),
+            metric,
+            code: ailk_format::blocks::CODE_RABITQ_1BIT,
+        };
+        let mut built = BuiltBlocks {
+            meta,
+            partitions: Vec::with_capacity(runs.len()),
+            row_starts: Vec::with_capacity(runs.len() + 1),
+            offsets: vec![0],
+            bytes: Vec::new(),
+        };
+        for (i, &(p, start)) in runs.iter().enumerate() {
+            let end = runs.get(i + 1).map_or(rows, |r| r.1);
+            let parts = encode_block(&vectors[start * dim..end * dim], p, start as u32, &rotation);
+            built.bytes.extend(ailk_format::encode_code_block(&parts)?);
+            built.partitions.push(p);
+            built.row_starts.push(start as u32);
+            built.offsets.push(built.bytes.len() as u64);
+        }
+        built.row_starts.push(rows as u32);
+        Ok(Some(built))
+    }
+
+    /// Adds the blocks to `section` as vector column `column`'s `PartitionBlocks`.
+    pub fn add_to_section<'a>(
+        &'a self,
+        section: &mut ailk_format::SectionBuilder<'a>,
+        column: u16,
+    ) -> Result<()> {
+        let payload = ailk_format::PartitionBlocks::encode(
+            &self.meta,
+            &self.partitions,
+            &self.row_starts,
+            &self.offsets,
+            &self.bytes,
+        )?;
+        section.add(ailk_format::SubsectionKind::PartitionBlocks, column, payload);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ailk_format::{
+        AlignedBytes, CodeBlockParts, PartitionBlocks, Section, SectionBuilder, SubsectionKind, VectorColumn,
+    };
+
+    #[test]
+    fn runs_become_blocks_that_decode_and_scan_and_scattered_rows_do_not() {
+        let dim = 16;
+        let vectors: Vec<f32> = (0..40 * dim).map(|i| ((i * 7) % 11) as f32 * 0.1).collect();
+        let runs: Vec<u32> = (0..40).map(|r| [4u32, 1, 9][r / 15]).collect();
+        let built = BuiltBlocks::build(&vectors, dim, Metric::L2, &runs, 2).unwrap().unwrap();
+        assert_eq!(
+            (built.partitions.clone(), built.row_starts.clone()),
+            (vec![4, 1, 9], vec![0, 15, 30, 40])
+        );
+        let mut section = SectionBuilder::new(40);
+        let col = section.column(VectorColumn::summarize(1, "v", Metric::L2, dim as u32, &vectors).unwrap());
+        built.add_to_section(&mut section, col).unwrap();
+        let section = Section::decode(AlignedBytes::copy_from(&section.encode().unwrap())).unwrap();
+        let blocks =
+            PartitionBlocks::decode(&section.payload(SubsectionKind::PartitionBlocks, 0).unwrap()).unwrap();
+        let rotation = Rotation::new(dim, blocks.meta.seed);
+        for b in 0..blocks.len() {
+            let parts = CodeBlockParts::parse(blocks.block(b).unwrap()).unwrap();
+            let block = crate::rabitq::CodeBlock::new(parts, &rotation).unwrap();
+            assert_eq!(block.row_range(), built.row_starts[b]..built.row_starts[b + 1]);
+            let mut out = Vec::new();
+            block.scan(
+                &crate::rabitq::RotatedQuery::new(&vectors[..dim], Metric::L2, &rotation),
+                None,
+                &mut out,
+            );
+            assert_eq!(out.len(), block.rows());
+        }
+        let scattered: Vec<u32> = (0..40).map(|r| r % 3).collect();
+        assert!(BuiltBlocks::build(&vectors, dim, Metric::L2, &scattered, 2).unwrap().is_none());
+        assert!(BuiltBlocks::build(&vectors[1..], dim, Metric::L2, &runs, 2).is_err());
+    }
+}
