@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ailake::prelude::*;
 use ailake::{CompactProgress, Op};
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use common::*;
 
 const ROWS: usize = 4000;
@@ -29,12 +29,6 @@ fn shuffled() -> Vec<usize> {
         ids.swap(i, (state % (i as u64 + 1)) as usize);
     }
     ids
-}
-
-fn batch_of(ids: &[usize]) -> RecordBatch {
-    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(ids.iter().map(|&i| i as i64)));
-    let text: ArrayRef = Arc::new(StringArray::from_iter_values(ids.iter().map(|i| format!("doc {i}"))));
-    RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap()
 }
 
 async fn table_of(dir: &std::path::Path, base: &[Vec<f32>]) -> Table {

@@ -12,17 +12,10 @@ use std::sync::Arc;
 
 use ailake::prelude::*;
 use ailake::search::ShardCache;
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use common::*;
 
 const ROWS: usize = 4000;
 const FILE_ROWS: usize = 250;
-
-fn batch_of(ids: &[usize]) -> RecordBatch {
-    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(ids.iter().map(|&i| i as i64)));
-    let text: ArrayRef = Arc::new(StringArray::from_iter_values(ids.iter().map(|i| format!("doc {i}"))));
-    RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap()
-}
 
 /// The sample written in shuffled files, then compacted into clustered files with blocks.
 async fn compacted(dir: &std::path::Path, base: &[Vec<f32>]) -> Table {

@@ -38,7 +38,7 @@ pub struct SearchParams {
     pub prune: bool,
     /// Table partitions probed per query when the table has partitions (shards holding none
     /// of them are skipped); `None`: 1/8 of the partitions, at least 16 — or, for files
-    /// searched through their partition blocks, 1/16 of them, at least 48.
+    /// searched through their partition blocks, a quarter of them, at least 48.
     pub partition_probes: Option<usize>,
     /// Search clustered files through their partition blocks (read and cached block by
     /// block, estimates re-ranked exactly) rather than through their whole-file index;

@@ -33,6 +33,13 @@ pub fn rows(ids: std::ops::Range<usize>) -> RecordBatch {
     RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap()
 }
 
+/// Rows with ids `ids` (any order) as an attribute batch.
+pub fn batch_of(ids: &[usize]) -> RecordBatch {
+    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(ids.iter().map(|&i| i as i64)));
+    let text: ArrayRef = Arc::new(StringArray::from_iter_values(ids.iter().map(|i| format!("doc {i}"))));
+    RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap()
+}
+
 /// A SQLite catalog and a local warehouse in `dir`.
 pub async fn lake(dir: &Path) -> (Arc<dyn CatalogProvider>, Warehouse) {
     let catalog: Arc<dyn CatalogProvider> =

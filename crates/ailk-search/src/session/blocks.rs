@@ -373,9 +373,10 @@ impl SearchSession {
 }
 
 /// Gap up to which neighbouring block reads of one file are merged into one request.
-const BLOCK_GAP: u64 = 64 << 10;
-/// Gap up to which neighbouring re-ranking vector reads of one file are merged.
-const VECTOR_GAP: u64 = 16 << 10;
+const BLOCK_GAP: u64 = 16 << 10;
+/// Gap up to which neighbouring re-ranking vector reads of one file are merged (measured on
+/// 100k × 128: a 16 KiB gap read 5× the bytes out of cache for one request in ten saved).
+const VECTOR_GAP: u64 = 4 << 10;
 /// Bytes of a block file's tail read for its footer (its footer is small: few columns, one
 /// row group per few thousand rows); a larger footer costs a second read.
 const FOOTER_PREFETCH: u64 = 16 << 10;
