@@ -5,7 +5,8 @@
 #![no_main]
 
 use ailk_format::{
-    AlignedBytes, HnswGraph, IvfCentroids, IvfLists, PqCodebook, RawVectors, Section, SectionDirectory, SubsectionKind,
+    AlignedBytes, CodeBlockParts, HnswGraph, IvfCentroids, IvfLists, PartitionBlocks, PqCodebook, RawVectors, Section,
+    SectionDirectory, SubsectionKind,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -24,6 +25,21 @@ fn exercise(data: &[u8]) {
                 if let Ok(l) = IvfLists::decode(&p) {
                     for i in 0..=l.nlist as usize {
                         let _ = l.list(i);
+                    }
+                }
+            }
+            SubsectionKind::PartitionBlocks => {
+                if let Ok(blocks) = PartitionBlocks::decode(&p) {
+                    for b in 0..=blocks.len() {
+                        let Some(bytes) = blocks.block(b) else { continue };
+                        let _ = CodeBlockParts::parse(bytes);
+                        // And with the block's own CRC patched, to reach its layout checks.
+                        let mut patched = bytes.to_vec();
+                        if patched.len() >= 8 {
+                            let crc = crc32c::crc32c(&patched[8..]);
+                            patched[4..8].copy_from_slice(&crc.to_le_bytes());
+                            let _ = CodeBlockParts::parse(&patched);
+                        }
                     }
                 }
             }
