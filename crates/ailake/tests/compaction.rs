@@ -35,15 +35,7 @@ async fn table_of(dir: &std::path::Path, base: &[Vec<f32>]) -> Table {
     let catalog = Catalog::local(dir.join("catalog.db"), "default", dir.join("warehouse")).await.unwrap();
     let spec = VectorSpec::new("embedding", DIM as u32, Metric::Cosine);
     let table = catalog.create_table(&ident("c"), &attributes(), &[spec]).await.unwrap();
-    let writer = table.writer(WritePolicy::default()).unwrap();
-    for chunk in shuffled().chunks(FILE_ROWS) {
-        let values: Vec<f32> = chunk.iter().flat_map(|&i| base[i].iter().copied()).collect();
-        writer
-            .write_flat(&batch_of(chunk), &[("embedding", &values)], &WriteOptions::default())
-            .await
-            .unwrap();
-    }
-    writer.commit().await.unwrap();
+    write_files(&table, base, &shuffled(), FILE_ROWS).await;
     table.refresh().await.unwrap()
 }
 

@@ -22,17 +22,9 @@ async fn compacted(dir: &std::path::Path, base: &[Vec<f32>]) -> Table {
     let catalog = Catalog::local(dir.join("catalog.db"), "default", dir.join("warehouse")).await.unwrap();
     let spec = VectorSpec::new("embedding", DIM as u32, Metric::Cosine);
     let table = catalog.create_table(&ident("b"), &attributes(), &[spec]).await.unwrap();
-    let writer = table.writer(WritePolicy::default()).unwrap();
     let mut order: Vec<usize> = (0..ROWS).collect();
     order.sort_by_key(|&i| (i * 7919) % ROWS);
-    for chunk in order.chunks(FILE_ROWS) {
-        let values: Vec<f32> = chunk.iter().flat_map(|&i| base[i].iter().copied()).collect();
-        writer
-            .write_flat(&batch_of(chunk), &[("embedding", &values)], &WriteOptions::default())
-            .await
-            .unwrap();
-    }
-    writer.commit().await.unwrap();
+    write_files(&table, base, &order, FILE_ROWS).await;
     let opts = CompactOptions { target_rows: 600, ..Default::default() };
     table.compact(&opts).await.unwrap();
     table.refresh().await.unwrap()

@@ -40,6 +40,20 @@ pub fn batch_of(ids: &[usize]) -> RecordBatch {
     RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap()
 }
 
+/// Rows `order` of `base` written into `table` (column `embedding`) as files of `per` rows,
+/// in that order, one commit.
+pub async fn write_files(table: &Table, base: &[Vec<f32>], order: &[usize], per: usize) {
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    for chunk in order.chunks(per) {
+        let values: Vec<f32> = chunk.iter().flat_map(|&i| base[i].iter().copied()).collect();
+        writer
+            .write_flat(&batch_of(chunk), &[("embedding", &values)], &WriteOptions::default())
+            .await
+            .unwrap();
+    }
+    writer.commit().await.unwrap();
+}
+
 /// A SQLite catalog and a local warehouse in `dir`.
 pub async fn lake(dir: &Path) -> (Arc<dyn CatalogProvider>, Warehouse) {
     let catalog: Arc<dyn CatalogProvider> =
