@@ -26,6 +26,7 @@ from ailake.errors import (
     InvalidInputError,
     NotFoundError,
     StorageError,
+    AuthError,
     UnsupportedError,
 )
 
@@ -43,5 +44,6 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "StorageError",
+    "AuthError",
     "UnsupportedError",
 ]

@@ -42,6 +42,10 @@ class UnsupportedError(AilakeError, NotImplementedError):
     """A format version or feature this build does not support."""
 
 
+class AuthError(AilakeError, PermissionError):
+    """A catalog server refused the credentials (HTTP 401/403): fix the token or grants."""
+
+
 class InternalError(AilakeError):
     """A bug inside ailake."""
 
@@ -55,5 +59,6 @@ __all__ = [
     "CorruptDataError",
     "StorageError",
     "UnsupportedError",
+    "AuthError",
     "InternalError",
 ]

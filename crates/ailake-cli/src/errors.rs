@@ -41,6 +41,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         ErrorKind::Conflict | ErrorKind::AlreadyExists => 4,
         ErrorKind::Corrupt => 5,
         ErrorKind::Io => 6,
+        ErrorKind::Unauthorized => 7,
         _ => 1,
     }
 }

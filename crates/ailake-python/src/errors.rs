@@ -13,6 +13,7 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Corrupt => "CorruptDataError",
         ErrorKind::Io => "StorageError",
         ErrorKind::Unsupported => "UnsupportedError",
+        ErrorKind::Unauthorized => "AuthError",
         _ => "InternalError",
     }
 }

@@ -92,6 +92,36 @@ pub enum CatalogError {
     /// re-plan on the new snapshot.
     #[error("rows of a rewritten file were deleted by a concurrent commit ({0}); re-plan")]
     DeletedMeanwhile(String),
+    /// A REST catalog refused the credentials (401/403); `message` is the server's.
+    #[error("the catalog refused the credentials (HTTP {status}): {message}")]
+    Unauthorized {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message (never the token).
+        message: String,
+    },
+    /// A REST catalog answered a request with an error.
+    #[error("REST catalog: HTTP {status} on {request}: {message}")]
+    Remote {
+        /// The HTTP status.
+        status: u16,
+        /// The request (`GET /v1/…`), without query secrets.
+        request: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The HTTP connection to a REST catalog failed (unreachable, timeout, bad response).
+    #[error("REST catalog at {url}: {message}")]
+    Http {
+        /// The server's base URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// The catalog failed after receiving a commit (5xx, timeout): it may or may not have
+    /// landed. The commit loop re-reads the table to find out.
+    #[error("commit to {0}: the catalog failed after receiving it, so its outcome is unknown")]
+    CommitStateUnknown(String),
     /// The table uses an Iceberg feature ailake cannot apply yet (e.g. equality deletes).
     #[error("unsupported: {0}")]
     Unsupported(String),
@@ -121,6 +151,15 @@ impl CatalogError {
             C::Corrupt(_) => ErrorKind::Corrupt,
             C::Internal(_) => ErrorKind::Internal,
             C::Unsupported(_) => ErrorKind::Unsupported,
+            C::Unauthorized { .. } => ErrorKind::Unauthorized,
+            C::Http { .. } | C::CommitStateUnknown(_) => ErrorKind::Io,
+            C::Remote { status, .. } => match status {
+                404 => ErrorKind::NotFound,
+                409 => ErrorKind::Conflict,
+                400 | 405 | 406 | 422 => ErrorKind::InvalidInput,
+                408 | 429 | 500..=599 => ErrorKind::Io,
+                _ => ErrorKind::Internal,
+            },
         }
     }
 

@@ -6,7 +6,7 @@
 //! - [`datafile`]: Iceberg `DataFile` entries (counts, sizes, bounds) from Parquet footers.
 //! - [`provider`], [`sql`]: the [`CatalogProvider`] contract (namespaces, tables, an atomic
 //!   compare-and-swap of the metadata location) with [`MemoryCatalog`] and [`SqlCatalog`]
-//!   (SQLite, pyiceberg's schema).
+//!   (SQLite, pyiceberg's schema); [`pointer`]: how those two apply a commit.
 //! - [`catalog`]: [`Catalog`], a provider plus a warehouse: `load_table` / `create_table`.
 //! - [`table`], [`commit`]: a [`Table`] handle at one metadata version — its snapshot, live
 //!   files, time travel, refresh, the
@@ -32,6 +32,7 @@ pub mod layout;
 pub mod leases;
 pub mod maintenance;
 pub mod manifests;
+pub mod pointer;
 pub mod provider;
 mod snapshot_summary;
 pub mod sql;
@@ -53,7 +54,7 @@ pub use layout::{
 };
 pub use leases::{release_lease, WriteLease, LEASE_TTL};
 pub use manifests::LiveFile;
-pub use provider::{CatalogProvider, MemoryCatalog, TableIdent};
+pub use provider::{CatalogProvider, MemoryCatalog, MetadataCommit, TableIdent};
 pub use sql::SqlCatalog;
 pub use storage::Warehouse;
 pub use summaries::{

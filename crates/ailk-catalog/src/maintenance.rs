@@ -6,10 +6,12 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use iceberg::spec::{TableMetadata, TableMetadataBuilder};
+use iceberg::TableRequirement;
 
 use crate::commit::CommitOptions;
 use crate::error::{CatalogError, Result};
-use crate::table::{parse_location, Table};
+use crate::provider::MetadataCommit;
+use crate::table::Table;
 
 /// Snapshots a branch or tag points to (iceberg-rust 0.10 has no public accessor for refs:
 /// read them from the serialized metadata).
@@ -32,16 +34,19 @@ impl Table {
     /// Sets property `key` to `value` unless the table has it already (first writer wins);
     /// returns the table at its newest version and whether this call set it.
     pub async fn set_property_if_absent(&self, key: &str, value: &str) -> Result<(Table, bool)> {
-        let mut won = false;
         self.metadata_commit(|meta, builder| {
-            won = !meta.properties().contains_key(key);
-            if !won {
+            if meta.properties().contains_key(key) {
                 return Ok(None);
             }
             Ok(Some(builder.set_properties(HashMap::from([(key.to_string(), value.to_string())]))?))
         })
         .await?;
-        Ok((self.refresh().await?, won))
+        // Decided by what the table holds now: a commit whose answer was lost may have
+        // landed, and a REST catalog has no requirement on a property (two callers racing
+        // there both set it; the later value stays and only its caller wins).
+        let table = self.refresh().await?;
+        let won = table.metadata().properties().get(key).map(String::as_str) == Some(value);
+        Ok((table, won))
     }
 
     /// Removes property `key` if it still holds `value` (undoes a
@@ -113,18 +118,19 @@ impl Table {
             let base = self.load_current().await?;
             let builder = base.metadata.as_ref().clone().into_builder(Some(base.metadata_location.clone()));
             let Some(builder) = change(&base.metadata, builder)? else { return Ok(()) };
-            let new_meta = builder.build()?.metadata;
-            let location =
-                parse_location(&base.metadata_location)?.with_next_version().with_new_metadata(&new_meta);
-            new_meta.write_to(self.file_io(), &location).await?;
-            let uri = location.to_string();
-            if self.catalog().swap_metadata_location(self.ident(), &base.metadata_location, &uri).await? {
-                return Ok(());
+            let commit = MetadataCommit {
+                requirements: vec![TableRequirement::UuidMatch { uuid: base.metadata.uuid() }],
+                updates: builder.build()?.changes,
+                base_location: base.metadata_location,
+                base: base.metadata,
+            };
+            match self.catalog().commit_table(self.ident(), commit, self.file_io()).await {
+                Ok(Some(_)) => return Ok(()),
+                // Lost the race, or the answer was lost: re-read and re-apply (`change` sees
+                // whether it already landed).
+                Ok(None) | Err(CatalogError::CommitStateUnknown(_)) => backoff.wait().await,
+                Err(e) => return Err(e),
             }
-            if let Err(e) = self.file_io().delete(&uri).await {
-                tracing::warn!(%uri, error = %e, "could not remove the metadata file of a lost swap");
-            }
-            backoff.wait().await;
         }
         Err(CatalogError::CommitConflict { table: self.ident().to_string(), attempts: options.max_attempts })
     }

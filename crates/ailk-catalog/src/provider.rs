@@ -1,15 +1,22 @@
-//! Catalogs: where a table's current metadata file is recorded, and the atomic swap that
-//! makes a commit. [`CatalogProvider`] is the whole contract; [`MemoryCatalog`] keeps it in a
-//! map (tests), [`crate::SqlCatalog`] in SQLite with pyiceberg's schema.
+//! Catalogs: where a table's current metadata file is recorded, and how a commit lands.
+//! [`CatalogProvider`] is the whole contract, shaped as the Iceberg REST protocol is: a commit
+//! is a list of *requirements* the catalog checks and *updates* it applies
+//! ([`MetadataCommit`]). [`MemoryCatalog`] (a map, for tests) and [`crate::SqlCatalog`]
+//! (SQLite, pyiceberg's schema) apply the updates themselves and swap their pointer
+//! ([`crate::pointer`]); [`crate::RestCatalog`] sends them to a REST server.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ailk_format::sync::lock;
 use async_trait::async_trait;
+use iceberg::io::FileIO;
+use iceberg::spec::TableMetadata;
+use iceberg::{TableCreation, TableRequirement, TableUpdate};
 
 use crate::error::{CatalogError, Result};
+use crate::pointer;
 
 /// A table's name: a namespace (dot-separated levels) and a table name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,8 +82,21 @@ impl fmt::Display for TableIdent {
     }
 }
 
-/// The catalog contract: namespaces, table registration, and an atomic compare-and-swap of a
-/// table's metadata location (the commit point of every snapshot).
+/// One table commit as the Iceberg REST protocol states it: the metadata version it was
+/// computed on, the requirements the catalog checks and the updates it applies.
+#[derive(Debug, Clone)]
+pub struct MetadataCommit {
+    /// Where the base metadata was read from.
+    pub base_location: String,
+    /// The metadata the updates were computed on.
+    pub base: Arc<TableMetadata>,
+    /// What must still hold (`assert-table-uuid`, `assert-ref-snapshot-id`, ...).
+    pub requirements: Vec<TableRequirement>,
+    /// What changes (`add-snapshot`, `set-snapshot-ref`, `set-properties`, ...).
+    pub updates: Vec<TableUpdate>,
+}
+
+/// The catalog contract: namespaces, tables, and the commit point of every change.
 #[async_trait]
 pub trait CatalogProvider: fmt::Debug + Send + Sync {
     /// The catalog's name (pyiceberg's `catalog_name` column for SQL catalogs).
@@ -88,7 +108,12 @@ pub trait CatalogProvider: fmt::Debug + Send + Sync {
     /// All namespaces.
     async fn list_namespaces(&self) -> Result<Vec<String>>;
 
-    /// Records a new table whose first metadata file is `metadata_location`.
+    /// Creates `table` from `creation` and returns its first metadata location. `io` reaches
+    /// the table's files (catalogs that write metadata themselves use it; a REST server writes
+    /// its own). Errors with [`CatalogError::TableExists`] when the name is taken.
+    async fn create_table(&self, table: &TableIdent, creation: TableCreation, io: &FileIO) -> Result<String>;
+
+    /// Records an existing metadata file as a new table `table` (REST `register`).
     /// Errors with [`CatalogError::TableExists`] when the name is taken.
     async fn register_table(&self, table: &TableIdent, metadata_location: &str) -> Result<()>;
 
@@ -101,9 +126,16 @@ pub trait CatalogProvider: fmt::Debug + Send + Sync {
     /// Removes `table` from the catalog (its files stay where they are).
     async fn drop_table(&self, table: &TableIdent) -> Result<()>;
 
-    /// Sets the metadata location of `table` to `new` if and only if it is still `expected`.
-    /// Returns `false` when another commit moved it first (nothing changed).
-    async fn swap_metadata_location(&self, table: &TableIdent, expected: &str, new: &str) -> Result<bool>;
+    /// Applies `commit` to `table` if its requirements hold; returns the new metadata
+    /// location, or `None` when a requirement failed because another commit landed first
+    /// (nothing changed: rebase and retry). [`CatalogError::CommitStateUnknown`] when the
+    /// outcome cannot be known (the server failed after receiving it): re-read the table.
+    async fn commit_table(
+        &self,
+        table: &TableIdent,
+        commit: MetadataCommit,
+        io: &FileIO,
+    ) -> Result<Option<String>>;
 }
 
 /// A catalog in process memory, for tests and throwaway tables.
@@ -144,6 +176,10 @@ impl CatalogProvider for MemoryCatalog {
         Ok(self.state().namespaces.iter().cloned().collect())
     }
 
+    async fn create_table(&self, table: &TableIdent, creation: TableCreation, io: &FileIO) -> Result<String> {
+        pointer::create_by_register(self, table, creation, io).await
+    }
+
     async fn register_table(&self, table: &TableIdent, metadata_location: &str) -> Result<()> {
         let mut state = self.state();
         if !state.namespaces.contains(&table.namespace) {
@@ -172,7 +208,23 @@ impl CatalogProvider for MemoryCatalog {
             .ok_or_else(|| CatalogError::TableNotFound(table.to_string()))
     }
 
-    async fn swap_metadata_location(&self, table: &TableIdent, expected: &str, new: &str) -> Result<bool> {
+    async fn commit_table(
+        &self,
+        table: &TableIdent,
+        commit: MetadataCommit,
+        io: &FileIO,
+    ) -> Result<Option<String>> {
+        pointer::commit_by_swap(io, commit, |expected, new| async move {
+            self.swap_metadata_location(table, &expected, &new)
+        })
+        .await
+    }
+}
+
+impl MemoryCatalog {
+    /// Sets the metadata location of `table` to `new` if and only if it is still `expected`
+    /// (`false`: another commit moved it first).
+    pub fn swap_metadata_location(&self, table: &TableIdent, expected: &str, new: &str) -> Result<bool> {
         let mut state = self.state();
         let current =
             state.tables.get_mut(table).ok_or_else(|| CatalogError::TableNotFound(table.to_string()))?;

@@ -14,7 +14,11 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{CatalogError, Result};
-use crate::provider::{CatalogProvider, TableIdent};
+use iceberg::io::FileIO;
+use iceberg::TableCreation;
+
+use crate::pointer;
+use crate::provider::{CatalogProvider, MetadataCommit, TableIdent};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS iceberg_tables (
@@ -190,9 +194,31 @@ impl CatalogProvider for SqlCatalog {
         .await
     }
 
-    async fn swap_metadata_location(&self, table: &TableIdent, expected: &str, new: &str) -> Result<bool> {
-        let (cat, t, expected, new) =
-            (self.name.clone(), table.clone(), expected.to_string(), new.to_string());
+    async fn create_table(&self, table: &TableIdent, creation: TableCreation, io: &FileIO) -> Result<String> {
+        pointer::create_by_register(self, table, creation, io).await
+    }
+
+    async fn commit_table(
+        &self,
+        table: &TableIdent,
+        commit: MetadataCommit,
+        io: &FileIO,
+    ) -> Result<Option<String>> {
+        pointer::commit_by_swap(io, commit, |expected, new| self.swap_metadata_location(table, expected, new))
+            .await
+    }
+}
+
+impl SqlCatalog {
+    /// Sets the metadata location of `table` to `new` if and only if it is still `expected`
+    /// (`false`: another commit moved it first) — the commit point.
+    pub async fn swap_metadata_location(
+        &self,
+        table: &TableIdent,
+        expected: impl Into<String>,
+        new: impl Into<String>,
+    ) -> Result<bool> {
+        let (cat, t, expected, new) = (self.name.clone(), table.clone(), expected.into(), new.into());
         self.with_conn(move |c| {
             let n = c.execute(
                 "UPDATE iceberg_tables SET metadata_location = ?4, previous_metadata_location = ?5 \

@@ -3,12 +3,11 @@
 //! travel to older snapshots, refresh to newer ones, and commit to it (see [`crate::commit`]).
 
 use std::collections::{HashMap, HashSet};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use iceberg::io::FileIO;
-use iceberg::spec::{DataFile, Schema, TableMetadata, TableMetadataBuilder};
-use iceberg::{MetadataLocation, TableCreation};
+use iceberg::spec::{DataFile, Schema, TableMetadata};
+use iceberg::TableCreation;
 
 use ailk_format::sync::lock;
 use tokio::sync::OnceCell;
@@ -137,15 +136,8 @@ impl Table {
             .schema(schema)
             .properties(properties)
             .build();
-        let metadata = TableMetadataBuilder::from_table_creation(creation)?.build()?.metadata;
-        let metadata_location = MetadataLocation::new_with_metadata(&location, &metadata);
-        metadata.write_to(&io, &metadata_location).await?;
-        let uri = metadata_location.to_string();
-        catalog.create_namespace(&ident.namespace).await?;
-        if let Err(e) = catalog.register_table(&ident, &uri).await {
-            let _ = io.delete(&uri).await;
-            return Err(e);
-        }
+        let uri = catalog.create_table(&ident, creation, &io).await?;
+        let metadata = TableMetadata::read_from(&io, &uri).await?;
         tracing::info!(table = %ident, %uri, "created table");
         let shared = Arc::new(Shared {
             catalog,
@@ -434,9 +426,4 @@ async fn load_state(shared: &Shared) -> Result<TableState> {
     let metadata_location = shared.catalog.metadata_location(&shared.ident).await?;
     let metadata = TableMetadata::read_from(&shared.io, &metadata_location).await?;
     Ok(TableState { metadata_location, metadata: Arc::new(metadata) })
-}
-
-/// Parses a metadata location the catalog returned.
-pub(crate) fn parse_location(uri: &str) -> Result<MetadataLocation> {
-    MetadataLocation::from_str(uri).map_err(CatalogError::from)
 }

@@ -13,7 +13,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ailk_catalog::{CatalogProvider, SnapshotUpdate, SqlCatalog, Table, TableIdent, Warehouse};
+use ailk_catalog::iceberg::io::FileIO;
+use ailk_catalog::iceberg::TableCreation;
+use ailk_catalog::{
+    CatalogProvider, MetadataCommit, SnapshotUpdate, SqlCatalog, Table, TableIdent, Warehouse,
+};
 use async_trait::async_trait;
 use common::*;
 
@@ -103,6 +107,14 @@ impl CatalogProvider for StallAtSwap {
     async fn list_namespaces(&self) -> ailk_catalog::Result<Vec<String>> {
         self.0.list_namespaces().await
     }
+    async fn create_table(
+        &self,
+        t: &TableIdent,
+        c: TableCreation,
+        io: &FileIO,
+    ) -> ailk_catalog::Result<String> {
+        self.0.create_table(t, c, io).await
+    }
     async fn register_table(&self, t: &TableIdent, loc: &str) -> ailk_catalog::Result<()> {
         self.0.register_table(t, loc).await
     }
@@ -115,12 +127,13 @@ impl CatalogProvider for StallAtSwap {
     async fn drop_table(&self, t: &TableIdent) -> ailk_catalog::Result<()> {
         self.0.drop_table(t).await
     }
-    async fn swap_metadata_location(
+    async fn commit_table(
         &self,
         _t: &TableIdent,
-        _e: &str,
-        new: &str,
-    ) -> ailk_catalog::Result<bool> {
+        commit: MetadataCommit,
+        io: &FileIO,
+    ) -> ailk_catalog::Result<Option<String>> {
+        let new = ailk_catalog::pointer::write_commit(io, &commit).await?.expect("requirements hold");
         println!("SWAP {new}");
         // Hang until killed; exit on our own if the parent died first.
         tokio::time::sleep(Duration::from_secs(120)).await;

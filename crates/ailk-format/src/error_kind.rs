@@ -23,6 +23,8 @@ pub enum ErrorKind {
     Unsupported,
     /// A bug or an unexpected state inside ailake (a panicked task, an impossible shape).
     Internal,
+    /// A catalog server refused the credentials (HTTP 401/403): fix the token or the grants.
+    Unauthorized,
 }
 
 impl ErrorKind {

@@ -182,6 +182,14 @@ impl CatalogProvider for HookedCatalog {
     async fn list_namespaces(&self) -> ailake::catalog::Result<Vec<String>> {
         self.0.list_namespaces().await
     }
+    async fn create_table(
+        &self,
+        t: &TableIdent,
+        creation: ailake::catalog::iceberg::TableCreation,
+        io: &ailake::catalog::iceberg::io::FileIO,
+    ) -> ailake::catalog::Result<String> {
+        self.0.create_table(t, creation, io).await
+    }
     async fn register_table(&self, t: &TableIdent, location: &str) -> ailake::catalog::Result<()> {
         self.0.register_table(t, location).await
     }
@@ -194,15 +202,15 @@ impl CatalogProvider for HookedCatalog {
     async fn drop_table(&self, t: &TableIdent) -> ailake::catalog::Result<()> {
         self.0.drop_table(t).await
     }
-    async fn swap_metadata_location(
+    async fn commit_table(
         &self,
         t: &TableIdent,
-        expected: &str,
-        new: &str,
-    ) -> ailake::catalog::Result<bool> {
+        commit: ailake::catalog::MetadataCommit,
+        io: &ailake::catalog::iceberg::io::FileIO,
+    ) -> ailake::catalog::Result<Option<String>> {
         match self.1 {
             SwapHook::AnswerLate(delay) => {
-                let swapped = self.0.swap_metadata_location(t, expected, new).await?;
+                let swapped = self.0.commit_table(t, commit, io).await?;
                 tokio::time::sleep(delay).await;
                 Ok(swapped)
             }
@@ -210,7 +218,7 @@ impl CatalogProvider for HookedCatalog {
                 println!("SWAPPING");
                 std::io::Write::flush(&mut std::io::stdout()).unwrap();
                 tokio::time::sleep(std::time::Duration::from_secs(120)).await; // killed here
-                Ok(false)
+                Ok(None)
             }
         }
     }

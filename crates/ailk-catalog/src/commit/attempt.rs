@@ -8,6 +8,7 @@ use iceberg::spec::{
     DataFile, ManifestContentType, ManifestFile, ManifestListWriter, ManifestStatus, ManifestWriter,
     ManifestWriterBuilder, Operation, Snapshot, StatisticsFile, TableMetadata, MAIN_BRANCH,
 };
+use iceberg::TableRequirement;
 use rand::Rng;
 
 use super::AttemptFiles;
@@ -15,9 +16,10 @@ use crate::deletes::deleted_positions_of;
 use crate::error::{CatalogError, Result};
 use crate::leases::now_ms;
 use crate::manifests::{live_files_of, load_manifest_list, LiveFile, SnapshotFiles};
+use crate::provider::MetadataCommit;
 use crate::snapshot_summary::{summarize, Changes};
 use crate::summaries::{read_summaries, recover_summaries, write_summaries};
-use crate::table::{parse_location, Table, TableState};
+use crate::table::{Table, TableState};
 use crate::update::SnapshotUpdate;
 
 /// Carried manifests at which a commit merges the small ones into one.
@@ -46,14 +48,14 @@ impl Table {
         Ok(Some(file))
     }
 
-    /// Writes everything the new snapshot needs and returns the new metadata location: the
-    /// files are invisible until the catalog swap points at that location.
+    /// Writes everything the new snapshot needs and returns the catalog commit that adds it:
+    /// the files are invisible until the catalog applies it.
     pub(super) async fn prepare(
         &self,
         base: &TableState,
         update: &SnapshotUpdate,
         written: &mut AttemptFiles,
-    ) -> Result<(String, i64)> {
+    ) -> Result<(MetadataCommit, i64)> {
         let meta: &TableMetadata = &base.metadata;
         let parent = meta.current_snapshot();
         let snapshot_id = new_snapshot_id(meta);
@@ -213,13 +215,13 @@ impl Table {
         if let Some(stats) = stats {
             builder = builder.set_statistics(stats);
         }
-        let new_meta = builder.build()?.metadata;
-        let new_location =
-            parse_location(&base.metadata_location)?.with_next_version().with_new_metadata(&new_meta);
-        let new_uri = new_location.to_string();
-        written.0.push(new_uri.clone());
-        new_meta.write_to(self.file_io(), &new_location).await?;
-        Ok((new_uri, snapshot_id))
+        let commit = MetadataCommit {
+            base_location: base.metadata_location.clone(),
+            base: base.metadata.clone(),
+            requirements: snapshot_requirements(meta),
+            updates: builder.build()?.changes,
+        };
+        Ok((commit, snapshot_id))
     }
 
     /// A v2 manifest writer (data, or delete files when `deletes`) at `uri` for snapshot
@@ -307,6 +309,19 @@ impl Table {
         written.0.push(uri.clone());
         Ok(Some(write_summaries(self.file_io(), &uri, snapshot_id, sequence_number, &summaries).await?))
     }
+}
+
+/// What a snapshot commit requires of the table when it lands: the same table, the same
+/// current snapshot on `main` (the parent its manifests were computed on) and the same schema.
+fn snapshot_requirements(meta: &TableMetadata) -> Vec<TableRequirement> {
+    vec![
+        TableRequirement::UuidMatch { uuid: meta.uuid() },
+        TableRequirement::RefSnapshotIdMatch {
+            r#ref: MAIN_BRANCH.to_string(),
+            snapshot_id: meta.current_snapshot_id(),
+        },
+        TableRequirement::CurrentSchemaIdMatch { current_schema_id: meta.current_schema_id() },
+    ]
 }
 
 /// A random positive snapshot id not used by the table yet.

@@ -118,8 +118,15 @@ impl Table {
     async fn commit_leased(&self, update: SnapshotUpdate, options: CommitOptions) -> Result<CommitOutcome> {
         self.check_files_exist(&update).await?;
         let mut backoff = options.backoff();
+        // Snapshots sent whose outcome the catalog could not tell (5xx, timeout).
+        let mut unknown: Vec<i64> = Vec::new();
         for attempt in 1..=options.max_attempts.max(1) {
             let base = self.load_current().await?;
+            if let Some(&snapshot_id) = unknown.iter().find(|id| base.metadata.snapshot_by_id(**id).is_some())
+            {
+                tracing::info!(table = %self.ident(), snapshot_id, "a commit whose answer was lost had landed");
+                return Ok(CommitOutcome::Committed { snapshot_id, attempts: attempt - 1 });
+            }
             if let Some(expected) = update.expected_parent {
                 if expected != base.current_snapshot_id() {
                     return Err(CatalogError::StaleParent { expected, actual: base.current_snapshot_id() });
@@ -137,24 +144,42 @@ impl Table {
             }
             let mut written = AttemptFiles::default();
             let prepared = self.prepare(&base, &update, &mut written).await;
-            let (new_location, snapshot_id) = match prepared {
+            let (commit, snapshot_id) = match prepared {
                 Ok(p) => p,
                 Err(e) => {
                     self.discard(written).await;
                     return Err(e);
                 }
             };
-            if self
-                .catalog()
-                .swap_metadata_location(self.ident(), &base.metadata_location, &new_location)
-                .await?
-            {
-                tracing::debug!(table = %self.ident(), snapshot_id, attempt, "committed");
-                return Ok(CommitOutcome::Committed { snapshot_id, attempts: attempt });
+            match self.catalog().commit_table(self.ident(), commit, self.file_io()).await {
+                Ok(Some(_)) => {
+                    tracing::debug!(table = %self.ident(), snapshot_id, attempt, "committed");
+                    return Ok(CommitOutcome::Committed { snapshot_id, attempts: attempt });
+                }
+                Ok(None) => {
+                    tracing::debug!(table = %self.ident(), attempt, "lost the commit race; rebasing");
+                    self.discard(written).await;
+                }
+                Err(CatalogError::CommitStateUnknown(_)) => {
+                    // Its files may be referenced now: keep them (vacuum removes them later if
+                    // the commit did not land) and look for the snapshot on the next read.
+                    tracing::warn!(table = %self.ident(), snapshot_id, attempt, "commit outcome unknown; re-reading the table");
+                    unknown.push(snapshot_id);
+                }
+                Err(e) => {
+                    self.discard(written).await;
+                    return Err(e);
+                }
             }
-            tracing::debug!(table = %self.ident(), attempt, "lost the metadata swap; rebasing");
-            self.discard(written).await;
             backoff.wait().await;
+        }
+        if !unknown.is_empty() {
+            let base = self.load_current().await?;
+            if let Some(&snapshot_id) = unknown.iter().find(|id| base.metadata.snapshot_by_id(**id).is_some())
+            {
+                return Ok(CommitOutcome::Committed { snapshot_id, attempts: options.max_attempts });
+            }
+            return Err(CatalogError::CommitStateUnknown(self.ident().to_string()));
         }
         Err(CatalogError::CommitConflict { table: self.ident().to_string(), attempts: options.max_attempts })
     }
