@@ -6,7 +6,8 @@
 //! - [`datafile`]: Iceberg `DataFile` entries (counts, sizes, bounds) from Parquet footers.
 //! - [`provider`], [`sql`]: the [`CatalogProvider`] contract (namespaces, tables, an atomic
 //!   compare-and-swap of the metadata location) with [`MemoryCatalog`] and [`SqlCatalog`]
-//!   (SQLite, pyiceberg's schema); [`pointer`]: how those two apply a commit.
+//!   (SQLite, pyiceberg's schema); [`pointer`]: how those two apply a commit;
+//!   [`rest`]: [`RestCatalog`], the Iceberg REST protocol.
 //! - [`catalog`]: [`Catalog`], a provider plus a warehouse: `load_table` / `create_table`.
 //! - [`table`], [`commit`]: a [`Table`] handle at one metadata version — its snapshot, live
 //!   files, time travel, refresh, the
@@ -24,6 +25,7 @@
 pub mod block_layout;
 pub mod catalog;
 pub mod commit;
+mod connect;
 mod cursor;
 pub mod datafile;
 pub mod deletes;
@@ -34,6 +36,7 @@ pub mod maintenance;
 pub mod manifests;
 pub mod pointer;
 pub mod provider;
+pub mod rest;
 mod snapshot_summary;
 pub mod sql;
 pub mod storage;
@@ -45,6 +48,7 @@ pub mod vacuum;
 pub use block_layout::{BlockEntry, BlockLayout};
 pub use catalog::Catalog;
 pub use commit::{CommitOptions, CommitOutcome, SnapshotUpdate};
+pub use connect::ConnectOptions;
 pub use datafile::{data_file_from_metadata, data_file_from_store};
 pub use deletes::DeleteIndex;
 pub use error::{CatalogError, Result};
@@ -55,6 +59,7 @@ pub use layout::{
 pub use leases::{release_lease, WriteLease, LEASE_TTL};
 pub use manifests::LiveFile;
 pub use provider::{CatalogProvider, MemoryCatalog, MetadataCommit, TableIdent};
+pub use rest::{RestCatalog, RestOptions, Secret};
 pub use sql::SqlCatalog;
 pub use storage::Warehouse;
 pub use summaries::{
