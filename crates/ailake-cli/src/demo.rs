@@ -134,7 +134,7 @@ pub async fn run(lake: &LakeArgs, args: DemoArgs) -> anyhow::Result<()> {
     if existing > 0 {
         println!(
             "{TABLE} already holds {existing} rows: searching only (delete {} to start over)",
-            lake.warehouse
+            lake.warehouse()
         );
     } else {
         write(&table, &s, args.rows).await?;
@@ -180,7 +180,7 @@ pub async fn run(lake: &LakeArgs, args: DemoArgs) -> anyhow::Result<()> {
     }
     println!(
         "Search it from the command line: ailake --warehouse {} search {TABLE} --like 7 -k 5",
-        lake.warehouse
+        lake.warehouse()
     );
     Ok(())
 }

@@ -11,21 +11,39 @@ use crate::errors::{invalid, not_found};
 /// The catalog and warehouse every subcommand works on.
 #[derive(Debug, Clone, Args)]
 pub struct LakeArgs {
-    /// Warehouse directory holding the tables' files (`DIR` or `file:///DIR`).
-    #[arg(long, global = true, env = "AILAKE_WAREHOUSE", default_value = "warehouse")]
-    pub warehouse: String,
-    /// SQLite catalog (`sqlite:///PATH` or a path); default: `catalog.db` in the warehouse.
+    /// Warehouse directory holding the tables' files (`DIR` or `file:///DIR`; default
+    /// `warehouse`). With a REST catalog, default: the warehouse the server names.
+    #[arg(long, global = true, env = "AILAKE_WAREHOUSE")]
+    pub warehouse: Option<String>,
+    /// The catalog: SQLite (`sqlite:///PATH` or a path; default `catalog.db` in the
+    /// warehouse) or an Iceberg REST catalog (`http(s)://HOST/…`).
     #[arg(long, global = true, env = "AILAKE_CATALOG")]
     pub catalog: Option<String>,
+    /// Bearer token for a REST catalog.
+    #[arg(long, global = true, env = "AILAKE_CATALOG_TOKEN", hide_env_values = true)]
+    pub catalog_token: Option<String>,
+    /// OAuth2 client credentials (`CLIENT_ID:SECRET`) for a REST catalog.
+    #[arg(long, global = true, env = "AILAKE_CATALOG_CREDENTIAL", hide_env_values = true)]
+    pub catalog_credential: Option<String>,
     /// Catalog name inside the SQLite file (pyiceberg's `SqlCatalog(name, …)`).
     #[arg(long, global = true, env = "AILAKE_CATALOG_NAME", default_value = "default")]
     pub catalog_name: String,
 }
 
 impl LakeArgs {
+    /// The warehouse as given (default `warehouse`).
+    pub fn warehouse(&self) -> &str {
+        self.warehouse.as_deref().unwrap_or("warehouse")
+    }
+
+    /// The REST catalog URL, when the catalog is one.
+    pub fn rest_uri(&self) -> Option<&str> {
+        self.catalog.as_deref().filter(|c| c.starts_with("http://") || c.starts_with("https://"))
+    }
+
     /// The warehouse directory.
     pub fn warehouse_dir(&self) -> anyhow::Result<PathBuf> {
-        let w = self.warehouse.as_str();
+        let w = self.warehouse();
         if let Some(rest) = w.strip_prefix("file://") {
             return Ok(PathBuf::from(rest));
         }
@@ -58,6 +76,15 @@ impl LakeArgs {
     /// Opens the catalog; unless `create`, a missing catalog file is a not-found error (a
     /// mistyped `--warehouse` must not silently start an empty lake).
     pub async fn open(&self, create: bool) -> anyhow::Result<Catalog> {
+        if let Some(uri) = self.rest_uri() {
+            let options = ailake::catalog::ConnectOptions {
+                warehouse: self.warehouse.clone(),
+                token: self.catalog_token.clone().map(ailake::catalog::Secret::new),
+                credential: self.catalog_credential.clone().map(ailake::catalog::Secret::new),
+                ..Default::default()
+            };
+            return Ok(Catalog::connect(uri, options).await?);
+        }
         let (db, dir) = (self.catalog_path()?, self.warehouse_dir()?);
         if !create && !db.exists() {
             return Err(not_found(format!(

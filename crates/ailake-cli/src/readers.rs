@@ -46,17 +46,27 @@ fn python_line(code: &str) -> String {
 /// The pyiceberg and DuckDB lines that read `table` (its current snapshot), with what to
 /// install first.
 pub async fn reader_lines(lake: &LakeArgs, table: &Table) -> anyhow::Result<Vec<String>> {
-    let db = absolute(&lake.catalog_path()?);
     let root = table.warehouse().root();
-    let pyiceberg = format!(
-        "from pyiceberg.catalog.sql import SqlCatalog; \
+    let pyiceberg = if let Some(uri) = lake.rest_uri() {
+        format!(
+            "import os; from pyiceberg.catalog.rest import RestCatalog; \
+             t = RestCatalog('rest', uri={uri}, token=os.environ.get('AILAKE_CATALOG_TOKEN')).load_table({ident}); \
+             print(t.scan().to_arrow().num_rows, 'live rows')",
+            uri = py_string(uri),
+            ident = py_string(&table.ident().to_string()),
+        )
+    } else {
+        let db = absolute(&lake.catalog_path()?);
+        format!(
+            "from pyiceberg.catalog.sql import SqlCatalog; \
          t = SqlCatalog({name}, uri={uri}, warehouse={root}).load_table({ident}); \
          print(t.scan().to_arrow().num_rows, 'live rows')",
-        name = py_string(&lake.catalog_name),
-        uri = py_string(&format!("sqlite:///{}", db.display())),
-        root = py_string(root),
-        ident = py_string(&table.ident().to_string()),
-    );
+            name = py_string(&lake.catalog_name),
+            uri = py_string(&format!("sqlite:///{}", db.display())),
+            root = py_string(root),
+            ident = py_string(&table.ident().to_string()),
+        )
+    };
     let duckdb = format!("import duckdb; print(duckdb.sql({}))", py_string(&duckdb_count_sql(table).await?));
     Ok(vec![
         "Read the same table with pyiceberg and DuckDB (pip install 'pyiceberg[sql-sqlite]' duckdb):".into(),

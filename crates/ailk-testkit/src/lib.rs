@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod npy;
+pub mod rustberg;
 pub mod sample;
 pub mod synthetic;
 pub mod texmex;
