@@ -42,12 +42,17 @@ class Snapshot(TypedDict):
     current: bool
 
 def connect(
-    warehouse: str = "warehouse",
+    warehouse: Optional[str] = None,
     catalog: Optional[str] = None,
     name: str = "default",
     storage_options: Optional[Mapping[str, str]] = None,
+    token: Optional[str] = None,
+    credential: Optional[str] = None,
 ) -> Catalog:
-    """Opens (creating when missing) a SQLite catalog and a warehouse.
+    """Opens (creating when missing) a SQLite catalog and a warehouse (default
+    ``warehouse``), or connects to an Iceberg REST catalog (``catalog="https://…"``,
+    authenticated by ``token`` or OAuth2 ``credential="client_id:secret"``; ``warehouse``
+    defaults to the location the server names).
 
     ``warehouse``: a directory, or ``s3://bucket/prefix`` (then ``catalog`` is required and
     ``storage_options`` holds the object store settings: ``endpoint``, ``region``,

@@ -38,23 +38,38 @@ fn catalog_path(py: Python<'_>, catalog: &str) -> PyResult<PathBuf> {
 /// `catalog.db` inside a local warehouse, required for an S3 one); `name` is the catalog's
 /// name inside it (pyiceberg's `SqlCatalog(name, ...)`); `storage_options` are object store
 /// settings for S3 (`endpoint`, `region`, `access_key_id`, `allow_http`, ...).
+///
+/// `catalog="http(s)://…"` is an Iceberg REST catalog: `token` (bearer) or `credential`
+/// (`client_id:secret`, OAuth2) authenticate; `warehouse` defaults to the location the server
+/// names.
 #[pyfunction]
-#[pyo3(signature = (warehouse = "warehouse", catalog = None, name = "default", storage_options = None))]
+#[pyo3(signature = (warehouse = None, catalog = None, name = "default", storage_options = None, token = None, credential = None))]
 pub fn connect(
     py: Python<'_>,
-    warehouse: &str,
+    warehouse: Option<&str>,
     catalog: Option<&str>,
     name: &str,
     storage_options: Option<&Bound<'_, PyDict>>,
+    token: Option<String>,
+    credential: Option<String>,
 ) -> PyResult<PyCatalog> {
-    let options: Vec<(String, String)> = match storage_options {
-        None => Vec::new(),
-        Some(d) => d
-            .iter()
-            .map(|(k, v)| Ok((k.extract()?, v.str()?.to_string())))
-            .collect::<PyResult<_>>()
-            .map_err(|_: PyErr| invalid(py, "storage_options: expected a dict of strings"))?,
-    };
+    if let Some(uri) = catalog.filter(|c| c.starts_with("http://") || c.starts_with("https://")) {
+        let options = ailake::catalog::ConnectOptions {
+            warehouse: warehouse.map(str::to_string),
+            token: token.map(ailake::catalog::Secret::new),
+            credential: credential.map(ailake::catalog::Secret::new),
+            s3_options: string_pairs(py, storage_options)?,
+            ..Default::default()
+        };
+        let catalog = block_on(py, Catalog::connect(uri, options)).py(py)?;
+        let warehouse = catalog.warehouse().root().to_string();
+        return Ok(PyCatalog { catalog, warehouse, database: PathBuf::from(uri) });
+    }
+    if token.is_some() || credential.is_some() {
+        return Err(invalid(py, "token and credential apply to REST catalogs (catalog='https://…') only"));
+    }
+    let warehouse = warehouse.unwrap_or("warehouse");
+    let options = string_pairs(py, storage_options)?;
     let local = match warehouse.strip_prefix("file://") {
         Some(rest) => Some(PathBuf::from(rest)),
         None if warehouse.contains("://") => None,
@@ -85,6 +100,18 @@ pub fn connect(
         None => object_store_catalog(py, warehouse, &database, name, &options)?,
     };
     Ok(PyCatalog { catalog, warehouse: warehouse.to_string(), database })
+}
+
+/// `storage_options` as string pairs.
+fn string_pairs(py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, String)>> {
+    match options {
+        None => Ok(Vec::new()),
+        Some(d) => d
+            .iter()
+            .map(|(k, v)| Ok((k.extract()?, v.str()?.to_string())))
+            .collect::<PyResult<_>>()
+            .map_err(|_: PyErr| invalid(py, "storage_options: expected a dict of strings")),
+    }
 }
 
 #[cfg(feature = "s3")]
@@ -188,7 +215,8 @@ impl PyCatalog {
         &self.warehouse
     }
 
-    /// The SQLite catalog file (pyiceberg opens it as `sqlite:///<path>`).
+    /// The SQLite catalog file (pyiceberg opens it as `sqlite:///<path>`), or the REST
+    /// catalog's URL.
     #[getter]
     fn catalog_path(&self) -> String {
         self.database.display().to_string()
