@@ -77,10 +77,10 @@ impl LakeArgs {
     /// mistyped `--warehouse` must not silently start an empty lake).
     pub async fn open(&self, create: bool) -> anyhow::Result<Catalog> {
         if let Some(uri) = self.rest_uri() {
-            let options = ailake::catalog::ConnectOptions {
+            let options = ailake::ConnectOptions {
                 warehouse: self.warehouse.clone(),
-                token: self.catalog_token.clone().map(ailake::catalog::Secret::new),
-                credential: self.catalog_credential.clone().map(ailake::catalog::Secret::new),
+                token: self.catalog_token.clone().map(ailake::Secret::new),
+                credential: self.catalog_credential.clone().map(ailake::Secret::new),
                 ..Default::default()
             };
             return Ok(Catalog::connect(uri, options).await?);

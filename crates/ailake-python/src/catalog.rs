@@ -54,10 +54,10 @@ pub fn connect(
     credential: Option<String>,
 ) -> PyResult<PyCatalog> {
     if let Some(uri) = catalog.filter(|c| c.starts_with("http://") || c.starts_with("https://")) {
-        let options = ailake::catalog::ConnectOptions {
+        let options = ailake::ConnectOptions {
             warehouse: warehouse.map(str::to_string),
-            token: token.map(ailake::catalog::Secret::new),
-            credential: credential.map(ailake::catalog::Secret::new),
+            token: token.map(ailake::Secret::new),
+            credential: credential.map(ailake::Secret::new),
             s3_options: string_pairs(py, storage_options)?,
             ..Default::default()
         };

@@ -37,9 +37,10 @@ pub use ailk_writer as writer;
 
 // The table, its catalog and its metadata.
 pub use ailk_catalog::{
-    BlockEntry, BlockLayout, Catalog, CatalogProvider, CommitOptions, CommitOutcome, ConnectOptions, IndexKind,
-    IndexStatus, LiveFile, MemoryCatalog, MetadataCommit, OrphanOptions, RestCatalog, RestOptions, Secret,
-    ShardSummary, SnapshotUpdate, SqlCatalog, Table, TableIdent, VectorSpec, Warehouse, BATCH_IDS_PROPERTY,
+    BlockEntry, BlockLayout, Catalog, CatalogProvider, CommitOptions, CommitOutcome, ConnectOptions,
+    IndexKind, IndexStatus, LiveFile, MemoryCatalog, MetadataCommit, OrphanOptions, RestCatalog, RestOptions,
+    Secret, ShardSummary, SnapshotUpdate, SqlCatalog, Table, TableIdent, VectorSpec, Warehouse,
+    BATCH_IDS_PROPERTY,
 };
 // Searching.
 pub use ailk_search::{
@@ -78,8 +79,9 @@ pub mod testing {
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        AilakeError, AilakeResult, Catalog, CatalogProvider, CompactOptions, ConnectOptions, DeleteOutcome, ErrorKind,
-        Filter, IndexChoice, Metric, MultiVectorBatch, ReadOptions, SearchParams, SearchSession, SqlCatalog,
-        Secret, Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse, WriteOptions, WritePolicy,
+        AilakeError, AilakeResult, Catalog, CatalogProvider, CompactOptions, ConnectOptions, DeleteOutcome,
+        ErrorKind, Filter, IndexChoice, Metric, MultiVectorBatch, ReadOptions, SearchParams, SearchSession,
+        Secret, SqlCatalog, Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse,
+        WriteOptions, WritePolicy,
     };
 }

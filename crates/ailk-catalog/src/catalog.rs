@@ -8,7 +8,8 @@ use arrow_schema::Schema as ArrowSchema;
 
 use crate::error::{CatalogError, Result};
 use crate::layout::{encode_specs, table_schema, VectorSpec, VECTOR_COLUMNS_PROPERTY};
-use crate::provider::{CatalogProvider, MemoryCatalog, TableIdent};
+use crate::memory::MemoryCatalog;
+use crate::provider::{CatalogProvider, TableIdent};
 use crate::sql::SqlCatalog;
 use crate::storage::Warehouse;
 use crate::table::Table;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::catalog::Catalog;
 use crate::error::{CatalogError, Result};
-use crate::provider::{CatalogProvider, MemoryCatalog};
+use crate::memory::MemoryCatalog;
+use crate::provider::CatalogProvider;
 use crate::rest::{RestCatalog, RestOptions, Secret};
 use crate::sql::SqlCatalog;
 use crate::storage::Warehouse;

@@ -34,6 +34,7 @@ pub mod layout;
 pub mod leases;
 pub mod maintenance;
 pub mod manifests;
+pub mod memory;
 pub mod pointer;
 pub mod provider;
 pub mod rest;
@@ -58,7 +59,8 @@ pub use layout::{
 };
 pub use leases::{release_lease, WriteLease, LEASE_TTL};
 pub use manifests::LiveFile;
-pub use provider::{CatalogProvider, MemoryCatalog, MetadataCommit, TableIdent};
+pub use memory::MemoryCatalog;
+pub use provider::{CatalogProvider, MetadataCommit, TableIdent};
 pub use rest::{RestCatalog, RestOptions, Secret};
 pub use sql::SqlCatalog;
 pub use storage::Warehouse;
