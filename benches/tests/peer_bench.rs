@@ -173,6 +173,35 @@ fn every_subcommand_writes_what_the_xtask_reads() {
     assert!(after["shards_per_query"].as_f64().unwrap() < 30.0, "{scale}");
     assert!(scale["compaction"]["rows_per_s"].as_f64().unwrap() > 0.0);
 
+    // Needs the rustberg server (.ci/install-rustberg).
+    let out = o("rest.json");
+    let rest = peer_bench(&[
+        "rest",
+        "--data",
+        d,
+        "--metric",
+        "l2",
+        "--rows",
+        "1000",
+        "--files",
+        "2",
+        "--commits",
+        "3",
+        "--queries",
+        "10",
+        "--rounds",
+        "1",
+        "--out",
+        &out,
+    ]);
+    let points = rest["points"].as_array().unwrap();
+    let catalogs: Vec<&str> = points.iter().map(|p| p["catalog"].as_str().unwrap()).collect();
+    assert_eq!(catalogs, ["sqlite", "rest"], "{rest}");
+    for p in points {
+        assert!(p["commit_p50_ms"].as_f64().unwrap() > 0.0 && p["qps"].as_f64().unwrap() > 0.0, "{p}");
+        assert!(p["recall"].as_f64().unwrap() >= 0.8, "{p}");
+    }
+
     let out = o("sql.json");
     let sql = peer_bench(&[
         "sql",

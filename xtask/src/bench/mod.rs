@@ -17,6 +17,7 @@ mod filtered;
 mod objstore;
 mod python;
 mod report;
+mod rest;
 mod scale;
 mod sql;
 mod steps;
@@ -112,9 +113,10 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
                 "objstore" => run.objstore(ds)?,
                 "engine" => run.engine(ds)?,
                 "sql" => run.sql(ds)?,
+                "rest" => run.rest(ds)?,
                 other => {
                     bail!(
-                        "--only knows the sections filtered, scale, python, objstore, engine and sql, not {other}"
+                        "--only knows the sections filtered, scale, python, objstore, engine, sql and rest, not {other}"
                     )
                 }
             };
@@ -127,6 +129,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
             "objstore" => "The read path on object storage",
             "engine" => "The search engine's levers",
             "sql" => "SQL: DataFusion and Ballista",
+            "rest" => "Catalogs: Iceberg REST vs SQLite",
             _ => "Filtered search and deletes",
         };
         let page = format!(

@@ -54,6 +54,7 @@ mod files;
 mod filtered;
 mod index;
 mod objstore;
+mod rest;
 mod scale;
 mod session;
 mod sql;
@@ -92,6 +93,7 @@ fn main() -> Result<()> {
         Some("session") => session::session(&args),
         Some("files") => files::files(&args),
         Some("sql") => sql::sql(&args),
+        Some("rest") => rest::rest(&args),
         Some("objstore") => objstore::objstore(&args),
         #[cfg(feature = "s3")]
         Some("objstore-s3") => objstore::objstore_s3(&args),
@@ -99,7 +101,7 @@ fn main() -> Result<()> {
         Some("cuda") => cuda::cuda(&args),
         Some("gt") => gt(&args),
         _ => {
-            bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|session|files|sql|objstore> …")
+            bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|session|files|sql|rest|objstore> …")
         }
     }
 }
