@@ -116,12 +116,37 @@ async fn a_table_lives_its_whole_life_through_a_rest_catalog() {
     assert_eq!(AilakeError::from(gone).kind(), ErrorKind::NotFound);
 }
 
+/// pyiceberg appending rows `ids` through the REST server, in a child process.
+fn pyiceberg_appender(
+    server: &Rustberg,
+    dir: &Path,
+    name: &str,
+    ids: std::ops::Range<usize>,
+) -> std::process::Child {
+    let values = vectors(ids.clone(), DIM);
+    let rows: Vec<serde_json::Value> = ids
+        .zip(values.chunks_exact(DIM as usize))
+        .map(|(i, v)| serde_json::json!({"id": i, "text": format!("doc {i}"), "embedding": v}))
+        .collect();
+    let file = dir.join(format!("{name}-rows.json"));
+    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/rest_table.py");
+    std::process::Command::new(python())
+        .arg(script)
+        .args([&server.url, &server.key, &format!("docs.{name}"), "append"])
+        .arg(&file)
+        .spawn()
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_writers_through_one_server_land_every_batch_once() {
+async fn two_writers_and_pyiceberg_through_one_server_land_every_batch_once() {
     let dir = tempfile::tempdir().unwrap();
     let server = Rustberg::start(dir.path());
     let catalog = connect(&server.url, &server.key).await;
     let table = catalog.create_table(&ident("race"), &attributes(), &[spec()]).await.unwrap();
+    // pyiceberg commits 5 appends of 10 rows through the same server meanwhile.
+    let mut theirs = pyiceberg_appender(&server, dir.path(), "race", 1000..1050);
     let writers = (0..2).map(|w| {
         let table = table.clone();
         tokio::spawn(async move {
@@ -137,7 +162,11 @@ async fn two_writers_through_one_server_land_every_batch_once() {
     for w in writers.collect::<Vec<_>>() {
         w.await.unwrap();
     }
-    assert_eq!(live_ids(&table).await, (0..400).map(|i| i as i64).collect::<Vec<_>>());
+    assert!(theirs.wait().unwrap().success(), "pyiceberg's appends");
+    let expected: Vec<i64> = (0..400).chain(1000..1050).collect();
+    assert_eq!(live_ids(&table).await, expected);
+    let snapshots = table.refresh().await.unwrap().metadata().snapshots().count();
+    assert_eq!(snapshots, 8 + 5, "one snapshot per batch, none twice");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,6 +181,7 @@ async fn a_commit_that_fails_anywhere_lands_exactly_once() {
     let table = catalog.create_table(&ident("faults"), &attributes(), &[spec()]).await.unwrap();
     let commit_path = "/namespaces/docs/tables/faults";
     let faults = [
+        Action::Fail(502),
         Action::Fail(500),
         Action::ForwardThenFail(500),
         Action::Fail(409),
@@ -160,10 +190,12 @@ async fn a_commit_that_fails_anywhere_lands_exactly_once() {
         Action::Fail(429),
     ];
     for (round, fault) in faults.into_iter().enumerate() {
-        // Only the first commit of the round fails; the retry goes through.
+        // Only the first request of the round fails (round 0: the commit's read of the
+        // table; then the commit itself); the retry goes through.
         let mut fired = false;
+        let method_hit = if round == 0 { "GET" } else { "POST" };
         proxy.set_rule(move |method, path, _| {
-            if method == "POST" && path.ends_with(commit_path) && !fired {
+            if method == method_hit && path.ends_with(commit_path) && !fired {
                 fired = true;
                 return fault;
             }

@@ -2,23 +2,34 @@
 
 Usage: URI TOKEN TABLE COMMAND [ARG]
   read               print {"ids": [...], "snapshots": k} as JSON
-  append ROWS.json   append rows [{"id", "text", "embedding"}] (vectors as lists)
+  append ROWS.json   append rows [{"id", "text", "embedding"}] (vectors as lists), in
+                     chunks of 10, each retried on a lost commit race as a pyiceberg user would
 """
 import json
 import sys
 
 import pyarrow as pa
 from pyiceberg.catalog.rest import RestCatalog
+from pyiceberg.exceptions import CommitFailedException
 
 uri, token, name, command = sys.argv[1:5]
 arg = sys.argv[5] if len(sys.argv) > 5 else None
-table = RestCatalog("rest", uri=uri, token=token).load_table(name)
+catalog = RestCatalog("rest", uri=uri, token=token)
+table = catalog.load_table(name)
 if command == "read":
     rows = table.scan().to_arrow()
     print(json.dumps({"ids": sorted(rows.column("id").to_pylist()), "snapshots": len(table.snapshots())}))
 elif command == "append":
     with open(arg) as f:
         rows = json.load(f)
-    table.append(pa.Table.from_pylist(rows, schema=table.schema().as_arrow()))
+    for start in range(0, len(rows), 10):
+        for attempt in range(50):
+            try:
+                table.append(pa.Table.from_pylist(rows[start:start + 10], schema=table.schema().as_arrow()))
+                break
+            except CommitFailedException:
+                table = catalog.load_table(name)
+        else:
+            sys.exit("50 lost commit races in a row")
 else:
     sys.exit(f"unknown command {command}")

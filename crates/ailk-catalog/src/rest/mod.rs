@@ -86,6 +86,12 @@ impl RestCatalog {
             return Err(bad("expected an http:// or https:// URL".into()));
         }
         base.set_query(None);
+        if base.scheme() == "https" && !cfg!(feature = "tls") {
+            return Err(CatalogError::Unsupported(format!(
+                "REST catalog {}: https needs a build with the tls feature (the CLI and the Python package have it)",
+                options.uri
+            )));
+        }
         let credential = match (&options.token, &options.credential) {
             (Some(_), Some(_)) => return Err(bad("give a token or client credentials, not both".into())),
             (Some(t), None) => Credential::Token(t.clone()),
