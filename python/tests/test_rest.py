@@ -18,7 +18,7 @@ from conftest import SCHEMA
 
 def rustberg_bin():
     path = os.environ.get("AILAKE_RUSTBERG") or str(
-        pathlib.Path.home() / ".cache/ailake-tools/rustberg-0.3.0/bin/rustberg")
+        pathlib.Path.home() / ".cache/ailake-tools/rustberg-0.3.0-s3/bin/rustberg")
     assert os.path.exists(path), f"rustberg is not installed at {path}: run .ci/install-rustberg"
     return path
 

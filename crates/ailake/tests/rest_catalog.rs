@@ -190,8 +190,8 @@ async fn a_commit_that_fails_anywhere_lands_exactly_once() {
         Action::Fail(429),
     ];
     for (round, fault) in faults.into_iter().enumerate() {
-        // Only the first request of the round fails (round 0: a read of the table during the
-        // table; then the commit itself); the retry goes through.
+        // Only the first request of the round fails (round 0: a read of the table while
+        // appending; then the commit itself); the retry goes through.
         let mut fired = false;
         let method_hit = if round == 0 { "GET" } else { "POST" };
         proxy.set_rule(move |method, path, _| {

@@ -4,7 +4,8 @@
 //! `s3://lake/wh`: every write path (sync HNSW; deferred HNSW; deferred IVF-PQ whose shared
 //! codebook is stored with a conditional create-only put), two writers committing
 //! concurrently, search, time travel, deletes, compaction, `remove_orphans` — and pyiceberg
-//! reading the table from S3 through pyarrow with the endpoint override.
+//! reading the table from S3 through pyarrow with the endpoint override; and a table behind a
+//! REST catalog (rustberg, its warehouse on the same moto server).
 #![cfg(feature = "s3")]
 
 mod support;
@@ -161,4 +162,70 @@ async fn every_table_operation_works_on_a_live_s3_server() {
 
     // pyiceberg reads the same rows from S3.
     assert_eq!(pyiceberg_s3_ids(&moto, dir.path(), "wh"), live);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rest_catalog_table_lives_on_s3() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = moto.endpoint.as_str();
+    let properties = [
+        ("s3.endpoint", endpoint),
+        ("s3.access-key-id", "test"),
+        ("s3.secret-access-key", "test"),
+        ("s3.region", "us-east-1"),
+        ("s3.path-style-access", "true"),
+    ];
+    let server =
+        ailk_testkit::rustberg::Rustberg::start_with(dir.path(), Some("s3://lake/rest"), &properties);
+    let s3_options = [
+        ("aws_endpoint", endpoint),
+        ("aws_allow_http", "true"),
+        ("aws_region", "us-east-1"),
+        ("aws_access_key_id", "test"),
+        ("aws_secret_access_key", "test"),
+    ];
+    let options = ConnectOptions {
+        token: Some(Secret::new(&server.key)),
+        s3_options: s3_options.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..Default::default()
+    };
+    let catalog = Catalog::connect(&server.url, options).await.unwrap();
+    assert_eq!(catalog.warehouse().root(), "s3://lake/rest", "the server's warehouse");
+    let specs = [VectorSpec::new("embedding", DIM, Metric::L2)];
+    let table = catalog.create_table(&ident("t"), &attributes(), &specs).await.unwrap();
+    assert!(
+        table.metadata_location().starts_with("s3://lake/rest/docs/t/metadata/"),
+        "{}",
+        table.metadata_location()
+    );
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    writer.write(&batch(0..300), &WriteOptions::default()).await.unwrap();
+    writer.write(&batch(300..600), &WriteOptions::default().deferred()).await.unwrap();
+    writer.commit().await.unwrap();
+    writer.wait_indexed().await.unwrap();
+    table.delete(&Filter::cmp("id", Op::Lt, 100i64)).await.unwrap();
+    table.compact(&CompactOptions { target_rows: 250, ..Default::default() }).await.unwrap();
+    let table = table.refresh().await.unwrap();
+    assert_eq!(live_ids(&table).await, (100..600).collect::<Vec<_>>());
+    let session = table.search().await.unwrap();
+    let hits = session.search(&vectors(450..451, DIM), 1, &SearchParams::default()).await.unwrap();
+    assert_eq!(ids(&hits), vec![450]);
+
+    // pyiceberg's RestCatalog reads the same rows from S3.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/rest_table.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args([&server.url, &server.key, "docs.t", "read"])
+        .env("AILAKE_TEST_S3_ENDPOINT", endpoint)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pyiceberg via REST on S3 failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let read: Vec<i64> = json["ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    assert_eq!(read, (100..600).collect::<Vec<_>>());
 }

@@ -14,7 +14,7 @@ pub fn rustberg_bin() -> PathBuf {
         return PathBuf::from(path);
     }
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-    let path = home.join(".cache/ailake-tools/rustberg-0.3.0/bin/rustberg");
+    let path = home.join(".cache/ailake-tools/rustberg-0.3.0-s3/bin/rustberg");
     assert!(
         path.exists(),
         "rustberg 0.3 is not installed at {}: run .ci/install-rustberg (.ci/run does) or set AILAKE_RUSTBERG",
@@ -29,7 +29,7 @@ pub struct Rustberg {
     pub url: String,
     /// The admin API key it minted (sent as a bearer token).
     pub key: String,
-    /// The warehouse directory its tables live in.
+    /// The warehouse directory its tables live in (unused with another warehouse URI).
     pub warehouse: PathBuf,
     child: Child,
 }
@@ -43,9 +43,19 @@ kill $server 2>/dev/null"#;
 impl Rustberg {
     /// Starts a server whose catalog and warehouse live under `dir`.
     pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, None, &[])
+    }
+
+    /// Starts a server whose catalog lives under `dir` and whose warehouse is `warehouse_uri`
+    /// (default a directory under `dir`), reaching its storage with Iceberg `properties`
+    /// (`s3.endpoint`, `s3.access-key-id`, ...).
+    pub fn start_with(dir: &Path, warehouse_uri: Option<&str>, properties: &[(&str, &str)]) -> Self {
         let warehouse = dir.join("rest-warehouse");
         std::fs::create_dir_all(&warehouse).unwrap();
         let warehouse = warehouse.canonicalize().unwrap();
+        let warehouse_uri =
+            warehouse_uri.map_or_else(|| format!("file://{}", warehouse.display()), str::to_string);
+        let properties: String = properties.iter().map(|(k, v)| format!("\"{k}\" = \"{v}\"\n")).collect();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let config = dir.join("rustberg.toml");
         // No rate limit and no lockout: the tests send bad credentials on purpose.
@@ -53,7 +63,7 @@ impl Rustberg {
             &config,
             format!(
                 "[server]\nhost = \"127.0.0.1\"\nport = {port}\n[storage]\ncatalog_url = \"file://{}\"\n\
-                 [rate_limit]\nenabled = false\n[logging]\nlevel = \"warn\"\n",
+                 [rate_limit]\nenabled = false\n[logging]\nlevel = \"warn\"\n[storage.properties]\n{properties}",
                 dir.join("catalog.redb").display()
             ),
         )
@@ -67,7 +77,7 @@ impl Rustberg {
             .args(["--dev", "--insecure-http", "--config"])
             .arg(&config)
             .arg("--warehouse")
-            .arg(format!("file://{}", warehouse.display()))
+            .arg(warehouse_uri)
             .env("NO_COLOR", "1")
             .stdout(out.try_clone().unwrap())
             .stderr(out)

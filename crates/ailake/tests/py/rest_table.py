@@ -6,6 +6,7 @@ Usage: URI TOKEN TABLE COMMAND [ARG]
                      chunks of 10, each retried on a lost commit race as a pyiceberg user would
 """
 import json
+import os
 import sys
 
 import pyarrow as pa
@@ -14,7 +15,11 @@ from pyiceberg.exceptions import CommitFailedException
 
 uri, token, name, command = sys.argv[1:5]
 arg = sys.argv[5] if len(sys.argv) > 5 else None
-catalog = RestCatalog("rest", uri=uri, token=token)
+props = {}
+if os.environ.get("AILAKE_TEST_S3_ENDPOINT"):  # the warehouse on a local S3 server (tests/s3.rs)
+    props = {"s3.endpoint": os.environ["AILAKE_TEST_S3_ENDPOINT"], "s3.access-key-id": "test",
+             "s3.secret-access-key": "test", "s3.region": "us-east-1"}
+catalog = RestCatalog("rest", uri=uri, token=token, **props)
 table = catalog.load_table(name)
 if command == "read":
     rows = table.scan().to_arrow()
