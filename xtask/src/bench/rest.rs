@@ -60,7 +60,8 @@ fn rest_table(name: &str, v: &Value) -> String {
     };
     let mut s = format!(
         "### REST catalog (rustberg 0.3 on loopback) vs SQLite on `{name}` ({} rows in {} HNSW files, {} commits of 100 rows and {} queries per round, {} interleaved rounds)\n\n\
-         Both catalogs hold the same table. A commit writes its manifests and Puffin summaries first (both \
+         rustberg is the binary the tests use (`AILAKE_RUSTBERG`; for figures install an optimized one with \
+         `AILAKE_RUSTBERG_OPT_LEVEL=3 .ci/install-rustberg`). Both catalogs hold the same table. A commit writes its manifests and Puffin summaries first (both \
          catalogs alike), then SQLite applies the updates, writes the metadata file and swaps its row, while \
          REST sends the requirements and updates and the server writes the metadata. `refresh` is one catalog \
          load plus one metadata read. Searches run on a session of the loaded table, so the catalog is not on \

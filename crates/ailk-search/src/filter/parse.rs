@@ -13,7 +13,10 @@ use crate::filter::{Filter, Literal, Op};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
+    /// A bare word: a column name, or a keyword (AND, OR, NOT, IN).
     Name(String),
+    /// A double-quoted column name: never a keyword (`"OR" = 1` names a column).
+    Quoted(String),
     Str(String),
     Num(Literal),
     Op(Op),
@@ -66,7 +69,7 @@ fn tokenize(input: &str) -> Result<Vec<(usize, Token)>, SearchError> {
                         }
                     }
                 }
-                let token = if c == '\'' { Token::Str(text) } else { Token::Name(text) };
+                let token = if c == '\'' { Token::Str(text) } else { Token::Quoted(text) };
                 out.push((at, token));
                 i = j + 1;
                 continue;
@@ -200,26 +203,9 @@ impl Parser<'_> {
                     _ => Err(error(self.input, self.at(), "expected ')'")),
                 }
             }
+            Some(Token::Quoted(column)) => self.comparison(column),
             Some(Token::Name(column)) if !["and", "or"].iter().any(|k| column.eq_ignore_ascii_case(k)) => {
-                let negated = self.keyword("not");
-                if self.keyword("in") {
-                    return self.in_list(column, negated);
-                }
-                if negated {
-                    return Err(error(self.input, self.at(), "expected IN after NOT"));
-                }
-                let op = match self.tokens.get(self.pos) {
-                    Some((_, Token::Op(op))) => *op,
-                    _ => return Err(error(self.input, self.at(), "expected a comparison (= != < <= > >=)")),
-                };
-                self.pos += 1;
-                let lit = match self.tokens.get(self.pos) {
-                    Some((_, Token::Str(s))) => Literal::Str(s.clone()),
-                    Some((_, Token::Num(n))) => n.clone(),
-                    _ => return Err(error(self.input, self.at(), "expected a 'string' or a number")),
-                };
-                self.pos += 1;
-                Ok(Filter::Cmp(column, op, lit))
+                self.comparison(column)
             }
             None => Err(error(self.input, at, "expected a comparison, found the end")),
             Some(_) => Err(error(self.input, at, "expected a column name or '('")),
@@ -228,6 +214,29 @@ impl Parser<'_> {
 }
 
 impl Parser<'_> {
+    /// What follows a column name: `[NOT] IN (...)` or a comparison with a literal.
+    fn comparison(&mut self, column: String) -> Result<Filter, SearchError> {
+        let negated = self.keyword("not");
+        if self.keyword("in") {
+            return self.in_list(column, negated);
+        }
+        if negated {
+            return Err(error(self.input, self.at(), "expected IN after NOT"));
+        }
+        let op = match self.tokens.get(self.pos) {
+            Some((_, Token::Op(op))) => *op,
+            _ => return Err(error(self.input, self.at(), "expected a comparison (= != < <= > >=)")),
+        };
+        self.pos += 1;
+        let lit = match self.tokens.get(self.pos) {
+            Some((_, Token::Str(s))) => Literal::Str(s.clone()),
+            Some((_, Token::Num(n))) => n.clone(),
+            _ => return Err(error(self.input, self.at(), "expected a 'string' or a number")),
+        };
+        self.pos += 1;
+        Ok(Filter::Cmp(column, op, lit))
+    }
+
     /// `( literal, ... )` after `column [NOT] IN`: an `OR` of `=` (an `AND` of `!=`).
     fn in_list(&mut self, column: String, negated: bool) -> Result<Filter, SearchError> {
         if !matches!(self.tokens.get(self.pos), Some((_, Token::Open))) {
@@ -398,6 +407,20 @@ mod tests {
                 (inner.clone(), inner).prop_map(|(a, b)| a.or(b)),
             ]
         })
+    }
+
+    #[test]
+    fn a_quoted_keyword_is_a_column_name() {
+        let f = Filter::parse(r#""OR" = 'x' AND "and" < 1 OR "not" IN (2)"#).unwrap();
+        let expected = Filter::Or(
+            Box::new(Filter::And(
+                Box::new(Filter::Cmp("OR".into(), Op::Eq, Literal::Str("x".into()))),
+                Box::new(Filter::Cmp("and".into(), Op::Lt, Literal::Int(1))),
+            )),
+            Box::new(Filter::Cmp("not".into(), Op::Eq, Literal::Int(2))),
+        );
+        assert_eq!(f, expected);
+        assert!(Filter::parse("OR = 'x'").is_err(), "a bare keyword is not a column");
     }
 
     proptest::proptest! {
