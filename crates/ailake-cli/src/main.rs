@@ -3,8 +3,8 @@
 //! search it, delete rows, compact it, expire old snapshots, look at its snapshots and files, and resume interrupted index builds.
 //!
 //! Every failure prints one line on stderr (`error: …`) and exits non-zero by its kind:
-//! 2 invalid input, 3 not found, 4 conflict or already exists, 5 corrupt data, 6 I/O,
-//! 1 anything else.
+//! 2 invalid input, 3 not found, 4 conflict or already exists, 5 corrupt data, 6 I/O, 7 refused
+//! credentials (a REST catalog), 1 anything else.
 
 mod create;
 mod delete;
