@@ -361,3 +361,37 @@ async fn small_manifests_are_merged_so_planning_reads_a_bounded_number() {
     let adders: std::collections::HashSet<i64> = files.iter().map(|f| f.snapshot_id).collect();
     assert_eq!(adders.len(), 130);
 }
+
+#[tokio::test]
+async fn connect_parses_every_catalog_address() {
+    use ailk_catalog::{Catalog, ConnectOptions, VectorSpec};
+    let attrs =
+        arrow_schema::Schema::new(vec![arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false)]);
+    let spec = [VectorSpec::new("v", 4, ailk_format::Metric::L2)];
+    let ident = TableIdent::new("ns", "t").unwrap();
+
+    // memory://: a throwaway catalog and warehouse.
+    let memory = Catalog::connect("memory://", ConnectOptions::default()).await.unwrap();
+    memory.create_table(&ident, &attrs, &spec).await.unwrap();
+    assert_eq!(memory.list_tables("ns").await.unwrap(), vec![ident.clone()]);
+
+    // A path and sqlite:/// name the same SQLite file; the warehouse defaults to its directory.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lake/catalog.db");
+    let by_path = Catalog::connect(db.to_str().unwrap(), ConnectOptions::default()).await.unwrap();
+    let table = by_path.create_table(&ident, &attrs, &spec).await.unwrap();
+    let lake = dir.path().join("lake").canonicalize().unwrap();
+    assert!(table.location().starts_with(&format!("file://{}/ns/t", lake.display())), "{}", table.location());
+    let by_uri =
+        Catalog::connect(&format!("sqlite://{}", db.display()), ConnectOptions::default()).await.unwrap();
+    assert_eq!(by_uri.load_table(&ident).await.unwrap().metadata_location(), table.metadata_location());
+
+    // Anything else is refused with what is accepted.
+    let err = Catalog::connect("thrift://metastore:9083", ConnectOptions::default()).await.unwrap_err();
+    assert!(
+        matches!(&err, CatalogError::InvalidInput(m) if m.contains("sqlite:///") && m.contains("http")),
+        "{err}"
+    );
+    let err = Catalog::connect("http://[::1", ConnectOptions::default()).await.unwrap_err();
+    assert!(matches!(err, CatalogError::InvalidInput(_)), "{err}");
+}
