@@ -41,17 +41,36 @@ async fn append(table: &Table, ids: std::ops::Range<usize>, batch_id: &str) -> i
     writer.commit().await.unwrap()
 }
 
-/// Runs `rest_table.py` (pyiceberg's RestCatalog) on `docs.<name>`.
-fn pyiceberg(server: &Rustberg, name: &str, command: &str, arg: Option<&Path>) -> serde_json::Value {
+/// `rest_table.py COMMAND [ARG]` (pyiceberg's RestCatalog) on `docs.<name>`, not started.
+fn pyiceberg_command(
+    server: &Rustberg,
+    name: &str,
+    command: &str,
+    arg: Option<&Path>,
+) -> std::process::Command {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/rest_table.py");
-    let out = std::process::Command::new(python())
-        .arg(script)
-        .args([&server.url, &server.key, &format!("docs.{name}"), command])
-        .args(arg)
-        .output()
-        .unwrap();
+    let mut c = std::process::Command::new(python());
+    c.arg(script).args([&server.url, &server.key, &format!("docs.{name}"), command]).args(arg);
+    c
+}
+
+/// Runs `rest_table.py` on `docs.<name>`; its JSON answer.
+fn pyiceberg(server: &Rustberg, name: &str, command: &str, arg: Option<&Path>) -> serde_json::Value {
+    let out = pyiceberg_command(server, name, command, arg).output().unwrap();
     assert!(out.status.success(), "pyiceberg failed:\n{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// Rows `ids` (with their vectors) as the JSON file `rest_table.py append` reads.
+fn rows_file(dir: &Path, name: &str, ids: std::ops::Range<usize>) -> std::path::PathBuf {
+    let values = vectors(ids.clone(), DIM);
+    let rows: Vec<serde_json::Value> = ids
+        .zip(values.chunks_exact(DIM as usize))
+        .map(|(i, v)| serde_json::json!({"id": i, "text": format!("doc {i}"), "embedding": v}))
+        .collect();
+    let file = dir.join(format!("{name}-rows.json"));
+    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
+    file
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,12 +111,7 @@ async fn a_table_lives_its_whole_life_through_a_rest_catalog() {
     let read_ids: Vec<i64> = read["ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
     assert_eq!(read_ids, (50..900).map(|i| i as i64).collect::<Vec<_>>());
     let values = vectors(900..910, DIM);
-    let rows: Vec<serde_json::Value> = (900..910)
-        .zip(values.chunks_exact(DIM as usize))
-        .map(|(i, v)| serde_json::json!({"id": i, "text": format!("doc {i}"), "embedding": v}))
-        .collect();
-    let file = dir.path().join("rows.json");
-    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
+    let file = rows_file(dir.path(), "life", 900..910);
     pyiceberg(&server, "life", "append", Some(&file));
     let table = table.refresh().await.unwrap();
     let session = table.search().await.unwrap();
@@ -123,20 +137,8 @@ fn pyiceberg_appender(
     name: &str,
     ids: std::ops::Range<usize>,
 ) -> std::process::Child {
-    let values = vectors(ids.clone(), DIM);
-    let rows: Vec<serde_json::Value> = ids
-        .zip(values.chunks_exact(DIM as usize))
-        .map(|(i, v)| serde_json::json!({"id": i, "text": format!("doc {i}"), "embedding": v}))
-        .collect();
-    let file = dir.join(format!("{name}-rows.json"));
-    std::fs::write(&file, serde_json::to_vec(&rows).unwrap()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/rest_table.py");
-    std::process::Command::new(python())
-        .arg(script)
-        .args([&server.url, &server.key, &format!("docs.{name}"), "append"])
-        .arg(&file)
-        .spawn()
-        .unwrap()
+    let file = rows_file(dir, name, ids);
+    pyiceberg_command(server, name, "append", Some(&file)).spawn().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
