@@ -2,6 +2,9 @@
 //! files and deletes: after every kill the table is at a committed snapshot whose rows are
 //! exactly the rows written minus the rows deleted (none lost, none twice), `remove_orphans`
 //! removes what the killed run left without touching live files, and pyiceberg agrees.
+//! Run twice: with the default memory budget (the in-memory path) and with a budget of a few
+//! KiB (the streamed path, which spills and checkpoints: a later run resumes what a killed
+//! one wrote when the table still fits its plan; vacuum keeps a checkpoint's files).
 
 mod support;
 
@@ -26,7 +29,12 @@ fn child_entry() {
     let dir = PathBuf::from(dir);
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let t = table(&dir, "t").await;
-        let progress = |p: ailake::CompactProgress| {
+        let memory_bytes = std::env::var("AILK_COMPACT_MEMORY").map_or(1 << 30, |m| m.parse().unwrap());
+        let planned = std::sync::atomic::AtomicBool::new(false);
+        let progress = move |p: ailake::CompactProgress| {
+            if p.files_planned > 0 && !planned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                println!("PLANNED {}/{}", p.files_written, p.files_planned);
+            }
             if p.files_written > 0 {
                 println!("FILE {}/{}", p.files_written, p.files_planned);
                 std::io::Write::flush(&mut std::io::stdout()).unwrap();
@@ -34,6 +42,7 @@ fn child_entry() {
         };
         let opts = CompactOptions {
             target_rows: 300,
+            memory_bytes,
             progress: Some(std::sync::Arc::new(progress)),
             ..Default::default()
         };
@@ -58,6 +67,19 @@ impl Rng {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compactions_killed_at_random_points_never_lose_or_double_a_row() {
+    let resumed = crash_rounds(None).await;
+    assert_eq!(resumed, 0, "the in-memory path keeps no checkpoint");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_compactions_killed_at_random_points_resume_and_never_lose_or_double_a_row() {
+    let resumed = crash_rounds(Some(4096)).await;
+    assert!(resumed >= 1, "some run should resume the files a killed run wrote");
+}
+
+/// The rounds; `memory` is the compaction's memory budget. Returns how many runs resumed a
+/// killed run's files.
+async fn crash_rounds(memory: Option<usize>) -> usize {
     let dir = tempfile::tempdir().unwrap();
     let t = table(dir.path(), "t").await;
     let writer = t.writer(WritePolicy::default()).unwrap();
@@ -69,7 +91,7 @@ async fn compactions_killed_at_random_points_never_lose_or_double_a_row() {
     writer.commit().await.unwrap();
     let mut gone: BTreeSet<i64> = BTreeSet::new();
     let mut rng = Rng(0x9E3779B97F4A7C15);
-    let (mut completed, mut killed) = (0, 0);
+    let (mut completed, mut killed, mut resumed) = (0, 0, 0);
     for round in 0..ROUNDS {
         // More small files, and now and then a delete, so every round has work to do.
         let writer = t.refresh().await.unwrap().writer(WritePolicy::default()).unwrap();
@@ -90,13 +112,14 @@ async fn compactions_killed_at_random_points_never_lose_or_double_a_row() {
             gone.extend(newly);
         }
 
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
             .args(["child_entry", "--exact", "--ignored", "--nocapture", "--test-threads", "1"])
-            .env("AILK_COMPACT_CRASH_DIR", dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .env("AILK_COMPACT_CRASH_DIR", dir.path());
+        if let Some(m) = memory {
+            command.env("AILK_COMPACT_MEMORY", m.to_string());
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         // Kill at a random point: before the first file, after some files, or at the commit.
         // Every fourth round runs to the end (the killed ones' leftovers get compacted).
         let files_before_kill = if round % 4 == 3 { u64::MAX } else { rng.below(4) };
@@ -105,6 +128,9 @@ async fn compactions_killed_at_random_points_never_lose_or_double_a_row() {
         while let Some(Ok(line)) = lines.next() {
             if line.contains("START") && files_before_kill == 0 {
                 break;
+            }
+            if line.starts_with("PLANNED ") && !line.starts_with("PLANNED 0/") {
+                resumed += 1;
             }
             if line.contains("FILE ") {
                 seen += 1;
@@ -134,7 +160,7 @@ async fn compactions_killed_at_random_points_never_lose_or_double_a_row() {
             .unwrap();
         assert_eq!(live_ids(&t).await, expected, "round {round}: rows after remove_orphans");
     }
-    eprintln!("{killed} compactions killed, {completed} completed");
+    eprintln!("{killed} compactions killed, {completed} completed, {resumed} resumed");
     assert!(
         killed >= 6 && completed >= 5,
         "kills should land mid-way and some runs finish ({killed} killed)"
@@ -142,7 +168,9 @@ async fn compactions_killed_at_random_points_never_lose_or_double_a_row() {
     let expected: Vec<i64> = (0..next as i64).filter(|i| !gone.contains(i)).collect();
     assert_eq!(pyiceberg_ids(dir.path(), "t"), expected);
     // A last compaction, not killed, lands on whatever the killed ones left.
-    t.compact(&CompactOptions { target_rows: 300, ..Default::default() }).await.unwrap();
+    let memory_bytes = memory.unwrap_or(1 << 30);
+    t.compact(&CompactOptions { target_rows: 300, memory_bytes, ..Default::default() }).await.unwrap();
     assert_eq!(live_ids(&t).await, expected);
     assert_eq!(pyiceberg_ids(dir.path(), "t"), expected);
+    resumed
 }

@@ -13,7 +13,8 @@
 //!   files, time travel, refresh, the
 //!   append / replace / delete snapshot producer with optimistic retries, idempotency by batch
 //!   id.
-//! - [`vacuum`]: orphan removal; [`leases`]: the write leases that keep in-flight files from it.
+//! - [`vacuum`]: orphan removal; [`leases`]: the write leases that keep in-flight files from it;
+//!   [`checkpoints`]: resumable compactions' progress, whose files vacuum also keeps.
 //! - [`manifests`]: a snapshot's live data and delete files.
 //! - [`deletes`]: Iceberg v2 position delete files and the deleted rows of a snapshot.
 //! - [`layout`]: attribute + vector columns of a table, its property and file schema.
@@ -24,6 +25,7 @@
 
 pub mod block_layout;
 pub mod catalog;
+pub mod checkpoints;
 pub mod commit;
 mod connect;
 mod cursor;
@@ -48,6 +50,7 @@ pub mod vacuum;
 
 pub use block_layout::{BlockEntry, BlockLayout};
 pub use catalog::Catalog;
+pub use checkpoints::CHECKPOINT_TTL;
 pub use commit::{CommitOptions, CommitOutcome, SnapshotUpdate};
 pub use connect::ConnectOptions;
 pub use datafile::{data_file_from_metadata, data_file_from_store};

@@ -18,7 +18,11 @@
 //!   lease; `min_age` protects them, as Iceberg's own orphan removal does (its default and the
 //!   CLI's: 3 days).
 //!
-//! Vacuum lists the directories first, then reads the leases, then the metadata: a file in the
+//! - **Compaction checkpoints.** Files a resumable compaction wrote and recorded in its
+//!   checkpoint are kept while the checkpoint is younger than [`crate::CHECKPOINT_TTL`] (see
+//!   `checkpoints.rs`); older checkpoints are deleted.
+//!
+//! Vacuum lists the directories first, then reads the leases and checkpoints, then the metadata: a file in the
 //! listing was written after its writer's lease was put, and a commit that released its lease
 //! before vacuum read the leases landed before vacuum read the metadata, so no interleaving
 //! lets a live writer's file through. A commit also checks that the files it adds still exist
@@ -32,6 +36,7 @@ use futures::TryStreamExt;
 use iceberg::spec::ManifestStatus;
 use object_store::{ObjectMeta, ObjectStoreExt};
 
+use crate::checkpoints::checkpoint_protection;
 use crate::error::{CatalogError, Result};
 use crate::layout::TABLE_FILE_PREFIX;
 use crate::leases::{lease_since, now_ms, LEASES_DIR, LEASE_TTL};
@@ -96,6 +101,7 @@ impl Table {
             }
         }
         let protect_from = protect_from.saturating_sub(CLOCK_SKEW.as_millis() as i64);
+        let (checkpointed, expired_checkpoints) = checkpoint_protection(wh, &location, now).await?;
         // 3. What the newest metadata references, read last.
         let referenced = self.referenced_files().await?;
         let cutoff = now.saturating_sub(options.min_age.as_millis() as i64);
@@ -104,7 +110,12 @@ impl Table {
             let uri = wh.uri(obj.location.as_ref());
             let modified = obj.last_modified.timestamp_millis();
             let table_file = obj.location.filename().is_some_and(|n| n.starts_with(TABLE_FILE_PREFIX));
-            if table_file || referenced.contains(&uri) || modified > cutoff || modified >= protect_from {
+            if table_file
+                || referenced.contains(&uri)
+                || checkpointed.contains(&uri)
+                || modified > cutoff
+                || modified >= protect_from
+            {
                 continue;
             }
             wh.store().delete(&obj.location).await?;
@@ -112,6 +123,9 @@ impl Table {
         }
         for lease in expired {
             wh.store().delete(&lease.location).await.ok();
+        }
+        for object in expired_checkpoints {
+            wh.store().delete(&object).await.ok();
         }
         let leased = protect_from < i64::MAX - CLOCK_SKEW.as_millis() as i64;
         tracing::info!(table = %self.ident(), removed = removed.len(), leased, "removed orphan files");

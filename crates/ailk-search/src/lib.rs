@@ -26,6 +26,6 @@ pub use filter::prune::may_match as file_may_match;
 pub use filter::rows::{check_filter, rows_matching};
 pub use filter::{Filter, Literal, Op};
 pub use params::{CounterSnapshot, FilterStrategy, SearchParams};
-pub use partitions::{load_partitions, partitions_property, read_table_rows};
+pub use partitions::{load_partitions, partitions_property, read_table_columns, read_table_rows};
 pub use scan::{scan_file, FileScan};
 pub use session::{SearchSession, ShardCandidate, DISTANCE_COLUMN};

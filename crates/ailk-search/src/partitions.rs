@@ -54,3 +54,22 @@ pub async fn read_table_rows(table: &Table, uri: &str) -> Result<Vec<RecordBatch
     let reader = ShardReader::open(store.clone(), path.clone(), ReadOptions::default()).await?;
     read_conformed(store, &path, &reader, schema.fields(), None).await
 }
+
+/// The columns `names` (table names) of every row of data file `uri`, conformed as
+/// [`read_table_rows`] does; a name the table lacks is `InvalidQuery`.
+pub async fn read_table_columns(table: &Table, uri: &str, names: &[&str]) -> Result<Vec<RecordBatch>> {
+    let schema = table.file_schema()?;
+    let fields = names
+        .iter()
+        .map(|n| {
+            schema
+                .field_with_name(n)
+                .map(|f| Arc::new(f.clone()))
+                .map_err(|_| SearchError::InvalidQuery(format!("{n} is not a column of {}", table.ident())))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let store = table.warehouse().store().clone();
+    let path = table.warehouse().path_of(uri)?;
+    let reader = ShardReader::open(store.clone(), path.clone(), ReadOptions::default()).await?;
+    read_conformed(store, &path, &reader, &fields, None).await
+}

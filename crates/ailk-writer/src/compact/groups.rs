@@ -6,7 +6,7 @@ use ailk_catalog::Table;
 use ailk_format::object_store::{ObjectStoreExt, PutMode, PutPayload};
 use ailk_index::{kernels, Partitions};
 use ailk_search::partitions_property;
-use arrow_array::UInt32Array;
+use arrow_array::{RecordBatch, UInt32Array};
 
 use super::{CompactOptions, CompactProgress, Rows};
 use crate::error::{Result, WriterError};
@@ -23,12 +23,12 @@ pub(super) async fn train_partitions(
     table: &Table,
     writer: &TableWriter,
     primary: &[f32],
-    opts: &CompactOptions,
+    count: usize,
 ) -> Result<(Table, Option<(String, String)>)> {
     let spec = writer.inner.specs[0].clone();
     let dim = spec.dim as usize;
     let rows = primary.len() / dim;
-    let count = opts.partitions.unwrap_or_else(|| Partitions::count_for(rows)).min(rows).max(1);
+    let count = count.min(rows).max(1);
     let sample = primary.to_vec();
     let p = tokio::task::spawn_blocking(move || Partitions::train(&sample, dim, spec.metric, count, 1))
         .await
@@ -54,36 +54,122 @@ pub(super) async fn train_partitions(
     }
 }
 
-/// Output groups: row indices of `rows.batch`, whole partitions per group where they fit.
+/// Which output file each row goes to: partitions in chain order, whole partitions per group
+/// where they fit, a partition larger than `target` split into pieces of `target` rows (its
+/// rows in the order they are routed). Both compaction paths route rows through it, so the
+/// in-memory and the streamed path write the same files.
+pub(super) struct GroupPlan {
+    /// Per partition: the group of each of its pieces.
+    pieces: Vec<Vec<u32>>,
+    /// Per partition: its position in the chain (rows of a group are ordered by it).
+    rank: Vec<u32>,
+    target: u64,
+    /// Rows of each group.
+    pub group_rows: Vec<u64>,
+}
+
+impl GroupPlan {
+    /// The plan for partitions holding `counts` rows each (one partition: row order chunks).
+    pub fn new(counts: &[u64], partitions: Option<&Partitions>, target: usize) -> Self {
+        let order: Vec<usize> = match partitions {
+            Some(p) => chain(p),
+            None => (0..counts.len()).collect(),
+        };
+        let target = target.max(1) as u64;
+        let limit = target + target / 4;
+        let mut plan = Self {
+            pieces: vec![Vec::new(); counts.len()],
+            rank: vec![0; counts.len()],
+            target,
+            group_rows: Vec::new(),
+        };
+        let mut current = 0u64;
+        for (rank, part) in order.into_iter().enumerate() {
+            plan.rank[part] = rank as u32;
+            let m = counts[part];
+            if m == 0 {
+                continue;
+            }
+            if current > 0 && current + m > limit {
+                current = 0;
+            }
+            let mut left = m;
+            while left > 0 {
+                let piece = left.min(target);
+                if current > 0 && current + piece > limit {
+                    current = 0;
+                }
+                if current == 0 {
+                    plan.group_rows.push(0);
+                }
+                let group = plan.group_rows.len() - 1;
+                plan.group_rows[group] += piece;
+                plan.pieces[part].push(group as u32);
+                current += piece;
+                left -= piece;
+            }
+        }
+        plan
+    }
+
+    /// Number of groups (output files).
+    pub fn len(&self) -> usize {
+        self.group_rows.len()
+    }
+
+    /// A router that sends rows, in stream order, to their group.
+    pub fn router(&self) -> Router<'_> {
+        Router { plan: self, seen: vec![0; self.pieces.len()] }
+    }
+
+    /// Chain position of partition `part`: a group's rows are sorted by it (stable).
+    pub fn rank(&self, part: u32) -> u32 {
+        self.rank[part as usize]
+    }
+}
+
+/// Routes rows to groups in the order they come (see [`GroupPlan`]).
+pub(super) struct Router<'a> {
+    plan: &'a GroupPlan,
+    seen: Vec<u64>,
+}
+
+impl Router<'_> {
+    /// The group of the next row of partition `part`.
+    pub fn route(&mut self, part: u32) -> u32 {
+        let p = part as usize;
+        let k = self.seen[p];
+        self.seen[p] += 1;
+        self.plan.pieces[p][(k / self.plan.target) as usize]
+    }
+}
+
+/// Rows per partition of an assignment (`parts` partitions).
+pub(super) fn counts(assignment: &[u32], parts: usize) -> Vec<u64> {
+    let mut counts = vec![0u64; parts];
+    for &a in assignment {
+        counts[a as usize] += 1;
+    }
+    counts
+}
+
+/// Output groups of the in-memory path: row indices of `rows.batch`, each group's rows in
+/// chain order of their partitions.
 pub(super) fn plan_groups(rows: &Rows, partitions: Option<&Partitions>, target: usize) -> Vec<Vec<u32>> {
     let n = rows.batch.num_rows();
-    let Some(p) = partitions else {
-        let all: Vec<u32> = (0..n as u32).collect();
-        return all.chunks(target).map(<[u32]>::to_vec).collect();
+    let assignment = match partitions {
+        Some(p) => p.assign(&rows.primary),
+        None => vec![0; n],
     };
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); p.len()];
-    for (row, part) in p.assign(&rows.primary).into_iter().enumerate() {
-        members[part as usize].push(row as u32);
+    let plan =
+        GroupPlan::new(&counts(&assignment, partitions.map_or(1, Partitions::len)), partitions, target);
+    let mut router = plan.router();
+    let mut groups: Vec<Vec<u32>> = vec![Vec::new(); plan.len()];
+    for (row, &part) in assignment.iter().enumerate() {
+        groups[router.route(part) as usize].push(row as u32);
     }
-    let mut groups: Vec<Vec<u32>> = Vec::new();
-    let mut current: Vec<u32> = Vec::new();
-    for part in chain(p) {
-        let m = &members[part];
-        if m.is_empty() {
-            continue;
-        }
-        if !current.is_empty() && current.len() + m.len() > target + target / 4 {
-            groups.push(std::mem::take(&mut current));
-        }
-        for piece in m.chunks(target) {
-            if !current.is_empty() && current.len() + piece.len() > target + target / 4 {
-                groups.push(std::mem::take(&mut current));
-            }
-            current.extend_from_slice(piece);
-        }
-    }
-    if !current.is_empty() {
-        groups.push(current);
+    for g in &mut groups {
+        g.sort_by_key(|&row| plan.rank(assignment[row as usize]));
     }
     groups
 }
@@ -120,30 +206,61 @@ pub(super) async fn write_groups(
 ) -> Result<Vec<crate::staging::Entry>> {
     let mut entries = Vec::with_capacity(groups.len());
     let rows_planned = groups.iter().map(|g| g.len() as u64).sum();
-    let report = |files_written, rows_written| {
-        if let Some(progress) = &opts.progress {
-            progress(CompactProgress {
-                files_written,
-                files_planned: groups.len(),
-                rows_written,
-                rows_planned,
-            });
-        }
-    };
-    report(0, 0);
+    let report = Reporter { opts, files_planned: groups.len(), rows_planned };
+    report.writing(0, 0);
     let mut rows_written = 0u64;
     for (i, group) in groups.iter().enumerate() {
         let take = UInt32Array::from(group.clone());
         let batch = arrow_select::take::take_record_batch(&rows.batch, &take)?;
-        let (attributes, vectors) = split_vector_columns(&writer.inner.specs, &batch)?;
-        let prepared = prepare(&writer.inner.schema, &writer.inner.specs, &attributes, vectors)?;
-        let plan = writer.plan(&opts.index, prepared.rows);
-        let entry = writer.build_indexed(prepared, plan, None).await?;
+        let entry = write_group(writer, &batch, opts).await?;
         written.push(entry.data_file.file_path().to_string());
         rows_written += group.len() as u64;
         tracing::info!(file = %entry.data_file.file_path(), rows = group.len(), done = i + 1, of = groups.len(), "compaction wrote a file");
-        report(i + 1, rows_written);
+        report.writing(i + 1, rows_written);
         entries.push(entry);
     }
     Ok(entries)
+}
+
+/// Builds and puts one output file of `batch` (rows in the writer's schema).
+pub(super) async fn write_group(
+    writer: &TableWriter,
+    batch: &RecordBatch,
+    opts: &CompactOptions,
+) -> Result<crate::staging::Entry> {
+    let (attributes, vectors) = split_vector_columns(&writer.inner.specs, batch)?;
+    let prepared = prepare(&writer.inner.schema, &writer.inner.specs, &attributes, vectors)?;
+    let plan = writer.plan(&opts.index, prepared.rows);
+    writer.build_indexed(prepared, plan, None).await
+}
+
+/// Reports a compaction's progress to its callback.
+pub(super) struct Reporter<'a> {
+    pub opts: &'a CompactOptions,
+    pub files_planned: usize,
+    pub rows_planned: u64,
+}
+
+impl Reporter<'_> {
+    fn report(&self, files_written: usize, rows_written: u64, rows_read: u64) {
+        if let Some(progress) = &self.opts.progress {
+            progress(CompactProgress {
+                files_written,
+                files_planned: self.files_planned,
+                rows_written,
+                rows_planned: self.rows_planned,
+                rows_read,
+            });
+        }
+    }
+
+    /// While the candidates are read (before the output files are known).
+    pub fn reading(&self, rows_read: u64) {
+        self.report(0, 0, rows_read);
+    }
+
+    /// While the output files are written.
+    pub fn writing(&self, files_written: usize, rows_written: u64) {
+        self.report(files_written, rows_written, self.rows_planned);
+    }
 }

@@ -11,8 +11,11 @@
 //! (`DeletedMeanwhile`) discards its files and re-plans on the new snapshot; appends
 //! committed meanwhile are kept by the rebase.
 //!
-//! Memory: the rows of one plan (at most `max_rows`) are held decoded, plus one output file
-//! while it is built; larger tables compact over several calls.
+//! Memory: when the candidates' decoded rows fit `memory_bytes` they are read once and held
+//! (the in-memory path, below); larger ones take the streamed path (`stream.rs`): read in
+//! passes, spilled to local disk by output file, and checkpointed in the table's metadata so
+//! that a call killed at any point is resumed by the next (`checkpoint.rs`). Both paths route
+//! rows through one [`groups::GroupPlan`], so they write the same files.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,9 +31,14 @@ use crate::error::{Result, WriterError};
 use crate::options::IndexChoice;
 use crate::policy::WritePolicy;
 use crate::writer::TableWriter;
+use checkpoint::Checkpoint;
 use groups::{plan_groups, train_partitions, write_groups};
+use stream::rewrite_streamed;
 
+mod checkpoint;
 mod groups;
+mod spill;
+mod stream;
 
 /// Plans a compaction re-runs after losing to a concurrent commit before giving up.
 const MAX_PLANS: u32 = 6;
@@ -46,6 +54,9 @@ pub struct CompactProgress {
     pub rows_written: u64,
     /// Rows this plan writes.
     pub rows_planned: u64,
+    /// Rows of the files being rewritten read so far by the current reading pass (a
+    /// compaction larger than its memory budget reads them in passes before it writes).
+    pub rows_read: u64,
 }
 
 /// What to compact and how.
@@ -63,8 +74,13 @@ pub struct CompactOptions {
     pub partitions: Option<usize>,
     /// The index of the new files.
     pub index: IndexChoice,
-    /// Rows one call rewrites at most (bounds memory); the rest waits for the next call.
+    /// Rows one call rewrites at most; the rest waits for the next call (default: no limit).
     pub max_rows: usize,
+    /// Bytes of decoded rows one call holds at most: candidates larger than this are
+    /// compacted in passes, spilling to local disk (default 1 GiB).
+    pub memory_bytes: usize,
+    /// Where rows spill (default: the system's temporary directory).
+    pub spill_dir: Option<std::path::PathBuf>,
     /// Called after each file written.
     pub progress: Option<Arc<dyn Fn(CompactProgress) + Send + Sync>>,
 }
@@ -77,7 +93,9 @@ impl Default for CompactOptions {
             cluster: true,
             partitions: None,
             index: IndexChoice::Hnsw,
-            max_rows: 1_000_000,
+            max_rows: usize::MAX,
+            memory_bytes: 1 << 30,
+            spill_dir: None,
             progress: None,
         }
     }
@@ -92,6 +110,8 @@ impl std::fmt::Debug for CompactOptions {
             .field("partitions", &self.partitions)
             .field("index", &self.index)
             .field("max_rows", &self.max_rows)
+            .field("memory_bytes", &self.memory_bytes)
+            .field("spill_dir", &self.spill_dir)
             .finish()
     }
 }
@@ -124,8 +144,10 @@ impl TableWriter {
 
 /// Compacts `table`'s current snapshot: see the module docs.
 pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) -> Result<CompactOutcome> {
-    if opts.target_rows == 0 || opts.max_rows == 0 {
-        return Err(WriterError::InvalidInput("target_rows and max_rows must be at least 1".into()));
+    if opts.target_rows == 0 || opts.max_rows == 0 || opts.memory_bytes == 0 {
+        return Err(WriterError::InvalidInput(
+            "target_rows, max_rows and memory_bytes must be at least 1".into(),
+        ));
     }
     for plans in 1..=MAX_PLANS {
         let table = table.refresh().await?;
@@ -133,93 +155,196 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
         let seq = table.metadata().snapshot_by_id(snapshot).map_or(0, |s| s.sequence_number());
         let writer = TableWriter::for_table(&table, policy)?;
         let partitions = if opts.cluster { writer.partitions().await? } else { None };
-        let candidates = candidates(&table, partitions.as_deref(), opts).await?;
-        if candidates.is_empty() {
-            tracing::info!(table = %table.ident(), "nothing to compact");
-            return Ok(CompactOutcome { plans, ..Default::default() });
-        }
-        let rows = read_candidates(&table, &writer, &candidates).await?;
-        if rows.files.is_empty() {
-            return Ok(CompactOutcome { plans, ..Default::default() });
-        }
-        // Partitions are trained once, on the first compaction's rows.
-        // A failed compaction commits nothing: partitions this call named are named no more.
-        let mut trained: Option<(String, String)> = None;
-        let (table, writer, partitions) = match (opts.cluster, partitions) {
-            (true, None) => {
-                let (table, named) = train_partitions(&table, &writer, &rows.primary, opts).await?;
-                trained = named;
-                let writer = TableWriter::for_table(&table, policy)?;
-                let p = writer.partitions().await?;
-                (table, writer, p)
+        // Held from before any output file is put until the commit.
+        let lease = table.lease().await?;
+        let rewritten = match resumable(&table, partitions.as_deref(), opts).await? {
+            Some((files, ckpt)) => {
+                rewrite_streamed(table.clone(), policy, files, partitions, ckpt, opts).await.map(streamed)
             }
-            (_, p) => (table, writer, p),
-        };
-        let untrain = |table: Table| {
-            let trained = trained.clone();
-            async move {
-                if let Some((key, uri)) = trained {
-                    match table.remove_property_if(&key, &uri).await {
-                        Ok(_) => {
-                            tracing::info!(table = %table.ident(), %uri, "compaction failed: its partitions are named no more")
-                        }
-                        Err(e) => {
-                            tracing::warn!(table = %table.ident(), %uri, error = %e, "compaction failed and its partitions stay named")
-                        }
+            None => {
+                let candidates = candidates(&table, partitions.as_deref(), opts).await?;
+                if candidates.is_empty() {
+                    tracing::info!(table = %table.ident(), "nothing to compact");
+                    return Ok(CompactOutcome { plans, ..Default::default() });
+                }
+                if decoded_bytes(&candidates, &writer) > opts.memory_bytes as u64 {
+                    let ckpt = Checkpoint::start(&table).await?;
+                    rewrite_streamed(table.clone(), policy, candidates, partitions, ckpt, opts)
+                        .await
+                        .map(streamed)
+                } else {
+                    match rewrite_in_memory(&table, policy, &candidates, partitions, opts).await? {
+                        Some((t, rewrite)) => Ok((t, rewrite, None)),
+                        None => return Ok(CompactOutcome { plans, ..Default::default() }),
                     }
                 }
             }
         };
-        let groups = plan_groups(&rows, partitions.as_deref(), opts.target_rows);
-        let mut written = Vec::new();
-        let result = write_groups(&writer, &rows, &groups, opts, &mut written).await;
-        let entries = match result {
-            Ok(e) => e,
-            Err(e) => {
-                discard(&table, &written).await;
-                untrain(table.clone()).await;
-                return Err(e);
-            }
-        };
-        let mut outcome = CompactOutcome {
+        // A streamed rewrite that failed keeps its checkpoint and files for the next call.
+        let (table, rewrite, ckpt) = rewritten?;
+        let outcome = CompactOutcome {
             snapshot_id: None,
-            files_removed: rows.files.len(),
-            files_added: entries.len(),
-            rows: rows.batch.num_rows() as u64,
-            deleted_rows_purged: rows.purged,
-            partitions_version: partitions.as_ref().map(|p| p.version),
+            files_removed: rewrite.files.len(),
+            files_added: rewrite.entries.len(),
+            rows: rewrite.rows,
+            deleted_rows_purged: rewrite.purged,
+            partitions_version: rewrite.partitions_version,
             plans,
         };
         let update = SnapshotUpdate {
-            added: entries.iter().map(|e| e.data_file.clone()).collect(),
-            removed: rows.files.iter().map(|f| f.path().to_string()).collect(),
-            summaries: entries.iter().map(|e| e.summary.clone()).collect(),
+            added: rewrite.entries.iter().map(|e| e.data_file.clone()).collect(),
+            removed: rewrite.files.iter().map(|f| f.path().to_string()).collect(),
+            summaries: rewrite.entries.iter().map(|e| e.summary.clone()).collect(),
             ..SnapshotUpdate::default()
         }
         .with_deletes_as_of(seq)
         .with_written_schema(table.metadata().current_schema().clone());
         let committed = table.commit(update).await;
-        for lease in entries.into_iter().filter_map(|e| e.lease) {
+        for lease in rewrite.entries.into_iter().filter_map(|e| e.lease) {
             ailk_catalog::release_lease(lease).await;
         }
         match committed {
             Ok(done) => {
-                outcome.snapshot_id = Some(done.snapshot_id());
+                if let Some(ckpt) = ckpt {
+                    ckpt.remove().await;
+                }
+                ailk_catalog::release_lease(lease).await;
                 tracing::info!(table = %table.ident(), removed = outcome.files_removed, added = outcome.files_added, rows = outcome.rows, purged = outcome.deleted_rows_purged, snapshot = done.snapshot_id(), "compacted");
-                return Ok(outcome);
+                return Ok(CompactOutcome { snapshot_id: Some(done.snapshot_id()), ..outcome });
             }
             Err(e @ (CatalogError::FileNotLive { .. } | CatalogError::DeletedMeanwhile(_))) => {
-                discard(&table, &written).await;
+                let all: Vec<String> = match &ckpt {
+                    Some(c) => c.done.values().map(|s| s.file_path.clone()).collect(),
+                    None => rewrite.written,
+                };
+                discard(&table, &all).await;
+                if let Some(ckpt) = ckpt {
+                    ckpt.remove().await;
+                }
                 tracing::info!(table = %table.ident(), error = %e, plans, "a concurrent commit touched the compacted files; re-planning");
             }
             Err(e) => {
-                discard(&table, &written).await;
-                untrain(table.clone()).await;
+                if ckpt.is_none() {
+                    discard(&table, &rewrite.written).await;
+                }
                 return Err(e.into());
             }
         }
+        ailk_catalog::release_lease(lease).await;
     }
     Err(CatalogError::CommitConflict { table: table.ident().to_string(), attempts: MAX_PLANS }.into())
+}
+
+fn streamed((table, rewrite, ckpt): (Table, Rewrite, Checkpoint)) -> (Table, Rewrite, Option<Checkpoint>) {
+    (table, rewrite, Some(ckpt))
+}
+
+/// What one plan rewrites: the candidates it replaces and the files that replace them.
+pub(crate) struct Rewrite {
+    files: Vec<LiveFile>,
+    entries: Vec<crate::staging::Entry>,
+    /// Output files this call put.
+    written: Vec<String>,
+    rows: u64,
+    purged: u64,
+    partitions_version: Option<u32>,
+}
+
+/// A checkpoint of an earlier, killed or failed streamed compaction that still fits the
+/// table, with its candidates (see `checkpoint::resume`).
+async fn resumable(
+    table: &Table,
+    partitions: Option<&Partitions>,
+    opts: &CompactOptions,
+) -> Result<Option<(Vec<LiveFile>, Checkpoint)>> {
+    let live = table.live_files().await?;
+    let deletes = table.deleted_rows().await?;
+    let by_path: HashMap<&str, &LiveFile> = live.iter().map(|f| (f.path(), f)).collect();
+    let key = stream::options_key(opts);
+    let version = partitions.map(|p| p.version);
+    let fits = |plan: &checkpoint::Plan| {
+        plan.options == key
+            && plan.partitions_version == version
+            && plan.files.iter().all(|f| {
+                by_path.get(f.path.as_str()).is_some_and(|l| {
+                    l.data_file.record_count() == f.rows && deletes.deleted(&f.path).len() as u64 == f.deleted
+                })
+            })
+    };
+    let Some(ckpt) = checkpoint::resume(table, fits).await? else { return Ok(None) };
+    let plan = ckpt.plan.as_ref().expect("a resumed checkpoint has its plan");
+    let files = plan.files.iter().map(|f| (*by_path[f.path.as_str()]).clone()).collect();
+    Ok(Some((files, ckpt)))
+}
+
+/// About how many bytes the candidates' rows take decoded: their vectors, plus three times
+/// the rest of their Parquet bytes (less the section's copy of the vectors).
+fn decoded_bytes(files: &[LiveFile], writer: &TableWriter) -> u64 {
+    let row_vectors: u64 = writer.inner.specs.iter().map(|s| s.dim as u64 * 4).sum();
+    files
+        .iter()
+        .map(|f| {
+            let vectors = f.data_file.record_count() * row_vectors;
+            vectors + 3 * f.data_file.file_size_in_bytes().saturating_sub(2 * vectors)
+        })
+        .sum()
+}
+
+/// The in-memory path: the candidates' rows read once and held; `None` when none is readable.
+async fn rewrite_in_memory(
+    table: &Table,
+    policy: WritePolicy,
+    candidates: &[LiveFile],
+    partitions: Option<Arc<Partitions>>,
+    opts: &CompactOptions,
+) -> Result<Option<(Table, Rewrite)>> {
+    let writer = TableWriter::for_table(table, policy)?;
+    let rows = read_candidates(table, &writer, candidates).await?;
+    if rows.files.is_empty() {
+        return Ok(None);
+    }
+    // Partitions are trained once, on the first compaction's rows.
+    // A failed compaction commits nothing: partitions this call named are named no more.
+    let mut trained: Option<(String, String)> = None;
+    let (table, writer, partitions) = match (opts.cluster, partitions) {
+        (true, None) => {
+            let count = opts.partitions.unwrap_or_else(|| Partitions::count_for(rows.batch.num_rows()));
+            let (table, named) = train_partitions(table, &writer, &rows.primary, count).await?;
+            trained = named;
+            let writer = TableWriter::for_table(&table, policy)?;
+            let p = writer.partitions().await?;
+            (table, writer, p)
+        }
+        (_, p) => (table.clone(), writer, p),
+    };
+    let groups = plan_groups(&rows, partitions.as_deref(), opts.target_rows);
+    let mut written = Vec::new();
+    let entries = match write_groups(&writer, &rows, &groups, opts, &mut written).await {
+        Ok(e) => e,
+        Err(e) => {
+            discard(&table, &written).await;
+            if let Some((key, uri)) = trained {
+                match table.remove_property_if(&key, &uri).await {
+                    Ok(_) => {
+                        tracing::info!(table = %table.ident(), %uri, "compaction failed: its partitions are named no more")
+                    }
+                    Err(e) => {
+                        tracing::warn!(table = %table.ident(), %uri, error = %e, "compaction failed and its partitions stay named")
+                    }
+                }
+            }
+            return Err(e);
+        }
+    };
+    let rewrite = Rewrite {
+        rows: rows.batch.num_rows() as u64,
+        files: rows.files,
+        entries,
+        written,
+        purged: rows.purged,
+        partitions_version: partitions.as_ref().map(|p| p.version),
+    };
+    Ok(Some((table, rewrite)))
 }
 
 /// The files worth rewriting: small ones, ones with deleted rows, and (clustering) ones not
@@ -324,7 +449,7 @@ async fn read_candidates(table: &Table, writer: &TableWriter, candidates: &[Live
 
 /// Every vector column of `batch` is non-null with finite values (compaction never drops a
 /// row: a file with unusable vectors is not compacted).
-fn vectors_usable(batch: &RecordBatch, writer: &TableWriter) -> bool {
+pub(super) fn vectors_usable(batch: &RecordBatch, writer: &TableWriter) -> bool {
     writer.inner.specs.iter().all(|s| {
         batch.column_by_name(&s.name).is_some_and(|c| {
             let list = c.as_fixed_size_list();
