@@ -150,5 +150,15 @@ class Table:
     def history(self) -> List[Snapshot]: ...
     def delete(self, filter: str) -> DeleteResult:
         """Deletes the matching rows in one commit (Iceberg v2 position deletes)."""
-    def compact(self, target_rows: Optional[int] = None, index: str = "hnsw", cluster: bool = True) -> CompactResult:
-        """Rewrites small, unclustered or delete-carrying files into clustered ones."""
+    def compact(
+        self,
+        target_rows: Optional[int] = None,
+        index: str = "hnsw",
+        cluster: bool = True,
+        memory_bytes: Optional[int] = None,
+        spill_dir: Optional[str] = None,
+        max_rows: Optional[int] = None,
+    ) -> CompactResult:
+        """Rewrites small, unclustered or delete-carrying files into clustered ones. Rows
+        beyond ``memory_bytes`` (default 1 GiB) are compacted in passes, spilling to
+        ``spill_dir``; a call cut off mid-way is resumed by the next."""

@@ -135,6 +135,22 @@ def test_delete_and_compact(table, sample):
     assert ids(table.search(sample.base[42], k=1)) == [42]
 
 
+def test_compact_in_little_memory_spills(table, sample, tmp_path):
+    for start in range(0, 2000, 250):
+        table.write(sample.rows(start, start + 250))
+    table.commit()
+    table.delete("id < 20")
+    with pytest.raises(ailake.InvalidInputError, match="memory_bytes"):
+        table.compact(memory_bytes=0)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    c = table.compact(target_rows=500, memory_bytes=64 * 1024, spill_dir=str(spill))
+    assert c["files_removed"] == 8 and c["rows"] == 1980 and c["deleted_rows_purged"] == 20
+    assert list(spill.iterdir()) == [], "the spill directory is cleaned up"
+    assert table.count_rows() == 1980
+    assert ids(table.search(sample.base[42], k=1)) == [42]
+
+
 def test_catalog(lake, sample):
     t = lake.create_table("a.one", sample.rows(0, 1), vector_columns={"embedding": sample.dim})
     assert t.vector_columns == {"embedding": (sample.dim, "cosine")}

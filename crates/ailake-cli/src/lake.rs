@@ -131,10 +131,46 @@ pub fn at_least_one(s: &str) -> Result<u64, String> {
     }
 }
 
+/// A byte size: a whole number with an optional `K`, `M`, `G` or `T` (powers of 1024; `KiB`,
+/// `MB` … accepted alike), at least 1.
+pub fn byte_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("{s:?} is not a size: write e.g. 512M or 4G")),
+    };
+    let n = at_least_one(number)?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{s} is too large"))
+}
+
 /// `-k`: 1 to 100,000 results per query.
 pub fn result_count(s: &str) -> Result<u64, String> {
     match at_least_one(s)? {
         k if k <= 100_000 => Ok(k),
         k => Err(format!("{k} is too large: at most 100000 results per query")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_size;
+
+    #[test]
+    fn byte_sizes_read_as_powers_of_1024() {
+        assert_eq!(byte_size("512"), Ok(512));
+        assert_eq!(byte_size("64K"), Ok(64 << 10));
+        assert_eq!(byte_size("512M"), Ok(512 << 20));
+        assert_eq!(byte_size("4GiB"), Ok(4 << 30));
+        assert_eq!(byte_size(" 2 gb "), Ok(2 << 30));
+        assert!(byte_size("0").unwrap_err().contains("at least 1"));
+        assert!(byte_size("4X").unwrap_err().contains("not a size"));
+        assert!(byte_size("G").is_err());
+        assert!(byte_size("99999999999T").unwrap_err().contains("too large"));
     }
 }

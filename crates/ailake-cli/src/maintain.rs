@@ -8,7 +8,7 @@ use ailake::{CompactProgress, IndexProgress};
 use clap::{Args, ValueEnum};
 
 use crate::info::parse_age;
-use crate::lake::{at_least_one, LakeArgs};
+use crate::lake::{at_least_one, byte_size, LakeArgs};
 use crate::progress::{count, rows_bar, spinner};
 
 /// The index compacted files get.
@@ -32,6 +32,7 @@ pub enum CompactIndex {
 /// Examples:
 ///   ailake compact docs.chunks
 ///   ailake compact docs.chunks --target-rows 200000 --index ivf-pq
+///   ailake compact docs.chunks --memory 4G --spill-dir /mnt/scratch
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct CompactArgs {
@@ -46,9 +47,16 @@ pub struct CompactArgs {
     /// The index of the new files.
     #[arg(long, value_enum, default_value = "hnsw")]
     pub index: CompactIndex,
-    /// Rows rewritten at most by this call (bounds memory; run again for the rest).
-    #[arg(long, default_value_t = 1_000_000, value_parser = at_least_one)]
-    pub max_rows: u64,
+    /// Rows rewritten at most by this call (run again for the rest); all by default.
+    #[arg(long, value_parser = at_least_one)]
+    pub max_rows: Option<u64>,
+    /// Memory for the rows being rewritten: more than this is compacted in passes, spilling
+    /// to local disk and resumable if the run is cut off (`512M`, `4G`).
+    #[arg(long, default_value = "1G", value_parser = byte_size)]
+    pub memory: u64,
+    /// Where rows spill (default: the system's temporary directory).
+    #[arg(long)]
+    pub spill_dir: Option<std::path::PathBuf>,
 }
 
 pub async fn compact(lake: &LakeArgs, args: CompactArgs) -> anyhow::Result<()> {
@@ -64,11 +72,19 @@ pub async fn compact(lake: &LakeArgs, args: CompactArgs) -> anyhow::Result<()> {
             CompactIndex::IvfPq => IndexChoice::IvfPq(None),
             CompactIndex::Auto => IndexChoice::Auto,
         },
-        max_rows: args.max_rows as usize,
+        max_rows: args.max_rows.map_or(usize::MAX, |m| m as usize),
+        memory_bytes: usize::try_from(args.memory).unwrap_or(usize::MAX),
+        spill_dir: args.spill_dir,
         progress: Some(Arc::new(move |p: CompactProgress| {
             progress_bar.set_length(p.rows_planned);
-            progress_bar.set_position(p.rows_written);
-            progress_bar.set_message(format!("{}/{} files", p.files_written, p.files_planned));
+            if p.files_planned == 0 {
+                // A streamed compaction's reading passes, before its files are planned.
+                progress_bar.set_position(p.rows_read);
+                progress_bar.set_message("reading the files to rewrite");
+            } else {
+                progress_bar.set_position(p.rows_written);
+                progress_bar.set_message(format!("{}/{} files", p.files_written, p.files_planned));
+            }
         })),
         ..Default::default()
     };

@@ -348,6 +348,29 @@ async fn compact_expire_and_vacuum_keep_the_rows_and_drop_old_files() {
     let json = ok(&wh, &["search", "docs.t", "--like", "150", "-k", "5", "--format", "json"]);
     assert_eq!(result_ids(&json, 1)[0][0], 150);
     fails(&wh, &["compact", "docs.t", "--target-rows", "0"], 2, "target-rows");
+    fails(&wh, &["compact", "docs.t", "--memory", "0"], 2, "memory");
+    fails(&wh, &["compact", "docs.t", "--memory", "lots"], 2, "not a size");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compact_with_little_memory_spills_and_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wh, input) = table_and_input(dir.path());
+    ok(&wh, &["ingest", "docs.t", input.to_str().unwrap(), "--batch-rows", "250"]);
+    ok(&wh, &["delete", "docs.t", "--filter", "id < 10"]);
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let args = ["compact", "docs.t", "--target-rows", "1000", "--memory", "64K", "--spill-dir"];
+    let out = ok(&wh, &[&args[..], &[spill.to_str().unwrap()]].concat());
+    assert!(
+        out.contains("16 files ->") && out.contains("3990 rows rewritten, 10 deleted rows purged"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "the spill directory is cleaned up");
+    let info = ok(&wh, &["info", "docs.t"]);
+    assert!(info.contains("rows       3990\n") && info.contains("partitions "), "{info}");
+    let json = ok(&wh, &["search", "docs.t", "--like", "150", "-k", "5", "--format", "json"]);
+    assert_eq!(result_ids(&json, 1)[0][0], 150);
 }
 
 #[test]

@@ -393,22 +393,37 @@ impl PyTable {
     /// Rewrites small, unclustered or delete-carrying files into files of about
     /// `target_rows` rows clustered by the table's partitions, in one commit, and moves the
     /// handle to it: `{"snapshot_id", "files_removed", "files_added", "rows",
-    /// "deleted_rows_purged"}`.
-    #[pyo3(signature = (target_rows = None, index = "hnsw", cluster = true))]
+    /// "deleted_rows_purged"}`. Rows beyond `memory_bytes` (default 1 GiB) are compacted in
+    /// passes, spilling to `spill_dir` (default: the system's temporary directory), and a
+    /// call cut off mid-way is resumed by the next; `max_rows` caps the rows of one call.
+    #[pyo3(signature = (target_rows = None, index = "hnsw", cluster = true, memory_bytes = None, spill_dir = None, max_rows = None))]
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments
     fn compact<'py>(
         &self,
         py: Python<'py>,
         target_rows: Option<usize>,
         index: &str,
         cluster: bool,
+        memory_bytes: Option<usize>,
+        spill_dir: Option<std::path::PathBuf>,
+        max_rows: Option<usize>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let mut opts =
-            CompactOptions { index: index_choice(py, index)?, cluster, ..CompactOptions::default() };
-        if let Some(t) = target_rows {
-            if t == 0 {
-                return Err(invalid(py, "target_rows must be at least 1"));
+        let mut opts = CompactOptions {
+            index: index_choice(py, index)?,
+            cluster,
+            spill_dir,
+            ..CompactOptions::default()
+        };
+        for (name, value, slot) in [
+            ("target_rows", target_rows, &mut opts.target_rows),
+            ("memory_bytes", memory_bytes, &mut opts.memory_bytes),
+            ("max_rows", max_rows, &mut opts.max_rows),
+        ] {
+            match value {
+                Some(0) => return Err(invalid(py, format!("{name} must be at least 1"))),
+                Some(v) => *slot = v,
+                None => {}
             }
-            opts.target_rows = t;
         }
         let table = self.table();
         let out = block_on(py, async move { table.refresh().await?.compact(&opts).await }).py(py)?;

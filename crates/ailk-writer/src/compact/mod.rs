@@ -155,8 +155,6 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
         let seq = table.metadata().snapshot_by_id(snapshot).map_or(0, |s| s.sequence_number());
         let writer = TableWriter::for_table(&table, policy)?;
         let partitions = if opts.cluster { writer.partitions().await? } else { None };
-        // Held from before any output file is put until the commit.
-        let lease = table.lease().await?;
         let rewritten = match resumable(&table, partitions.as_deref(), opts).await? {
             Some((files, ckpt)) => {
                 rewrite_streamed(table.clone(), policy, files, partitions, ckpt, opts).await.map(streamed)
@@ -208,7 +206,6 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
                 if let Some(ckpt) = ckpt {
                     ckpt.remove().await;
                 }
-                ailk_catalog::release_lease(lease).await;
                 tracing::info!(table = %table.ident(), removed = outcome.files_removed, added = outcome.files_added, rows = outcome.rows, purged = outcome.deleted_rows_purged, snapshot = done.snapshot_id(), "compacted");
                 return Ok(CompactOutcome { snapshot_id: Some(done.snapshot_id()), ..outcome });
             }
@@ -230,7 +227,6 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
                 return Err(e.into());
             }
         }
-        ailk_catalog::release_lease(lease).await;
     }
     Err(CatalogError::CommitConflict { table: table.ident().to_string(), attempts: MAX_PLANS }.into())
 }
