@@ -128,6 +128,8 @@ class Table:
         nprobe: Optional[int] = None,
         snapshot: Optional[int] = None,
         vector_column: Optional[str] = None,
+        probes: Optional[int] = None,
+        blocks: Optional[bool] = None,
     ) -> pa.Table:
         """The ``k`` nearest rows: ``columns`` (default all attribute columns) and
         ``_distance``, nearest first. ``_distance`` is the squared Euclidean distance for
@@ -143,6 +145,8 @@ class Table:
         nprobe: Optional[int] = None,
         snapshot: Optional[int] = None,
         vector_column: Optional[str] = None,
+        probes: Optional[int] = None,
+        blocks: Optional[bool] = None,
     ) -> pa.Table:
         """:meth:`search` for each row of ``queries``, in parallel; one table with a leading
         ``query_index`` column."""

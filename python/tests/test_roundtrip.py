@@ -149,6 +149,14 @@ def test_compact_in_little_memory_spills(table, sample, tmp_path):
     assert list(spill.iterdir()) == [], "the spill directory is cleaned up"
     assert table.count_rows() == 1980
     assert ids(table.search(sample.base[42], k=1)) == [42]
+    # The compacted files' partition blocks, and the whole-file path beside them.
+    for q in sample.queries[:5]:
+        assert ids(table.search(q, k=10, probes=400)) == ids(table.search(q, k=10, blocks=False, ef=400))
+    assert ids(table.search(sample.base[42], k=1, probes=8, blocks=True)) == [42]
+    got = table.search_batch(sample.base[40:43], k=1, probes=8)
+    assert got.column("id").to_pylist() == [40, 41, 42]
+    with pytest.raises(ailake.InvalidInputError, match="probes"):
+        table.search(sample.base[42], k=1, probes=0)
 
 
 def test_catalog(lake, sample):

@@ -28,7 +28,8 @@ use crate::source::TableSource;
 ///   `query` (an array literal) in vector column `column`, nearest first, with `_distance`
 ///   (squared Euclidean for `l2`, 1 − cosine for `cosine`, −inner product for `ip`).
 ///   `options` is a string of `key=value` pairs: `ef`, `nprobe`, `refine`, `probes`
-///   (partitions probed) and `snapshot` (time travel).
+///   (partitions probed), `blocks` (`on`/`off`: partition blocks of clustered files) and
+///   `snapshot` (time travel).
 /// - `ailake_scan(table, snapshot_id)`: the rows of an earlier snapshot.
 ///
 /// A registered table reads the snapshot it had when registered; register it again (or call

@@ -16,6 +16,9 @@ pub struct SearchOptions {
     pub refine_factor: Option<usize>,
     /// Table partitions probed (`probes`).
     pub partition_probes: Option<usize>,
+    /// Whether clustered files are searched through their partition blocks (`blocks=on|off`;
+    /// on by default).
+    pub partition_blocks: Option<bool>,
     /// The snapshot searched (`snapshot`; the registered table's when absent).
     pub snapshot: Option<i64>,
 }
@@ -40,6 +43,17 @@ impl SearchOptions {
                 "nprobe" => out.nprobe = Some(number(value)?),
                 "refine" => out.refine_factor = Some(number(value)?),
                 "probes" => out.partition_probes = Some(number(value)?),
+                "blocks" => {
+                    out.partition_blocks = Some(match value {
+                        "on" | "true" => true,
+                        "off" | "false" => false,
+                        _ => {
+                            return Err(DataFusionError::Plan(format!(
+                                "vector_search: option blocks must be on or off, not {value:?}"
+                            )))
+                        }
+                    })
+                }
                 "snapshot" => {
                     out.snapshot = Some(value.parse().map_err(|_| {
                         DataFusionError::Plan(format!(
@@ -49,7 +63,7 @@ impl SearchOptions {
                 }
                 _ => {
                     return Err(DataFusionError::Plan(format!(
-                        "vector_search: unknown option {key:?} (known: ef, nprobe, refine, probes, snapshot)"
+                        "vector_search: unknown option {key:?} (known: ef, nprobe, refine, probes, blocks, snapshot)"
                     )))
                 }
             }
@@ -71,6 +85,7 @@ impl SearchOptions {
             nprobe: self.nprobe.unwrap_or(defaults.nprobe),
             refine_factor: self.refine_factor.unwrap_or(defaults.refine_factor),
             partition_probes: self.partition_probes,
+            partition_blocks: self.partition_blocks.unwrap_or(defaults.partition_blocks),
             projection: Some(projection),
             filter,
             ..defaults
@@ -85,4 +100,28 @@ pub(crate) struct SearchQuery {
     pub(crate) vector: Vec<f32>,
     pub(crate) k: usize,
     pub(crate) options: SearchOptions,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SearchOptions;
+
+    #[test]
+    fn every_option_reaches_the_search_parameters() {
+        let p = SearchOptions::parse("ef=64, nprobe=8 refine=3 probes=12 blocks=off").unwrap().params(
+            "v",
+            Vec::new(),
+            None,
+        );
+        assert_eq!(
+            (p.ef, p.nprobe, p.refine_factor, p.partition_probes, p.partition_blocks),
+            (Some(64), 8, 3, Some(12), false)
+        );
+        assert!(SearchOptions::parse("blocks=on").unwrap().params("v", Vec::new(), None).partition_blocks);
+        assert!(
+            SearchOptions::parse("").unwrap().params("v", Vec::new(), None).partition_blocks,
+            "on by default"
+        );
+        assert!(SearchOptions::parse("blocks=2").is_err());
+    }
 }

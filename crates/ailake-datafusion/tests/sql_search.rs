@@ -232,6 +232,10 @@ async fn bad_input_is_a_plan_error() {
             format!("SELECT * FROM vector_search('t', 'embedding', {v}, 5, 'speed=11')"),
             "unknown option \"speed\"",
         ),
+        (
+            format!("SELECT * FROM vector_search('t', 'embedding', {v}, 5, 'blocks=maybe')"),
+            "blocks must be on or off",
+        ),
         (format!("SELECT * FROM vector_search('t', 'embedding', {v}, 5, 'snapshot=42')"), "42"),
         (format!("SELECT id FROM vector_search('t', 'embedding', {v}, 5) WHERE nope = 1"), "nope"),
         (

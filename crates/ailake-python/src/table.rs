@@ -98,23 +98,32 @@ impl PyTable {
     }
 }
 
+/// The speed/recall knobs of a search call.
+struct Knobs {
+    ef: Option<usize>,
+    nprobe: Option<usize>,
+    probes: Option<usize>,
+    blocks: Option<bool>,
+}
+
 /// Search keyword arguments as [`SearchParams`].
 fn params(
     py: Python<'_>,
     filter: Option<&str>,
     columns: Option<Vec<String>>,
-    ef: Option<usize>,
-    nprobe: Option<usize>,
+    knobs: Knobs,
     vector_column: Option<String>,
 ) -> PyResult<SearchParams> {
     let defaults = SearchParams::default();
-    if ef == Some(0) || nprobe == Some(0) {
-        return Err(invalid(py, "ef and nprobe must be at least 1"));
+    if knobs.ef == Some(0) || knobs.nprobe == Some(0) || knobs.probes == Some(0) {
+        return Err(invalid(py, "ef, nprobe and probes must be at least 1"));
     }
     Ok(SearchParams {
         column: vector_column,
-        ef,
-        nprobe: nprobe.unwrap_or(defaults.nprobe),
+        ef: knobs.ef,
+        nprobe: knobs.nprobe.unwrap_or(defaults.nprobe),
+        partition_probes: knobs.probes,
+        partition_blocks: knobs.blocks.unwrap_or(defaults.partition_blocks),
         projection: columns,
         filter: filter.map(Filter::parse).transpose().py(py)?,
         ..defaults
@@ -298,9 +307,11 @@ impl PyTable {
     /// The `k` rows nearest to `query` as a `pyarrow.Table`: the `columns` asked for (default
     /// every attribute column) and `_distance`, nearest first (squared Euclidean for `l2`,
     /// 1 − cosine for `cosine`, −inner product for `ip`). `filter` is a SQL-like
-    /// predicate (`"lang = 'en' AND year >= 2020"`); `ef` / `nprobe` trade speed for recall;
-    /// `snapshot` searches an older snapshot; `vector_column` a non-primary vector column.
-    #[pyo3(signature = (query, k = 10, filter = None, columns = None, ef = None, nprobe = None, snapshot = None, vector_column = None))]
+    /// predicate (`"lang = 'en' AND year >= 2020"`); `ef` / `nprobe` / `probes` (table
+    /// partitions probed) trade speed for recall; `blocks=False` searches clustered files
+    /// whole instead of through their partition blocks; `snapshot` searches an older snapshot;
+    /// `vector_column` a non-primary vector column.
+    #[pyo3(signature = (query, k = 10, filter = None, columns = None, ef = None, nprobe = None, snapshot = None, vector_column = None, probes = None, blocks = None))]
     #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
@@ -313,10 +324,12 @@ impl PyTable {
         nprobe: Option<usize>,
         snapshot: Option<i64>,
         vector_column: Option<String>,
+        probes: Option<usize>,
+        blocks: Option<bool>,
     ) -> PyResult<Py<PyAny>> {
         let k = check_k(py, k)?;
         let query = query_vector(py, query)?;
-        let params = params(py, filter, columns, ef, nprobe, vector_column)?;
+        let params = params(py, filter, columns, Knobs { ef, nprobe, probes, blocks }, vector_column)?;
         let session = self.session(py, snapshot)?;
         let hits = block_on(py, async move { session.search(&query, k, &params).await }).py(py)?;
         to_pyarrow_table(py, hits)
@@ -324,7 +337,7 @@ impl PyTable {
 
     /// [`search`] for each row of `queries` (a 2-D array), run in parallel: one
     /// `pyarrow.Table` with a leading `query_index` column (the query's row).
-    #[pyo3(signature = (queries, k = 10, filter = None, columns = None, ef = None, nprobe = None, snapshot = None, vector_column = None))]
+    #[pyo3(signature = (queries, k = 10, filter = None, columns = None, ef = None, nprobe = None, snapshot = None, vector_column = None, probes = None, blocks = None))]
     #[allow(clippy::too_many_arguments)]
     fn search_batch(
         &self,
@@ -337,10 +350,12 @@ impl PyTable {
         nprobe: Option<usize>,
         snapshot: Option<i64>,
         vector_column: Option<String>,
+        probes: Option<usize>,
+        blocks: Option<bool>,
     ) -> PyResult<Py<PyAny>> {
         let k = check_k(py, k)?;
         let queries = query_rows(py, queries)?;
-        let params = params(py, filter, columns, ef, nprobe, vector_column)?;
+        let params = params(py, filter, columns, Knobs { ef, nprobe, probes, blocks }, vector_column)?;
         let session = self.session(py, snapshot)?;
         let results = block_on(py, async move { session.search_batch(&queries, k, &params).await }).py(py)?;
         let batch = with_query_index(results).map_err(|e| invalid(py, e.to_string()))?;

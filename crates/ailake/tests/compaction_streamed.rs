@@ -67,8 +67,11 @@ fn assert_same(got: &[i64], want: &[i64], what: &str) {
     assert!(got == want, "{what}: {} ids, {} expected, first difference at {first:?}", got.len(), want.len());
 }
 
+/// A compaction's progress callback.
+type Progress = Arc<dyn Fn(CompactProgress) + Send + Sync>;
+
 /// Reports of a compaction, recorded.
-fn recorder() -> (Arc<Mutex<Vec<CompactProgress>>>, Arc<dyn Fn(CompactProgress) + Send + Sync>) {
+fn recorder() -> (Arc<Mutex<Vec<CompactProgress>>>, Progress) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
     (seen, Arc::new(move |p| s.lock().unwrap().push(p)))

@@ -2,7 +2,8 @@
 //! RaBitQ codes; a search reads only the probed partitions' blocks, re-ranks exactly and
 //! answers with recall ≥ 0.95 against exact truth; a cache far smaller than the table (or
 //! none) answers identically; filters and deletes hold; a corrupt block or re-ranking vector
-//! is never used (its rows are searched exactly, counted); files written after compaction are
+//! is never used (its rows are searched exactly, counted); eight concurrent callers on a small
+//! cache get a lone caller's answers; files written after compaction are
 //! searched through their own index beside the blocks.
 
 mod common;
@@ -210,4 +211,44 @@ async fn a_block_read_failing_mid_wave_fails_retryably_and_the_retry_answers_in_
         assert_eq!(session.counters().blocks_corrupt, 0, "a failed read is not a corrupt block");
     }
     assert!(failed >= 3, "the faults hit the query's reads: {failed}");
+}
+
+/// Eight callers searching one session at once, through a cache of a twentieth of the index
+/// (blocks evicted and re-read under contention): every answer equals the one a lone caller
+/// gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_concurrent_callers_on_a_small_block_cache_get_the_lone_callers_answers() {
+    let (base, queries) = dataset(ROWS, 24);
+    let dir = tempfile::tempdir().unwrap();
+    let table = compacted(dir.path(), &base).await;
+    let summaries = table.shard_summaries().await.unwrap().unwrap();
+    let index_bytes: u64 = summaries.iter().map(|s| s.section.unwrap().1).sum();
+    let alone = top10(&session_with(&table, 1 << 30).await, &queries, &SearchParams::default()).await;
+    let shared = Arc::new(session_with(&table, index_bytes / 20).await);
+    let queries = Arc::new(queries);
+    let callers: Vec<_> = (0..8)
+        .map(|caller| {
+            let (session, queries) = (shared.clone(), queries.clone());
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                // Each caller walks the queries from its own starting point, three times.
+                for i in 0..queries.len() * 3 {
+                    let q = (i + caller * 3) % queries.len();
+                    got.push((
+                        q,
+                        ids(&session.search(&queries[q], 10, &SearchParams::default()).await.unwrap()),
+                    ));
+                }
+                got
+            })
+        })
+        .collect();
+    for caller in callers {
+        for (q, got) in caller.await.unwrap() {
+            assert_eq!(got, alone[q], "query {q}");
+        }
+    }
+    let c = shared.counters();
+    assert!(c.blocks_scanned > 0 && c.bytes_read > 0, "{c:?}");
+    assert_eq!(c.shards_visited, 0, "no shard was loaded whole");
 }

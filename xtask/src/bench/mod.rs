@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::root;
 
+mod bigtable;
 mod doc;
 mod engine;
 mod filtered;
@@ -105,6 +106,13 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         json: Vec::new(),
     };
     if let Some(section) = opts.only.as_deref() {
+        let datasets = if section == "bigtable" {
+            let v = run.bigtable()?;
+            run.json.push(serde_json::json!({"bigtable": v}));
+            Vec::new()
+        } else {
+            datasets
+        };
         for ds in &datasets {
             let result = match section {
                 "filtered" => run.filtered(ds)?,
@@ -116,7 +124,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
                 "rest" => run.rest(ds)?,
                 other => {
                     bail!(
-                        "--only knows the sections filtered, scale, python, objstore, engine, sql and rest, not {other}"
+                        "--only knows the sections filtered, scale, bigtable, python, objstore, engine, sql and rest, not {other}"
                     )
                 }
             };
@@ -125,6 +133,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
         let total_s = run.steps.finish();
         let title = match section {
             "scale" => "The table at scale",
+            "bigtable" => "A table larger than memory",
             "python" => "ailake from Python",
             "objstore" => "The read path on object storage",
             "engine" => "The search engine's levers",

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::{percentile, Loaded};
 
 /// Measures `nq` queries (after one warm-up pass) of a fresh session over `cache`.
-fn pass(
+pub(crate) fn pass(
     rt: &tokio::runtime::Runtime,
     table: &Table,
     l: &Loaded,
@@ -23,12 +23,30 @@ fn pass(
     params: &SearchParams,
     cache: Arc<ShardCache>,
 ) -> anyhow::Result<Value> {
+    measure(rt, table, l, nq, params, cache, true)
+}
+
+/// Measures `nq` queries of a fresh session over `cache`, after a warm-up pass of the same
+/// queries when `warm` (else each query meets the cache as the ones before it left it).
+pub(crate) fn measure(
+    rt: &tokio::runtime::Runtime,
+    table: &Table,
+    l: &Loaded,
+    nq: usize,
+    params: &SearchParams,
+    cache: Arc<ShardCache>,
+    warm: bool,
+) -> anyhow::Result<Value> {
     let session = rt.block_on(SearchSession::with_cache(table, cache))?;
     let one = |i: usize| -> anyhow::Result<Vec<u32>> {
         crate::result_ids(&rt.block_on(session.search(l.queries.row(i), 10, params))?)
     };
-    for i in 0..nq {
-        one(i)?;
+    if warm {
+        for i in 0..nq {
+            one(i)?;
+        }
+    } else {
+        one(0)?; // footers and planning (query 0 then meets its own blocks in the cache)
     }
     let before = session.counters();
     let (mut lat, mut results) = (Vec::with_capacity(nq), Vec::with_capacity(nq));
@@ -56,7 +74,7 @@ fn pass(
 }
 
 /// The fastest point with recall@10 ≥ 0.95, else the most accurate.
-fn best(points: &[Value]) -> Value {
+pub(crate) fn best(points: &[Value]) -> Value {
     let f = |p: &Value, k: &str| p[k].as_f64().unwrap_or(0.0);
     points
         .iter()
@@ -96,8 +114,25 @@ pub(crate) fn blocks(
     let small_blocks = pass(rt, &table, l, nq, &at, Arc::new(ShardCache::new(budget)))?;
     let small_whole = pass(rt, &table, l, nq, &whole, Arc::new(ShardCache::new(budget)))?;
 
-    // Cold queries through a simulated object store: a fresh session and cache per query,
-    // planning excluded.
+    let cold = cold(rt, dir, &table, l, nq, &at)?;
+    Ok(json!({
+        "files_with_blocks": with_blocks, "index_bytes": index_bytes, "raw_vector_bytes": raw_bytes,
+        "in_cache": in_cache, "sweep": sweep, "cache_budget": budget,
+        "out_of_cache": {"blocks": small_blocks, "whole_file": small_whole}, "cold_simulated": cold,
+    }))
+}
+
+/// Cold queries of `table` (its catalog `catalog.db` and warehouse `wh` in `dir`) through a
+/// simulated object store (30 ms to first byte, 100 MB/s): a fresh session and cache per
+/// query, planning excluded; medians of latency, bytes and round trips over up to 10 queries.
+pub(crate) fn cold(
+    rt: &tokio::runtime::Runtime,
+    dir: &std::path::Path,
+    table: &Table,
+    l: &Loaded,
+    nq: usize,
+    at: &SearchParams,
+) -> anyhow::Result<Value> {
     let wh = Warehouse::local(dir.join("wh"))?;
     let profile =
         LatencyProfile { first_byte: std::time::Duration::from_millis(30), bytes_per_second: 100e6 };
@@ -111,7 +146,7 @@ pub(crate) fn blocks(
             rt.block_on(SearchSession::with_cache(&remote_table, Arc::new(ShardCache::new(64 << 30))))?;
         let before = sim.stats().snapshot();
         let clock = Instant::now();
-        rt.block_on(session.search(l.queries.row(i), 10, &at))?;
+        rt.block_on(session.search(l.queries.row(i), 10, at))?;
         cold_ms.push(clock.elapsed().as_secs_f64() * 1e3);
         let d = sim.stats().snapshot() - before;
         cold_bytes.push(d.bytes_read as f64);
@@ -123,9 +158,5 @@ pub(crate) fn blocks(
     let cold = json!({"p50_ms": percentile(&cold_ms, 0.5), "bytes": percentile(&cold_bytes, 0.5),
         "round_trips": percentile(&cold_trips, 0.5), "queries": cold_ms.len()});
     eprintln!("  cold on the simulated store: {cold}");
-    Ok(json!({
-        "files_with_blocks": with_blocks, "index_bytes": index_bytes, "raw_vector_bytes": raw_bytes,
-        "in_cache": in_cache, "sweep": sweep, "cache_budget": budget,
-        "out_of_cache": {"blocks": small_blocks, "whole_file": small_whole}, "cold_simulated": cold,
-    }))
+    Ok(cold)
 }

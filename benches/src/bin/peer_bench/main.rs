@@ -47,6 +47,7 @@ use ailk_testkit::synthetic::{gaussian_mixture, mixture_queries};
 use ailk_testkit::texmex::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, Matrix};
 use anyhow::{bail, Context, Result};
 
+mod bigtable;
 mod blocks;
 #[cfg(feature = "cuda")]
 mod cuda;
@@ -90,6 +91,8 @@ fn main() -> Result<()> {
         Some("table") => table::table(&args),
         Some("filtered") => filtered::filtered(&args),
         Some("scale") => scale::scale(&args),
+        Some("bigtable") => bigtable::bigtable(&args),
+        Some("bigtable-compact") => bigtable::compact_child(&args),
         Some("session") => session::session(&args),
         Some("files") => files::files(&args),
         Some("sql") => sql::sql(&args),
@@ -101,7 +104,7 @@ fn main() -> Result<()> {
         Some("cuda") => cuda::cuda(&args),
         Some("gt") => gt(&args),
         _ => {
-            bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|session|files|sql|rest|objstore> …")
+            bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|bigtable|session|files|sql|rest|objstore> …")
         }
     }
 }

@@ -30,15 +30,18 @@ pub(super) async fn train_partitions(
     let rows = primary.len() / dim;
     let count = count.min(rows).max(1);
     let sample = primary.to_vec();
-    let p = tokio::task::spawn_blocking(move || Partitions::train(&sample, dim, spec.metric, count, 1))
+    // Each training gets its own version (files record it), so after a retrain the files
+    // clustered by the old partitions are never read as if clustered by the new ones.
+    let id = uuid::Uuid::new_v4();
+    let version = (id.as_u128() as u32).max(1);
+    let p = tokio::task::spawn_blocking(move || Partitions::train(&sample, dim, spec.metric, count, version))
         .await
         .map_err(|e| WriterError::Internal(format!("partition training: {e}")))??;
     let uri = format!(
-        "{}/metadata/{}partitions-{}-{}.ailk",
+        "{}/metadata/{}partitions-{}-{id}.ailk",
         table.location(),
         ailk_catalog::TABLE_FILE_PREFIX,
         spec.name,
-        uuid::Uuid::new_v4()
     );
     let wh = table.warehouse();
     let path = wh.path_of(&uri)?;

@@ -40,6 +40,10 @@ mod groups;
 mod spill;
 mod stream;
 
+/// Peak memory of the in-memory path per byte of decoded rows (the files' batches, their
+/// concatenation and the primary column's copy; measured ~4× the raw vectors at 1M × 128).
+const IN_MEMORY_OVERHEAD: u64 = 3;
+
 /// Plans a compaction re-runs after losing to a concurrent commit before giving up.
 const MAX_PLANS: u32 = 6;
 
@@ -165,7 +169,7 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
                     tracing::info!(table = %table.ident(), "nothing to compact");
                     return Ok(CompactOutcome { plans, ..Default::default() });
                 }
-                if decoded_bytes(&candidates, &writer) > opts.memory_bytes as u64 {
+                if IN_MEMORY_OVERHEAD * decoded_bytes(&candidates, &writer) > opts.memory_bytes as u64 {
                     let ckpt = Checkpoint::start(&table).await?;
                     rewrite_streamed(table.clone(), policy, candidates, partitions, ckpt, opts)
                         .await
@@ -180,6 +184,13 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
         };
         // A streamed rewrite that failed keeps its checkpoint and files for the next call.
         let (table, rewrite, ckpt) = rewritten?;
+        if rewrite.files.is_empty() {
+            // Every candidate was unreadable: nothing to replace.
+            if let Some(ckpt) = ckpt {
+                ckpt.remove().await;
+            }
+            return Ok(CompactOutcome { plans, ..Default::default() });
+        }
         let outcome = CompactOutcome {
             snapshot_id: None,
             files_removed: rewrite.files.len(),
