@@ -107,12 +107,18 @@ async fn the_streamed_path_writes_the_files_the_in_memory_path_writes() {
         held.refresh().await.unwrap().search().await.unwrap(),
         streamed.refresh().await.unwrap().search().await.unwrap(),
     );
-    for q in &queries {
-        let params = SearchParams::default();
-        assert_eq!(
-            ids(&sa.search(q, 10, &params).await.unwrap()),
-            ids(&sb.search(q, 10, &params).await.unwrap())
-        );
+    // Each table's partitions have their own version, so their blocks their own rotation:
+    // the answers are compared with the exact ones, not with each other.
+    let live: Vec<Vec<f32>> =
+        (0..ROWS).map(|i| if i % 37 == 0 { vec![0.0; DIM] } else { base[i].clone() }).collect();
+    for session in [&sa, &sb] {
+        let mut hits = 0;
+        for q in &queries {
+            let got = ids(&session.search(q, 10, &SearchParams::default()).await.unwrap());
+            let truth: Vec<i64> = exact(&live, q, 20).into_iter().filter(|i| i % 37 != 0).take(10).collect();
+            hits += got.iter().filter(|i| truth.contains(i)).count();
+        }
+        assert!(hits as f64 >= 0.95 * 10.0 * queries.len() as f64, "recall {hits} of {}", 10 * queries.len());
     }
     let summaries = streamed.refresh().await.unwrap().shard_summaries().await.unwrap().unwrap();
     assert!(summaries.iter().all(|s| s.blocks.is_some()), "streamed files are clustered, with blocks");

@@ -32,7 +32,8 @@ async fn a_retrain_while_queries_run_keeps_every_answer_right() {
     let (base, queries) = dataset(ROWS, 20);
     let truth: Vec<Vec<i64>> = queries.iter().map(|q| exact(&base, q, 10)).collect();
     let dir = tempfile::tempdir().unwrap();
-    let catalog = Catalog::local(dir.path().join("catalog.db"), "default", dir.path().join("wh")).await.unwrap();
+    let catalog =
+        Catalog::local(dir.path().join("catalog.db"), "default", dir.path().join("wh")).await.unwrap();
     let spec = VectorSpec::new("embedding", DIM as u32, Metric::Cosine);
     let t = catalog.create_table(&ident("r"), &attributes(), &[spec]).await.unwrap();
     let mut order: Vec<usize> = (0..ROWS).collect();

@@ -81,7 +81,7 @@ fn section(v: &Value) -> String {
         );
     }
     s += &format!(
-        "\nAfter each kill the table was at its previous snapshot; after run 3 every id was read back exactly once. {} files, {} with blocks; index {:.0} MiB; peak disk (source + spill + output + checkpoint) {:.0} MiB.\n\n",
+        "\nAfter each kill the table was at its previous snapshot; after run 3 every id was read back exactly once. {} files, {} with blocks; index {:.0} MiB; disk after the second kill {:.0} MiB (source files, the killed run's spill directory, the output files so far).\n\n",
         c["files_added"], v["files_with_blocks"], index / (1u64 << 20) as f64, mib(&v["peak_disk_bytes"])
     );
     s += "| search | probes | recall@10 | p50 ms | p99 ms | bytes read / query | of the index |\n|---|---|---|---|---|---|---|\n";

@@ -21,20 +21,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ailk_catalog::{CatalogError, LiveFile, SnapshotUpdate, Table};
-use ailk_index::{kernels, Metric, Partitions};
-use ailk_search::read_table_rows;
-use arrow_array::cast::AsArray;
-use arrow_array::types::Float32Type;
-use arrow_array::{Array, BooleanArray, RecordBatch};
+use ailk_index::Partitions;
 
 use crate::error::{Result, WriterError};
 use crate::options::IndexChoice;
 use crate::policy::WritePolicy;
 use crate::writer::TableWriter;
+use candidates::{candidates, decoded_bytes, read_candidates, vectors_usable, Rows};
 use checkpoint::Checkpoint;
 use groups::{plan_groups, train_partitions, write_groups};
 use stream::rewrite_streamed;
 
+mod candidates;
 mod checkpoint;
 mod groups;
 mod spill;
@@ -234,6 +232,7 @@ pub async fn compact(table: &Table, policy: WritePolicy, opts: &CompactOptions) 
             Err(e) => {
                 if ckpt.is_none() {
                     discard(&table, &rewrite.written).await;
+                    untrain(&table, rewrite.trained).await;
                 }
                 return Err(e.into());
             }
@@ -255,6 +254,9 @@ pub(crate) struct Rewrite {
     rows: u64,
     purged: u64,
     partitions_version: Option<u32>,
+    /// Partitions this call trained and named (in-memory path; the streamed path keeps its
+    /// partitions for the resume).
+    trained: Option<(String, String)>,
 }
 
 /// A checkpoint of an earlier, killed or failed streamed compaction that still fits the
@@ -282,19 +284,6 @@ async fn resumable(
     let plan = ckpt.plan.as_ref().expect("a resumed checkpoint has its plan");
     let files = plan.files.iter().map(|f| (*by_path[f.path.as_str()]).clone()).collect();
     Ok(Some((files, ckpt)))
-}
-
-/// About how many bytes the candidates' rows take decoded: their vectors, plus three times
-/// the rest of their Parquet bytes (less the section's copy of the vectors).
-fn decoded_bytes(files: &[LiveFile], writer: &TableWriter) -> u64 {
-    let row_vectors: u64 = writer.inner.specs.iter().map(|s| s.dim as u64 * 4).sum();
-    files
-        .iter()
-        .map(|f| {
-            let vectors = f.data_file.record_count() * row_vectors;
-            vectors + 3 * f.data_file.file_size_in_bytes().saturating_sub(2 * vectors)
-        })
-        .sum()
 }
 
 /// The in-memory path: the candidates' rows read once and held; `None` when none is readable.
@@ -330,16 +319,7 @@ async fn rewrite_in_memory(
         Ok(e) => e,
         Err(e) => {
             discard(&table, &written).await;
-            if let Some((key, uri)) = trained {
-                match table.remove_property_if(&key, &uri).await {
-                    Ok(_) => {
-                        tracing::info!(table = %table.ident(), %uri, "compaction failed: its partitions are named no more")
-                    }
-                    Err(e) => {
-                        tracing::warn!(table = %table.ident(), %uri, error = %e, "compaction failed and its partitions stay named")
-                    }
-                }
-            }
+            untrain(&table, trained).await;
             return Err(e);
         }
     };
@@ -350,121 +330,23 @@ async fn rewrite_in_memory(
         written,
         purged: rows.purged,
         partitions_version: partitions.as_ref().map(|p| p.version),
+        trained,
     };
     Ok(Some((table, rewrite)))
 }
 
-/// The files worth rewriting: small ones, ones with deleted rows, and (clustering) ones not
-/// clustered by the current partitions; capped at `max_rows` rows. A single file that is
-/// already clustered and has no deletes is left alone.
-async fn candidates(
-    table: &Table,
-    partitions: Option<&Partitions>,
-    opts: &CompactOptions,
-) -> Result<Vec<LiveFile>> {
-    let files = table.live_files().await?;
-    let deletes = table.deleted_rows().await?;
-    let summaries = table.shard_summaries().await?;
-    let occupancy: HashMap<&str, Option<u32>> = summaries
-        .iter()
-        .flat_map(|s| s.iter())
-        .map(|s| (s.file_path.as_str(), s.occupancy.as_ref().map(|o| o.version)))
-        .collect();
-    let small = opts.small_file_rows.unwrap_or(opts.target_rows / 2).max(1) as u64;
-    let mut picked = Vec::new();
-    let mut rows = 0u64;
-    let mut needs_rewrite = false;
-    for f in files.iter() {
-        let deleted = !deletes.deleted(f.path()).is_empty();
-        let clustered = match partitions {
-            Some(p) => occupancy.get(f.path()).copied().flatten() == Some(p.version),
-            None => !opts.cluster,
-        };
-        if f.data_file.record_count() >= small && !deleted && clustered {
-            continue;
+/// A failed in-memory compaction commits nothing: the partitions it trained and named (the
+/// property key and file URI in `trained`) are named no more.
+async fn untrain(table: &Table, trained: Option<(String, String)>) {
+    let Some((key, uri)) = trained else { return };
+    match table.remove_property_if(&key, &uri).await {
+        Ok(_) => {
+            tracing::info!(table = %table.ident(), %uri, "compaction failed: its partitions are named no more")
         }
-        if rows + f.data_file.record_count() > opts.max_rows as u64 && !picked.is_empty() {
-            break;
+        Err(e) => {
+            tracing::warn!(table = %table.ident(), %uri, error = %e, "compaction failed and its partitions stay named")
         }
-        needs_rewrite |= deleted || !clustered;
-        rows += f.data_file.record_count();
-        picked.push(f.clone());
     }
-    if picked.len() == 1 && !needs_rewrite {
-        picked.clear();
-    }
-    Ok(picked)
-}
-
-/// The live rows of the candidates, as one batch in the writer's schema.
-struct Rows {
-    /// Files whose rows are in `batch` (unreadable candidates are left out and stay).
-    files: Vec<LiveFile>,
-    batch: RecordBatch,
-    /// The primary column of `batch`, as indexed (unit length for cosine).
-    primary: Vec<f32>,
-    /// Deleted rows dropped.
-    purged: u64,
-}
-
-async fn read_candidates(table: &Table, writer: &TableWriter, candidates: &[LiveFile]) -> Result<Rows> {
-    let deletes = table.deleted_rows().await?;
-    let schema = writer.inner.schema.clone();
-    let spec = &writer.inner.specs[0];
-    let (mut files, mut parts, mut purged) = (Vec::new(), Vec::new(), 0u64);
-    for f in candidates {
-        let batches = match read_table_rows(table, f.path()).await {
-            Ok(b) => b,
-            Err(e) if e.kind() == ailk_format::ErrorKind::Corrupt => {
-                tracing::warn!(file = %f.path(), error = %e, "cannot read the file as the table's schema; left as it is");
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let Some(first) = batches.first() else {
-            files.push(f.clone()); // no rows at all: the file just goes
-            continue;
-        };
-        let all = arrow_select::concat::concat_batches(&first.schema(), &batches)?;
-        let deleted = deletes.deleted(f.path());
-        let keep: BooleanArray =
-            (0..all.num_rows() as u64).map(|r| Some(deleted.binary_search(&r).is_err())).collect();
-        let kept = arrow_select::filter::filter_record_batch(&all, &keep)?;
-        let conformed = match RecordBatch::try_new(schema.clone(), kept.columns().to_vec()) {
-            Ok(b) if vectors_usable(&b, writer) => b,
-            _ => {
-                tracing::warn!(file = %f.path(), "rows without a usable vector or value: left as it is");
-                continue;
-            }
-        };
-        purged += deleted.len() as u64;
-        files.push(f.clone());
-        parts.push(conformed);
-    }
-    let batch = arrow_select::concat::concat_batches(&schema, &parts)?;
-    let mut primary = match batch.column_by_name(&spec.name) {
-        Some(c) if batch.num_rows() > 0 => {
-            c.as_fixed_size_list().values().as_primitive::<Float32Type>().values().to_vec()
-        }
-        _ => Vec::new(),
-    };
-    if spec.metric == Metric::Cosine {
-        primary.chunks_exact_mut(spec.dim as usize).for_each(kernels::normalize);
-    }
-    Ok(Rows { files, batch, primary, purged })
-}
-
-/// Every vector column of `batch` is non-null with finite values (compaction never drops a
-/// row: a file with unusable vectors is not compacted).
-pub(super) fn vectors_usable(batch: &RecordBatch, writer: &TableWriter) -> bool {
-    writer.inner.specs.iter().all(|s| {
-        batch.column_by_name(&s.name).is_some_and(|c| {
-            let list = c.as_fixed_size_list();
-            list.null_count() == 0
-                && list.values().null_count() == 0
-                && list.values().as_primitive::<Float32Type>().values().iter().all(|v| v.is_finite())
-        })
-    })
 }
 
 async fn discard(table: &Table, uris: &[String]) {

@@ -239,6 +239,7 @@ pub(super) async fn rewrite_streamed(
         rows: routed,
         purged,
         partitions_version: partitions.as_ref().map(|p| p.version),
+        trained: None,
     };
     Ok((table, rewrite, checkpoint))
 }
