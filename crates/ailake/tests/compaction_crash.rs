@@ -43,6 +43,7 @@ fn child_entry() {
         let opts = CompactOptions {
             target_rows: 300,
             memory_bytes,
+            spill_dir: Some(dir.join("spill")),
             progress: Some(std::sync::Arc::new(progress)),
             ..Default::default()
         };
@@ -81,6 +82,8 @@ async fn streamed_compactions_killed_at_random_points_resume_and_never_lose_or_d
 /// killed run's files.
 async fn crash_rounds(memory: Option<usize>) -> usize {
     let dir = tempfile::tempdir().unwrap();
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
     let t = table(dir.path(), "t").await;
     let writer = t.writer(WritePolicy::default()).unwrap();
     let mut next = 0usize;
@@ -169,8 +172,20 @@ async fn crash_rounds(memory: Option<usize>) -> usize {
     assert_eq!(pyiceberg_ids(dir.path(), "t"), expected);
     // A last compaction, not killed, lands on whatever the killed ones left.
     let memory_bytes = memory.unwrap_or(1 << 30);
-    t.compact(&CompactOptions { target_rows: 300, memory_bytes, ..Default::default() }).await.unwrap();
+    let opts = CompactOptions {
+        target_rows: 300,
+        memory_bytes,
+        spill_dir: Some(spill.clone()),
+        ..Default::default()
+    };
+    t.compact(&opts).await.unwrap();
     assert_eq!(live_ids(&t).await, expected);
     assert_eq!(pyiceberg_ids(dir.path(), "t"), expected);
+    // A second call finds every killed run's checkpoint gone or abandoned, and their spills.
+    t.compact(&opts).await.unwrap();
+    let checkpoints =
+        ailake::catalog::checkpoints::list_checkpoints(t.warehouse(), t.location()).await.unwrap();
+    assert!(checkpoints.is_empty(), "{} checkpoints left", checkpoints.len());
+    assert_eq!(std::fs::read_dir(&spill).unwrap().count(), 0, "killed runs' spill directories are removed");
     resumed
 }

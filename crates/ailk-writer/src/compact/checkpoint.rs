@@ -206,7 +206,12 @@ fn owner_running(beat: &Value, age_ms: i64) -> bool {
 /// same deletes) and whose written files all still exist (a missing one is written again).
 /// Checkpoints that are abandoned (owner gone, plan no longer fitting or unreadable) are
 /// deleted, with their files that are not live in the table.
-pub(super) async fn resume(table: &Table, fits: impl Fn(&Plan) -> bool) -> Result<Option<Checkpoint>> {
+/// A checkpoint whose owner is gone also has its spill directories under `spill_dir` removed.
+pub(super) async fn resume(
+    table: &Table,
+    spill_dir: Option<&std::path::Path>,
+    fits: impl Fn(&Plan) -> bool,
+) -> Result<Option<Checkpoint>> {
     let wh = table.warehouse();
     let now = now_ms();
     let live: HashSet<String> = table.live_files().await?.iter().map(|f| f.path().to_string()).collect();
@@ -220,6 +225,7 @@ pub(super) async fn resume(table: &Table, fits: impl Fn(&Plan) -> bool) -> Resul
         if owner_running(&beat, age) {
             continue;
         }
+        super::spill::remove_leftovers(spill_dir, &id);
         let plan = match named("plan.json") {
             Some(o) => get_json(table, o).await.as_ref().and_then(Plan::from_json),
             None => None,

@@ -280,7 +280,9 @@ async fn resumable(
                 })
             })
     };
-    let Some(ckpt) = checkpoint::resume(table, fits).await? else { return Ok(None) };
+    let Some(ckpt) = checkpoint::resume(table, opts.spill_dir.as_deref(), fits).await? else {
+        return Ok(None);
+    };
     let plan = ckpt.plan.as_ref().expect("a resumed checkpoint has its plan");
     let files = plan.files.iter().map(|f| (*by_path[f.path.as_str()]).clone()).collect();
     Ok(Some((files, ckpt)))

@@ -5,7 +5,7 @@
 //! chain order when it is loaded.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -15,6 +15,31 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 use super::groups::GroupPlan;
 use crate::error::{Result, WriterError};
+
+/// The name prefix of the spill directories of checkpoint `id`.
+fn dir_prefix(id: &str) -> String {
+    format!("ailake-compact-{id}-")
+}
+
+/// Removes the spill directories a killed run of checkpoint `id` left under `parent` (the
+/// system's temporary directory when `None`); called once the checkpoint's owner is gone.
+pub(super) fn remove_leftovers(parent: Option<&Path>, id: &str) {
+    let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
+    let prefix = dir_prefix(id);
+    let Ok(entries) = std::fs::read_dir(&parent) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            match std::fs::remove_dir_all(entry.path()) {
+                Ok(()) => {
+                    tracing::info!(dir = %entry.path().display(), "removed a killed compaction's spill")
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %entry.path().display(), error = %e, "could not remove a killed compaction's spill")
+                }
+            }
+        }
+    }
+}
 
 /// The name of the partition column spilled rows carry.
 const PARTITION_COLUMN: &str = "__ailake_partition";
@@ -44,18 +69,20 @@ fn io(what: &str, e: impl std::fmt::Display) -> WriterError {
 
 impl Spill {
     /// A spill for `groups` groups of rows in `schema`, buffering up to `limit` bytes in
-    /// memory, spilling under `parent` (the system's temporary directory when `None`).
+    /// memory, spilling under `parent` (the system's temporary directory when `None`) in a
+    /// directory named for checkpoint `id` (see [`remove_leftovers`]).
     pub fn new(
         schema: SchemaRef,
         groups: usize,
         limit: usize,
-        parent: Option<&std::path::Path>,
+        parent: Option<&Path>,
+        id: &str,
     ) -> Result<Self> {
-        let dir = match parent {
-            Some(p) => tempfile::Builder::new().prefix("ailake-compact-").tempdir_in(p),
-            None => tempfile::Builder::new().prefix("ailake-compact-").tempdir(),
-        }
-        .map_err(|e| io("creating the spill directory", e))?;
+        let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
+        let dir = tempfile::Builder::new()
+            .prefix(&dir_prefix(id))
+            .tempdir_in(parent)
+            .map_err(|e| io("creating the spill directory", e))?;
         let mut fields: Vec<Arc<Field>> = schema.fields().iter().cloned().collect();
         fields.push(Arc::new(Field::new(PARTITION_COLUMN, DataType::UInt32, false)));
         Ok(Self {

@@ -171,7 +171,13 @@ pub(super) async fn rewrite_streamed(
     checkpoint.done.retain(|&g, s| plan.group_rows.get(g as usize) == Some(&s.rows));
     // 3. Route.
     let limit = opts.memory_bytes / 2;
-    let mut spill = Spill::new(writer.inner.schema.clone(), plan.len(), limit, opts.spill_dir.as_deref())?;
+    let mut spill = Spill::new(
+        writer.inner.schema.clone(),
+        plan.len(),
+        limit,
+        opts.spill_dir.as_deref(),
+        &checkpoint.id,
+    )?;
     let mut router = plan.router();
     let (mut routed, mut purged) = (0u64, 0u64);
     for a in &assigned {
