@@ -351,8 +351,26 @@ async fn untrain(table: &Table, trained: Option<(String, String)>) {
     }
 }
 
+/// Deletes the output files `uris` of a compaction that did not commit, except any the table's
+/// newest snapshot holds (a second owner of a resumed checkpoint may have committed them).
 async fn discard(table: &Table, uris: &[String]) {
-    for uri in uris {
+    if uris.is_empty() {
+        return;
+    }
+    let live: std::collections::HashSet<String> = match table.refresh().await {
+        Ok(t) => match t.live_files().await {
+            Ok(files) => files.iter().map(|f| f.path().to_string()).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the live files: the abandoned compaction's files stay");
+                return;
+            }
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the table: the abandoned compaction's files stay");
+            return;
+        }
+    };
+    for uri in uris.iter().filter(|u| !live.contains(*u)) {
         if let Err(e) = table.file_io().delete(uri).await {
             tracing::warn!(%uri, error = %e, "could not remove a file of an abandoned compaction");
         }
