@@ -27,23 +27,12 @@ fn search_nodes(plan: &Arc<dyn ExecutionPlan>, out: &mut Vec<Vec<Vec<String>>>) 
     }
 }
 
-/// The SQL answer and the session's for each of `queries` under `where_sql` / `filter`.
-async fn compare(
-    ctx: &SessionContext,
-    session: &SearchSession,
-    queries: &[Vec<f32>],
-    k: usize,
-    where_sql: &str,
-    filter: Option<Filter>,
-) {
-    compare_with(ctx, session, queries, k, where_sql, filter, true).await
-}
-
-/// [`compare`], with clustered files searched through their partition blocks or whole. The
+/// The SQL answer and the session's for each of `queries` under `where_sql` / `filter`, with
+/// clustered files searched through their partition blocks or whole. The
 /// block path picks candidates across the files one search is given, so a plan that splits
 /// the files over partitions answers a little differently (each part re-ranks its own
 /// candidates); the whole-file path answers identically however the files are split.
-async fn compare_with(
+async fn compare(
     ctx: &SessionContext,
     session: &SearchSession,
     queries: &[Vec<f32>],
@@ -107,7 +96,7 @@ async fn sql_search_equals_the_session_at_every_partition_count() {
     for partitions in [1, 2, 4] {
         let ctx = context(&table, partitions).await;
         for (where_sql, filter) in &cases {
-            compare(&ctx, &session, &qs, 10, where_sql, filter.clone()).await;
+            compare(&ctx, &session, &qs, 10, where_sql, filter.clone(), true).await;
         }
         // The plan: one search node whose groups split every shard (no partitions: all are
         // visited before pruning), as many groups as target partitions.
@@ -167,8 +156,8 @@ async fn partitioned_tables_plan_only_the_probed_shards() {
     let all = vectors(ROWS);
     let qs = queries(&all, 10);
     let ctx = context(&table, 2).await;
-    compare_with(&ctx, &session, &qs, 10, "", None, false).await;
-    compare_with(
+    compare(&ctx, &session, &qs, 10, "", None, false).await;
+    compare(
         &ctx,
         &session,
         &qs,
@@ -178,7 +167,7 @@ async fn partitioned_tables_plan_only_the_probed_shards() {
         false,
     )
     .await;
-    // Through the blocks: nearly the same answers (see `compare_with`).
+    // Through the blocks: nearly the same answers (see `compare`).
     let mut shared = 0;
     for q in &qs {
         let (literal, parsed) = sql_vector(q);

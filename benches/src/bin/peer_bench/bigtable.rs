@@ -23,7 +23,7 @@ use anyhow::{bail, Context, Result};
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use serde_json::{json, Value};
 
-use crate::blocks::{best, cold, measure, pass};
+use crate::blocks::{best, cold, pass};
 use crate::scale::attributes;
 use crate::{Args, Loaded};
 
@@ -258,7 +258,7 @@ pub(crate) fn bigtable(args: &Args) -> Result<()> {
     let mut sweep = Vec::new();
     for probes in [16usize, 32, 64, 128, 256, 512] {
         let params = SearchParams { partition_probes: Some(probes), ..SearchParams::default() };
-        sweep.push(pass(&rt, &table, &l, nq, &params, Arc::new(ShardCache::new(64 << 30)))?);
+        sweep.push(pass(&rt, &table, &l, nq, &params, Arc::new(ShardCache::new(64 << 30)), true)?);
     }
     let in_cache = best(&sweep);
     let at = SearchParams {
@@ -267,7 +267,7 @@ pub(crate) fn bigtable(args: &Args) -> Result<()> {
     };
     let budget = index_bytes / 10;
     // No warm-up: the measured queries meet a cache holding only what earlier queries left.
-    let out_of_cache = measure(&rt, &table, &l, nq, &at, Arc::new(ShardCache::new(budget)), false)?;
+    let out_of_cache = pass(&rt, &table, &l, nq, &at, Arc::new(ShardCache::new(budget)), false)?;
     let search_peak = memory::peak_mib();
     let cold = cold(&rt, dir, &table, &l, nq, &at)?;
     let raw = (rows * dim * 4) as u64;

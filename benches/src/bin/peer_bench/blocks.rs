@@ -14,21 +14,9 @@ use serde_json::{json, Value};
 
 use crate::{percentile, Loaded};
 
-/// Measures `nq` queries (after one warm-up pass) of a fresh session over `cache`.
-pub(crate) fn pass(
-    rt: &tokio::runtime::Runtime,
-    table: &Table,
-    l: &Loaded,
-    nq: usize,
-    params: &SearchParams,
-    cache: Arc<ShardCache>,
-) -> anyhow::Result<Value> {
-    measure(rt, table, l, nq, params, cache, true)
-}
-
 /// Measures `nq` queries of a fresh session over `cache`, after a warm-up pass of the same
 /// queries when `warm` (else each query meets the cache as the ones before it left it).
-pub(crate) fn measure(
+pub(crate) fn pass(
     rt: &tokio::runtime::Runtime,
     table: &Table,
     l: &Loaded,
@@ -104,15 +92,15 @@ pub(crate) fn blocks(
     let mut sweep = Vec::new();
     for probes in [24usize, 48, 96, 192, 384] {
         let params = SearchParams { partition_probes: Some(probes), ..SearchParams::default() };
-        sweep.push(pass(rt, &table, l, nq, &params, big())?);
+        sweep.push(pass(rt, &table, l, nq, &params, big(), true)?);
     }
     let in_cache = best(&sweep);
     let probes = in_cache["probes"].as_u64().map(|p| p as usize);
     let at = SearchParams { partition_probes: probes, ..SearchParams::default() };
     let whole = SearchParams { partition_blocks: false, ..SearchParams::default() };
     let budget = index_bytes / 10;
-    let small_blocks = pass(rt, &table, l, nq, &at, Arc::new(ShardCache::new(budget)))?;
-    let small_whole = pass(rt, &table, l, nq, &whole, Arc::new(ShardCache::new(budget)))?;
+    let small_blocks = pass(rt, &table, l, nq, &at, Arc::new(ShardCache::new(budget)), true)?;
+    let small_whole = pass(rt, &table, l, nq, &whole, Arc::new(ShardCache::new(budget)), true)?;
 
     let cold = cold(rt, dir, &table, l, nq, &at)?;
     Ok(json!({

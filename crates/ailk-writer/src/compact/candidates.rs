@@ -98,15 +98,11 @@ pub(super) async fn read_candidates(
             }
             Err(e) => return Err(e.into()),
         };
-        let Some(first) = batches.first() else {
+        let deleted = deletes.deleted(f.path());
+        let Some(kept) = live_rows(&batches, deleted)? else {
             files.push(f.clone()); // no rows at all: the file just goes
             continue;
         };
-        let all = arrow_select::concat::concat_batches(&first.schema(), &batches)?;
-        let deleted = deletes.deleted(f.path());
-        let keep: BooleanArray =
-            (0..all.num_rows() as u64).map(|r| Some(deleted.binary_search(&r).is_err())).collect();
-        let kept = arrow_select::filter::filter_record_batch(&all, &keep)?;
         let conformed = match RecordBatch::try_new(schema.clone(), kept.columns().to_vec()) {
             Ok(b) if vectors_usable(&b, writer) => b,
             _ => {
@@ -119,16 +115,32 @@ pub(super) async fn read_candidates(
         parts.push(conformed);
     }
     let batch = arrow_select::concat::concat_batches(&schema, &parts)?;
-    let mut primary = match batch.column_by_name(&spec.name) {
+    let primary = primary_values(&batch, &spec.name, spec.metric, spec.dim as usize);
+    Ok(Rows { files, batch, primary, purged })
+}
+
+/// The live rows of a candidate whose rows were read as `batches`, without the `deleted`
+/// positions (sorted); `None` when the file has no rows at all.
+pub(super) fn live_rows(batches: &[RecordBatch], deleted: &[u64]) -> Result<Option<RecordBatch>> {
+    let Some(first) = batches.first() else { return Ok(None) };
+    let all = arrow_select::concat::concat_batches(&first.schema(), batches)?;
+    let keep: BooleanArray =
+        (0..all.num_rows() as u64).map(|r| Some(deleted.binary_search(&r).is_err())).collect();
+    Ok(Some(arrow_select::filter::filter_record_batch(&all, &keep)?))
+}
+
+/// The primary column `column` of `batch` as indexed (unit length for cosine).
+pub(super) fn primary_values(batch: &RecordBatch, column: &str, metric: Metric, dim: usize) -> Vec<f32> {
+    let mut v = match batch.column_by_name(column) {
         Some(c) if batch.num_rows() > 0 => {
             c.as_fixed_size_list().values().as_primitive::<Float32Type>().values().to_vec()
         }
         _ => Vec::new(),
     };
-    if spec.metric == Metric::Cosine {
-        primary.chunks_exact_mut(spec.dim as usize).for_each(kernels::normalize);
+    if metric == Metric::Cosine {
+        v.chunks_exact_mut(dim).for_each(kernels::normalize);
     }
-    Ok(Rows { files, batch, primary, purged })
+    v
 }
 
 /// Every vector column of `batch` is non-null with finite values (compaction never drops a

@@ -27,7 +27,7 @@ use crate::error::{Result, WriterError};
 use crate::options::IndexChoice;
 use crate::policy::WritePolicy;
 use crate::writer::TableWriter;
-use candidates::{candidates, decoded_bytes, read_candidates, vectors_usable, Rows};
+use candidates::{candidates, decoded_bytes, read_candidates, Rows};
 use checkpoint::Checkpoint;
 use groups::{plan_groups, train_partitions, write_groups};
 use stream::rewrite_streamed;

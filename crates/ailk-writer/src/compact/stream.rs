@@ -14,16 +14,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ailk_catalog::{LiveFile, Table};
-use ailk_index::{kernels, Metric, Partitions};
+use ailk_index::Partitions;
 use ailk_search::{read_table_columns, read_table_rows};
-use arrow_array::cast::AsArray;
-use arrow_array::types::Float32Type;
-use arrow_array::{BooleanArray, RecordBatch, UInt32Array};
+use arrow_array::{RecordBatch, UInt32Array};
 
+use super::candidates::{live_rows, primary_values, vectors_usable};
 use super::checkpoint::{plan_changed, Checkpoint, Plan, PlannedFile};
 use super::groups::{counts, train_partitions, write_group, GroupPlan, Reporter};
 use super::spill::Spill;
-use super::{vectors_usable, CompactOptions, Rewrite};
+use super::{CompactOptions, Rewrite};
 use crate::error::Result;
 use crate::policy::WritePolicy;
 use crate::staging::{Entry, EntryState};
@@ -41,28 +40,6 @@ struct Assigned {
 /// the same).
 pub(super) fn options_key(opts: &CompactOptions) -> String {
     format!("target={};cluster={};index={:?}", opts.target_rows, opts.cluster, opts.index)
-}
-
-/// The live rows of candidate `f` among `batches` (its rows as read), or `None` when the
-/// file has no usable rows for the writer.
-fn live_rows(batches: &[RecordBatch], deleted: &[u64]) -> Result<Option<RecordBatch>> {
-    let Some(first) = batches.first() else { return Ok(None) };
-    let all = arrow_select::concat::concat_batches(&first.schema(), batches)?;
-    let keep: BooleanArray =
-        (0..all.num_rows() as u64).map(|r| Some(deleted.binary_search(&r).is_err())).collect();
-    Ok(Some(arrow_select::filter::filter_record_batch(&all, &keep)?))
-}
-
-/// The primary column of `batch` (named `column`), as indexed.
-fn primary_values(batch: &RecordBatch, column: &str, metric: Metric, dim: usize) -> Vec<f32> {
-    let mut v = batch
-        .column_by_name(column)
-        .map(|c| c.as_fixed_size_list().values().as_primitive::<Float32Type>().values().to_vec())
-        .unwrap_or_default();
-    if metric == Metric::Cosine {
-        v.chunks_exact_mut(dim).for_each(kernels::normalize);
-    }
-    v
 }
 
 /// Compacts `files` through `checkpoint` (see the module docs) and returns what to commit.
