@@ -218,3 +218,23 @@ async fn a_memory_budget_of_zero_is_refused_with_nothing_written() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
     assert_eq!(t.refresh().await.unwrap().snapshot_id(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_spill_directory_is_a_typed_error_and_the_next_call_compacts() {
+    let (base, _) = dataset(ROWS, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let t = table(dir.path(), "s", &base).await;
+    let before = t.snapshot_id();
+    let opts = CompactOptions {
+        target_rows: 500,
+        memory_bytes: 64 << 10,
+        spill_dir: Some(dir.path().join("no-such-dir")),
+        ..Default::default()
+    };
+    let err = t.compact(&opts).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert_eq!(t.refresh().await.unwrap().snapshot_id(), before, "nothing committed");
+    let out = t.compact(&CompactOptions { spill_dir: None, ..opts }).await.unwrap();
+    assert_eq!(out.rows, expected_ids().len() as u64);
+    assert_same(&all_ids(&t).await, &expected_ids(), "after the second call");
+}

@@ -85,6 +85,14 @@ pub enum WriterError {
     /// Anything else the caller passed that cannot be written.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A compaction's local spill failed (its directory missing or not writable, disk full).
+    #[error("compaction spill: {what}: {source}")]
+    Spill {
+        /// What the spill was doing.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
 }
 
 impl WriterError {
@@ -99,6 +107,7 @@ impl WriterError {
             W::Store(e) => store_error_kind(e),
             W::BuildFailed { .. } | W::Internal(_) => ErrorKind::Internal,
             W::Arrow(e) => arrow_error_kind(e),
+            W::Spill { source, .. } => ailk_format::error_kind::io_error_kind(source),
             W::LengthMismatch { .. }
             | W::WrongDimension { .. }
             | W::NonFinite { .. }

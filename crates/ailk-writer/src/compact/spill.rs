@@ -63,8 +63,8 @@ pub(super) struct Spill {
     pub spilled_bytes: u64,
 }
 
-fn io(what: &str, e: impl std::fmt::Display) -> WriterError {
-    WriterError::Internal(format!("compaction spill: {what}: {e}"))
+fn io(what: &str, e: std::io::Error) -> WriterError {
+    WriterError::Spill { what: what.to_string(), source: e }
 }
 
 impl Spill {
