@@ -137,7 +137,9 @@ async fn multi_vector_tables_search_each_column_and_prune_on_the_primary() {
     }
     let truth: Vec<Vec<i64>> = queries.iter().map(|q| exact(&base, q, K)).collect();
     assert!(recall(&got, &truth) >= 0.95);
-    let p = SearchParams { column: Some("head".into()), ..SearchParams::default() };
+    // ef 128: at the default the 64-d column's recall sat at 0.945–0.96 from run to run (the
+    // parallel HNSW build is not deterministic), which made the check flaky.
+    let p = SearchParams { column: Some("head".into()), ef: Some(128), ..SearchParams::default() };
     let mut got = Vec::new();
     let mut truth = Vec::new();
     for q in &queries {
