@@ -10,6 +10,7 @@
 use ailk_format::CodeBlockParts;
 
 use crate::error::{IndexError, Result};
+use crate::kernels;
 use crate::row_filter::RowFilter;
 use crate::Metric;
 
@@ -184,6 +185,8 @@ pub struct CodeBlock {
     centroid: Vec<f32>,
     rotated_centroid: Vec<f32>,
     codes: Vec<u64>,
+    /// Set bits of each row's code.
+    ones: Vec<u32>,
     norms: Vec<f32>,
     factors: Vec<f32>,
     vector_crcs: Vec<u32>,
@@ -198,7 +201,6 @@ struct BlockQuery {
     /// `‖q − c‖²` (L2, cosine) or `−q·c` (inner product).
     base: f32,
     z_norm: f32,
-    quantized: Vec<u8>,
 }
 
 impl CodeBlock {
@@ -211,14 +213,17 @@ impl CodeBlock {
             )));
         }
         let rotated_centroid = rotation.apply(&parts.centroid);
+        let words = rotation.padded / 64;
+        let ones = parts.codes.chunks_exact(words).map(|c| c.iter().map(|w| w.count_ones()).sum()).collect();
         Ok(Self {
             partition: parts.partition,
             row_start: parts.row_start,
-            words: rotation.padded / 64,
+            words,
             padded: rotation.padded,
             centroid: parts.centroid,
             rotated_centroid,
             codes: parts.codes,
+            ones,
             norms: parts.norms,
             factors: parts.factors,
             vector_crcs: parts.vector_crcs,
@@ -242,34 +247,20 @@ impl CodeBlock {
 
     /// Bytes it holds in memory.
     pub fn memory_bytes(&self) -> u64 {
-        (self.codes.len() * 8 + (self.norms.len() * 3 + self.centroid.len() * 2) * 4 + 128) as u64
+        (self.codes.len() * 8 + (self.norms.len() * 4 + self.centroid.len() * 2) * 4 + 128) as u64
     }
 
     fn prepare(&self, q: &RotatedQuery) -> BlockQuery {
-        let z: Vec<f32> = match q.metric {
-            Metric::InnerProduct => q.rotated.clone(),
-            _ => q.rotated.iter().zip(&self.rotated_centroid).map(|(a, c)| a - c).collect(),
-        };
-        let base = match q.metric {
-            Metric::InnerProduct => -crate::kernels::dot(&q.query, &self.centroid),
-            _ => z.iter().map(|v| v * v).sum(),
-        };
-        let z_norm = z.iter().map(|v| v * v).sum::<f32>().sqrt();
-        let (lo, hi) = z.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+        let ip = q.metric == Metric::InnerProduct;
+        let mut z = vec![0f32; self.padded];
+        let centroid = (!ip).then_some(self.rotated_centroid.as_slice());
+        let (lo, hi, z_sq) = kernels::residual(&q.rotated, centroid, &mut z);
+        let base = if ip { -kernels::dot(&q.query, &self.centroid) } else { z_sq };
         let delta = if hi > lo { (hi - lo) / QUERY_LEVELS } else { 1.0 };
-        let quantized: Vec<u8> =
-            z.iter().map(|&v| ((v - lo) / delta).round().clamp(0.0, QUERY_LEVELS) as u8).collect();
         let mut planes = vec![0u64; 4 * self.words];
-        for (i, &u) in quantized.iter().enumerate() {
-            for bit in 0..4 {
-                if u >> bit & 1 == 1 {
-                    planes[bit * self.words + i / 64] |= 1 << (i % 64);
-                }
-            }
-        }
-        let sum_quantized =
-            lo * self.padded as f32 + delta * quantized.iter().map(|&u| f32::from(u)).sum::<f32>();
-        BlockQuery { planes, lo, delta, sum_quantized, base, z_norm, quantized }
+        let levels = kernels::quantize_planes(&z, lo, 1.0 / delta, self.words, &mut planes);
+        let sum_quantized = lo * self.padded as f32 + delta * levels as f32;
+        BlockQuery { planes, lo, delta, sum_quantized, base, z_norm: z_sq.sqrt() }
     }
 
     /// The estimate of row `i` of the block from `selected` (≈ the sum of the rotated
@@ -300,8 +291,8 @@ impl CodeBlock {
     pub fn scan(&self, query: &RotatedQuery, allowed: Option<&RowFilter>, out: &mut Vec<Estimate>) {
         let bq = self.prepare(query);
         let mut counts = Vec::with_capacity(self.rows());
-        crate::kernels::bitplane_scan(&self.codes, self.words, &bq.planes, &mut counts);
-        for (i, (ones, weighted)) in counts.into_iter().enumerate() {
+        kernels::bitplane_scan(&self.codes, self.words, &bq.planes, &mut counts);
+        for (i, (&ones, weighted)) in self.ones.iter().zip(counts).enumerate() {
             if allowed.is_some_and(|a| !a.contains(self.row_start + i as u32)) {
                 continue;
             }
@@ -314,9 +305,11 @@ impl CodeBlock {
     pub fn scan_reference(&self, query: &RotatedQuery, out: &mut Vec<Estimate>) {
         let bq = self.prepare(query);
         for (i, code) in self.codes.chunks_exact(self.words).enumerate() {
+            let bit = |words: &[u64], c: usize| (words[c / 64] >> (c % 64) & 1) as u8;
+            let level = |c: usize| (0..4).map(|b| bit(&bq.planes[b * self.words..], c) << b).sum::<u8>();
             let selected: f32 = (0..self.padded)
-                .filter(|&c| code[c / 64] >> (c % 64) & 1 == 1)
-                .map(|c| bq.lo + bq.delta * f32::from(bq.quantized[c]))
+                .filter(|&c| bit(code, c) == 1)
+                .map(|c| bq.lo + bq.delta * f32::from(level(c)))
                 .sum();
             out.push(self.estimate(query.metric, &bq, i, selected));
         }
@@ -326,7 +319,6 @@ impl CodeBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels;
     use proptest::prelude::*;
 
     fn lcg(seed: u64, n: usize) -> Vec<f32> {

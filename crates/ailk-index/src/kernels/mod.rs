@@ -7,9 +7,17 @@
 pub mod cuda;
 #[cfg(target_arch = "aarch64")]
 mod neon;
+mod rabitq;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_rabitq;
+
+pub use rabitq::{
+    bitplane_scan, bitplane_scan_reference, quantize_planes, quantize_planes_reference, residual,
+    residual_reference,
+};
 
 use std::sync::OnceLock;
 
@@ -81,28 +89,6 @@ fn code_kernel(backend: Backend) -> CodeKernel {
         Backend::Avx512 | Backend::Avx2Fma if is_x86_feature_detected!("avx2") => x86::dot_u8_i8_avx2_entry,
         _ => scalar::dot_u8_i8,
     }
-}
-
-type BitplaneKernel = fn(&[u64], usize, &[u64], &mut Vec<(u32, u32)>);
-
-/// Per row of RaBitQ codes, its set bits and its inner product with a 4-bit query's bit
-/// planes (see [`scalar::bitplane_scan`], the reference), with the `popcnt` instruction where
-/// the CPU has it.
-pub fn bitplane_scan(codes: &[u64], words: usize, planes: &[u64], out: &mut Vec<(u32, u32)>) {
-    static KERNEL: OnceLock<BitplaneKernel> = OnceLock::new();
-    let kernel = KERNEL.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("popcnt") && active_backend() != Backend::Scalar {
-            return x86::bitplane_scan_popcnt_entry;
-        }
-        scalar::bitplane_scan
-    });
-    kernel(codes, words, planes, out)
-}
-
-/// The scalar reference of [`bitplane_scan`] (for tests of the dispatched one).
-pub fn bitplane_scan_reference(codes: &[u64], words: usize, planes: &[u64], out: &mut Vec<(u32, u32)>) {
-    scalar::bitplane_scan(codes, words, planes, out)
 }
 
 /// Every backend this machine can run, best first; `Scalar` is always last.

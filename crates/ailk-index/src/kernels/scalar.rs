@@ -130,21 +130,76 @@ pub fn dot_u8_i8(u: &[u8], d: &[i8]) -> i32 {
     u.iter().zip(d).map(|(&a, &b)| i32::from(a) * i32::from(b)).sum()
 }
 
-/// For each row of `codes` (`words` `u64`s per row): the set bits of its code, and
-/// `Σ_b 2^b · popcount(code & planes[b])` over the four bit planes of a 4-bit query
-/// (`planes` = 4 × `words`), appended to `out`. The reference of the popcount kernels.
-pub fn bitplane_scan(codes: &[u64], words: usize, planes: &[u64], out: &mut Vec<(u32, u32)>) {
+/// For each row of `codes` (`words` `u64`s per row): `Σ_b 2^b · popcount(code & planes[b])`
+/// over the four bit planes of a 4-bit query (`planes` = 4 × `words`), appended to `out`.
+/// The reference of the popcount kernels (inlined into them, so `count_ones` becomes the
+/// instruction where they enable it).
+#[inline(always)]
+pub fn bitplane_scan(codes: &[u64], words: usize, planes: &[u64], out: &mut Vec<u32>) {
     if words == 0 || planes.len() < 4 * words {
         return;
     }
-    for code in codes.chunks_exact(words) {
-        let (mut ones, mut weighted) = (0u32, 0u32);
+    let (p0, p1, p2, p3) = (
+        &planes[..words],
+        &planes[words..2 * words],
+        &planes[2 * words..3 * words],
+        &planes[3 * words..4 * words],
+    );
+    out.extend(codes.chunks_exact(words).map(|code| {
+        let mut weighted = 0u32;
         for (j, &c) in code.iter().enumerate() {
-            ones += c.count_ones();
-            for b in 0..4 {
-                weighted += (c & planes[b * words + j]).count_ones() << b;
-            }
+            weighted += (c & p0[j]).count_ones()
+                + ((c & p1[j]).count_ones() << 1)
+                + ((c & p2[j]).count_ones() << 2)
+                + ((c & p3[j]).count_ones() << 3);
         }
-        out.push((ones, weighted));
+        weighted
+    }));
+}
+
+/// `z = rotated − centroid` (or `rotated` when no centroid) written over `z`; returns the
+/// smallest and largest coordinate and `‖z‖²`.
+pub fn residual(rotated: &[f32], centroid: Option<&[f32]>, z: &mut [f32]) -> (f32, f32, f32) {
+    let (mut lo, mut hi, mut sq) = (f32::INFINITY, f32::NEG_INFINITY, 0f32);
+    for (i, out) in z.iter_mut().enumerate() {
+        let v =
+            rotated.get(i).copied().unwrap_or(0.0) - centroid.and_then(|c| c.get(i)).copied().unwrap_or(0.0);
+        *out = v;
+        lo = lo.min(v);
+        hi = hi.max(v);
+        sq += v * v;
     }
+    (lo, hi, sq)
+}
+
+/// Each of `z` quantized to 4 bits, `min(⌊(v − lo) · inv + ½⌋, 15)` (rounded to the nearest
+/// level), written as four bit planes over `planes` (bit `b` of coordinate `i` at bit `i % 64`
+/// of word `b × words + i / 64`; `planes` = 4 × `words` words, `words` ≥ ⌈len/64⌉). Returns
+/// the sum of the levels.
+pub fn quantize_planes(z: &[f32], lo: f32, inv: f32, words: usize, planes: &mut [u64]) -> u32 {
+    planes.iter_mut().for_each(|w| *w = 0);
+    if planes.len() < 4 * words {
+        return 0;
+    }
+    let mut levels = 0u32;
+    for (w, chunk) in z.chunks(64).enumerate().take(words) {
+        let (bits, sum) = quantize_word(chunk, lo, inv);
+        (0..4).for_each(|b| planes[b * words + w] = bits[b]);
+        levels += sum;
+    }
+    levels
+}
+
+/// [`quantize_planes`] of at most 64 values: their four plane words and their levels' sum.
+#[inline(always)]
+pub fn quantize_word(chunk: &[f32], lo: f32, inv: f32) -> ([u64; 4], u32) {
+    let (mut bits, mut levels) = ([0u64; 4], 0u32);
+    for (j, &v) in chunk.iter().enumerate().take(64) {
+        let u = ((v - lo) * inv + 0.5).min(15.0).max(0.0) as u64;
+        levels += u as u32;
+        for (b, word) in bits.iter_mut().enumerate() {
+            *word |= (u >> b & 1) << j;
+        }
+    }
+    (bits, levels)
 }

@@ -256,20 +256,3 @@ pub(super) fn dot_u8_i8_vnni_entry(u: &[u8], d: &[i8]) -> i32 {
     // SAFETY: installed only after detecting `avx512f`, `avx512bw` and `avx512vnni`.
     unsafe { dot_u8_i8_vnni(u, d) }
 }
-
-/// [`super::scalar::bitplane_scan`] compiled with the `popcnt` instruction (the baseline
-/// x86-64 target has none, and `count_ones` becomes a dozen shifts and masks per word).
-#[target_feature(enable = "popcnt")]
-fn bitplane_scan_popcnt(codes: &[u64], words: usize, planes: &[u64], out: &mut Vec<(u32, u32)>) {
-    super::scalar::bitplane_scan(codes, words, planes, out)
-}
-
-pub(super) fn bitplane_scan_popcnt_entry(
-    codes: &[u64],
-    words: usize,
-    planes: &[u64],
-    out: &mut Vec<(u32, u32)>,
-) {
-    // SAFETY: installed only after `is_x86_feature_detected!("popcnt")`.
-    unsafe { bitplane_scan_popcnt(codes, words, planes, out) }
-}
