@@ -187,9 +187,42 @@ pub struct CodeBlock {
     codes: Vec<u64>,
     /// Set bits of each row's code.
     ones: Vec<u32>,
-    norms: Vec<f32>,
-    factors: Vec<f32>,
+    /// Per row, the constants of its estimate.
+    terms: Vec<RowTerms>,
+    inv_sqrt_padded: f32,
     vector_crcs: Vec<u32>,
+}
+
+/// One row's estimate constants, from its residual norm `n` and code factor `f` (the code's
+/// inner product with the unit residual): the estimated inner product of the residual with
+/// the query's is `n / f` × the code's; its error is the code's (RaBitQ's bound, scaled by
+/// `‖z‖`) plus the query quantization's: each rotated coordinate is off by at most δ/2,
+/// about δ/√12 spread, which the code's ±1/√D' weights carry into its inner product
+/// unchanged (three spreads kept). A row with `f` = 0 (a zero residual) estimates 0 ± 0.
+#[derive(Debug, Clone, Copy)]
+struct RowTerms {
+    norm_sq: f32,
+    ip_scale: f32,
+    /// Times `‖z‖`.
+    code_err: f32,
+    /// Times δ.
+    quant_err: f32,
+}
+
+impl RowTerms {
+    fn new(norm: f32, factor: f32, padded: usize) -> Self {
+        if factor > 0.0 {
+            let spread = (1.0 - factor * factor).max(0.0).sqrt() / factor;
+            Self {
+                norm_sq: norm * norm,
+                ip_scale: norm / factor,
+                code_err: norm * spread * EPS0 / ((padded - 1) as f32).sqrt(),
+                quant_err: norm * 3.0 / 12f32.sqrt() / factor,
+            }
+        } else {
+            Self { norm_sq: norm * norm, ip_scale: 0.0, code_err: 0.0, quant_err: 0.0 }
+        }
+    }
 }
 
 /// Per query and block: the 4-bit quantized rotated residual as bit planes, and constants.
@@ -224,15 +257,20 @@ impl CodeBlock {
             rotated_centroid,
             codes: parts.codes,
             ones,
-            norms: parts.norms,
-            factors: parts.factors,
+            terms: parts
+                .norms
+                .iter()
+                .zip(&parts.factors)
+                .map(|(&n, &f)| RowTerms::new(n, f, rotation.padded))
+                .collect(),
+            inv_sqrt_padded: 1.0 / (rotation.padded as f32).sqrt(),
             vector_crcs: parts.vector_crcs,
         })
     }
 
     /// Rows it holds.
     pub fn rows(&self) -> usize {
-        self.norms.len()
+        self.terms.len()
     }
 
     /// The file rows it holds.
@@ -247,7 +285,7 @@ impl CodeBlock {
 
     /// Bytes it holds in memory.
     pub fn memory_bytes(&self) -> u64 {
-        (self.codes.len() * 8 + (self.norms.len() * 4 + self.centroid.len() * 2) * 4 + 128) as u64
+        (self.codes.len() * 8 + (self.terms.len() * 6 + self.centroid.len() * 2) * 4 + 128) as u64
     }
 
     fn prepare(&self, q: &RotatedQuery) -> BlockQuery {
@@ -266,22 +304,12 @@ impl CodeBlock {
     /// The estimate of row `i` of the block from `selected` (≈ the sum of the rotated
     /// residual's coordinates whose code bit is set).
     fn estimate(&self, metric: Metric, bq: &BlockQuery, i: usize, selected: f32) -> Estimate {
-        let (norm, factor) = (self.norms[i], self.factors[i]);
-        let code_ip = (2.0 * selected - bq.sum_quantized) / (self.padded as f32).sqrt();
-        let (ip, err) = if factor > 0.0 {
-            let spread = (1.0 - factor * factor).max(0.0).sqrt() / factor;
-            // The code's error (RaBitQ's bound) plus the query quantization's: each rotated
-            // coordinate is off by at most delta/2, about delta/√12 spread, which the code's
-            // ±1/√D' weights carry into its inner product unchanged (three spreads kept).
-            let code_err = bq.z_norm * spread * EPS0 / ((self.padded - 1) as f32).sqrt();
-            let quant_err = 3.0 * bq.delta / 12f32.sqrt() / factor;
-            (norm * code_ip / factor, norm * (code_err + quant_err))
-        } else {
-            (0.0, 0.0)
-        };
+        let t = &self.terms[i];
+        let ip = t.ip_scale * (2.0 * selected - bq.sum_quantized) * self.inv_sqrt_padded;
+        let err = bq.z_norm * t.code_err + bq.delta * t.quant_err;
         let (distance, bound) = match metric {
-            Metric::L2 => (bq.base + norm * norm - 2.0 * ip, 2.0 * err),
-            Metric::Cosine => ((bq.base + norm * norm - 2.0 * ip) / 2.0, err),
+            Metric::L2 => (bq.base + t.norm_sq - 2.0 * ip, 2.0 * err),
+            Metric::Cosine => ((bq.base + t.norm_sq - 2.0 * ip) / 2.0, err),
             Metric::InnerProduct => (bq.base - ip, err),
         };
         Estimate { row: self.row_start + i as u32, distance, lower: distance - bound }

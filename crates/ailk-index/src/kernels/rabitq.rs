@@ -55,7 +55,7 @@ fn kernels() -> &'static Kernels {
 /// a 4-bit query's bit planes, appended to `out` (see [`scalar::bitplane_scan`]).
 pub fn bitplane_scan(codes: &[u64], words: usize, planes: &[u64], out: &mut Vec<u32>) {
     let k = kernels();
-    if words % 8 == 0 {
+    if words.is_multiple_of(8) {
         (k.scan_wide)(codes, words, planes, out)
     } else {
         (k.scan)(codes, words, planes, out)

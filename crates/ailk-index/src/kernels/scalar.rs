@@ -172,10 +172,10 @@ pub fn residual(rotated: &[f32], centroid: Option<&[f32]>, z: &mut [f32]) -> (f3
     (lo, hi, sq)
 }
 
-/// Each of `z` quantized to 4 bits, `min(⌊(v − lo) · inv + ½⌋, 15)` (rounded to the nearest
-/// level), written as four bit planes over `planes` (bit `b` of coordinate `i` at bit `i % 64`
-/// of word `b × words + i / 64`; `planes` = 4 × `words` words, `words` ≥ ⌈len/64⌉). Returns
-/// the sum of the levels.
+/// Each of `z` quantized to 4 bits, `⌊clamp((v − lo) · inv + ½, 0, 15)⌋` (rounded to the
+/// nearest level; NaN is level 0), written as four bit planes over `planes` (bit `b` of
+/// coordinate `i` at bit `i % 64` of word `b × words + i / 64`; `planes` = 4 × `words` words,
+/// `words` ≥ ⌈len/64⌉). Returns the sum of the levels.
 pub fn quantize_planes(z: &[f32], lo: f32, inv: f32, words: usize, planes: &mut [u64]) -> u32 {
     planes.iter_mut().for_each(|w| *w = 0);
     if planes.len() < 4 * words {
@@ -195,7 +195,7 @@ pub fn quantize_planes(z: &[f32], lo: f32, inv: f32, words: usize, planes: &mut 
 pub fn quantize_word(chunk: &[f32], lo: f32, inv: f32) -> ([u64; 4], u32) {
     let (mut bits, mut levels) = ([0u64; 4], 0u32);
     for (j, &v) in chunk.iter().enumerate().take(64) {
-        let u = ((v - lo) * inv + 0.5).min(15.0).max(0.0) as u64;
+        let u = ((v - lo) * inv + 0.5).clamp(0.0, 15.0) as u64;
         levels += u as u32;
         for (b, word) in bits.iter_mut().enumerate() {
             *word |= (u >> b & 1) << j;

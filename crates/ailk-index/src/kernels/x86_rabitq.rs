@@ -24,7 +24,7 @@ pub(super) fn bitplane_scan_popcnt_entry(codes: &[u64], words: usize, planes: &[
 /// (others go to the scalar body).
 #[target_feature(enable = "avx512f,avx512vpopcntdq,popcnt")]
 fn bitplane_scan_vpopcnt(codes: &[u64], words: usize, planes: &[u64], out: &mut Vec<u32>) {
-    if words == 0 || words % 8 != 0 || planes.len() < 4 * words {
+    if words == 0 || !words.is_multiple_of(8) || planes.len() < 4 * words {
         return scalar::bitplane_scan(codes, words, planes, out);
     }
     let p = planes.as_ptr();
@@ -126,7 +126,8 @@ fn quantize_planes_avx512(z: &[f32], lo: f32, inv: f32, words: usize, planes: &m
                 // SAFETY: the chunk holds 64 values and 16·part + 16 <= 64.
                 let v = unsafe { _mm512_loadu_ps(chunk.as_ptr().add(16 * part)) };
                 let x = _mm512_mul_ps(_mm512_sub_ps(v, vlo), vinv);
-                let x = _mm512_max_ps(_mm512_min_ps(_mm512_add_ps(x, half), top), zero);
+                // As `clamp` (NaN: `min` passes its second operand on, `max` then gives 0).
+                let x = _mm512_max_ps(_mm512_min_ps(top, _mm512_add_ps(x, half)), zero);
                 let u = _mm512_cvttps_epi32(x);
                 acc = _mm512_add_epi32(acc, u);
                 for (word, mask) in bits.iter_mut().zip(masks) {

@@ -80,13 +80,16 @@ pub struct CacheStats {
 struct Entry {
     value: Cached,
     bytes: u64,
+    /// When it was last used.
     tick: u64,
 }
 
 #[derive(Default)]
 struct Lru {
-    entries: HashMap<Key, Entry>,
-    order: BTreeMap<u64, Key>,
+    entries: HashMap<Arc<Key>, Entry, ahash::RandomState>,
+    /// Entries by the tick they were filed under, oldest first; an entry used since is
+    /// re-filed when eviction reaches it.
+    order: BTreeMap<u64, Arc<Key>>,
     tick: u64,
     stats: CacheStats,
 }
@@ -190,6 +193,24 @@ impl ShardCache {
         }
     }
 
+    /// The cached bytes of each of `ranges` of the object at `path` (one lock for all).
+    pub(crate) fn get_ranges(&self, path: &str, ranges: &[std::ops::Range<u64>]) -> Vec<Option<Bytes>> {
+        let mut lru = lock(&self.lru);
+        let mut key = Key::Range(path.to_string(), 0, 0);
+        ranges
+            .iter()
+            .map(|r| {
+                if let Key::Range(_, s, e) = &mut key {
+                    (*s, *e) = (r.start, r.end);
+                }
+                match lru.lookup(&key) {
+                    Some(Cached::Range(b, _)) => Some(b),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     /// Keeps the bytes of `range` of `path`.
     pub(crate) fn insert_range(
         &self,
@@ -231,12 +252,25 @@ impl ShardCache {
         self.put(Key::Column(uri.to_string(), field.to_string()), Cached::Column(column), bytes);
     }
 
-    /// The decoded partition block at byte `offset` of the file at `uri`.
-    pub(crate) fn get_block(&self, uri: &str, offset: u64) -> Option<Arc<CodeBlock>> {
-        match self.lookup(&Key::Block(uri.to_string(), offset)) {
-            Some(Cached::Block(b)) => Some(b),
-            _ => None,
-        }
+    /// The decoded partition blocks at byte `offsets` of the file at `uri` (one lock for all).
+    pub(crate) fn get_blocks(
+        &self,
+        uri: &str,
+        offsets: impl Iterator<Item = u64>,
+    ) -> Vec<Option<Arc<CodeBlock>>> {
+        let mut lru = lock(&self.lru);
+        let mut key = Key::Block(uri.to_string(), 0);
+        offsets
+            .map(|offset| {
+                if let Key::Block(_, o) = &mut key {
+                    *o = offset;
+                }
+                match lru.lookup(&key) {
+                    Some(Cached::Block(b)) => Some(b),
+                    _ => None,
+                }
+            })
+            .collect()
     }
 
     /// Keeps a decoded (and checked) partition block.
@@ -246,32 +280,7 @@ impl ShardCache {
     }
 
     fn lookup(&self, key: &Key) -> Option<Cached> {
-        let mut lru = lock(&self.lru);
-        let lru = &mut *lru;
-        lru.tick += 1;
-        let tick = lru.tick;
-        let range = matches!(key, Key::Range(..) | Key::Reader(..) | Key::Column(..) | Key::Block(..));
-        match lru.entries.get_mut(key) {
-            Some(e) => {
-                lru.order.remove(&e.tick);
-                e.tick = tick;
-                lru.order.insert(tick, key.clone());
-                if range {
-                    lru.stats.range_hits += 1;
-                } else {
-                    lru.stats.hits += 1;
-                }
-                Some(e.value.clone())
-            }
-            None => {
-                if range {
-                    lru.stats.range_misses += 1;
-                } else {
-                    lru.stats.misses += 1;
-                }
-                None
-            }
-        }
+        lock(&self.lru).lookup(key)
     }
 
     fn put(&self, key: Key, value: Cached, bytes: u64) {
@@ -282,18 +291,91 @@ impl ShardCache {
         let lru = &mut *lru;
         lru.tick += 1;
         let tick = lru.tick;
+        let key = Arc::new(key);
         if let Some(old) = lru.entries.insert(key.clone(), Entry { value, bytes, tick }) {
-            lru.order.remove(&old.tick);
             lru.stats.bytes -= old.bytes;
         }
         lru.order.insert(tick, key);
         lru.stats.bytes += bytes;
         while lru.stats.bytes > self.budget {
-            let Some((_, oldest)) = lru.order.pop_first() else { break };
+            let Some((at, oldest)) = lru.order.pop_first() else { break };
+            let Some(used) = lru.entries.get(&oldest).map(|e| e.tick) else { continue };
+            if used != at {
+                // Used since it was filed (hits only stamp the entry): file it again under its
+                // last use, unless a later insert already did.
+                if used > at && !lru.order.contains_key(&used) {
+                    lru.order.insert(used, oldest);
+                }
+                continue;
+            }
             if let Some(e) = lru.entries.remove(&oldest) {
                 lru.stats.bytes -= e.bytes;
                 lru.stats.evictions += 1;
             }
         }
+    }
+}
+
+impl Lru {
+    /// The entry of `key`, marked as just used, counting the hit or miss.
+    fn lookup(&mut self, key: &Key) -> Option<Cached> {
+        self.tick += 1;
+        let tick = self.tick;
+        let range = matches!(key, Key::Range(..) | Key::Reader(..) | Key::Column(..) | Key::Block(..));
+        match self.entries.get_mut(key) {
+            Some(e) => {
+                // Only the entry is stamped; eviction re-files it by the stamp (a hit stays
+                // O(1), no reordering).
+                e.tick = tick;
+                if range {
+                    self.stats.range_hits += 1;
+                } else {
+                    self.stats.hits += 1;
+                }
+                Some(e.value.clone())
+            }
+            None => {
+                if range {
+                    self.stats.range_misses += 1;
+                } else {
+                    self.stats.misses += 1;
+                }
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(cache: &ShardCache, path: &str) -> bool {
+        let lru = lock(&cache.lru);
+        lru.entries.contains_key(&Key::Range(path.to_string(), 0, 1))
+    }
+
+    #[test]
+    fn the_least_recently_used_entry_goes_first() {
+        // Each entry costs 100 bytes + its path + 64: three fit in 500.
+        let cache = ShardCache::new(500);
+        let put = |p: &str| cache.insert_range(p, 0, 1, Bytes::from(vec![0u8; 100]), None);
+        put("a");
+        put("b");
+        put("c");
+        assert!(cache.get_range("a", 0, 1).is_some(), "a is used again");
+        put("d");
+        assert!(held(&cache, "a") && !held(&cache, "b") && held(&cache, "c") && held(&cache, "d"));
+        // Used through the batch lookup too; a replaced entry is filed under its new use.
+        let one = std::ops::Range { start: 0, end: 1 };
+        assert!(cache.get_ranges("c", std::slice::from_ref(&one))[0].is_some());
+        put("a");
+        put("e");
+        assert!(held(&cache, "a") && held(&cache, "c") && !held(&cache, "d") && held(&cache, "e"));
+        put("f");
+        assert!(!held(&cache, "c") && held(&cache, "a") && held(&cache, "e") && held(&cache, "f"));
+        let stats = cache.stats();
+        assert_eq!((stats.entries, stats.evictions), (3, 3), "{stats:?}");
+        assert!(stats.bytes <= 500);
     }
 }

@@ -117,7 +117,9 @@ impl SearchSession {
             let share = kept.max(1) as f64 / total.max(1) as f64;
             probes = ((probes as f64 / share).ceil() as usize).min(partitions.len());
         }
-        let probed: HashSet<u32> = partitions.nearest(q, probes).into_iter().collect();
+        // Partition ids index a bitmap (ids are below the partition count; others never match).
+        let mut probed = vec![false; partitions.len()];
+        partitions.nearest(q, probes).into_iter().for_each(|p| probed[p as usize] = true);
         let mut jobs = Vec::new();
         for &i in &candidates {
             let layout = self.plan[i].blocks.as_ref().expect("a candidate has blocks");
@@ -126,7 +128,7 @@ impl SearchSession {
                 layout
                     .blocks
                     .iter()
-                    .filter(|b| probed.contains(&b.partition))
+                    .filter(|b| probed.get(b.partition as usize).copied().unwrap_or(false))
                     .map(|&entry| Job { shard: i, entry }),
             );
             if jobs.len() == before {
@@ -136,8 +138,10 @@ impl SearchSession {
         let blocks = self.load_blocks(&jobs).await?;
         let mut estimates: Vec<(usize, Estimate)> = Vec::new();
         let mut exact: Vec<(usize, Neighbor)> = Vec::new();
-        let mut queries: HashMap<u64, RotatedQuery> = HashMap::new();
+        // The query rotated once per rotation seed (one per table unless files differ).
+        let mut queries: Vec<(u64, RotatedQuery)> = Vec::new();
         let mut scanned = Scanned::new();
+        let mut found = Vec::new();
         for (job, block) in jobs.iter().zip(&blocks) {
             let layout = self.plan[job.shard].blocks.as_ref().expect("a job's shard has blocks");
             if let std::collections::hash_map::Entry::Vacant(slot) = allowed.entry(job.shard) {
@@ -146,13 +150,18 @@ impl SearchSession {
             let rows = allowed[&job.shard].as_deref();
             match block {
                 Some(block) => {
-                    let query = queries.entry(layout.seed).or_insert_with(|| {
-                        RotatedQuery::new(q, spec.metric, &Rotation::new(spec.dim as usize, layout.seed))
-                    });
-                    let mut found = Vec::new();
-                    block.scan(query, rows, &mut found);
+                    let at = match queries.iter().position(|(seed, _)| *seed == layout.seed) {
+                        Some(at) => at,
+                        None => {
+                            let rotation = Rotation::new(spec.dim as usize, layout.seed);
+                            queries.push((layout.seed, RotatedQuery::new(q, spec.metric, &rotation)));
+                            queries.len() - 1
+                        }
+                    };
+                    found.clear();
+                    block.scan(&queries[at].1, rows, &mut found);
+                    estimates.extend(found.iter().map(|&e| (job.shard, e)));
                     scanned.entry(job.shard).or_default().push(block.clone());
-                    estimates.extend(found.into_iter().map(|e| (job.shard, e)));
                     SearchCounters::add(&self.counters.blocks_scanned, 1);
                 }
                 None => {
@@ -175,11 +184,19 @@ impl SearchSession {
     async fn load_blocks(&self, jobs: &[Job]) -> Result<Vec<Option<Arc<CodeBlock>>>> {
         let mut out: Vec<Option<Arc<CodeBlock>>> = vec![None; jobs.len()];
         let mut missing: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for (j, job) in jobs.iter().enumerate() {
-            match self.cache.get_block(self.plan[job.shard].uri(), job.entry.offset) {
-                Some(b) => out[j] = Some(b),
-                None => missing.entry(job.shard).or_default().push(j),
+        // Jobs come grouped by shard: one cache lookup per shard.
+        let mut start = 0;
+        while start < jobs.len() {
+            let shard = jobs[start].shard;
+            let end = start + jobs[start..].iter().take_while(|j| j.shard == shard).count();
+            let offsets = jobs[start..end].iter().map(|j| j.entry.offset);
+            for (j, got) in (start..end).zip(self.cache.get_blocks(self.plan[shard].uri(), offsets)) {
+                match got {
+                    Some(b) => out[j] = Some(b),
+                    None => missing.entry(shard).or_default().push(j),
+                }
             }
+            start = end;
         }
         let reads = missing.into_iter().map(|(shard, js)| async move {
             let plan = &self.plan[shard];
@@ -347,13 +364,12 @@ impl SearchSession {
             let ranges: Vec<_> = rows.iter().map(|&r| layout.vector_range(r)).collect();
             let bytes = self.vectors_of(&plan.path, &ranges).await?;
             let mut out = Vec::with_capacity(rows.len());
+            let blocks = scanned.get(&shard).map_or(&[][..], Vec::as_slice);
+            let mut v = Vec::with_capacity(spec.dim as usize);
             for (&row, bytes) in rows.iter().zip(&bytes) {
-                let v: Vec<f32> =
-                    bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))).collect();
-                let crc = scanned
-                    .get(&shard)
-                    .and_then(|blocks| blocks.iter().find(|b| b.row_range().contains(&row)))
-                    .and_then(|b| b.vector_crc(row));
+                v.clear();
+                v.extend(bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes"))));
+                let crc = blocks.iter().find(|b| b.row_range().contains(&row)).and_then(|b| b.vector_crc(row));
                 if v.len() != spec.dim as usize || crc != Some(ailk_format::vector_crc(&v)) {
                     tracing::warn!(file = %plan.uri(), row, "re-ranking vector fails its checksum; using the whole shard");
                     SearchCounters::add(&self.counters.blocks_corrupt, 1);
@@ -399,8 +415,7 @@ impl SearchSession {
     /// cache, the misses read in one wave (neighbours merged) and then kept.
     async fn vectors_of(&self, path: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
         let key = range_key(self.table.warehouse().root(), path);
-        let mut out: Vec<Option<Bytes>> =
-            ranges.iter().map(|r| self.cache.get_range(&key, r.start, r.end).map(|(b, _)| b)).collect();
+        let mut out = self.cache.get_ranges(&key, ranges);
         let missing: Vec<Range<u64>> =
             ranges.iter().zip(&out).filter(|(_, b)| b.is_none()).map(|(r, _)| r.clone()).collect();
         if !missing.is_empty() {
