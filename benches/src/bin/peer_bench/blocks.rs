@@ -87,10 +87,11 @@ pub(crate) fn blocks(
     let index_bytes: u64 = summaries.iter().filter_map(|s| s.section.map(|(_, len)| len)).sum();
     let with_blocks = summaries.iter().filter(|s| s.blocks.is_some()).count();
     let raw_bytes = (l.base.rows() * l.base.dim * 4) as u64;
+    let partitions = rt.block_on(ailake::load_partitions(&table, "embedding"))?.map_or(0, |p| p.len());
     eprintln!("blocks: {with_blocks} of {} files have blocks; index {index_bytes} B", summaries.len());
     let big = || Arc::new(ShardCache::new(64 << 30));
     let mut sweep = Vec::new();
-    for probes in [24usize, 48, 96, 192, 384] {
+    for probes in [12usize, 24, 48, 96, 192, 384] {
         let params = SearchParams { partition_probes: Some(probes), ..SearchParams::default() };
         sweep.push(pass(rt, &table, l, nq, &params, big(), true)?);
     }
@@ -105,6 +106,7 @@ pub(crate) fn blocks(
     let cold = cold(rt, dir, &table, l, nq, &at)?;
     Ok(json!({
         "files_with_blocks": with_blocks, "index_bytes": index_bytes, "raw_vector_bytes": raw_bytes,
+        "partitions": partitions,
         "in_cache": in_cache, "sweep": sweep, "cache_budget": budget,
         "out_of_cache": {"blocks": small_blocks, "whole_file": small_whole}, "cold_simulated": cold,
     }))
