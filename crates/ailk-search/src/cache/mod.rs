@@ -193,6 +193,11 @@ impl ShardCache {
         }
     }
 
+    /// Whether the bytes of `start..end` of `path` are held (no effect on recency or stats).
+    pub(crate) fn contains_range(&self, path: &str, start: u64, end: u64) -> bool {
+        lock(&self.lru).entries.contains_key(&Key::Range(path.to_string(), start, end))
+    }
+
     /// The cached bytes of each of `ranges` of the object at `path` (one lock for all).
     pub(crate) fn get_ranges(&self, path: &str, ranges: &[std::ops::Range<u64>]) -> Vec<Option<Bytes>> {
         let mut lru = lock(&self.lru);

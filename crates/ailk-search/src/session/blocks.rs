@@ -47,6 +47,8 @@ struct Found {
     exact: Vec<(usize, Neighbor)>,
     /// The scanned blocks.
     scanned: Scanned,
+    /// Whether some block was read from the store (the query is not served from memory).
+    read: bool,
 }
 
 /// One probed block of one shard.
@@ -135,7 +137,7 @@ impl SearchSession {
                 SearchCounters::add(&self.counters.shards_pruned_by_partition, 1);
             }
         }
-        let blocks = self.load_blocks(&jobs).await?;
+        let (blocks, read) = self.load_blocks(&jobs).await?;
         let mut estimates: Vec<(usize, Estimate)> = Vec::new();
         let mut exact: Vec<(usize, Neighbor)> = Vec::new();
         // The query rotated once per rotation seed (one per table unless files differ).
@@ -174,14 +176,15 @@ impl SearchSession {
                 }
             }
         }
-        let hits = self.rerank(q, k, spec, params, Found { estimates, exact, scanned }).await?;
+        let hits = self.rerank(q, k, spec, params, Found { estimates, exact, scanned, read }).await?;
         Ok(BlockResult { hits, shards })
     }
 
     /// The decoded blocks of `jobs` (`None` for one that fails its checks): from the cache,
     /// else read — every file's missing blocks at once, in one ranged request per file
-    /// (adjacent blocks coalesced by the store). Only checked blocks enter the cache.
-    async fn load_blocks(&self, jobs: &[Job]) -> Result<Vec<Option<Arc<CodeBlock>>>> {
+    /// (adjacent blocks coalesced by the store). Only checked blocks enter the cache. Also
+    /// says whether any block was read.
+    async fn load_blocks(&self, jobs: &[Job]) -> Result<(Vec<Option<Arc<CodeBlock>>>, bool)> {
         let mut out: Vec<Option<Arc<CodeBlock>>> = vec![None; jobs.len()];
         let mut missing: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         // Jobs come grouped by shard: one cache lookup per shard.
@@ -198,6 +201,7 @@ impl SearchSession {
             }
             start = end;
         }
+        let read = !missing.is_empty();
         let reads = missing.into_iter().map(|(shard, js)| async move {
             let plan = &self.plan[shard];
             let ranges: Vec<_> = js
@@ -230,7 +234,7 @@ impl SearchSession {
                 }
             }
         }
-        Ok(out)
+        Ok((out, read))
     }
 
     /// The rows of a block shard a search may return (filter matches less deleted rows), or
@@ -285,7 +289,7 @@ impl SearchSession {
         params: &SearchParams,
         found: Found,
     ) -> Result<Vec<(usize, Neighbor)>> {
-        let Found { mut estimates, mut exact, scanned } = found;
+        let Found { mut estimates, mut exact, scanned, read } = found;
         let first = k.saturating_mul(params.refine_factor.max(1)).max(k + 8);
         // The best `first` estimates in order; the rest (later rounds take those whose bound
         // still allows them) need no order.
@@ -326,6 +330,26 @@ impl SearchSession {
                 }
                 batch.push(c);
             }
+            if round == 0 && (read || batch.first().is_some_and(|&c| !self.vector_cached(estimates[c]))) {
+                // The vectors must be read: one wave should settle the query. The k-th exact
+                // distance is at most the k-th smallest upper bound (w.h.p.), so every candidate
+                // that can still enter has its lower bound below that; take them all now (at
+                // most 16 × `first`) rather than pay a round trip per round.
+                let mut upper: Vec<f32> = estimates.iter().map(|(_, e)| 2.0 * e.distance - e.lower).collect();
+                if upper.len() >= k && k > 0 {
+                    let (_, &mut widest, _) = upper.select_nth_unstable_by(k - 1, f32::total_cmp);
+                    let mut chosen = vec![false; estimates.len()];
+                    batch.iter().for_each(|&c| chosen[c] = true);
+                    for (c, (_, e)) in estimates.iter().enumerate() {
+                        if batch.len() >= 16 * first {
+                            break;
+                        }
+                        if !chosen[c] && e.lower <= widest {
+                            batch.push(c);
+                        }
+                    }
+                }
+            }
             if batch.is_empty() {
                 break;
             }
@@ -339,6 +363,19 @@ impl SearchSession {
         sort(&mut exact);
         exact.truncate(k);
         Ok(exact)
+    }
+
+    /// Whether the exact vector of candidate `(shard, estimate)` is in memory (its shard's
+    /// index loaded, or its range cached).
+    fn vector_cached(&self, (shard, e): (usize, Estimate)) -> bool {
+        let plan = &self.plan[shard];
+        let Some(layout) = plan.blocks.as_ref() else { return false };
+        let spec = &self.specs[0];
+        if self.cache.contains(&(plan.uri().to_string(), spec.name.clone())) {
+            return true;
+        }
+        let r = layout.vector_range(e.row);
+        self.cache.contains_range(&range_key(self.table.warehouse().root(), &plan.path), r.start, r.end)
     }
 
     /// Exact distances of `rows` (shard, row): vectors from a shard already in memory, else
