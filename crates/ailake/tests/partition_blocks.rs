@@ -255,8 +255,9 @@ async fn eight_concurrent_callers_on_a_small_block_cache_get_the_lone_callers_an
 
 /// A cold query through blocks on a remote-like store (30 ms to first byte) costs three
 /// sequential round trips after planning — the probed blocks with the footers, the
-/// re-ranking vectors, the winners' rows — because a query that must read vectors takes every
-/// candidate its bound may still admit in one wave; its answers equal the warm ones.
+/// re-ranking vectors, the winners' rows — because on object storage a query that must read
+/// vectors takes every candidate its bound may still admit in one wave; its answers are the
+/// warm ones (re-ranked in rounds) but for rare rows where an error bound fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cold_block_query_costs_three_round_trips() {
     use ailake::testing::{LatencyProfile, SimulatedStore};
@@ -271,16 +272,24 @@ async fn a_cold_block_query_costs_three_round_trips() {
     let remote = Warehouse::new(sim.clone(), wh.root()).unwrap();
     let provider = SqlCatalog::open(dir.path().join("catalog.db"), "default").await.unwrap();
     let table = Catalog::new(Arc::new(provider), remote).load_table(&ident("b")).await.unwrap();
-    let mut trips = Vec::new();
+    // The simulated store sits on a local directory: ask for object storage's behaviour.
+    let params = SearchParams { rerank_in_one_wave: Some(true), ..SearchParams::default() };
+    let (mut trips, mut same) = (Vec::new(), 0);
     for (q, expected) in queries.iter().zip(&warm) {
         let session = session_with(&table, 1 << 30).await;
         let before = sim.stats().snapshot();
-        let hits = session.search(q, 10, &SearchParams::default()).await.unwrap();
+        let hits = session.search(q, 10, &params).await.unwrap();
         trips.push((sim.stats().snapshot() - before).round_trips);
-        assert_eq!(&ids(&hits), expected, "a cold query answers as a warm one");
+        // The one wave re-ranks a superset of what rounds usually take: where an error bound
+        // fails, it may find a row the rounds missed (never the reverse in practice).
+        let got = ids(&hits);
+        let overlap = got.iter().filter(|i| expected.contains(i)).count();
+        assert!(overlap >= 9, "cold {got:?} vs warm {expected:?}");
+        same += overlap;
         assert!(session.counters().blocks_scanned > 0, "through blocks");
     }
     // Before one-wave re-ranking, 23 of these 40 queries took a fourth (a second vector round).
+    assert!(same >= 396, "{same} of 400 results as warm");
     let three = trips.iter().filter(|&&t| t <= 3).count();
     assert!(three >= 38 && trips.iter().all(|&t| t <= 4), "round trips per query: {trips:?}");
 }

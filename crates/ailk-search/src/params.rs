@@ -44,6 +44,11 @@ pub struct SearchParams {
     /// block, estimates re-ranked exactly) rather than through their whole-file index;
     /// `false` forces the whole-file path (comparisons, diagnosis).
     pub partition_blocks: bool,
+    /// Whether a block query whose re-ranking vectors must be read takes, in its first round,
+    /// every candidate its error bound may still admit (one wave of reads settles it: fewer
+    /// round trips, more bytes) rather than re-ranking in rounds; `None`: on object storage
+    /// (a warehouse that is not `file://` or `memory://`).
+    pub rerank_in_one_wave: Option<bool>,
     /// Shards searched at once (their indexes in memory).
     pub concurrency: usize,
     /// Shards loaded at once when their indexes are not in memory yet. On object storage a
@@ -68,6 +73,7 @@ impl Default for SearchParams {
             filter: None,
             filter_strategy: FilterStrategy::Auto,
             prune: true,
+            rerank_in_one_wave: None,
             partition_probes: None,
             partition_blocks: true,
             concurrency: 4,

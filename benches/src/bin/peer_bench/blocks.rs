@@ -130,13 +130,15 @@ pub(crate) fn cold(
     let remote = Warehouse::new(sim.clone(), wh.root())?;
     let provider = rt.block_on(SqlCatalog::open(dir.join("catalog.db"), "default"))?;
     let remote_table = rt.block_on(Catalog::new(Arc::new(provider), remote).load_table(table.ident()))?;
+    // The simulated store sits on a local directory: behave as on object storage.
+    let remote_params = SearchParams { rerank_in_one_wave: Some(true), ..at.clone() };
     let (mut cold_ms, mut cold_bytes, mut cold_trips) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..nq.min(10) {
         let session =
             rt.block_on(SearchSession::with_cache(&remote_table, Arc::new(ShardCache::new(64 << 30))))?;
         let before = sim.stats().snapshot();
         let clock = Instant::now();
-        rt.block_on(session.search(l.queries.row(i), 10, at))?;
+        rt.block_on(session.search(l.queries.row(i), 10, &remote_params))?;
         cold_ms.push(clock.elapsed().as_secs_f64() * 1e3);
         let d = sim.stats().snapshot() - before;
         cold_bytes.push(d.bytes_read as f64);

@@ -290,6 +290,8 @@ impl SearchSession {
         found: Found,
     ) -> Result<Vec<(usize, Neighbor)>> {
         let Found { mut estimates, mut exact, scanned, read } = found;
+        // Round trips are dear on object storage; on a local disk fewer rows win.
+        let one_wave = params.rerank_in_one_wave.unwrap_or(!self.on_local_store());
         let first = k.saturating_mul(params.refine_factor.max(1)).max(k + 8);
         // The best `first` estimates in order; the rest (later rounds take those whose bound
         // still allows them) need no order.
@@ -330,8 +332,12 @@ impl SearchSession {
                 }
                 batch.push(c);
             }
-            if round == 0 && (read || batch.first().is_some_and(|&c| !self.vector_cached(estimates[c]))) {
-                // The vectors must be read: one wave should settle the query. The k-th exact
+            if round == 0
+                && one_wave
+                && (read || batch.first().is_some_and(|&c| !self.vector_cached(estimates[c])))
+            {
+                // The vectors must be read from a remote store: one wave should settle the
+                // query. The k-th exact
                 // distance is at most the k-th smallest upper bound (w.h.p.), so every candidate
                 // that can still enter has its lower bound below that; take them all now (at
                 // most 16 × `first`) rather than pay a round trip per round.
@@ -363,6 +369,11 @@ impl SearchSession {
         sort(&mut exact);
         exact.truncate(k);
         Ok(exact)
+    }
+
+    /// Whether the table's warehouse is on the local disk or in memory (not object storage).
+    pub(super) fn on_local_store(&self) -> bool {
+        ["file://", "memory://"].iter().any(|s| self.table.warehouse().root().starts_with(s))
     }
 
     /// Whether the exact vector of candidate `(shard, estimate)` is in memory (its shard's
