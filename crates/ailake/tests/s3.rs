@@ -4,8 +4,9 @@
 //! `s3://lake/wh`: every write path (sync HNSW; deferred HNSW; deferred IVF-PQ whose shared
 //! codebook is stored with a conditional create-only put), two writers committing
 //! concurrently, search, time travel, deletes, compaction, `remove_orphans` — and pyiceberg
-//! reading the table from S3 through pyarrow with the endpoint override; and a table behind a
-//! REST catalog (rustberg, its warehouse on the same moto server).
+//! reading the table from S3 through pyarrow with the endpoint override; a compacted table
+//! searched through its partition blocks from S3, with no cache and with one; and a table
+//! behind a REST catalog (rustberg, its warehouse on the same moto server).
 #![cfg(feature = "s3")]
 
 mod support;
@@ -162,6 +163,66 @@ async fn every_table_operation_works_on_a_live_s3_server() {
 
     // pyiceberg reads the same rows from S3.
     assert_eq!(pyiceberg_s3_ids(&moto, dir.path(), "wh"), live);
+}
+
+/// A compacted table on S3 is searched through its partition blocks: with a cache of 0 bytes
+/// (every block and vector read from S3 for every query) and with a cache whose second pass
+/// reads nothing, answering with recall against the exact truth.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partition_blocks_answer_from_s3() {
+    use ailake::search::ShardCache;
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = s3_catalog(&moto, dir.path(), "blocks").await;
+    let specs = [VectorSpec::new("embedding", DIM, Metric::L2)];
+    let table = catalog.create_table(&ident("t"), &attributes(), &specs).await.unwrap();
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    for start in (0..2000).step_by(250) {
+        writer.write(&batch(start..start + 250), &WriteOptions::default()).await.unwrap();
+    }
+    writer.commit().await.unwrap();
+    table.compact(&CompactOptions { target_rows: 500, ..Default::default() }).await.unwrap();
+    let table = table.refresh().await.unwrap();
+    let summaries = table.shard_summaries().await.unwrap().unwrap();
+    assert!(
+        summaries.len() >= 3 && summaries.iter().all(|s| s.blocks.is_some()),
+        "{} files",
+        summaries.len()
+    );
+    let queries = vectors(0..20, DIM);
+    let recall_of = |got: &[Vec<i64>]| {
+        let hits: usize = got
+            .iter()
+            .zip(queries.chunks_exact(DIM as usize))
+            .map(|(g, q)| exact(0..2000, q, 10).iter().filter(|i| g.contains(i)).count())
+            .sum();
+        hits as f64 / (10 * got.len()) as f64
+    };
+    let params = SearchParams { partition_probes: Some(16), ..SearchParams::default() };
+    for budget in [0, 1 << 30] {
+        let session = SearchSession::with_cache(&table, Arc::new(ShardCache::new(budget))).await.unwrap();
+        let mut passes = Vec::new();
+        for _ in 0..2 {
+            let before = session.counters();
+            let mut got = Vec::new();
+            for q in queries.chunks_exact(DIM as usize) {
+                got.push(ids(&session.search(q, 10, &params).await.unwrap()));
+            }
+            let c = session.counters();
+            assert!(c.blocks_scanned > before.blocks_scanned, "through blocks (cache {budget})");
+            assert_eq!(c.blocks_corrupt, 0);
+            passes.push((got, c.bytes_read - before.bytes_read));
+        }
+        for (got, _) in &passes {
+            let r = recall_of(got);
+            assert!(r >= 0.95, "recall {r} with a cache of {budget} bytes");
+        }
+        if budget == 0 {
+            assert!(passes[1].1 > 0, "no cache: the second pass reads from S3 again");
+        } else {
+            assert_eq!(passes[1].1, 0, "the second pass is answered from the cache");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
