@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use super::{active_backend, scalar, Backend};
+use super::scalar;
 
 type ScanKernel = fn(&[u64], usize, &[u64], &mut Vec<u32>);
 type ResidualKernel = fn(&[f32], Option<&[f32]>, &mut [f32]) -> (f32, f32, f32);
@@ -23,6 +23,7 @@ struct Kernels {
 fn kernels() -> &'static Kernels {
     static KERNELS: OnceLock<Kernels> = OnceLock::new();
     KERNELS.get_or_init(|| {
+        #[allow(unused_mut)] // only x86-64 has faster kernels to install
         let mut k = Kernels {
             scan_wide: scalar::bitplane_scan,
             scan: scalar::bitplane_scan,
@@ -31,7 +32,7 @@ fn kernels() -> &'static Kernels {
         };
         #[cfg(target_arch = "x86_64")]
         {
-            use super::x86_rabitq as x86;
+            use super::{active_backend, x86_rabitq as x86, Backend};
             let backend = active_backend();
             if backend != Backend::Scalar && is_x86_feature_detected!("popcnt") {
                 k.scan = x86::bitplane_scan_popcnt_entry;
@@ -45,8 +46,6 @@ fn kernels() -> &'static Kernels {
                 }
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = active_backend();
         k
     })
 }
