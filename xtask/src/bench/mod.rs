@@ -141,13 +141,15 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
             "rest" => "Catalogs: Iceberg REST vs SQLite",
             _ => "Filtered search and deletes",
         };
+        let path = root.join(format!("docs/benchmarks-{section}.md"));
         let page = format!(
-            "# {title}\n\n{}\n\n{}\n{}",
+            "# {title}\n\n{}\n\n{}\n{}{}",
             run.stamp,
             run.sections.join("\n"),
-            doc::timings(&run.steps.timings, total_s)
+            doc::timings(&run.steps.timings, total_s),
+            kept_notes(&path)
         );
-        std::fs::write(root.join(format!("docs/benchmarks-{section}.md")), page)?;
+        std::fs::write(&path, page)?;
         std::fs::write(
             root.join(format!("docs/benchmarks-{section}.json")),
             serde_json::to_string_pretty(&run.json)?,
@@ -443,4 +445,32 @@ fn peer_venv(root: &Path, steps: &mut Steps) -> Result<PathBuf> {
 fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(serde_json::from_str(&text)?)
+}
+
+/// The hand-written `### Notes…` sections at the end of the page at `path` (figures that
+/// no run regenerates), carried over to the regenerated page; empty when there are none.
+fn kept_notes(path: &Path) -> String {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    match old.find("\n### Notes") {
+        Some(at) => format!("\n{}\n", old[at..].trim()),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod notes_tests {
+    use super::kept_notes;
+
+    #[test]
+    fn hand_written_notes_survive_a_regenerated_page() {
+        let dir = std::env::temp_dir().join(format!("ailake-xtask-notes-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let page = dir.join("page.md");
+        assert_eq!(kept_notes(&page), "", "no page yet");
+        std::fs::write(&page, "# T\n\n| a |\n\n### This run\n\nx\n").unwrap();
+        assert_eq!(kept_notes(&page), "", "no notes");
+        std::fs::write(&page, "# T\n\n### This run\n\nx\n\n### Notes moved from there\n\nWhy 16.\n").unwrap();
+        assert_eq!(kept_notes(&page), "\n### Notes moved from there\n\nWhy 16.\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
