@@ -203,11 +203,12 @@ pub struct CodeBlock {
 struct RowTerms {
     norm_sq: f32,
     ip_scale: f32,
-    /// Times `‖z‖`.
+    /// Times `‖z‖` (the query quantization's error is `ip_scale × QUANT_SPREADS × δ`).
     code_err: f32,
-    /// Times δ.
-    quant_err: f32,
 }
+
+/// Spreads of the query quantization's error kept in a bound, per unit of δ: 3 / √12.
+const QUANT_SPREADS: f32 = 0.866_025_4;
 
 impl RowTerms {
     fn new(norm: f32, factor: f32, padded: usize) -> Self {
@@ -217,10 +218,9 @@ impl RowTerms {
                 norm_sq: norm * norm,
                 ip_scale: norm / factor,
                 code_err: norm * spread * EPS0 / ((padded - 1) as f32).sqrt(),
-                quant_err: norm * 3.0 / 12f32.sqrt() / factor,
             }
         } else {
-            Self { norm_sq: norm * norm, ip_scale: 0.0, code_err: 0.0, quant_err: 0.0 }
+            Self { norm_sq: norm * norm, ip_scale: 0.0, code_err: 0.0 }
         }
     }
 }
@@ -285,7 +285,7 @@ impl CodeBlock {
 
     /// Bytes it holds in memory.
     pub fn memory_bytes(&self) -> u64 {
-        (self.codes.len() * 8 + (self.terms.len() * 6 + self.centroid.len() * 2) * 4 + 128) as u64
+        (self.codes.len() * 8 + (self.terms.len() * 5 + self.centroid.len() * 2) * 4 + 128) as u64
     }
 
     fn prepare(&self, q: &RotatedQuery) -> BlockQuery {
@@ -306,7 +306,7 @@ impl CodeBlock {
     fn estimate(&self, metric: Metric, bq: &BlockQuery, i: usize, selected: f32) -> Estimate {
         let t = &self.terms[i];
         let ip = t.ip_scale * (2.0 * selected - bq.sum_quantized) * self.inv_sqrt_padded;
-        let err = bq.z_norm * t.code_err + bq.delta * t.quant_err;
+        let err = bq.z_norm * t.code_err + bq.delta * QUANT_SPREADS * t.ip_scale;
         let (distance, bound) = match metric {
             Metric::L2 => (bq.base + t.norm_sq - 2.0 * ip, 2.0 * err),
             Metric::Cosine => ((bq.base + t.norm_sq - 2.0 * ip) / 2.0, err),

@@ -200,20 +200,11 @@ impl ShardCache {
 
     /// The cached bytes of each of `ranges` of the object at `path` (one lock for all).
     pub(crate) fn get_ranges(&self, path: &str, ranges: &[std::ops::Range<u64>]) -> Vec<Option<Bytes>> {
-        let mut lru = lock(&self.lru);
-        let mut key = Key::Range(path.to_string(), 0, 0);
-        ranges
-            .iter()
-            .map(|r| {
-                if let Key::Range(_, s, e) = &mut key {
-                    (*s, *e) = (r.start, r.end);
-                }
-                match lru.lookup(&key) {
-                    Some(Cached::Range(b, _)) => Some(b),
-                    _ => None,
-                }
-            })
-            .collect()
+        let keys = ranges.iter().map(|r| Key::Range(path.to_string(), r.start, r.end));
+        self.lookup_all(keys, |c| match c {
+            Cached::Range(b, _) => Some(b),
+            _ => None,
+        })
     }
 
     /// Keeps the bytes of `range` of `path`.
@@ -263,19 +254,10 @@ impl ShardCache {
         uri: &str,
         offsets: impl Iterator<Item = u64>,
     ) -> Vec<Option<Arc<CodeBlock>>> {
-        let mut lru = lock(&self.lru);
-        let mut key = Key::Block(uri.to_string(), 0);
-        offsets
-            .map(|offset| {
-                if let Key::Block(_, o) = &mut key {
-                    *o = offset;
-                }
-                match lru.lookup(&key) {
-                    Some(Cached::Block(b)) => Some(b),
-                    _ => None,
-                }
-            })
-            .collect()
+        self.lookup_all(offsets.map(|o| Key::Block(uri.to_string(), o)), |c| match c {
+            Cached::Block(b) => Some(b),
+            _ => None,
+        })
     }
 
     /// Keeps a decoded (and checked) partition block.
@@ -286,6 +268,16 @@ impl ShardCache {
 
     fn lookup(&self, key: &Key) -> Option<Cached> {
         lock(&self.lru).lookup(key)
+    }
+
+    /// [`Self::lookup`] of each of `keys` under one lock, each hit taken apart by `pick`.
+    fn lookup_all<T>(
+        &self,
+        keys: impl Iterator<Item = Key>,
+        pick: impl Fn(Cached) -> Option<T>,
+    ) -> Vec<Option<T>> {
+        let mut lru = lock(&self.lru);
+        keys.map(|key| lru.lookup(&key).and_then(&pick)).collect()
     }
 
     fn put(&self, key: Key, value: Cached, bytes: u64) {

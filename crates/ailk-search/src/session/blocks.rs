@@ -314,10 +314,20 @@ impl SearchSession {
         // distance: the first round takes every candidate whose bound reaches it (so one
         // round usually settles the query), at most 8 × `first`.
         let guess = estimates.get(k.min(first).saturating_sub(1)).map(|e| e.1.distance);
+        // On object storage, when vectors must be read (a block was read, or the best
+        // candidate's vector is not cached), one wave should settle the query: the k-th exact
+        // distance is at most the k-th smallest upper bound (w.h.p.), so the first round takes
+        // every candidate whose lower bound is below that (at most 16 × `first`) rather than
+        // pay a round trip per round.
+        let must_read = read || estimates.first().is_some_and(|&c| !self.vector_cached(spec, c));
+        let first_round = match kth_upper(&estimates, k) {
+            Some(widest) if one_wave && must_read => (Some(widest), 16 * first),
+            _ => (guess, 8 * first),
+        };
         for round in 0..RERANK_ROUNDS {
             let known = (exact.len() >= k).then(|| exact[k - 1].1.distance);
             let (kth, cap) = match (round, known) {
-                (0, None) => (guess, 8 * first),
+                (0, None) => first_round,
                 (_, kth) => (kth, first),
             };
             let last = round + 1 == RERANK_ROUNDS;
@@ -331,30 +341,6 @@ impl SearchSession {
                     break;
                 }
                 batch.push(c);
-            }
-            if round == 0
-                && one_wave
-                && (read || batch.first().is_some_and(|&c| !self.vector_cached(estimates[c])))
-            {
-                // The vectors must be read from a remote store: one wave should settle the
-                // query. The k-th exact
-                // distance is at most the k-th smallest upper bound (w.h.p.), so every candidate
-                // that can still enter has its lower bound below that; take them all now (at
-                // most 16 × `first`) rather than pay a round trip per round.
-                let mut upper: Vec<f32> = estimates.iter().map(|(_, e)| 2.0 * e.distance - e.lower).collect();
-                if upper.len() >= k && k > 0 {
-                    let (_, &mut widest, _) = upper.select_nth_unstable_by(k - 1, f32::total_cmp);
-                    let mut chosen = vec![false; estimates.len()];
-                    batch.iter().for_each(|&c| chosen[c] = true);
-                    for (c, (_, e)) in estimates.iter().enumerate() {
-                        if batch.len() >= 16 * first {
-                            break;
-                        }
-                        if !chosen[c] && e.lower <= widest {
-                            batch.push(c);
-                        }
-                    }
-                }
             }
             if batch.is_empty() {
                 break;
@@ -378,10 +364,9 @@ impl SearchSession {
 
     /// Whether the exact vector of candidate `(shard, estimate)` is in memory (its shard's
     /// index loaded, or its range cached).
-    fn vector_cached(&self, (shard, e): (usize, Estimate)) -> bool {
+    fn vector_cached(&self, spec: &VectorSpec, (shard, e): (usize, Estimate)) -> bool {
         let plan = &self.plan[shard];
         let Some(layout) = plan.blocks.as_ref() else { return false };
-        let spec = &self.specs[0];
         if self.cache.contains(&(plan.uri().to_string(), spec.name.clone())) {
             return true;
         }
@@ -509,6 +494,15 @@ async fn read_coalesced(
         }
     }
     Ok(out)
+}
+
+/// The k-th smallest upper bound (estimate plus its error) of `estimates`, when there are k.
+fn kth_upper(estimates: &[(usize, Estimate)], k: usize) -> Option<f32> {
+    let mut upper: Vec<f32> = estimates.iter().map(|(_, e)| 2.0 * e.distance - e.lower).collect();
+    if k == 0 || upper.len() < k {
+        return None;
+    }
+    Some(*upper.select_nth_unstable_by(k - 1, f32::total_cmp).1)
 }
 
 /// Exact distances of `rows` of `shard` from a loaded index's vectors (rows it lacks are left out).
