@@ -49,8 +49,8 @@ pub use ailk_search::{
 };
 // Writing and maintenance.
 pub use ailk_writer::{
-    CompactOptions, CompactOutcome, CompactProgress, DeleteOutcome, IndexChoice, IndexProgress,
-    MultiVectorBatch, TableWriter, WriteOptions, WritePolicy, WrittenFile,
+    CommitFilesOutcome, CompactOptions, CompactOutcome, CompactProgress, DeleteOutcome, IndexChoice,
+    IndexProgress, MultiVectorBatch, StagedFile, TableWriter, WriteOptions, WritePolicy, WrittenFile,
 };
 
 /// The object store trait every ailake component reads and writes through.
@@ -81,7 +81,7 @@ pub mod prelude {
     pub use crate::{
         AilakeError, AilakeResult, Catalog, CatalogProvider, CompactOptions, ConnectOptions, DeleteOutcome,
         ErrorKind, Filter, IndexChoice, Metric, MultiVectorBatch, ReadOptions, SearchParams, SearchSession,
-        Secret, SqlCatalog, Store, Table, TableExt, TableIdent, TableWriter, VectorSpec, Warehouse,
-        WriteOptions, WritePolicy,
+        Secret, SqlCatalog, StagedFile, Store, Table, TableExt, TableIdent, TableWriter, VectorSpec,
+        Warehouse, WriteOptions, WritePolicy,
     };
 }

@@ -5,7 +5,9 @@ use std::future::Future;
 use ailk_catalog::Table;
 use ailk_search::Filter;
 use ailk_search::SearchSession;
-use ailk_writer::{CompactOptions, CompactOutcome, DeleteOutcome, TableWriter, WritePolicy};
+use ailk_writer::{
+    CommitFilesOutcome, CompactOptions, CompactOutcome, DeleteOutcome, StagedFile, TableWriter, WritePolicy,
+};
 
 use crate::AilakeResult;
 
@@ -25,6 +27,15 @@ pub trait TableExt {
     /// by the table's coarse partitions, in one `replace` commit (the default write policy
     /// builds the new files' indexes).
     fn compact(&self, opts: &CompactOptions) -> impl Future<Output = AilakeResult<CompactOutcome>> + Send;
+
+    /// Commits files staged by any writer of the table, in any process (handed over with
+    /// [`TableWriter::take_staged`]), as one snapshot — exactly once under `batch_id` (an id
+    /// already committed makes it a no-op). See [`ailk_writer::commit_files`].
+    fn commit_files(
+        &self,
+        files: &[StagedFile],
+        batch_id: Option<&str>,
+    ) -> impl Future<Output = AilakeResult<CommitFilesOutcome>> + Send;
 }
 
 impl TableExt for Table {
@@ -45,5 +56,14 @@ impl TableExt for Table {
     fn compact(&self, opts: &CompactOptions) -> impl Future<Output = AilakeResult<CompactOutcome>> + Send {
         let (table, opts) = (self.clone(), opts.clone());
         async move { Ok(ailk_writer::compact(&table, WritePolicy::default(), &opts).await?) }
+    }
+
+    fn commit_files(
+        &self,
+        files: &[StagedFile],
+        batch_id: Option<&str>,
+    ) -> impl Future<Output = AilakeResult<CommitFilesOutcome>> + Send {
+        let (table, files, batch_id) = (self.clone(), files.to_vec(), batch_id.map(String::from));
+        async move { Ok(ailk_writer::commit_files(&table, &files, batch_id.as_deref()).await?) }
     }
 }

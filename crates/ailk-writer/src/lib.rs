@@ -10,7 +10,8 @@
 //! Modules by concern: `writer` (the handle and the write path), `staging` (staged files,
 //! batch-id reservations, the commit), `deferred` (background builds, resume), `codebook`
 //! (the table's shared IVF-PQ codebooks), `prepare` (checking a write against the table),
-//! `build` (index sections), `blocks` (partition blocks of clustered files), `delete` (row deletes by filter), `compact` (clustering compaction).
+//! `build` (index sections), `blocks` (partition blocks of clustered files), `delete` (row deletes by filter), `compact` (clustering compaction), `handoff`
+//! (staged files handed to another process and committed there: [`commit_files`]).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -22,6 +23,7 @@ mod compat;
 mod deferred;
 mod delete;
 pub mod error;
+mod handoff;
 mod list_vectors;
 pub mod options;
 pub mod policy;
@@ -33,6 +35,7 @@ pub use compact::{compact, CompactOptions, CompactOutcome, CompactProgress};
 pub use deferred::IndexProgress;
 pub use delete::{delete_matching, DeleteOutcome};
 pub use error::{Result, WriterError};
+pub use handoff::{commit_files, CommitFilesOutcome, StagedFile};
 pub use options::{IndexChoice, WriteOptions};
 pub use policy::WritePolicy;
 pub use prepare::MultiVectorBatch;
