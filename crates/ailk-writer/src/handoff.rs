@@ -93,7 +93,7 @@ impl StagedFile {
             return Err(bad(format!("version {} (this build reads {WIRE_VERSION})", wire.version)));
         }
         let hex = wire.summary.as_bytes();
-        if hex.len() % 2 != 0 {
+        if !hex.len().is_multiple_of(2) {
             return Err(bad("odd summary length".into()));
         }
         let blob = hex
