@@ -174,7 +174,7 @@ async fn vacuum_keeps_handed_over_files_while_the_driver_holds_the_lease() {
         worker_write(dir.path(), "t", 100..200, "v-1").await,
     ]);
     let zero_age = OrphanOptions { min_age: Duration::ZERO, ..OrphanOptions::default() };
-    let removed = table.remove_orphans_with(zero_age.clone()).await.unwrap();
+    let removed = table.remove_orphans_with(zero_age).await.unwrap();
     assert!(removed.is_empty(), "the driver's lease keeps its workers' files: {removed:?}");
     assert!(table.commit_files(&files, Some("v")).await.unwrap().committed);
     ailake::catalog::release_lease(lease).await;
