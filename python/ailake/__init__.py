@@ -16,7 +16,7 @@ ailake searches it.
 >>> table.search(query, k=10, filter="id >= 100")                  # a pyarrow.Table
 """
 
-from ailake._native import HAS_S3, Catalog, Table, __version__, connect
+from ailake._native import HAS_S3, Catalog, Table, WriteLease, WrittenFile, __version__, connect
 from ailake.errors import (
     AilakeError,
     AlreadyExistsError,
@@ -34,6 +34,8 @@ __all__ = [
     "connect",
     "Catalog",
     "Table",
+    "WrittenFile",
+    "WriteLease",
     "HAS_S3",
     "__version__",
     "AilakeError",

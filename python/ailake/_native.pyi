@@ -14,11 +14,45 @@ ArrayLike = Union[npt.NDArray[np.floating[Any]], Sequence[float], Sequence[Seque
 TabularData = Union[pa.Table, pa.RecordBatch, "pandas.DataFrame", Mapping[str, Any], Any]  # noqa: F821
 VectorColumns = Mapping[str, Union[int, Tuple[int, str]]]
 
-class WrittenFile(TypedDict):
+class WriteResult(TypedDict):
     path: str
     rows: int
     index: str
     indexed: bool
+
+class CommitFilesResult(TypedDict):
+    snapshot_id: int
+    committed: bool
+    files: int
+    rows: int
+    skipped: List[str]
+
+class WrittenFile:
+    """A data file written and not committed (from :meth:`Table.write_files`); pickles to a
+    few hundred bytes and is checked against the file when committed."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def index(self) -> str: ...
+    @property
+    def indexed(self) -> bool: ...
+    @property
+    def batch_id(self) -> Optional[str]: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(text: str) -> WrittenFile: ...
+
+class WriteLease:
+    """Keeps uncommitted files of a table from vacuum while held (a context manager)."""
+
+    @property
+    def held(self) -> bool: ...
+    def release(self) -> None: ...
+    def __enter__(self) -> WriteLease: ...
+    def __exit__(self, *args: Any) -> bool: ...
 
 class DeleteResult(TypedDict):
     snapshot_id: Optional[int]
@@ -108,7 +142,7 @@ class Table:
         index: str = "hnsw",
         deferred: bool = False,
         batch_id: Optional[str] = None,
-    ) -> Optional[WrittenFile]:
+    ) -> Optional[WriteResult]:
         """Writes one data file, staged until :meth:`commit`. Vector columns come in ``data``
         as lists of floats, or apart in ``vectors`` (a 2-D array for the primary column, or
         ``{column: array}``). ``index``: ``hnsw``, ``ivf_pq``, ``auto`` or ``none``.
@@ -116,6 +150,24 @@ class Table:
         already in the table makes the call a no-op returning ``None``)."""
     def commit(self) -> int:
         """Commits the staged writes as one snapshot; returns its id."""
+    def write_files(
+        self,
+        data: Optional[TabularData] = None,
+        vectors: Optional[Union[ArrayLike, Mapping[str, ArrayLike]]] = None,
+        index: str = "hnsw",
+        batch_id: Optional[str] = None,
+    ) -> List[WrittenFile]:
+        """Writes like :meth:`write` (one indexed file) but hands the file over instead of
+        staging it: pass the result (pickled to another process if need be) to
+        :meth:`commit_files`. Empty when ``batch_id`` is already committed."""
+    def commit_files(self, files: Sequence[WrittenFile], batch_id: Optional[str] = None) -> CommitFilesResult:
+        """Commits files from :meth:`write_files` (any process) as one snapshot, exactly once
+        under ``batch_id``; files whose own batch id is committed are skipped. Refuses
+        (``InvalidInputError``, nothing committed) files of another table, given twice, live
+        already, missing or altered."""
+    def write_lease(self) -> WriteLease:
+        """The table's write lease: while held, vacuum keeps every uncommitted file written
+        since (hold it in a driver until :meth:`commit_files`)."""
     def wait_indexed(self) -> None:
         """Waits for this handle's background index builds, then refreshes."""
     def search(

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use ailake::{Catalog, TableIdent};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 
 use crate::convert::{attribute_schema, vector_specs};
 use crate::errors::{exception, invalid, IntoPyResult};
@@ -18,6 +18,20 @@ pub struct PyCatalog {
     catalog: Catalog,
     warehouse: String,
     database: PathBuf,
+    /// The arguments `connect()` was called with (a pickled catalog reconnects with them).
+    args: ConnectArgs,
+}
+
+/// `connect()`'s arguments, kept so the catalog (and its tables) pickle: Ray and
+/// multiprocessing workers reconnect with them. Secrets travel with the pickle.
+#[derive(Clone)]
+struct ConnectArgs {
+    warehouse: Option<String>,
+    catalog: Option<String>,
+    name: String,
+    storage_options: Vec<(String, String)>,
+    token: Option<String>,
+    credential: Option<String>,
 }
 
 /// A local path from `sqlite:///PATH` or a plain path.
@@ -53,6 +67,14 @@ pub fn connect(
     token: Option<String>,
     credential: Option<String>,
 ) -> PyResult<PyCatalog> {
+    let args = ConnectArgs {
+        warehouse: warehouse.map(str::to_string),
+        catalog: catalog.map(str::to_string),
+        name: name.to_string(),
+        storage_options: string_pairs(py, storage_options)?,
+        token: token.clone(),
+        credential: credential.clone(),
+    };
     if let Some(uri) = catalog.filter(|c| c.starts_with("http://") || c.starts_with("https://")) {
         let options = ailake::ConnectOptions {
             warehouse: warehouse.map(str::to_string),
@@ -63,7 +85,7 @@ pub fn connect(
         };
         let catalog = block_on(py, Catalog::connect(uri, options)).py(py)?;
         let warehouse = catalog.warehouse().root().to_string();
-        return Ok(PyCatalog { catalog, warehouse, database: PathBuf::from(uri) });
+        return Ok(PyCatalog { catalog, warehouse, database: PathBuf::from(uri), args });
     }
     if token.is_some() || credential.is_some() {
         return Err(invalid(py, "token and credential apply to REST catalogs (catalog='https://…') only"));
@@ -99,7 +121,7 @@ pub fn connect(
         }
         None => object_store_catalog(py, warehouse, &database, name, &options)?,
     };
-    Ok(PyCatalog { catalog, warehouse: warehouse.to_string(), database })
+    Ok(PyCatalog { catalog, warehouse: warehouse.to_string(), database, args })
 }
 
 /// `storage_options` as string pairs.
@@ -164,7 +186,7 @@ impl PyCatalog {
     /// existing table of that name is loaded instead.
     #[pyo3(signature = (name, schema, vector_columns, exist_ok = false))]
     fn create_table(
-        &self,
+        slf: &Bound<'_, Self>,
         py: Python<'_>,
         name: &str,
         schema: &Bound<'_, PyAny>,
@@ -174,7 +196,7 @@ impl PyCatalog {
         let ident = ident(py, name)?;
         let specs = vector_specs(py, vector_columns)?;
         let schema = attribute_schema(py, schema, &specs)?;
-        let catalog = self.catalog.clone();
+        let catalog = slf.get().catalog.clone();
         let table = block_on(py, async move {
             if exist_ok {
                 catalog.create_or_load_table(&ident, &schema, &specs).await
@@ -183,15 +205,15 @@ impl PyCatalog {
             }
         })
         .py(py)?;
-        Ok(PyTable::new(table))
+        Ok(PyTable::new(table).with_origin(slf.clone().unbind(), name))
     }
 
     /// Loads table `name` at its current snapshot (`NotFoundError` when there is none).
-    fn load_table(&self, py: Python<'_>, name: &str) -> PyResult<PyTable> {
+    fn load_table(slf: &Bound<'_, Self>, py: Python<'_>, name: &str) -> PyResult<PyTable> {
         let ident = ident(py, name)?;
-        let catalog = self.catalog.clone();
+        let catalog = slf.get().catalog.clone();
         let table = block_on(py, async move { catalog.load_table(&ident).await }).py(py)?;
-        Ok(PyTable::new(table))
+        Ok(PyTable::new(table).with_origin(slf.clone().unbind(), name))
     }
 
     /// The tables of `namespace`, as `namespace.name` strings.
@@ -220,6 +242,19 @@ impl PyCatalog {
     #[getter]
     fn catalog_path(&self) -> String {
         self.database.display().to_string()
+    }
+
+    /// Pickles as `connect(...)` with the same arguments (credentials included).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let connect = py.import("ailake._native")?.getattr("connect")?;
+        let a = &self.args;
+        let options = PyDict::new(py);
+        for (k, v) in &a.storage_options {
+            options.set_item(k, v)?;
+        }
+        let options = if a.storage_options.is_empty() { None } else { Some(options) };
+        let args = (&a.warehouse, &a.catalog, &a.name, options, &a.token, &a.credential).into_pyobject(py)?;
+        Ok((connect, args))
     }
 
     fn __repr__(&self) -> String {

@@ -11,6 +11,7 @@
 mod catalog;
 mod convert;
 mod errors;
+mod handoff;
 mod runtime;
 mod table;
 
@@ -21,6 +22,8 @@ use pyo3::prelude::*;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<catalog::PyCatalog>()?;
     m.add_class::<table::PyTable>()?;
+    m.add_class::<handoff::PyWrittenFile>()?;
+    m.add_class::<handoff::PyWriteLease>()?;
     m.add_function(wrap_pyfunction!(catalog::connect, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("HAS_S3", cfg!(feature = "s3"))?;

@@ -4,17 +4,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ailake::prelude::*;
 use ailake::sync::lock;
-use ailake::{IndexKind, SessionCache, WrittenFile};
+use ailake::{SessionCache, WrittenFile};
 use arrow_array::{ArrayRef, Int32Array, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType, Field, Schema};
 use numpy::{PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::catalog::PyCatalog;
 use crate::convert::{
     conform, index_choice, matrix, query_rows, query_vector, record_batch, to_pyarrow_table,
 };
 use crate::errors::{invalid, IntoPyResult};
+use crate::handoff::{self, PyWriteLease, PyWrittenFile};
 use crate::runtime::block_on;
 
 /// Search sessions kept per table handle (its current snapshot and time travel).
@@ -35,13 +37,24 @@ struct State {
 #[pyclass(name = "Table", module = "ailake", frozen)]
 pub struct PyTable {
     state: Mutex<State>,
+    /// The catalog and name it was loaded by (what a pickled handle reloads from).
+    origin: Option<(Py<PyCatalog>, String)>,
     /// Search sessions by snapshot, made on first search of each.
     sessions: SessionCache,
 }
 
 impl PyTable {
     pub fn new(table: Table) -> Self {
-        Self { state: Mutex::new(State { table, writer: None }), sessions: SessionCache::new(SESSIONS_KEPT) }
+        Self {
+            state: Mutex::new(State { table, writer: None }),
+            origin: None,
+            sessions: SessionCache::new(SESSIONS_KEPT),
+        }
+    }
+
+    /// The handle, pickling as `catalog.load_table(name)`.
+    pub fn with_origin(self, catalog: Py<PyCatalog>, name: &str) -> Self {
+        Self { origin: Some((catalog, name.to_string())), ..self }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -84,6 +97,63 @@ impl PyTable {
         let writer = state.table.writer(WritePolicy::default()).py(py)?;
         state.writer = Some(writer.clone());
         Ok(writer)
+    }
+
+    /// A write through `writer` (the body of `write` and `write_files`).
+    #[allow(clippy::too_many_arguments)] // Python keyword arguments
+    fn write_with(
+        &self,
+        py: Python<'_>,
+        writer: TableWriter,
+        data: Option<&Bound<'_, PyAny>>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        index: &str,
+        deferred: bool,
+        batch_id: Option<String>,
+    ) -> PyResult<Option<WrittenFile>> {
+        let mut opts = WriteOptions::default().index(index_choice(py, index)?);
+        opts.deferred = deferred;
+        opts.batch_id = batch_id;
+        let outcome = match vectors {
+            None => {
+                let data = data.ok_or_else(|| invalid(py, "write: give data (and optionally vectors)"))?;
+                let batch = self.input_batch(py, data)?;
+                block_on(py, async move { writer.write(&batch, &opts).await }).py(py)?
+            }
+            Some(vectors) => {
+                let primary = writer.vector_columns()[0].name.clone();
+                let arrays = vector_arrays(py, vectors, &primary)?;
+                if arrays.is_empty() {
+                    return Err(invalid(py, "vectors: an empty dict"));
+                }
+                let rows = arrays[0].1.shape()[0];
+                let batch = match data {
+                    Some(d) => self.input_batch(py, d)?,
+                    None => RecordBatch::try_new_with_options(
+                        Arc::new(Schema::empty()),
+                        vec![],
+                        &RecordBatchOptions::new().with_row_count(Some(rows)),
+                    )
+                    .map_err(|e| invalid(py, e.to_string()))?,
+                };
+                for (name, a) in &arrays {
+                    if a.shape()[0] != batch.num_rows() {
+                        return Err(invalid(
+                            py,
+                            format!(
+                                "vectors[{name:?}] has {} rows, the data {}",
+                                a.shape()[0],
+                                batch.num_rows()
+                            ),
+                        ));
+                    }
+                }
+                let slices: Vec<(&str, &[f32])> =
+                    arrays.iter().map(|(n, a)| Ok((n.as_str(), a.as_slice()?))).collect::<PyResult<_>>()?;
+                block_on(py, async move { writer.write_flat(&batch, &slices, &opts).await }).py(py)?
+            }
+        };
+        Ok(outcome)
     }
 
     /// The search session for the handle's snapshot, or for `snapshot`.
@@ -141,14 +211,7 @@ fn written(py: Python<'_>, f: &WrittenFile) -> PyResult<Py<PyDict>> {
     let d = PyDict::new(py);
     d.set_item("path", &f.path)?;
     d.set_item("rows", f.rows)?;
-    d.set_item(
-        "index",
-        match f.index {
-            IndexKind::Flat => "none",
-            IndexKind::Hnsw => "hnsw",
-            IndexKind::IvfPq => "ivf_pq",
-        },
-    )?;
+    d.set_item("index", handoff::index_name(f.index))?;
     d.set_item("indexed", f.indexed)?;
     Ok(d.unbind())
 }
@@ -236,52 +299,63 @@ impl PyTable {
         deferred: bool,
         batch_id: Option<String>,
     ) -> PyResult<Option<Py<PyDict>>> {
-        let mut opts = WriteOptions::default().index(index_choice(py, index)?);
-        opts.deferred = deferred;
-        opts.batch_id = batch_id;
         let writer = self.writer(py)?;
-        let outcome = match vectors {
-            None => {
-                let data = data.ok_or_else(|| invalid(py, "write: give data (and optionally vectors)"))?;
-                let batch = self.input_batch(py, data)?;
-                block_on(py, async move { writer.write(&batch, &opts).await }).py(py)?
-            }
-            Some(vectors) => {
-                let primary = writer.vector_columns()[0].name.clone();
-                let arrays = vector_arrays(py, vectors, &primary)?;
-                if arrays.is_empty() {
-                    return Err(invalid(py, "vectors: an empty dict"));
-                }
-                let rows = arrays[0].1.shape()[0];
-                let batch = match data {
-                    Some(d) => self.input_batch(py, d)?,
-                    None => RecordBatch::try_new_with_options(
-                        Arc::new(Schema::empty()),
-                        vec![],
-                        &RecordBatchOptions::new().with_row_count(Some(rows)),
-                    )
-                    .map_err(|e| invalid(py, e.to_string()))?,
-                };
-                for (name, a) in &arrays {
-                    if a.shape()[0] != batch.num_rows() {
-                        return Err(invalid(
-                            py,
-                            format!(
-                                "vectors[{name:?}] has {} rows, the data {}",
-                                a.shape()[0],
-                                batch.num_rows()
-                            ),
-                        ));
-                    }
-                }
-                let slices: Vec<(&str, &[f32])> =
-                    arrays.iter().map(|(n, a)| Ok((n.as_str(), a.as_slice()?))).collect::<PyResult<_>>()?;
-                block_on(py, async move { writer.write_flat(&batch, &slices, &opts).await }).py(py)?
-            }
-        };
+        let outcome = self.write_with(py, writer, data, vectors, index, deferred, batch_id)?;
         outcome.as_ref().map(|f| written(py, f)).transpose()
     }
 
+    /// Writes like `write()` (one indexed file), but hands the file over instead of staging
+    /// it for this handle's `commit()`: returns `[WrittenFile]` (empty when `batch_id` is
+    /// already committed) to pass — pickled to another process if need be — to
+    /// `commit_files`. This is what distributed writers (Ray tasks) call.
+    #[pyo3(signature = (data = None, vectors = None, index = "hnsw", batch_id = None))]
+    fn write_files(
+        &self,
+        py: Python<'_>,
+        data: Option<&Bound<'_, PyAny>>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        index: &str,
+        batch_id: Option<String>,
+    ) -> PyResult<Vec<PyWrittenFile>> {
+        let table = self.table();
+        let fresh = block_on(py, async move { table.refresh().await }).py(py)?;
+        let writer = fresh.writer(WritePolicy::default()).py(py)?;
+        self.write_with(py, writer.clone(), data, vectors, index, false, batch_id)?;
+        handoff::take_staged(py, writer)
+    }
+
+    /// Commits `files` (from `write_files`, in any process) as one snapshot and moves the
+    /// handle to it. With `batch_id`, exactly once: an id already committed makes it a no-op.
+    /// Files whose own batch id is committed are skipped. Returns `{"snapshot_id",
+    /// "committed", "files", "rows", "skipped"}`; refuses (`InvalidInputError`, nothing
+    /// committed) files of another table, given twice, already live, missing or altered.
+    #[pyo3(signature = (files, batch_id = None))]
+    fn commit_files<'py>(
+        &self,
+        py: Python<'py>,
+        files: Vec<PyRef<'py, PyWrittenFile>>,
+        batch_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let out = handoff::commit_files(py, &self.table(), files, batch_id)?;
+        self.reload(py)?;
+        Ok(out)
+    }
+
+    /// The table's write lease (`with table.write_lease(): ...`): while held, vacuum keeps
+    /// every uncommitted file written since — hold it in the driver from before the workers
+    /// write until `commit_files`.
+    fn write_lease(&self, py: Python<'_>) -> PyResult<PyWriteLease> {
+        PyWriteLease::take(py, &self.table())
+    }
+
+    /// Pickles as `catalog.load_table(name)`: the unpickled handle is at the table's current
+    /// snapshot then. Handles not loaded through a catalog do not pickle.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let Some((catalog, name)) = &self.origin else {
+            return Err(invalid(py, "this table handle was not loaded from a catalog; it cannot be pickled"));
+        };
+        Ok((catalog.bind(py).getattr("load_table")?, (name.clone(),)))
+    }
     /// Commits every staged write as one snapshot and moves the handle to it; returns the
     /// snapshot id (the current one when nothing was staged).
     fn commit(&self, py: Python<'_>) -> PyResult<i64> {
