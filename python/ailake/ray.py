@@ -31,7 +31,7 @@ from ailake._native import Table, WrittenFile
 from ailake.errors import InvalidInputError
 
 try:
-    from ray.data import Datasink
+    from ray.data import ActorPoolStrategy, Datasink
 except ImportError as e:  # pragma: no cover - exercised only without ray
     raise ImportError("ailake.ray needs Ray Data: pip install 'ray[data]'") from e
 
@@ -194,6 +194,7 @@ def search(
     column: str = "vector",
     concurrency: int = 1,
     batch_size: int = 256,
+    num_cpus: float = 1,
     **search_kwargs: Any,
 ) -> Any:
     """Searches ``table`` for every row of Ray dataset ``queries`` (its ``column`` holds the
@@ -201,12 +202,14 @@ def search(
     query (the table's columns and ``_distance``) beside the query's other columns, prefixed
     ``query_``. Every actor searches the snapshot the table handle is at now, so the answers
     equal one process's ``table.search_batch``. ``search_kwargs``: ``filter``, ``columns``,
-    ``ef``, ``nprobe``, ``probes``, ``vector_column``, ...
+    ``ef``, ``nprobe``, ``probes``, ``vector_column``, ... ``num_cpus``: CPUs each actor
+    holds (leave one free for the tasks feeding them on a small cluster).
     """
     return queries.map_batches(
         _Searcher,
         fn_constructor_args=(table, table.snapshot_id, column, k, search_kwargs),
         batch_format="pyarrow",
         batch_size=batch_size,
-        concurrency=concurrency,
+        compute=ActorPoolStrategy(size=concurrency),
+        num_cpus=num_cpus,
     )
