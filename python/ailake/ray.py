@@ -24,10 +24,10 @@ import logging
 import uuid
 from typing import Any, Dict, Iterable, List, Optional
 
-import numpy as np
 import pyarrow as pa
 
 from ailake._native import Table, WrittenFile
+from ailake._vectors import split_vectors as _vectors
 from ailake.errors import InvalidInputError
 
 try:
@@ -43,26 +43,6 @@ log = logging.getLogger("ailake.ray")
 class BadBlockError(InvalidInputError):
     """A write task's rows were refused (wrong dimension, NaN, missing column, ...): names the
     task, and nothing of the job is committed unless the sink skips bad blocks."""
-
-
-def _vectors(block: pa.Table, columns: Iterable[str]) -> tuple[pa.Table, Dict[str, np.ndarray]]:
-    """Splits the vector columns off ``block`` as 2-D float32 arrays."""
-    vectors = {}
-    for name in columns:
-        if name not in block.column_names:
-            continue
-        col = block.column(name).combine_chunks()
-        if isinstance(col.type, pa.ExtensionType):
-            values = np.asarray(col.to_numpy(zero_copy_only=False))
-            if values.dtype == object:
-                values = np.stack(list(values))
-        elif pa.types.is_fixed_size_list(col.type) and col.null_count == 0:
-            values = col.flatten().to_numpy(zero_copy_only=False).reshape(len(col), col.type.list_size)
-        else:
-            values = np.array(col.to_pylist(), dtype=np.float32)
-        vectors[name] = np.ascontiguousarray(values, dtype=np.float32)
-        block = block.drop_columns([name])
-    return block, vectors
 
 
 class Sink(Datasink):
