@@ -179,12 +179,17 @@ impl LogicalExtensionCodec for AilakeCodec {
         };
         Ok(match decode::<ProviderWire>(payload)? {
             ProviderWire::Table(t) => Arc::new(AilakeTable::from_source(self.source(&t)?, schema)),
-            ProviderWire::Search { table, query, vector_columns } => Arc::new(VectorSearchTable {
-                source: self.source(&table)?,
-                query: query_of(query),
-                schema,
-                vector_columns,
-            }),
+            ProviderWire::Search { table, query, vector_columns } => {
+                let query = query_of(query);
+                Arc::new(VectorSearchTable {
+                    source: self.source(&table)?,
+                    dim: query.vector.len(),
+                    query,
+                    schema,
+                    vector_columns,
+                    param: None,
+                })
+            }
         })
     }
 
@@ -198,6 +203,11 @@ impl LogicalExtensionCodec for AilakeCodec {
             return encode(&ProviderWire::Table(table_wire(&t.source)), buf);
         }
         if let Some(s) = node.as_any().downcast_ref::<VectorSearchTable>() {
+            if let Some(id) = &s.param {
+                return Err(DataFusionError::Plan(format!(
+                    "vector_search: parameter {id} is unbound; bind it before the plan is shipped"
+                )));
+            }
             let wire = ProviderWire::Search {
                 table: table_wire(&s.source),
                 query: query_wire(&s.query),

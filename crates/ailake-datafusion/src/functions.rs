@@ -29,7 +29,8 @@ use crate::source::TableSource;
 ///   (squared Euclidean for `l2`, 1 − cosine for `cosine`, −inner product for `ip`).
 ///   `options` is a string of `key=value` pairs: `ef`, `nprobe`, `refine`, `probes`
 ///   (partitions probed), `blocks` (`on`/`off`: partition blocks of clustered files) and
-///   `snapshot` (time travel).
+///   `snapshot` (time travel). The query may be a parameter (`$1`) of a statement prepared
+///   with [`crate::PreparedSearch`]: parsed and planned once, run per query vector.
 /// - `ailake_scan(table, snapshot_id)`: the rows of an earlier snapshot.
 ///
 /// A registered table reads the snapshot it had when registered; register it again (or call
@@ -98,7 +99,10 @@ impl TableFunctionImpl for VectorSearchFunction {
         }
         let name = string_arg(&args[0], "vector_search: table")?;
         let column = string_arg(&args[1], "vector_search: column")?;
-        let vector = vector_arg(&args[2])?;
+        let (vector, param) = match &args[2] {
+            Expr::Placeholder(p) => (Vec::new(), Some(p.id.clone())),
+            e => (vector_arg(e)?, None),
+        };
         let k = match integer_arg(&args[3]) {
             Some(k) if k >= 1 => k as usize,
             Some(k) => {
@@ -126,7 +130,7 @@ impl TableFunctionImpl for VectorSearchFunction {
                 "vector_search: {column:?} is not a vector column of {name} (vector columns: {known:?})"
             )));
         };
-        if vector.len() != spec.dim as usize {
+        if param.is_none() && vector.len() != spec.dim as usize {
             return Err(DataFusionError::Plan(format!(
                 "vector_search: the query has {} values, column {column} has dimension {}",
                 vector.len(),
@@ -139,6 +143,8 @@ impl TableFunctionImpl for VectorSearchFunction {
             query: SearchQuery { column, vector, k, options },
             schema,
             vector_columns: specs.iter().map(|s| s.name.clone()).collect(),
+            param,
+            dim: spec.dim as usize,
         }))
     }
 }
@@ -193,7 +199,7 @@ fn integer_arg(e: &Expr) -> Option<i64> {
 }
 
 /// The query vector: an array literal of numbers (`[0.1, -2, 3e-1]`), as `f32`.
-fn vector_arg(e: &Expr) -> Result<Vec<f32>> {
+pub(crate) fn vector_arg(e: &Expr) -> Result<Vec<f32>> {
     let bad = || {
         DataFusionError::Plan(format!(
             "vector_search: the query must be an array literal of numbers like [0.1, 0.2], got {e}"

@@ -9,6 +9,8 @@
 //! - `vector_search(table, column, query, k [, options])` ([`AilakeSql`]): the `k` nearest
 //!   rows with `_distance`, planned as one search node per group of the shards the query
 //!   visits ([`VectorSearchExec`]) and a global merge of their top-k ([`VectorMergeExec`]).
+//! - [`PreparedSearch`]: a statement taking the query vector as a
+//!   parameter (`vector_search('t', 'embedding', $1, 10)`), planned once, run per vector.
 //! - [`AilakeCodec`]: the plans' ailake nodes as bytes, so a Ballista scheduler ships them to
 //!   executors (feature `ballista`, on by default: [`ballista_config`],
 //!   [`start_local_cluster`], [`remote_context`]).
@@ -38,6 +40,7 @@ mod exec;
 mod filter_expr;
 mod functions;
 mod options;
+mod prepared;
 mod provider;
 mod schema;
 mod source;
@@ -52,5 +55,6 @@ pub use exec::search::VectorSearchExec;
 pub use filter_expr::{conjunction, to_filter};
 pub use functions::AilakeSql;
 pub use options::SearchOptions;
+pub use prepared::{vector_param, PreparedSearch};
 pub use provider::search::VectorSearchTable;
 pub use provider::table::AilakeTable;

@@ -5,6 +5,8 @@
 //! - `session`: `SearchSession::search` (the direct path);
 //! - `sql_tp1` / `sql_tp2`: `SELECT id, _distance FROM vector_search(...)` on a DataFusion
 //!   context with 1 and 2 target partitions (the SQL text parsed and planned per query);
+//! - `sql_prepared`: the same statement with the query vector as a parameter (`$1`),
+//!   prepared once per `ef` (`PreparedSearch`), run per query on the 1-partition context;
 //! - `ballista`: the same SQL on a Ballista cluster of a scheduler and 2 executors on loopback
 //!   (`--ballista-queries` of them: each costs a job).
 //!
@@ -16,7 +18,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use ailake::prelude::*;
-use ailake_datafusion::{ballista_config, start_local_cluster, AilakeCodec, AilakeSql, VectorSearchExec};
+use ailake_datafusion::{
+    ballista_config, start_local_cluster, AilakeCodec, AilakeSql, PreparedSearch, VectorSearchExec,
+};
 use ailk_testkit::recall_at_k;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
@@ -114,6 +118,24 @@ pub(crate) fn sql(args: &Args) -> anyhow::Result<()> {
                 recall_at_k(&found, &truth[..nq], 10),
                 0,
             ));
+            // The prepared statement: parsed and planned once (not timed), bound per query.
+            let stmt = rt.block_on(PreparedSearch::new(
+                &contexts[0].1,
+                &format!("SELECT id, _distance FROM vector_search('t', 'embedding', $1, 10, 'ef={ef}') ORDER BY _distance"),
+            ))?;
+            let (mut lat, mut found, mut mismatches) = (Vec::with_capacity(nq), Vec::with_capacity(nq), 0);
+            let clock = Instant::now();
+            for (i, (_, q)) in literals.iter().enumerate() {
+                let t = Instant::now();
+                let batches = rt.block_on(stmt.search(q))?;
+                lat.push(t.elapsed().as_secs_f64() * 1e3);
+                let got = arrow_select::concat::concat_batches(&batches[0].schema(), &batches)?;
+                mismatches += usize::from(distances(&got) != distances(&want[i]));
+                found.push(result_ids(&got)?);
+            }
+            let total = clock.elapsed().as_secs_f64();
+            let recall = recall_at_k(&found, &truth[..nq], 10);
+            results.push(point("sql_prepared", round, ef, nq, total, lat, recall, mismatches));
             for (name, ctx) in &contexts {
                 let n = if *name == "ballista" { nb } else { nq };
                 let mut lat = Vec::with_capacity(n);

@@ -40,6 +40,27 @@ pub struct VectorSearchTable {
     pub(crate) schema: SchemaRef,
     /// Vector columns: filtering on them is a plan error.
     pub(crate) vector_columns: Vec<String>,
+    /// The placeholder (`$1`) the query vector is, until bound (a prepared statement).
+    pub(crate) param: Option<String>,
+    /// The searched column's dimension.
+    pub(crate) dim: usize,
+}
+
+impl VectorSearchTable {
+    /// Binds the query vector of a parameterized search (dimension checked).
+    pub(crate) fn bind_vector(&mut self, vector: Vec<f32>) -> Result<()> {
+        if vector.len() != self.dim {
+            return Err(DataFusionError::Plan(format!(
+                "vector_search: the query has {} values, column {} has dimension {}",
+                vector.len(),
+                self.query.column,
+                self.dim
+            )));
+        }
+        self.query.vector = vector;
+        self.param = None;
+        Ok(())
+    }
 }
 
 /// The schema of a search over a table whose SQL schema is `table`.
@@ -109,6 +130,12 @@ impl TableProvider for VectorSearchTable {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(id) = &self.param {
+            return Err(DataFusionError::Plan(format!(
+                "vector_search: the query vector is parameter {id}; run the statement through \
+                 PreparedSearch::new(..).execute(..) with its value"
+            )));
+        }
         let session = self.source.session().await?;
         let mut filter = None::<Filter>;
         for f in filters.iter().filter(|f| !only_distance(f)) {
