@@ -21,6 +21,7 @@ Vectors arrive as Arrow fixed-size or variable lists of floats, or as Ray's tens
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any, Dict, Iterable, List, Optional
 
@@ -76,6 +77,7 @@ class Sink(Datasink):
         self.vector_columns = list(table.vector_columns)
         self.result: Optional[Dict[str, Any]] = None
         self.skipped: List[Dict[str, Any]] = []
+        self.task_seconds: List[float] = []
         self._lease = None
 
     def __getstate__(self) -> Dict[str, Any]:
@@ -92,6 +94,7 @@ class Sink(Datasink):
         log.info("ailake sink: job %s writing into %s", self.job_id, self.table.name)
 
     def write(self, blocks: Iterable[Any], ctx: Any) -> Dict[str, Any]:
+        started = time.perf_counter()
         task = getattr(ctx, "task_idx", 0)
         tables = [pa.table(b) if not isinstance(b, pa.Table) else b for b in blocks]
         tables = [t for t in tables if t.num_rows]
@@ -107,13 +110,15 @@ class Sink(Datasink):
             if self.on_bad_block == "skip":
                 return {"task": task, "files": [], "error": str(e), "rows": data.num_rows}
             raise BadBlockError(f"write task {task} ({data.num_rows} rows): {e}") from e
-        return {"task": task, "files": files}
+        return {"task": task, "files": files, "seconds": time.perf_counter() - started}
 
     def on_write_complete(self, write_result: Any) -> None:
         returns = getattr(write_result, "write_returns", write_result)
         files: List[WrittenFile] = []
         for r in returns:
             files.extend(r["files"])
+            if "seconds" in r:
+                self.task_seconds.append(r["seconds"])
             if "error" in r:
                 self.skipped.append({"task": r["task"], "rows": r["rows"], "error": r["error"]})
         if self.skipped:

@@ -1,6 +1,7 @@
 //! Files written in one place, committed in another (`TableWriter::take_staged`,
 //! `StagedFile` JSON, `Table::commit_files`): exactly once under a batch id, retried tasks,
-//! concurrent jobs with one id, vacuum while the files wait, and every refusal leaving the
+//! concurrent jobs with one id, vacuum while the files wait (and a killed worker's file after the
+//! job), and every refusal leaving the
 //! table unchanged.
 
 mod support;
@@ -173,12 +174,21 @@ async fn vacuum_keeps_handed_over_files_while_the_driver_holds_the_lease() {
         worker_write(dir.path(), "t", 0..100, "v-0").await,
         worker_write(dir.path(), "t", 100..200, "v-1").await,
     ]);
+    // A worker killed after writing its file, before handing it over: its writer (and lease)
+    // gone, the file never committed.
+    let killed = {
+        let t = catalog(dir.path()).await.load_table(&ident("t")).await.unwrap();
+        let w = t.writer(WritePolicy::default()).unwrap();
+        w.write(&batch(200..300), &WriteOptions::default()).await.unwrap().unwrap().path
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await; // the dropped lease's delete lands
     let zero_age = OrphanOptions { min_age: Duration::ZERO, ..OrphanOptions::default() };
     let removed = table.remove_orphans_with(zero_age).await.unwrap();
     assert!(removed.is_empty(), "the driver's lease keeps its workers' files: {removed:?}");
     assert!(table.commit_files(&files, Some("v")).await.unwrap().committed);
     ailake::catalog::release_lease(lease).await;
-    assert!(table.remove_orphans_with(zero_age).await.unwrap().is_empty());
+    // The job is over: the killed worker's file is an orphan now, and only it goes.
+    assert_eq!(table.remove_orphans_with(zero_age).await.unwrap(), vec![killed]);
     assert_eq!(live_ids(&table).await, (0..200).collect::<Vec<_>>());
 }
 

@@ -17,6 +17,7 @@ mod engine;
 mod filtered;
 mod objstore;
 mod python;
+mod ray;
 mod report;
 mod rest;
 mod scale;
@@ -54,7 +55,7 @@ pub struct BenchOptions {
     /// One dataset instead of the default pair: `debian-minilm`, `gmm-<rows>k-<dim>`, or a
     /// directory of TEXMEX files (`base.fvecs`, `query.fvecs`, `gt.ivecs`; L2 unless `:ip`).
     pub dataset: Option<String>,
-    /// Run one section only (`filtered`, `scale`, `python`, `objstore`, `engine` or `sql`), written to
+    /// Run one section only (`filtered`, `scale`, `python`, `objstore`, `engine`, `sql`, `rest` or `ray`), written to
     /// `docs/benchmarks-<section>.md`.
     pub only: Option<String>,
 }
@@ -122,9 +123,10 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
                 "engine" => run.engine(ds)?,
                 "sql" => run.sql(ds)?,
                 "rest" => run.rest(ds)?,
+                "ray" => run.ray(ds)?,
                 other => {
                     bail!(
-                        "--only knows the sections filtered, scale, bigtable, python, objstore, engine, sql and rest, not {other}"
+                        "--only knows the sections filtered, scale, bigtable, python, objstore, engine, sql, rest and ray, not {other}"
                     )
                 }
             };
@@ -139,6 +141,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
             "engine" => "The search engine's levers",
             "sql" => "SQL: DataFusion and Ballista",
             "rest" => "Catalogs: Iceberg REST vs SQLite",
+            "ray" => "Ray Data: distributed ingest and batch search",
             _ => "Filtered search and deletes",
         };
         let path = root.join(format!("docs/benchmarks-{section}.md"));

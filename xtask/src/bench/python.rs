@@ -17,7 +17,7 @@ const VENV: &str = ".venv-py-bench";
 
 impl Run {
     /// Creates the venv when needed and installs a fresh release build of the package.
-    fn our_python(&mut self) -> Result<String> {
+    pub(super) fn our_python(&mut self) -> Result<String> {
         let root = root();
         let python = root.join(VENV).join("bin/python");
         let ready = python.exists()
