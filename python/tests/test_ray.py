@@ -21,7 +21,8 @@ ROWS, BLOCKS, DIM = 100_000, 40, 384
 @pytest.fixture(scope="module")
 def cluster():
     # Loopback only: the node's address is 127.0.0.1, no dashboard.
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1",
+             object_store_memory=1 << 30)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     yield
