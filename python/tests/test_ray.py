@@ -147,3 +147,14 @@ def test_batch_search_on_actors_equals_one_process(cluster, table, sample):
         mine = got.filter(pa.compute.equal(got["query_qid"], q))
         one = expected.filter(pa.compute.equal(expected["query_index"], q))
         assert mine.column("id").to_pylist() == one.column("id").to_pylist(), q
+
+
+def test_numpy_vector_columns(cluster, table, sample):
+    """A NumPy column of a Ray dataset (Ray's tensor extension type) is a vector column."""
+    items = [{"id": i, "text": sample.texts[i], "bucket": i % 10, "embedding": sample.base[i]} for i in range(600)]
+    ds = ray.data.from_items(items, override_num_blocks=3)
+    assert "Tensor" in str(ds.schema().types[-1]) or "tensor" in str(ds.schema().types[-1]).lower()
+    out = ailake.ray.write(ds, table, job_id="np-1")
+    assert out["committed"] and out["rows"] == 600
+    hit = table.refresh().search(sample.base[123], k=1, columns=["id", "text"])
+    assert hit.column("id").to_pylist() == [123] and hit.column("text")[0].as_py() == sample.texts[123]
