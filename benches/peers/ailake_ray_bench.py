@@ -12,12 +12,15 @@ CPU each), QPS up to the last result and recall@10 against the exact truth. Ever
 """
 import argparse
 import json
+import os
 import tempfile
 import time
 
 import numpy as np
 import pyarrow as pa
-import ray
+
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # a loopback-only node
+import ray  # noqa: E402
 
 import ailake
 import ailake.ray
@@ -103,7 +106,7 @@ def main():
     truth = [truth[i % len(truth)] for i in range(len(queries))]
     metric = {"l2": "l2", "ip": "ip", "cosine": "cosine"}[a.metric]
     parts = blocks(base, a.shard_rows)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray.data.DataContext.get_current().enable_progress_bars = False
     points = []
     with tempfile.TemporaryDirectory() as root:

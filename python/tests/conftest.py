@@ -1,6 +1,7 @@
 """Fixtures of the Python package's tests: the real embedding sample committed under
 data/sample, and a fresh lake per test."""
 
+import os
 import pathlib
 
 import numpy as np
@@ -8,6 +9,10 @@ import pyarrow as pa
 import pytest
 
 import ailake
+
+# Ray (test_ray.py) runs a single node on loopback: with this off it takes 127.0.0.1 as the
+# node's address instead of the host's outside one. Read when ray is first imported.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 SAMPLE = pathlib.Path(__file__).resolve().parents[2] / "data" / "sample"
 

@@ -5,11 +5,15 @@ of the job is a no-op, bad blocks, and batch search on actors equal to one proce
 
 import os
 import pathlib
+import sys
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
+# A single-node Ray on loopback: with this off, Ray takes 127.0.0.1 as the node's address
+# (read when ray is imported) instead of the host's outside address.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 ray = pytest.importorskip("ray")
 
 import ailake  # noqa: E402
@@ -20,8 +24,10 @@ ROWS, BLOCKS, DIM = 100_000, 40, 384
 
 @pytest.fixture(scope="module")
 def cluster():
-    # Loopback only: the node's address is 127.0.0.1, no dashboard.
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1",
+    # This module's classes (FlakySink) travel by value: workers do not have tests/ on their path.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    # No dashboard.
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              object_store_memory=1 << 30)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
