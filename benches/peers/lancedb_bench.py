@@ -1,4 +1,6 @@
-"""LanceDB side of `cargo xtask bench` for IVF-PQ: same files, same nlist / m, same recall@10.
+"""LanceDB side of `cargo xtask bench` for IVF-PQ (and, with `--index rq`, IVF_RQ: RaBitQ codes
+of `--bits` bits per dimension, the peer of our partition blocks): same files, same nlist / m,
+same recall@10.
 
 Measures the table write (rows/s, `create_table` from an Arrow table with a fixed-size-list
 vector column), the IVF_PQ index build, and single-query latency/QPS over the query set at each
@@ -13,7 +15,7 @@ import tempfile
 import time
 
 import lancedb
-from lancedb.index import IvfPq
+from lancedb.index import IvfPq, IvfRq
 import numpy as np
 import pyarrow as pa
 
@@ -27,7 +29,9 @@ def main():
         p.add_argument(name, required=True)
     p.add_argument("--metric", default="l2")
     p.add_argument("--nlist", type=int, required=True)
-    p.add_argument("--m", type=int, required=True)
+    p.add_argument("--m", type=int, default=0)
+    p.add_argument("--index", choices=["pq", "rq"], default="pq")
+    p.add_argument("--bits", type=int, default=1)
     p.add_argument("--queries", type=int, default=200)
     p.add_argument("--iters", type=int, default=25)  # k-means iterations, as ours and FAISS
     a = p.parse_args()
@@ -45,9 +49,13 @@ def main():
         table = db.create_table("t", data=data)
         write_s = time.perf_counter() - t
         print(f"lancedb create_table {n} rows: {write_s:.2f}s ({n / write_s:.0f} rows/s)", flush=True)
-        config = IvfPq(distance_type=metric, num_partitions=a.nlist, num_sub_vectors=a.m, max_iterations=a.iters)
-        _, build_s, rss_before, build_peak = measured(
-            f"lancedb IVF_PQ nlist {a.nlist} m {a.m}", lambda: table.create_index("vector", config=config))
+        if a.index == "pq":
+            config = IvfPq(distance_type=metric, num_partitions=a.nlist, num_sub_vectors=a.m, max_iterations=a.iters)
+            label = f"lancedb IVF_PQ nlist {a.nlist} m {a.m}"
+        else:
+            config = IvfRq(distance_type=metric, num_partitions=a.nlist, num_bits=a.bits, max_iterations=a.iters)
+            label = f"lancedb IVF_RQ nlist {a.nlist} bits {a.bits}"
+        _, build_s, rss_before, build_peak = measured(label, lambda: table.create_index("vector", config=config))
 
         sweep = []
         for refine in [int(x) for x in a.refines.split(",")]:
@@ -74,8 +82,8 @@ def main():
                               "p50_ms": p50, "p99_ms": p99})
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    out = {"system": "lancedb", "version": lancedb.__version__, "index": "ivfpq", "rows": int(n), "dim": int(d),
-           "nlist": a.nlist, "m": a.m, "write_s": write_s, "write_rows_per_s": n / write_s, "build_s": build_s,
+    out = {"system": "lancedb", "version": lancedb.__version__, "index": f"ivf{a.index}", "rows": int(n), "dim": int(d),
+           "nlist": a.nlist, "m": a.m, "bits": a.bits, "write_s": write_s, "write_rows_per_s": n / write_s, "build_s": build_s,
            "rss_before_mib": rss_before, "build_peak_rss_mib": build_peak, "queries": len(queries), "sweep": sweep}
     with open(a.out, "w") as f:
         json.dump(out, f, indent=2)
