@@ -226,7 +226,7 @@ fn every_subcommand_writes_what_the_xtask_reads() {
     assert!(sql["search_node_bytes"].as_u64().unwrap() > 16 * 4, "{sql}");
     let points = sql["points"].as_array().unwrap();
     let modes: Vec<&str> = points.iter().map(|p| p["mode"].as_str().unwrap()).collect();
-    assert_eq!(modes, ["session", "sql_tp1", "sql_tp2", "ballista"]);
+    assert_eq!(modes, ["session", "sql_prepared", "sql_tp1", "sql_tp2", "ballista"]);
     for p in points {
         assert_eq!(p["mismatches"].as_u64(), Some(0), "SQL answers differ from the session's: {p}");
         assert!(p["recall"].as_f64().unwrap() >= 0.9 && p["qps"].as_f64().unwrap() > 0.0, "{p}");

@@ -95,7 +95,7 @@ impl PyWrittenFile {
 /// workers write; release it (or leave the `with` block) after `commit_files`.
 #[pyclass(name = "WriteLease", module = "ailake", frozen)]
 pub struct PyWriteLease {
-    lease: Mutex<Option<Arc<ailake::catalog::WriteLease>>>,
+    lease: Mutex<Option<Arc<ailake::WriteLease>>>,
 }
 
 impl PyWriteLease {
@@ -112,7 +112,7 @@ impl PyWriteLease {
     /// Ends the lease now (a second call does nothing).
     fn release(&self, py: Python<'_>) {
         if let Some(lease) = lock(&self.lease).take() {
-            block_on(py, ailake::catalog::release_lease(lease));
+            block_on(py, ailake::release_lease(lease));
         }
     }
 

@@ -42,6 +42,8 @@ pub use ailk_catalog::{
     Secret, ShardSummary, SnapshotUpdate, SqlCatalog, Table, TableIdent, VectorSpec, Warehouse,
     BATCH_IDS_PROPERTY,
 };
+// Write leases: what keeps uncommitted files from vacuum (a driver holds one while its workers write).
+pub use ailk_catalog::{release_lease, WriteLease};
 // Searching.
 pub use ailk_search::{
     file_may_match, load_partitions, scan_file, CounterSnapshot, FileScan, Filter, FilterStrategy, Literal,

@@ -186,7 +186,7 @@ async fn vacuum_keeps_handed_over_files_while_the_driver_holds_the_lease() {
     let removed = table.remove_orphans_with(zero_age).await.unwrap();
     assert!(removed.is_empty(), "the driver's lease keeps its workers' files: {removed:?}");
     assert!(table.commit_files(&files, Some("v")).await.unwrap().committed);
-    ailake::catalog::release_lease(lease).await;
+    ailake::release_lease(lease).await;
     // The job is over: the killed worker's file is an orphan now, and only it goes.
     assert_eq!(table.remove_orphans_with(zero_age).await.unwrap(), vec![killed]);
     assert_eq!(live_ids(&table).await, (0..200).collect::<Vec<_>>());
