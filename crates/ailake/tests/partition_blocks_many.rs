@@ -50,25 +50,37 @@ async fn a_thousand_block_files_answer_through_their_blocks() {
     let blocks: usize = summaries.iter().filter_map(|s| s.blocks.as_ref()).map(|b| b.blocks.len()).sum();
 
     let truth: Vec<Vec<i64>> = queries.iter().map(|q| exact(&base, q, 10)).collect();
+    // Probing 48 of the table's partitions (the default for up to 192).
+    let probes = 48;
+    let params = SearchParams { partition_probes: Some(probes), ..Default::default() };
+    let probed = probes as f64 / partitions.len() as f64;
     let warm = SearchSession::with_cache(&table, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
     let mut got = Vec::new();
     for q in &queries {
-        got.push(ids(&warm.search(q, 10, &SearchParams::default()).await.unwrap()));
+        got.push(ids(&warm.search(q, 10, &params).await.unwrap()));
     }
     let c = warm.counters();
     let r = recall(&got, &truth);
     let scanned = c.blocks_scanned as f64 / queries.len() as f64;
+    let pruned = c.shards_pruned_by_partition as f64 / queries.len() as f64;
     eprintln!(
-        "{} files ({with_blocks} with blocks, {blocks} blocks): recall {r:.3}, {scanned:.1} blocks scanned / query, {c:?}",
-        summaries.len()
+        "{} files ({with_blocks} with blocks, {blocks} blocks), {probes} of {} partitions probed: recall {r:.3}, \
+         {scanned:.1} blocks scanned and {pruned:.1} files pruned per query, {c:?}",
+        summaries.len(),
+        partitions.len()
     );
     assert!(r >= 0.95, "recall@10 {r:.3}");
     assert_eq!(c.shards_visited, 0, "no file was loaded whole");
     assert_eq!(c.blocks_corrupt, 0);
     assert!(c.blocks_scanned > 0);
     assert!(
-        scanned < blocks as f64 / 4.0,
+        scanned <= 1.5 * probed * blocks as f64,
         "{scanned:.1} blocks scanned per query of {blocks}: only the probed partitions' blocks are read"
+    );
+    assert!(
+        pruned >= (1.0 - 1.5 * probed) * summaries.len() as f64,
+        "{pruned:.1} of {} files pruned per query: files without a probed partition are not planned",
+        summaries.len()
     );
 
     // A tenth of the index as cache, and none: the same answers.
