@@ -22,6 +22,7 @@ pub mod pq;
 pub mod rabitq;
 pub mod row_filter;
 pub mod sq8;
+pub mod text;
 pub mod topk;
 pub mod vector_index;
 

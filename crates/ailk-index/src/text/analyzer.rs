@@ -1,0 +1,74 @@
+//! [`Analyzer`]: Unicode word segmentation (UAX #29), lowercasing and optional English stop
+//! words. Documents and queries go through the same analyzer.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Longest term kept, in bytes (longer words are cut at a character boundary).
+pub const MAX_TERM_BYTES: usize = 64;
+
+/// Lucene's English stop words.
+const STOP_WORDS: [&str; 33] = [
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no",
+    "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to",
+    "was", "will", "with",
+];
+
+/// How text becomes terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Analyzer {
+    /// Lowercase every term (Unicode lowercasing).
+    pub lowercase: bool,
+    /// Drop English stop words.
+    pub stop_words: bool,
+}
+
+impl Default for Analyzer {
+    fn default() -> Self {
+        Self { lowercase: true, stop_words: false }
+    }
+}
+
+impl Analyzer {
+    /// The terms of `text`, in order (repeats kept).
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        text.unicode_words()
+            .map(|w| {
+                let w = if self.lowercase { w.to_lowercase() } else { w.to_string() };
+                truncate(w)
+            })
+            .filter(|w| !(self.stop_words && STOP_WORDS.binary_search(&w.as_str()).is_ok()))
+            .collect()
+    }
+}
+
+fn truncate(mut w: String) -> String {
+    if w.len() > MAX_TERM_BYTES {
+        let mut end = MAX_TERM_BYTES;
+        while !w.is_char_boundary(end) {
+            end -= 1;
+        }
+        w.truncate(end);
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_segmented_lowercased_and_stop_words_dropped() {
+        let a = Analyzer::default();
+        assert_eq!(
+            a.terms("The Quick-brown fox's DNS-server, v2.0!"),
+            ["the", "quick", "brown", "fox's", "dns", "server", "v2.0"]
+        );
+        let s = Analyzer { stop_words: true, ..a };
+        assert_eq!(s.terms("the cat and the hat"), ["cat", "hat"]);
+        assert!(s.terms("the and of").is_empty());
+        assert_eq!(a.terms("Größe ÉCOLE 東京 🦀 emoji"), ["größe", "école", "東", "京", "emoji"]);
+        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]), "sorted for binary search");
+        let long = "x".repeat(200) + " é".repeat(40).as_str();
+        assert!(a.terms(&long).iter().all(|t| t.len() <= MAX_TERM_BYTES));
+    }
+}

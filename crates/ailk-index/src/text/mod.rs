@@ -1,0 +1,14 @@
+//! Full-text search building blocks (issue 33, in progress): the [`analyzer`] that turns text
+//! into terms (the same for documents and queries), the per-file [`inverted`] index and its
+//! compact binary form, and [`bm25`] scoring with collection statistics summed over files, so
+//! that scores are comparable across the files of a table.
+//!
+//! Not yet wired into the AILK section, the writer or the search session.
+
+pub mod analyzer;
+pub mod bm25;
+pub mod inverted;
+
+pub use analyzer::Analyzer;
+pub use bm25::{Bm25, CollectionStats};
+pub use inverted::TextIndex;
