@@ -30,7 +30,7 @@ impl CollectionStats {
             s.total_len += u64::from(index.doc_len(row));
         }
         for t in terms {
-            let df = index.postings(t).iter().filter(|(r, _)| live(*r)).count() as u64;
+            let df = index.postings(t).iter().filter(|p| live(p.row)).count() as u64;
             s.df.insert(t.clone(), df);
         }
         s
@@ -85,11 +85,12 @@ impl Bm25 {
         let mut scores: HashMap<u32, f32> = HashMap::new();
         for t in terms {
             let idf = self.idf(stats, t);
-            for &(row, tf) in index.postings(t) {
+            for p in index.postings(t) {
+                let row = p.row;
                 if !live(row) {
                     continue;
                 }
-                let tf = tf as f32;
+                let tf = p.tf() as f32;
                 let norm = 1.0 - self.b + self.b * index.doc_len(row) as f32 / avg.max(f32::MIN_POSITIVE);
                 *scores.entry(row).or_default() += idf * tf * (self.k1 + 1.0) / (tf + self.k1 * norm);
             }

@@ -1,7 +1,8 @@
 //! [`TextIndex`]: the inverted index of one file's text column — sorted terms, each with its
-//! postings (row, term frequency) in row order, and every row's length in terms — and its
-//! compact binary form (varints, rows delta-coded), decoded with every count checked against
-//! the bytes present: a corrupt or hostile blob is `IndexError::Corrupt`, never a panic.
+//! postings (row and the term's positions in it) in row order, and every row's length in
+//! terms — and its compact binary form (varints, rows and positions delta-coded), decoded with
+//! every count checked against the bytes present: a corrupt or hostile blob is
+//! `IndexError::Corrupt`, never a panic.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,23 @@ use crate::text::analyzer::Analyzer;
 const MAGIC: &[u8; 4] = b"AITX";
 const VERSION: u8 = 1;
 
+/// One row holding a term: where, and at which term positions (ascending; their count is the
+/// term frequency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    /// Row in the file.
+    pub row: u32,
+    /// Positions of the term among the row's terms.
+    pub positions: Vec<u32>,
+}
+
+impl Posting {
+    /// Term frequency.
+    pub fn tf(&self) -> u32 {
+        self.positions.len() as u32
+    }
+}
+
 /// One file's inverted index over a text column.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TextIndex {
@@ -18,8 +36,8 @@ pub struct TextIndex {
     rows: u32,
     /// Terms, sorted, each once.
     terms: Vec<String>,
-    /// `postings[t]`: (row, term frequency) of `terms[t]`, rows ascending.
-    postings: Vec<Vec<(u32, u32)>>,
+    /// `postings[t]`: the rows holding `terms[t]`, ascending.
+    postings: Vec<Vec<Posting>>,
     /// Terms per row (0 for a null or empty text).
     doc_len: Vec<u32>,
 }
@@ -27,18 +45,18 @@ pub struct TextIndex {
 impl TextIndex {
     /// Indexes `texts` (one per row, `None` for a null) with `analyzer`.
     pub fn build<'a>(texts: impl IntoIterator<Item = Option<&'a str>>, analyzer: &Analyzer) -> Self {
-        let mut by_term: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
+        let mut by_term: BTreeMap<String, Vec<Posting>> = BTreeMap::new();
         let mut doc_len = Vec::new();
         for (row, text) in texts.into_iter().enumerate() {
             let row = row as u32;
             let terms = text.map(|t| analyzer.terms(t)).unwrap_or_default();
             doc_len.push(terms.len() as u32);
-            let mut counts: BTreeMap<String, u32> = BTreeMap::new();
-            for t in terms {
-                *counts.entry(t).or_default() += 1;
+            let mut positions: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+            for (at, t) in terms.into_iter().enumerate() {
+                positions.entry(t).or_default().push(at as u32);
             }
-            for (t, tf) in counts {
-                by_term.entry(t).or_default().push((row, tf));
+            for (t, positions) in positions {
+                by_term.entry(t).or_default().push(Posting { row, positions });
             }
         }
         let (terms, postings) = by_term.into_iter().unzip();
@@ -61,7 +79,7 @@ impl TextIndex {
     }
 
     /// The postings of `term` (rows ascending), empty when the file lacks it.
-    pub fn postings(&self, term: &str) -> &[(u32, u32)] {
+    pub fn postings(&self, term: &str) -> &[Posting] {
         match self.terms.binary_search_by(|t| t.as_str().cmp(term)) {
             Ok(i) => &self.postings[i],
             Err(_) => &[],
@@ -81,10 +99,15 @@ impl TextIndex {
             out.extend_from_slice(term.as_bytes());
             put(&mut out, postings.len() as u64);
             let mut prev = 0u32;
-            for (i, &(row, tf)) in postings.iter().enumerate() {
-                put(&mut out, u64::from(if i == 0 { row } else { row - prev }));
-                put(&mut out, u64::from(tf));
-                prev = row;
+            for (i, p) in postings.iter().enumerate() {
+                put(&mut out, u64::from(if i == 0 { p.row } else { p.row - prev }));
+                put(&mut out, u64::from(p.tf()));
+                let mut last = 0u32;
+                for (j, &at) in p.positions.iter().enumerate() {
+                    put(&mut out, u64::from(if j == 0 { at } else { at - last }));
+                    last = at;
+                }
+                prev = p.row;
             }
         }
         out
@@ -125,12 +148,29 @@ impl TextIndex {
                     return Err(corrupt("a row repeats in a posting list"));
                 }
                 row += delta as u64;
-                let tf = c.count(u32::MAX as u64)?;
-                if row >= u64::from(rows) || tf == 0 {
-                    return Err(corrupt("a posting past the rows or of frequency 0"));
+                if row >= u64::from(rows) {
+                    return Err(corrupt("a posting past the rows"));
+                }
+                let len = u64::from(doc_len[row as usize]);
+                let tf = c.count(len)?;
+                if tf == 0 {
+                    return Err(corrupt("a posting of frequency 0"));
+                }
+                let mut positions = Vec::with_capacity(tf.min(c.left()));
+                let mut at = 0u64;
+                for j in 0..tf {
+                    let delta = c.count(len)?;
+                    if j > 0 && delta == 0 {
+                        return Err(corrupt("a position repeats"));
+                    }
+                    at += delta as u64;
+                    if at >= len {
+                        return Err(corrupt("a position past the row's terms"));
+                    }
+                    positions.push(at as u32);
                 }
                 seen[row as usize] += tf as u64;
-                list.push((row as u32, tf as u32));
+                list.push(Posting { row: row as u32, positions });
             }
             terms.push(term.to_string());
             postings.push(list);
