@@ -42,7 +42,7 @@ fn naive(rows: &[Option<Vec<String>>], query: &[String]) -> Vec<(usize, f32)> {
             any = true;
             let df = live.iter().filter(|(_, d)| d.contains(t)).count() as f64;
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            score += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * r.len() as f64 / avg));
+            score += idf * tf / (tf + 1.2 * (0.25 + 0.75 * r.len() as f64 / avg));
         }
         if any {
             out.push((i, score as f32));

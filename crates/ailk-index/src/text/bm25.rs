@@ -1,10 +1,11 @@
 //! BM25 over the files of a table: [`CollectionStats`] (documents, total length, document
 //! frequency of the query's terms) are counted per file over its live rows and summed, and
 //! every file is scored with the sum, so a table's scores equal one BM25 over all its live
-//! rows however they are split into files. The formula is Lucene's and tantivy's:
-//! `idf(t) · tf · (k1 + 1) / (tf + k1 · (1 − b + b · len / avg_len))` with
+//! rows however they are split into files. The formula is Lucene's (8 and later, as
+//! Elasticsearch and `bm25s`'s `lucene` method compute it):
+//! `idf(t) · tf / (tf + k1 · (1 − b + b · len / avg_len))` with
 //! `idf(t) = ln(1 + (N − df + 0.5) / (df + 0.5))`, summed over the query's terms (repeats
-//! counted).
+//! counted). (Older Lucene and tantivy multiply by `k1 + 1`, which changes no ranking.)
 
 use std::collections::HashMap;
 
@@ -92,7 +93,7 @@ impl Bm25 {
                 }
                 let tf = p.tf() as f32;
                 let norm = 1.0 - self.b + self.b * index.doc_len(row) as f32 / avg.max(f32::MIN_POSITIVE);
-                *scores.entry(row).or_default() += idf * tf * (self.k1 + 1.0) / (tf + self.k1 * norm);
+                *scores.entry(row).or_default() += idf * tf / (tf + self.k1 * norm);
             }
         }
         let mut out: Vec<(u32, f32)> = scores.into_iter().collect();
