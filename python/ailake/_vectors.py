@@ -18,6 +18,8 @@ def split_vectors(block: pa.Table, columns: Iterable[str]) -> tuple[pa.Table, Di
         if name not in block.column_names:
             continue
         col = block.column(name).combine_chunks()
+        if col.null_count:
+            raise InvalidInputError(f"vector column {name!r}: {col.null_count} null row(s)")
         if isinstance(col.type, pa.ExtensionType):
             values = np.asarray(col.to_numpy(zero_copy_only=False))
             if values.dtype == object:

@@ -81,8 +81,8 @@ class Sink(DataSink[List[WrittenFile]]):
             data = part.to_arrow()
             if data.num_rows == 0:
                 continue
-            attributes, vectors = split_vectors(data, self.vector_columns)
             try:
+                attributes, vectors = split_vectors(data, self.vector_columns)
                 files = self.table.write_files(attributes, vectors=vectors, index=self.index)
             except InvalidInputError as e:
                 raise InvalidInputError(f"micropartition {n} ({data.num_rows} rows): {e}") from e

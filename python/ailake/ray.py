@@ -101,8 +101,8 @@ class Sink(Datasink):
         if not tables:
             return {"task": task, "files": []}
         data = pa.concat_tables(tables, promote_options="default")
-        attributes, vectors = _vectors(data, self.vector_columns)
         try:
+            attributes, vectors = _vectors(data, self.vector_columns)
             files = self.table.write_files(
                 attributes, vectors=vectors, index=self.index, batch_id=f"{self.job_id}#{task}"
             )

@@ -123,6 +123,12 @@ def test_a_bad_block_fails_the_job_or_is_skipped(cluster, table, sample):
         "bucket": pa.array([0, 1], pa.int32()),
         "embedding": pa.FixedSizeListArray.from_arrays(pa.array([np.nan] * (2 * DIM), pa.float32()), DIM),
     })])
+    nulls = ray.data.from_arrow([pa.table({
+        "id": pa.array([20_000], pa.int64()),
+        "text": ["z"],
+        "bucket": pa.array([0], pa.int32()),
+        "embedding": pa.array([None], pa.list_(pa.float32())),
+    })])
     mixed = good.union(bad)
     with pytest.raises(Exception, match="write task .*NaN"):
         mixed.write_datasink(ailake.ray.Sink(table, job_id="bad-1"))
@@ -130,6 +136,9 @@ def test_a_bad_block_fails_the_job_or_is_skipped(cluster, table, sample):
     out = ailake.ray.write(mixed, table, job_id="bad-2", on_bad_block="skip")
     assert out["committed"] and out["rows"] == 3000
     assert len(out["skipped_tasks"]) == 1 and out["skipped_tasks"][0]["rows"] == 2
+    # A null vector is a bad block too (the vector columns are checked before writing).
+    with pytest.raises(Exception, match="write task .*null"):
+        nulls.write_datasink(ailake.ray.Sink(table, job_id="bad-3"))
     assert table.refresh().count_rows() == 3000
 
 
