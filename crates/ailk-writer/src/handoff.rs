@@ -202,7 +202,11 @@ pub async fn commit_files(
     }
     let table = table.refresh().await?;
     let current = table.snapshot_id().unwrap_or(0);
-    if let Some(id) = batch_id.filter(|id| table.contains_batch(id).unwrap_or(false)) {
+    let already = match batch_id {
+        Some(id) => table.contains_batch(id)?.then_some(id),
+        None => None,
+    };
+    if let Some(id) = already {
         tracing::info!(batch_id = %id, "batch already committed; commit_files is a no-op");
         return Ok(CommitFilesOutcome {
             snapshot_id: current,

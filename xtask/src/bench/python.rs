@@ -11,6 +11,15 @@ use serde_json::{json, Value};
 
 use super::{read_json, root, Dataset, Run, NPROBES, REFINES, SHARD_ROWS, TABLE_EFS, TABLE_EFS_QUICK};
 
+/// Whether `python` imports `modules` (a comma-separated list, as Python's `import` takes it).
+pub(super) fn imports(python: impl AsRef<std::ffi::OsStr>, modules: &str) -> bool {
+    Command::new(python)
+        .args(["-c", &format!("import {modules}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The venv holding the release build of `python/` (apart from `.venv-bench`, whose AI-Lake
 /// package is also named `ailake`).
 const VENV: &str = ".venv-py-bench";
@@ -20,12 +29,7 @@ impl Run {
     pub(super) fn our_python(&mut self) -> Result<String> {
         let root = root();
         let python = root.join(VENV).join("bin/python");
-        let ready = python.exists()
-            && Command::new(&python)
-                .args(["-c", "import numpy, pyarrow, maturin"])
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
+        let ready = python.exists() && imports(&python, "numpy, pyarrow, maturin");
         let py = python.display().to_string();
         self.steps.add(2);
         if !ready {

@@ -4,12 +4,12 @@
 //! of `python/` in `.venv-py-bench` with Ray installed beside it).
 
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::Result;
 use serde_json::{json, Value};
 
 use super::engine::{f, spread};
+use super::python::imports;
 use super::{read_json, root, Dataset, Run, SHARD_ROWS};
 
 /// Ray as `.ci/requirements.txt` pins it.
@@ -19,12 +19,7 @@ impl Run {
     /// The Ray paths on `ds`.
     pub(super) fn ray(&mut self, ds: &Dataset) -> Result<Value> {
         let python = self.our_python()?;
-        let has_ray = Command::new(&python)
-            .args(["-c", "import ray.data"])
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !has_ray {
+        if !imports(&python, "ray.data") {
             self.steps.add(1);
             self.steps.run("pip install Ray into .venv-py-bench", &python, &["-m", "pip", "install", RAY])?;
         }
