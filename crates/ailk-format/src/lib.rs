@@ -9,7 +9,7 @@
 //! - [`payload`] and [`kinds`]: the payload container and the typed payload of every
 //!   sub-section kind (raw vectors, HNSW graph, IVF centroids, PQ codebooks, IVF lists),
 //!   all viewed in place without per-element decoding; [`blocks`]: per-partition code blocks
-//!   (format 1.1) a search reads one by one.
+//!   (format 1.1) a search reads one by one; [`text_section`]: full-text indexes (format 1.2).
 //! - [`shard_writer`], [`shard_reader`], [`resection`]: embedding into Parquet, reading back
 //!   through `object_store` range reads, and adding a section to a Parquet-only file.
 //! - [`vector_column`]: the vector column as Arrow `FixedSizeList<Float32>` with Iceberg field ids.
@@ -36,6 +36,7 @@ pub mod shard_writer;
 pub mod simulated;
 pub mod store;
 pub mod sync;
+pub mod text_section;
 pub mod thrift_guard;
 pub mod types;
 pub mod vector_column;
@@ -62,6 +63,7 @@ pub use shard_writer::{
 };
 pub use simulated::{Fault, FaultTarget, LatencyProfile, SimulatedSnapshot, SimulatedStats, SimulatedStore};
 pub use store::{local_store, memory_store, CountingStore, IoCounters};
+pub use text_section::{TextColumnIndex, TextColumnParts, TextIndexes, TEXT_ANALYZERS};
 pub use types::{column_type_name, ElementType, Metric, SubsectionKind};
 pub use vector_rows::{vector_rows, BadVector, VectorRows};
 

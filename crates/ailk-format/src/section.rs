@@ -12,9 +12,10 @@ pub const MAGIC: [u8; 4] = *b"AILK";
 /// The major version this crate writes and the only one it reads.
 pub const FORMAT_MAJOR: u16 = 1;
 /// The newest minor version this crate writes (readers accept any minor of their major): a
-/// section is written as 1.1 when it holds a kind 1.1 added ([`SubsectionKind::PartitionBlocks`]),
-/// else as 1.0, so files without the new kind stay byte-identical to 1.0 files.
-pub const FORMAT_MINOR: u16 = 1;
+/// section is written as the lowest minor that holds its kinds — 1.2 with
+/// [`SubsectionKind::TextIndexes`], 1.1 with [`SubsectionKind::PartitionBlocks`], else 1.0 — so
+/// files without the newer kinds stay byte-identical to older files.
+pub const FORMAT_MINOR: u16 = 2;
 /// Size of the fixed header.
 pub const HEADER_BYTES: usize = 64;
 const COLUMN_BYTES: usize = 32;
@@ -442,8 +443,11 @@ impl<'a> SectionBuilder<'a> {
         let mut out = Vec::with_capacity(section_length);
         out.extend_from_slice(&MAGIC);
         out.put_u16(FORMAT_MAJOR);
-        let minor = if self.payloads.iter().any(|(k, _, _)| *k == SubsectionKind::PartitionBlocks) {
-            FORMAT_MINOR
+        let has = |kind| self.payloads.iter().any(|(k, _, _)| *k == kind);
+        let minor = if has(SubsectionKind::TextIndexes) {
+            2
+        } else if has(SubsectionKind::PartitionBlocks) {
+            1
         } else {
             0
         };

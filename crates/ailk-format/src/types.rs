@@ -97,19 +97,22 @@ pub enum SubsectionKind {
     IvfLists,
     /// Per-partition blocks of compressed codes (format 1.1), each read on its own.
     PartitionBlocks,
+    /// Full-text indexes of the file's text columns (format 1.2; listed under column 0).
+    TextIndexes,
     /// A kind this reader does not know (kept so the directory still lists it).
     Unknown(u16),
 }
 
 impl SubsectionKind {
     /// Every kind this version of the format defines.
-    pub const KNOWN: [SubsectionKind; 6] = [
+    pub const KNOWN: [SubsectionKind; 7] = [
         SubsectionKind::RawVectors,
         SubsectionKind::HnswGraph,
         SubsectionKind::IvfCentroids,
         SubsectionKind::PqCodebook,
         SubsectionKind::IvfLists,
         SubsectionKind::PartitionBlocks,
+        SubsectionKind::TextIndexes,
     ];
 
     /// The two-byte code stored in the directory.
@@ -121,6 +124,7 @@ impl SubsectionKind {
             SubsectionKind::PqCodebook => 4,
             SubsectionKind::IvfLists => 5,
             SubsectionKind::PartitionBlocks => 6,
+            SubsectionKind::TextIndexes => 7,
             SubsectionKind::Unknown(code) => code,
         }
     }
@@ -134,6 +138,7 @@ impl SubsectionKind {
             4 => SubsectionKind::PqCodebook,
             5 => SubsectionKind::IvfLists,
             6 => SubsectionKind::PartitionBlocks,
+            7 => SubsectionKind::TextIndexes,
             other => SubsectionKind::Unknown(other),
         }
     }

@@ -1,0 +1,79 @@
+//! AILK v1.2 golden file (`tests/fixtures/v1.2/text-l2.ailk`): a section with text indexes
+//! (kind 7) must decode forever, and today's encoder must still write its exact bytes. The
+//! index blobs are formulas here (this file pins the layout; the inverted-index codec has its
+//! own golden file in ailk-index). `AILAKE_BLESS=1 cargo test -p ailk-format --test
+//! golden_v1_2` writes a missing file — never rewrite an existing one.
+
+use std::path::PathBuf;
+
+use ailk_format::{
+    AlignedBytes, Metric, RawVectors, Section, SectionBuilder, SectionDirectory, SubsectionKind, TextIndexes,
+    VectorColumn,
+};
+
+const DIM: u32 = 4;
+const ROWS: u32 = 6;
+
+fn path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.2/text-l2.ailk")
+}
+
+fn vectors() -> Vec<f32> {
+    (0..ROWS * DIM).map(|i| ((i * 7 + 1) % 11) as f32 * 0.25 - 1.0).collect()
+}
+
+fn blob(n: usize, seed: u8) -> Vec<u8> {
+    (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+}
+
+fn section() -> Vec<u8> {
+    let data = vectors();
+    let (title, body) = (blob(37, 1), blob(130, 2));
+    let mut s = SectionBuilder::new(ROWS.into());
+    let c = s.column(VectorColumn::summarize(2, "embedding", Metric::L2, DIM, &data).unwrap());
+    s.add(SubsectionKind::RawVectors, c, RawVectors::encode_f32(DIM, &data).unwrap());
+    s.add(
+        SubsectionKind::TextIndexes,
+        c,
+        TextIndexes::encode(&[(3, "title", "simple", &title), (4, "body", "english", &body)]).unwrap(),
+    );
+    s.encode().unwrap()
+}
+
+fn golden() -> Vec<u8> {
+    let path = path();
+    if std::env::var_os("AILAKE_BLESS").is_some() && !path.exists() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, section()).unwrap();
+    }
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (bless with AILAKE_BLESS=1)", path.display()))
+}
+
+#[test]
+fn todays_encoder_writes_the_v1_2_golden_bytes() {
+    assert!(section() == golden(), "the encoder no longer writes the v1.2 bytes of text-l2.ailk");
+}
+
+#[test]
+fn the_v1_2_golden_section_decodes_its_text_indexes() {
+    let bytes = golden();
+    let dir = SectionDirectory::decode(&bytes).unwrap();
+    assert_eq!((dir.major, dir.minor), (1, 2), "a section with kind 7 says 1.2");
+    let s = Section::decode(AlignedBytes::copy_from(&bytes)).unwrap();
+    let t = TextIndexes::decode(&s.payload(SubsectionKind::TextIndexes, 0).unwrap()).unwrap();
+    let names: Vec<_> = t.columns.iter().map(|c| (c.field_id, c.name.as_str(), c.analyzer.as_str())).collect();
+    assert_eq!(names, [(3, "title", "simple"), (4, "body", "english")]);
+    assert_eq!(&t.columns[0].index[..], &blob(37, 1)[..]);
+    assert_eq!(&t.columns[1].index[..], &blob(130, 2)[..]);
+}
+
+#[test]
+fn a_reader_that_does_not_know_kind_7_lists_it_and_reads_the_vectors() {
+    // What a 1.0/1.1 reader does: the entry decodes as a kind it may skip; the vectors load.
+    let bytes = golden();
+    let dir = SectionDirectory::decode(&bytes).unwrap();
+    assert!(dir.entries.iter().any(|e| e.kind.code() == 7));
+    let s = Section::decode(AlignedBytes::copy_from(&bytes)).unwrap();
+    let raw = RawVectors::decode(&s.payload(SubsectionKind::RawVectors, 0).unwrap()).unwrap();
+    assert_eq!(raw.rows, u64::from(ROWS));
+}
