@@ -39,15 +39,16 @@ pub use ailk_writer as writer;
 pub use ailk_catalog::{
     BlockEntry, BlockLayout, Catalog, CatalogProvider, CommitOptions, CommitOutcome, ConnectOptions,
     IndexKind, IndexStatus, LiveFile, MemoryCatalog, MetadataCommit, OrphanOptions, RestCatalog, RestOptions,
-    Secret, ShardSummary, SnapshotUpdate, SqlCatalog, Table, TableIdent, VectorSpec, Warehouse,
-    BATCH_IDS_PROPERTY,
+    Secret, ShardSummary, SnapshotUpdate, SqlCatalog, Table, TableIdent, TextSpec, VectorSpec, Warehouse,
+    BATCH_IDS_PROPERTY, TEXT_COLUMNS_PROPERTY,
 };
 // Write leases: what keeps uncommitted files from vacuum (a driver holds one while its workers write).
 pub use ailk_catalog::{release_lease, WriteLease};
 // Searching.
 pub use ailk_search::{
-    file_may_match, load_partitions, scan_file, CounterSnapshot, FileScan, Filter, FilterStrategy, Literal,
-    Op, SearchParams, SearchSession, SessionCache, SessionKey, DISTANCE_COLUMN,
+    file_may_match, load_partitions, scan_file, CounterSnapshot, FileScan, Filter, FilterStrategy, Fusion,
+    HybridParams, Literal, Op, SearchParams, SearchSession, SessionCache, SessionKey, DISTANCE_COLUMN,
+    SCORE_COLUMN,
 };
 // Writing and maintenance.
 pub use ailk_writer::{
@@ -83,7 +84,7 @@ pub mod prelude {
     pub use crate::{
         AilakeError, AilakeResult, Catalog, CatalogProvider, CompactOptions, ConnectOptions, DeleteOutcome,
         ErrorKind, Filter, IndexChoice, Metric, MultiVectorBatch, ReadOptions, SearchParams, SearchSession,
-        Secret, SqlCatalog, StagedFile, Store, Table, TableExt, TableIdent, TableWriter, VectorSpec,
-        Warehouse, WriteOptions, WritePolicy,
+        Secret, SqlCatalog, StagedFile, Store, Table, TableExt, TableIdent, TableWriter, TextSpec,
+        VectorSpec, Warehouse, WriteOptions, WritePolicy,
     };
 }

@@ -13,6 +13,7 @@ use crate::provider::{CatalogProvider, TableIdent};
 use crate::sql::SqlCatalog;
 use crate::storage::Warehouse;
 use crate::table::Table;
+use crate::text_columns::{check_text_specs, encode_text_specs, TextSpec, TEXT_COLUMNS_PROPERTY};
 
 /// Where tables are named ([`CatalogProvider`]) and where their files are stored
 /// ([`Warehouse`]). Cheap to clone.
@@ -67,7 +68,23 @@ impl Catalog {
         attributes: &ArrowSchema,
         vectors: &[VectorSpec],
     ) -> Result<Table> {
-        let (schema, props) = vector_table(attributes, vectors)?;
+        self.create_table_with_text(ident, attributes, vectors, &[]).await
+    }
+
+    /// [`Self::create_table`] with full-text indexes on the string columns `texts` (each data
+    /// file then carries an inverted index of each, built with the column's analyzer).
+    pub async fn create_table_with_text(
+        &self,
+        ident: &TableIdent,
+        attributes: &ArrowSchema,
+        vectors: &[VectorSpec],
+        texts: &[TextSpec],
+    ) -> Result<Table> {
+        let (schema, mut props) = vector_table(attributes, vectors)?;
+        check_text_specs(attributes, texts)?;
+        if !texts.is_empty() {
+            props.insert(TEXT_COLUMNS_PROPERTY.to_string(), encode_text_specs(texts));
+        }
         Table::create(self.provider.clone(), self.warehouse.clone(), ident.clone(), schema, props).await
     }
 

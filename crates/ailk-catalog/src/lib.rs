@@ -45,6 +45,7 @@ pub mod sql;
 pub mod storage;
 pub mod summaries;
 pub mod table;
+pub mod text_columns;
 mod update;
 pub mod vacuum;
 
@@ -71,6 +72,7 @@ pub use summaries::{
     decode_summaries, encode_summaries, IndexKind, IndexStatus, Occupancy, ShardSummary, SHARD_SUMMARIES_BLOB,
 };
 pub use table::Table;
+pub use text_columns::{TextSpec, TEXT_COLUMNS_PROPERTY};
 pub use vacuum::{OrphanOptions, DEFAULT_ORPHAN_AGE};
 
 /// The error classes shared by every ailake crate.

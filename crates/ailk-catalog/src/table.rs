@@ -269,6 +269,14 @@ impl Table {
         parse_specs(self.properties().get(VECTOR_COLUMNS_PROPERTY).map_or("", |s| s))
     }
 
+    /// The table's full-text indexed columns, from the `ailake.text-columns` property (empty
+    /// when it has none).
+    pub fn text_columns(&self) -> Result<Vec<crate::TextSpec>> {
+        crate::text_columns::parse_text_specs(
+            self.properties().get(crate::TEXT_COLUMNS_PROPERTY).map_or("", |s| s),
+        )
+    }
+
     /// The Arrow schema the table's data files are written and read with: its columns with
     /// their field ids, vector columns as `FixedSizeList<Float32, dim>` (see
     /// [`crate::file_schema`]).

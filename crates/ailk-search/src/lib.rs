@@ -17,6 +17,7 @@ mod rows;
 mod scan;
 mod session;
 mod shard;
+mod text_shard;
 
 pub use cache::disk::DiskCache;
 pub use cache::sessions::{SessionCache, SessionKey, GLOBAL_SESSIONS};
@@ -28,4 +29,4 @@ pub use filter::{Filter, Literal, Op};
 pub use params::{CounterSnapshot, FilterStrategy, SearchParams};
 pub use partitions::{load_partitions, partitions_property, read_table_columns, read_table_rows};
 pub use scan::{scan_file, FileScan};
-pub use session::{SearchSession, ShardCandidate, DISTANCE_COLUMN};
+pub use session::{Fusion, HybridParams, SearchSession, ShardCandidate, DISTANCE_COLUMN, SCORE_COLUMN};

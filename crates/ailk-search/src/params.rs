@@ -20,6 +20,9 @@ pub enum FilterStrategy {
 /// How one search runs.
 #[derive(Debug, Clone)]
 pub struct SearchParams {
+    /// Text column a full-text search (or the text half of a hybrid one) searches (default:
+    /// the table's first text-indexed column).
+    pub text_column: Option<String>,
     /// Vector column to search (the table's primary column when `None`).
     pub column: Option<String>,
     /// HNSW candidate list size (the index's default when `None`).
@@ -65,6 +68,7 @@ pub struct SearchParams {
 impl Default for SearchParams {
     fn default() -> Self {
         Self {
+            text_column: None,
             column: None,
             ef: None,
             nprobe: ailk_index::DEFAULT_NPROBE,
@@ -100,6 +104,9 @@ pub struct SearchCounters {
     pub(crate) blocks_read: AtomicU64,
     pub(crate) blocks_corrupt: AtomicU64,
     pub(crate) rows_reranked: AtomicU64,
+    pub(crate) text_shards_searched: AtomicU64,
+    pub(crate) text_shards_scanned: AtomicU64,
+    pub(crate) text_indexes_corrupt: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -136,6 +143,13 @@ pub struct CounterSnapshot {
     pub blocks_corrupt: u64,
     /// Rows whose exact vector was read to re-rank block estimates.
     pub rows_reranked: u64,
+    /// Files a full-text search scored (through their text index or a scan).
+    pub text_shards_searched: u64,
+    /// Files without a usable text index whose text column was read and analyzed instead
+    /// (once per file and column while cached).
+    pub text_shards_scanned: u64,
+    /// Files whose text index failed to load (counted in `text_shards_scanned` too).
+    pub text_indexes_corrupt: u64,
     /// Bytes read from the store by this session.
     pub bytes_read: u64,
     /// Read requests made by this session.
@@ -163,6 +177,9 @@ impl SearchCounters {
             blocks_read: self.blocks_read.load(Ordering::Relaxed),
             blocks_corrupt: self.blocks_corrupt.load(Ordering::Relaxed),
             rows_reranked: self.rows_reranked.load(Ordering::Relaxed),
+            text_shards_searched: self.text_shards_searched.load(Ordering::Relaxed),
+            text_shards_scanned: self.text_shards_scanned.load(Ordering::Relaxed),
+            text_indexes_corrupt: self.text_indexes_corrupt.load(Ordering::Relaxed),
             bytes_read,
             read_requests,
         }

@@ -3,13 +3,15 @@
 use std::sync::Arc;
 
 use ailk_catalog::{IndexKind, IndexStatus, ShardSummary};
-use ailk_format::{SectionBuilder, VectorColumn};
+use ailk_catalog::TextSpec;
+use ailk_format::{SectionBuilder, SubsectionKind, TextIndexes, VectorColumn};
 use ailk_index::{
     BuiltBlocks, HnswParams, IndexSpec, IvfPqCodebook, IvfPqConfig, SectionVectors, VectorIndex,
 };
 
 use crate::error::{Result, WriterError};
 use crate::prepare::{PreparedBatch, PreparedColumn};
+use crate::text::{text_indexes, TextBlob};
 
 /// Which index a shard gets, resolved for every column.
 #[derive(Debug, Clone)]
@@ -63,14 +65,15 @@ pub(crate) fn summarize(columns: &[PreparedColumn]) -> Result<Vec<VectorColumn>>
 }
 
 /// Builds every column's index and encodes the section, the indexes' vectors copied into it
-/// or not (`vectors`), with the primary column's partition `blocks` when given (CPU-bound:
-/// call on a blocking thread).
+/// or not (`vectors`), with the primary column's partition `blocks` when given and the text
+/// columns' indexes `texts` (CPU-bound: call on a blocking thread).
 pub(crate) fn build_section(
     rows: usize,
     columns: &[PreparedColumn],
     plan: &IndexPlan,
     vectors: SectionVectors,
     blocks: Option<&BuiltBlocks>,
+    texts: &[TextBlob],
 ) -> Result<Vec<u8>> {
     let summaries = summarize(columns)?;
     let built = columns
@@ -89,19 +92,27 @@ pub(crate) fn build_section(
             blocks.add_to_section(&mut section, col)?;
         }
     }
+    let parts: Vec<_> =
+        texts.iter().map(|t| (t.field_id, t.name.as_str(), t.analyzer.as_str(), t.blob.as_slice())).collect();
+    if !parts.is_empty() {
+        section.add(SubsectionKind::TextIndexes, 0, TextIndexes::encode(&parts)?);
+    }
     Ok(section.encode()?)
 }
 
-/// Builds the section of `prepared` on a blocking thread; returns it with the primary
-/// column's summary. A panicking build surfaces as `BuildFailed` naming `file`.
+/// Builds the section of `prepared` (with the indexes of its `texts` columns) on a blocking
+/// thread; returns it with the primary column's summary. A panicking build surfaces as
+/// `BuildFailed` naming `file`.
 pub(crate) async fn build_off_thread(
     prepared: PreparedBatch,
     plan: IndexPlan,
     vectors: SectionVectors,
+    texts: Vec<TextSpec>,
     file: &str,
 ) -> Result<(Vec<u8>, VectorColumn)> {
     tokio::task::spawn_blocking(move || -> Result<_> {
-        let section = build_section(prepared.rows, &prepared.columns, &plan, vectors, None)?;
+        let texts = text_indexes(&prepared.batch, prepared.rows, &texts)?;
+        let section = build_section(prepared.rows, &prepared.columns, &plan, vectors, None, &texts)?;
         Ok((section, summarize(&prepared.columns[..1])?.remove(0)))
     })
     .await

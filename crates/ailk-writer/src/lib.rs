@@ -29,6 +29,7 @@ pub mod options;
 pub mod policy;
 mod prepare;
 mod staging;
+mod text;
 mod writer;
 
 pub use compact::{compact, CompactOptions, CompactOutcome, CompactProgress};

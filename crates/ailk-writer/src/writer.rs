@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex as SyncMutex};
 
-use ailk_catalog::{IndexKind, Occupancy, Table, VectorSpec, WriteLease};
+use ailk_catalog::{IndexKind, Occupancy, Table, TextSpec, VectorSpec, WriteLease};
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::{ObjectStoreExt, PutPayload};
 use ailk_format::sync::lock;
@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::blocks::{block_layout, plan_blocks};
 use crate::build::{build_section, shard_summary, summarize, IndexPlan};
+use crate::text::text_indexes;
 use crate::codebook::SharedCodebooks;
 use crate::error::{Result, WriterError};
 use crate::options::{IndexChoice, WriteOptions};
@@ -44,6 +45,8 @@ pub(crate) struct Inner {
     pub table: Table,
     pub policy: WritePolicy,
     pub specs: Vec<VectorSpec>,
+    /// The table's full-text indexed columns.
+    pub texts: Vec<TextSpec>,
     /// The Arrow schema data files are written with.
     pub schema: SchemaRef,
     pub staging: Staging,
@@ -92,11 +95,13 @@ impl TableWriter {
             )));
         }
         let schema = table.file_schema()?;
+        let texts = table.text_columns()?;
         Ok(Self {
             inner: Arc::new(Inner {
                 table: table.clone(),
                 policy,
                 specs,
+                texts,
                 schema,
                 staging: Staging::default(),
                 tasks: SyncMutex::default(),
@@ -299,9 +304,12 @@ impl TableWriter {
         let vectors = self.inner.policy.section_vectors;
         let partitions = self.partitions().await?;
         let policy = self.inner.policy;
+        let texts = self.inner.texts.clone();
         let (bytes, section, primary, layout) = tokio::task::spawn_blocking(move || -> Result<_> {
             let blocks = plan_blocks(&policy, partitions.as_deref(), &prepared.columns[0])?;
-            let section = build_section(prepared.rows, &prepared.columns, &plan, vectors, blocks.as_ref())?;
+            let texts = text_indexes(&prepared.batch, prepared.rows, &texts)?;
+            let section =
+                build_section(prepared.rows, &prepared.columns, &plan, vectors, blocks.as_ref(), &texts)?;
             let primary = summarize(&prepared.columns[..1])?.remove(0);
             let (bytes, written) = write_shard_bytes(schema, &[prepared.batch], Some(&section), None)?;
             let location = written.section.map(|s| (s.offset, s.length));

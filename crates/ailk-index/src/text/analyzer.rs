@@ -1,7 +1,11 @@
-//! [`Analyzer`]: Unicode word segmentation (UAX #29), lowercasing and optional English stop
-//! words. Documents and queries go through the same analyzer.
+//! [`Analyzer`]: Unicode word segmentation (UAX #29), lowercasing, optional English stop
+//! words and optional Snowball English stemming. Documents and queries go through the same
+//! analyzer; a table names it per text column (`simple` or `english`, see [`Analyzer::named`]).
 
+use rust_stemmers::{Algorithm, Stemmer};
 use unicode_segmentation::UnicodeSegmentation;
+
+use crate::error::{IndexError, Result};
 
 /// Longest term kept, in bytes (longer words are cut at a character boundary).
 pub const MAX_TERM_BYTES: usize = 64;
@@ -20,23 +24,43 @@ pub struct Analyzer {
     pub lowercase: bool,
     /// Drop English stop words.
     pub stop_words: bool,
+    /// Reduce words to their Snowball English stem (after stop words are dropped).
+    pub stem: bool,
 }
 
 impl Default for Analyzer {
     fn default() -> Self {
-        Self { lowercase: true, stop_words: false }
+        Self { lowercase: true, stop_words: false, stem: false }
     }
 }
 
 impl Analyzer {
+    /// The analyzer a table names: `simple` (Unicode words, lowercased) or `english` (the same,
+    /// stop words dropped, Snowball English stems). `InvalidParams` for any other name.
+    pub fn named(name: &str) -> Result<Self> {
+        match name {
+            "simple" => Ok(Self::default()),
+            "english" => Ok(Self { lowercase: true, stop_words: true, stem: true }),
+            other => Err(IndexError::InvalidParams(format!(
+                "unknown text analyzer {other:?} (known: {})",
+                ailk_format::TEXT_ANALYZERS.join(", ")
+            ))),
+        }
+    }
+
     /// The terms of `text`, in order (repeats kept).
     pub fn terms(&self, text: &str) -> Vec<String> {
+        let stemmer = self.stem.then(|| Stemmer::create(Algorithm::English));
         text.unicode_words()
             .map(|w| {
                 let w = if self.lowercase { w.to_lowercase() } else { w.to_string() };
                 truncate(w)
             })
             .filter(|w| !(self.stop_words && STOP_WORDS.binary_search(&w.as_str()).is_ok()))
+            .map(|w| match &stemmer {
+                Some(s) => truncate(s.stem(&w).into_owned()),
+                None => w,
+            })
             .collect()
     }
 }
@@ -70,5 +94,16 @@ mod tests {
         assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]), "sorted for binary search");
         let long = "x".repeat(200) + " é".repeat(40).as_str();
         assert!(a.terms(&long).iter().all(|t| t.len() <= MAX_TERM_BYTES));
+    }
+
+    #[test]
+    fn named_analyzers() {
+        assert_eq!(Analyzer::named("simple").unwrap(), Analyzer::default());
+        let en = Analyzer::named("english").unwrap();
+        assert_eq!(en.terms("The servers are running and connected"), ["server", "run", "connect"]);
+        for name in ailk_format::TEXT_ANALYZERS {
+            assert!(Analyzer::named(name).is_ok(), "{name}");
+        }
+        assert!(Analyzer::named("klingon").is_err());
     }
 }

@@ -97,7 +97,43 @@ impl Bm25 {
             }
         }
         let mut out: Vec<(u32, f32)> = scores.into_iter().collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.sort_by(by_score);
         out
     }
+
+    /// The `k` best of [`Bm25::score`] (the same order), without sorting every scored row.
+    pub fn top(
+        &self,
+        index: &TextIndex,
+        terms: &[String],
+        stats: &CollectionStats,
+        live: &dyn Fn(u32) -> bool,
+        k: usize,
+    ) -> Vec<(u32, f32)> {
+        if k == 0 || stats.docs == 0 {
+            return Vec::new();
+        }
+        let avg = (stats.total_len as f32 / stats.docs as f32).max(f32::MIN_POSITIVE);
+        let mut scores: HashMap<u32, f32> = HashMap::new();
+        for t in terms {
+            let idf = self.idf(stats, t);
+            for p in index.postings(t).iter().filter(|p| live(p.row)) {
+                let tf = p.tf() as f32;
+                let norm = 1.0 - self.b + self.b * index.doc_len(p.row) as f32 / avg;
+                *scores.entry(p.row).or_default() += idf * tf / (tf + self.k1 * norm);
+            }
+        }
+        let mut out: Vec<(u32, f32)> = scores.into_iter().collect();
+        if out.len() > k {
+            out.select_nth_unstable_by(k - 1, by_score);
+            out.truncate(k);
+        }
+        out.sort_by(by_score);
+        out
+    }
+}
+
+/// Highest score first, ties by row.
+fn by_score(a: &(u32, f32), b: &(u32, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
 }

@@ -99,6 +99,16 @@ impl TextQuery {
         }
     }
 
+    /// Whether the query is one term or an `OR` of terms: then every row holding any of its
+    /// terms matches, and scoring needs no separate match step.
+    pub fn is_disjunction_of_terms(&self) -> bool {
+        match self {
+            TextQuery::Term(_) => true,
+            TextQuery::Any(cs) => cs.iter().all(|c| matches!(c, TextQuery::Term(_))),
+            _ => false,
+        }
+    }
+
     /// The rows of `index` the query matches, ascending.
     pub fn matches(&self, index: &TextIndex) -> BTreeSet<u32> {
         match self {

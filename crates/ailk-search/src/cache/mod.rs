@@ -19,6 +19,7 @@ use ailk_index::CodeBlock;
 
 use crate::cache::disk::DiskCache;
 use crate::shard::LoadedShard;
+use crate::text_shard::TextShard;
 
 pub(crate) mod disk;
 pub(crate) mod sessions;
@@ -45,6 +46,8 @@ enum Key {
     Column(String, String),
     /// A decoded partition block: (file URI, its byte offset).
     Block(String, u64),
+    /// A file's full-text index of a text column: (file URI, column).
+    Text(String, String),
 }
 
 /// What an entry holds.
@@ -56,6 +59,7 @@ pub(crate) enum Cached {
     Reader(Arc<ShardReader>),
     Column(ArrayRef),
     Block(Arc<CodeBlock>),
+    Text(Arc<TextShard>),
 }
 
 /// What a cache did so far.
@@ -264,6 +268,20 @@ impl ShardCache {
     pub(crate) fn insert_block(&self, uri: &str, offset: u64, block: Arc<CodeBlock>) {
         let bytes = block.memory_bytes() + uri.len() as u64 + 64;
         self.put(Key::Block(uri.to_string(), offset), Cached::Block(block), bytes);
+    }
+
+    /// The cached full-text index of text column `column` of the file at `uri`.
+    pub(crate) fn get_text(&self, uri: &str, column: &str) -> Option<Arc<TextShard>> {
+        match self.lookup(&Key::Text(uri.to_string(), column.to_string())) {
+            Some(Cached::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Keeps a file's full-text index of `column`.
+    pub(crate) fn insert_text(&self, uri: &str, column: &str, text: Arc<TextShard>) {
+        let bytes = text.memory_bytes() + (uri.len() + column.len()) as u64;
+        self.put(Key::Text(uri.to_string(), column.to_string()), Cached::Text(text), bytes);
     }
 
     fn lookup(&self, key: &Key) -> Option<Cached> {

@@ -25,9 +25,20 @@ impl SearchSession {
         hits: &[(usize, Neighbor)],
         projection: &[String],
     ) -> Result<RecordBatch> {
+        self.fetch_scored(hits, projection, DISTANCE_COLUMN).await
+    }
+
+    /// Reads the projected columns of the winners and appends their `distance` field as the
+    /// column `score_column`.
+    pub(super) async fn fetch_scored(
+        &self,
+        hits: &[(usize, Neighbor)],
+        projection: &[String],
+        score_column: &str,
+    ) -> Result<RecordBatch> {
         let mut fields: Vec<Field> =
             projection.iter().map(|c| self.schema.field_with_name(c).cloned()).collect::<Result<_, _>>()?;
-        fields.push(Field::new(DISTANCE_COLUMN, DataType::Float32, false));
+        fields.push(Field::new(score_column, DataType::Float32, false));
         let out_schema = Arc::new(Schema::new(fields));
         if projection.is_empty() {
             // Only `_distance` asked for (a count over the result): nothing to read.
@@ -78,7 +89,7 @@ impl SearchSession {
             .collect::<Result<_, _>>()?;
         let all = arrow_select::concat::concat_batches(&part_schema, &parts)?;
         let mut out_fields = part_fields;
-        out_fields.push(Field::new(DISTANCE_COLUMN, DataType::Float32, false));
+        out_fields.push(Field::new(score_column, DataType::Float32, false));
         let out_schema = Arc::new(Schema::new(out_fields));
         let take = UInt32Array::from_iter_values(hits.iter().map(|(i, n)| position[&(*i, n.id)] as u32));
         let mut columns = arrow_select::take::take_record_batch(&all, &take)?.columns().to_vec();

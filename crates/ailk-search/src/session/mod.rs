@@ -9,7 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use ailk_catalog::{CatalogProvider, DeleteIndex, Table, TableIdent, VectorSpec, Warehouse};
+use ailk_catalog::{CatalogProvider, DeleteIndex, Table, TableIdent, TextSpec, VectorSpec, Warehouse};
 use ailk_format::object_store::ObjectStore;
 use ailk_format::{CountingStore, ErrorKind, IoCounters, ShardReader};
 use ailk_index::{kernels, Metric, Partitions, RowFilter};
@@ -31,8 +31,10 @@ mod fetch;
 mod load;
 mod plan;
 mod subset;
+mod text;
 
 pub use subset::ShardCandidate;
+pub use text::{Fusion, HybridParams, SCORE_COLUMN};
 
 /// Name of the distance column of search results.
 pub const DISTANCE_COLUMN: &str = "_distance";
@@ -50,6 +52,8 @@ pub struct SearchSession {
     io: Arc<IoCounters>,
     snapshot_id: Option<i64>,
     specs: Vec<VectorSpec>,
+    /// The table's full-text indexed columns.
+    texts: Vec<TextSpec>,
     schema: SchemaRef,
     /// The snapshot's live data files as planned shards.
     plan: Vec<ShardPlan>,
@@ -97,6 +101,7 @@ impl SearchSession {
             return Err(SearchError::InvalidQuery(format!("{} has no vector columns", table.ident())));
         }
         let schema = table.file_schema()?;
+        let texts = table.text_columns()?;
         let counting = Arc::new(CountingStore::new(table.warehouse().store().clone()));
         let io = counting.counters();
         let store: Arc<dyn ObjectStore> = counting;
@@ -109,6 +114,7 @@ impl SearchSession {
             io,
             snapshot_id,
             specs,
+            texts,
             schema,
             plan: Vec::new(),
             deletes: Arc::default(),
@@ -198,6 +204,11 @@ impl SearchSession {
     /// The vector columns of the table, primary first.
     pub fn vector_columns(&self) -> &[VectorSpec] {
         &self.specs
+    }
+
+    /// The table's full-text indexed columns.
+    pub fn text_columns(&self) -> &[TextSpec] {
+        &self.texts
     }
 
     /// Counters accumulated by this session's searches.
