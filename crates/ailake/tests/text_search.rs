@@ -9,53 +9,15 @@ mod common;
 use std::collections::HashSet;
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use ailake::index::text::Analyzer;
 use ailake::prelude::*;
 use ailake::search::Op;
-use ailake::{TextSpec, SCORE_COLUMN};
+use ailake::SCORE_COLUMN;
 use ailk_testkit::python;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Int64Type};
-use common::{attributes, dataset, ident, lake};
-
-pub fn tsv(name: &str) -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample").join(name);
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| l.split_once('\t').map_or("", |(_, t)| t).to_string())
-        .collect()
-}
-
-/// `docs.<name>`: the sample's rows (id, text, embedding) in files of `per` rows, one commit,
-/// `text` indexed with the simple analyzer.
-async fn sample_table(dir: &std::path::Path, name: &str, per: usize) -> Table {
-    let (catalog, wh) = lake(dir).await;
-    let catalog = Catalog::new(catalog, wh);
-    let spec = VectorSpec::new("embedding", common::DIM as u32, Metric::Cosine);
-    let table =
-        catalog.create_table_with_text(&ident(name), &attributes(), &[spec], &[TextSpec::new("text")]).await.unwrap();
-    let texts = tsv("texts.tsv");
-    let (base, _) = dataset(texts.len(), 1);
-    let writer = table.writer(WritePolicy::default()).unwrap();
-    for start in (0..texts.len()).step_by(per) {
-        let end = (start + per).min(texts.len());
-        let batch = text_batch(start..end, &texts);
-        let values: Vec<f32> = base[start..end].iter().flatten().copied().collect();
-        writer.write_flat(&batch, &[("embedding", &values)], &WriteOptions::default()).await.unwrap();
-    }
-    writer.commit().await.unwrap();
-    table.refresh().await.unwrap()
-}
-
-fn text_batch(rows: std::ops::Range<usize>, texts: &[String]) -> arrow_array::RecordBatch {
-    use arrow_array::{ArrayRef, Int64Array, StringArray};
-    let id: ArrayRef = Arc::new(Int64Array::from_iter_values(rows.clone().map(|i| i as i64)));
-    let text: ArrayRef = Arc::new(StringArray::from_iter_values(rows.map(|i| texts[i].clone())));
-    arrow_array::RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap()
-}
+use common::text::{sample_table, tsv};
 
 /// Each query's distinct terms (the reference sums each token once).
 fn query_terms(queries: &[String]) -> Vec<Vec<String>> {

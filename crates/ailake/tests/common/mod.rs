@@ -1,6 +1,8 @@
 //! Helpers of the end-to-end tests: the real dataset, tables in temp dirs, recall.
 #![allow(dead_code)]
 
+pub mod text;
+
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
