@@ -6,7 +6,7 @@
 
 use ailk_format::{
     AlignedBytes, CodeBlockParts, HnswGraph, IvfCentroids, IvfLists, PartitionBlocks, PqCodebook, RawVectors, Section,
-    SectionDirectory, SubsectionKind,
+    SectionDirectory, SubsectionKind, TextIndex, TextIndexes,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -40,6 +40,13 @@ fn exercise(data: &[u8]) {
                             patched[4..8].copy_from_slice(&crc.to_le_bytes());
                             let _ = CodeBlockParts::parse(&patched);
                         }
+                    }
+                }
+            }
+            SubsectionKind::TextIndexes => {
+                if let Ok(t) = TextIndexes::decode(&p) {
+                    for c in &t.columns {
+                        let _ = TextIndex::decode(&c.index);
                     }
                 }
             }

@@ -143,7 +143,7 @@ fn ci() -> Result<()> {
 /// `fuzz/seeds`: a crash, panic or leak fails the run and libFuzzer leaves the input under
 /// `fuzz/artifacts/`.
 fn fuzz_smoke() -> Result<()> {
-    const TARGETS: [&str; 3] = ["section_decode", "shard_open", "summaries_decode"];
+    const TARGETS: [&str; 4] = ["section_decode", "shard_open", "summaries_decode", "text_index_decode"];
     const FUZZ_SECONDS: u32 = 20;
     const TRIPLE: &str = "x86_64-unknown-linux-gnu";
     let root = root();

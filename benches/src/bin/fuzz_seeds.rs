@@ -12,7 +12,7 @@ use ailk_format::{
 
 fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus".into()));
-    for target in ["section_decode", "shard_open", "summaries_decode"] {
+    for target in ["section_decode", "shard_open", "summaries_decode", "text_index_decode"] {
         std::fs::create_dir_all(dir.join(target))?;
     }
     for (i, (rows, dim)) in [(1usize, 1u32), (5, 3), (40, 8)].into_iter().enumerate() {
@@ -27,6 +27,12 @@ fn main() -> anyhow::Result<()> {
         if let Some(blocks) = &blocks {
             blocks.add_to_section(&mut b, 0)?;
         }
+        // Text indexes (format 1.2) of a text column of the same rows.
+        let texts: Vec<Option<String>> =
+            (0..rows).map(|r| (r % 4 != 3).then(|| format!("row {r} of the seed {i}, row {}", r % 3))).collect();
+        let text = ailk_index::text::index_texts(texts.iter().map(|t| t.as_deref()), &Default::default()).encode();
+        b.add(SubsectionKind::TextIndexes, 0, ailk_format::TextIndexes::encode(&[(1, "text", "simple", &text)])?);
+        std::fs::write(dir.join("text_index_decode").join(format!("seed-{i}")), &text)?;
         let section = b.encode()?;
         std::fs::write(dir.join("section_decode").join(format!("seed-{i}")), &section)?;
         let s = schema(dim);

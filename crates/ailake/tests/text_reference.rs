@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use ailake::index::text::{Analyzer, Bm25, CollectionStats, TextIndex, TextQuery};
+use ailake::index::text::{index_texts, Analyzer, Bm25, CollectionStats, TextIndex, TextQuery};
 use ailk_testkit::python;
 
 const FILES: usize = 8;
@@ -30,7 +30,7 @@ fn bm25_over_split_files_equals_bm25s_over_the_live_rows() {
     let live = |row: usize| !row.is_multiple_of(13);
     let per = texts.len() / FILES;
     let files: Vec<TextIndex> =
-        texts.chunks(per).map(|c| TextIndex::build(c.iter().map(|t| Some(t.as_str())), &analyzer)).collect();
+        texts.chunks(per).map(|c| index_texts(c.iter().map(|t| Some(t.as_str())), &analyzer)).collect();
 
     // Each query's distinct terms (the reference sums each token once).
     let query_terms: Vec<Vec<String>> = queries

@@ -36,6 +36,7 @@ pub mod shard_writer;
 pub mod simulated;
 pub mod store;
 pub mod sync;
+pub mod text_index;
 pub mod text_section;
 pub mod thrift_guard;
 pub mod types;
@@ -63,6 +64,7 @@ pub use shard_writer::{
 };
 pub use simulated::{Fault, FaultTarget, LatencyProfile, SimulatedSnapshot, SimulatedStats, SimulatedStore};
 pub use store::{local_store, memory_store, CountingStore, IoCounters};
+pub use text_index::{Posting, TextIndex, MAX_TERM_BYTES};
 pub use text_section::{TextColumnIndex, TextColumnParts, TextIndexes, TEXT_ANALYZERS};
 pub use types::{column_type_name, ElementType, Metric, SubsectionKind};
 pub use vector_rows::{vector_rows, BadVector, VectorRows};

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use ailk_index::text::{Analyzer, Bm25, CollectionStats, TextIndex};
+use ailk_index::text::{index_texts, Analyzer, Bm25, CollectionStats, TextIndex};
 use proptest::prelude::*;
 
 const WORDS: [&str; 12] =
@@ -21,7 +21,7 @@ fn docs() -> impl Strategy<Value = Vec<Option<String>>> {
 }
 
 fn index(rows: &[Option<String>]) -> TextIndex {
-    TextIndex::build(rows.iter().map(|r| r.as_deref()), &Analyzer::default())
+    index_texts(rows.iter().map(|r| r.as_deref()), &Analyzer::default())
 }
 
 /// BM25 straight from the formula over the analyzed rows (`None`: deleted).

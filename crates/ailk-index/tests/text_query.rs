@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use ailk_index::text::{reciprocal_rank_fusion, weighted_fusion, Analyzer, TextIndex, TextQuery, RRF_K0};
+use ailk_index::text::{index_texts, reciprocal_rank_fusion, weighted_fusion, Analyzer, TextQuery, RRF_K0};
 use proptest::prelude::*;
 
 const WORDS: [&str; 6] = ["apt", "kernel", "rust", "lib", "gnome", "x11"];
@@ -50,7 +50,7 @@ proptest! {
     #[test]
     fn matches_equal_a_naive_scan(rows in rows(), a in 0..WORDS.len(), b in 0..WORDS.len(), c in 0..WORDS.len()) {
         let texts: Vec<String> = rows.iter().map(|r| r.iter().map(|&w| WORDS[w]).collect::<Vec<_>>().join(" ")).collect();
-        let ix = TextIndex::build(texts.iter().map(|t| Some(t.as_str())), &Analyzer::default());
+        let ix = index_texts(texts.iter().map(|t| Some(t.as_str())), &Analyzer::default());
         let (wa, wb, wc) = (WORDS[a], WORDS[b], WORDS[c]);
         let has = |r: &Vec<usize>, w: usize| r.contains(&w);
         let phrase = |r: &Vec<usize>| r.windows(2).any(|p| p[0] == a && p[1] == b);

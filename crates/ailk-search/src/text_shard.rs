@@ -9,7 +9,7 @@ use ailk_catalog::TextSpec;
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
 use ailk_format::{ErrorKind, ShardReader, SubsectionKind, TextIndexes};
-use ailk_index::text::{Analyzer, TextIndex};
+use ailk_index::text::{index_texts, Analyzer, TextIndex};
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
 use arrow_schema::{DataType, FieldRef};
@@ -84,7 +84,7 @@ pub(crate) async fn load_text_shard(
             }
         }
     }
-    let index = TextIndex::build(texts.iter().map(|t| t.as_deref()), &analyzer);
+    let index = index_texts(texts.iter().map(|t| t.as_deref()), &analyzer);
     Ok(TextShard::new(index, source))
 }
 

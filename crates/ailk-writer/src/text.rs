@@ -4,7 +4,7 @@
 
 use ailk_catalog::TextSpec;
 use ailk_format::vector_column::field_id;
-use ailk_index::text::{Analyzer, TextIndex};
+use ailk_index::text::{index_texts, Analyzer};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
@@ -38,9 +38,9 @@ pub(crate) fn text_indexes(batch: &RecordBatch, rows: usize, texts: &[TextSpec])
             let field_id = field_id(&field).unwrap_or(-1);
             let column = batch.column(i);
             let index = match column.data_type() {
-                DataType::Utf8 => TextIndex::build(column.as_string::<i32>().iter(), &analyzer),
-                DataType::LargeUtf8 => TextIndex::build(column.as_string::<i64>().iter(), &analyzer),
-                DataType::Utf8View => TextIndex::build(column.as_string_view().iter(), &analyzer),
+                DataType::Utf8 => index_texts(column.as_string::<i32>().iter(), &analyzer),
+                DataType::LargeUtf8 => index_texts(column.as_string::<i64>().iter(), &analyzer),
+                DataType::Utf8View => index_texts(column.as_string_view().iter(), &analyzer),
                 other => {
                     return Err(WriterError::InvalidInput(format!(
                         "text index column {} is {other}, not a string column",

@@ -5,10 +5,11 @@
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_segmentation::UnicodeSegmentation;
 
+use ailk_format::TextIndex;
+
 use crate::error::{IndexError, Result};
 
-/// Longest term kept, in bytes (longer words are cut at a character boundary).
-pub const MAX_TERM_BYTES: usize = 64;
+pub use ailk_format::MAX_TERM_BYTES;
 
 /// Lucene's English stop words.
 const STOP_WORDS: [&str; 33] = [
@@ -63,6 +64,11 @@ impl Analyzer {
             })
             .collect()
     }
+}
+
+/// The inverted index of `texts` (one per row, `None` for a null) analyzed by `analyzer`.
+pub fn index_texts<'a>(texts: impl IntoIterator<Item = Option<&'a str>>, analyzer: &Analyzer) -> TextIndex {
+    TextIndex::from_term_rows(texts.into_iter().map(|t| t.map(|t| analyzer.terms(t)).unwrap_or_default()))
 }
 
 fn truncate(mut w: String) -> String {

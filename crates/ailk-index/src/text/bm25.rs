@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use crate::text::inverted::TextIndex;
+use ailk_format::TextIndex;
 
 /// Collection statistics for one query's terms.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::error::{IndexError, Result};
 use crate::text::analyzer::Analyzer;
-use crate::text::inverted::TextIndex;
+use ailk_format::TextIndex;
 
 /// Most terms a query may hold (a longer one is refused, not truncated).
 pub const MAX_QUERY_TERMS: usize = 1024;

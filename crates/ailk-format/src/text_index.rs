@@ -1,13 +1,16 @@
 //! [`TextIndex`]: the inverted index of one file's text column — sorted terms, each with its
 //! postings (row and the term's positions in it) in row order, and every row's length in
-//! terms — and its compact binary form (varints, rows and positions delta-coded), decoded with
-//! every count checked against the bytes present: a corrupt or hostile blob is
-//! `IndexError::Corrupt`, never a panic.
+//! terms — and its compact binary form (varints, rows and positions delta-coded; specified in
+//! `docs/format.md`), decoded with every count checked against the bytes present: a corrupt or
+//! hostile blob is `FormatError::InvalidLayout`, never a panic. Analysis (text → terms) lives
+//! in `ailk-index`; this module only orders and encodes terms.
 
 use std::collections::BTreeMap;
 
-use crate::error::{IndexError, Result};
-use crate::text::analyzer::Analyzer;
+use crate::error::{FormatError, Result};
+
+/// Longest term an index holds, in bytes (analyzers cut longer words at a character boundary).
+pub const MAX_TERM_BYTES: usize = 64;
 
 const MAGIC: &[u8; 4] = b"AITX";
 const VERSION: u8 = 1;
@@ -43,13 +46,12 @@ pub struct TextIndex {
 }
 
 impl TextIndex {
-    /// Indexes `texts` (one per row, `None` for a null) with `analyzer`.
-    pub fn build<'a>(texts: impl IntoIterator<Item = Option<&'a str>>, analyzer: &Analyzer) -> Self {
+    /// Indexes rows given as their terms in order (repeats kept; a null row has none).
+    pub fn from_term_rows(rows: impl IntoIterator<Item = Vec<String>>) -> Self {
         let mut by_term: BTreeMap<String, Vec<Posting>> = BTreeMap::new();
         let mut doc_len = Vec::new();
-        for (row, text) in texts.into_iter().enumerate() {
+        for (row, terms) in rows.into_iter().enumerate() {
             let row = row as u32;
-            let terms = text.map(|t| analyzer.terms(t)).unwrap_or_default();
             doc_len.push(terms.len() as u32);
             let mut positions: BTreeMap<String, Vec<u32>> = BTreeMap::new();
             for (at, t) in terms.into_iter().enumerate() {
@@ -142,7 +144,7 @@ impl TextIndex {
         let mut terms: Vec<String> = Vec::with_capacity(term_count.min(c.left()));
         let mut postings = Vec::with_capacity(term_count.min(c.left()));
         for _ in 0..term_count {
-            let len = c.count(crate::text::analyzer::MAX_TERM_BYTES as u64 * 4)?;
+            let len = c.count(MAX_TERM_BYTES as u64 * 4)?;
             let term = std::str::from_utf8(c.take(len)?).map_err(|_| corrupt("a term is not UTF-8"))?;
             if terms.last().is_some_and(|t| t.as_str() >= term) {
                 return Err(corrupt("terms out of order"));
@@ -193,8 +195,8 @@ impl TextIndex {
     }
 }
 
-fn corrupt(why: &str) -> IndexError {
-    IndexError::Corrupt(format!("text index: {why}"))
+fn corrupt(why: &str) -> FormatError {
+    FormatError::layout(format!("text index: {why}"))
 }
 
 /// LEB128 varint.
