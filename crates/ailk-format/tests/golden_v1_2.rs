@@ -77,3 +77,29 @@ fn a_reader_that_does_not_know_kind_7_lists_it_and_reads_the_vectors() {
     let raw = RawVectors::decode(&s.payload(SubsectionKind::RawVectors, 0).unwrap()).unwrap();
     assert_eq!(raw.rows, u64::from(ROWS));
 }
+
+/// The inverted-index blob of a text column (`tests/fixtures/v1.2/text-index.aitx`): rows as
+/// term lists by formula (a null row, repeats, multi-byte terms).
+fn text_index() -> ailk_format::TextIndex {
+    let words = ["disk", "usage", "größe", "東", "disk", "tool"];
+    ailk_format::TextIndex::from_term_rows((0..7usize).map(|r| {
+        if r == 3 {
+            return Vec::new();
+        }
+        (0..r + 1).map(|i| words[(r * 3 + i * 5) % words.len()].to_string()).collect()
+    }))
+}
+
+#[test]
+fn the_text_index_blob_keeps_its_v1_2_bytes() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.2/text-index.aitx");
+    if std::env::var_os("AILAKE_BLESS").is_some() && !path.exists() {
+        std::fs::write(&path, text_index().encode()).unwrap();
+    }
+    let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(text_index().encode() == golden, "the encoder no longer writes text-index.aitx");
+    let decoded = ailk_format::TextIndex::decode(&golden).unwrap();
+    assert_eq!(decoded, text_index());
+    assert_eq!((decoded.rows(), decoded.doc_len(3), decoded.doc_len(6)), (7, 0, 7));
+    assert_eq!(decoded.postings("disk").iter().map(|p| p.row).collect::<Vec<_>>(), [0, 2, 4, 5, 6]);
+}
