@@ -10,13 +10,16 @@ ailake searches it.
 ...     "docs.chunks",
 ...     pa.schema([("id", pa.int64()), ("text", pa.string())]),
 ...     vector_columns={"embedding": (384, "cosine")},
+...     text_columns=["text"],                                       # a BM25 index per file
 ... )
 >>> table.write({"id": ids, "text": texts}, vectors=embeddings)   # staged
 >>> table.commit()                                                 # one Iceberg snapshot
 >>> table.search(query, k=10, filter="id >= 100")                  # a pyarrow.Table
+>>> table.search(text="disk usage", k=10)                          # BM25
+>>> table.search(query, text="disk usage", k=10)                   # hybrid (RRF)
 """
 
-from ailake._native import HAS_S3, Catalog, Table, WriteLease, WrittenFile, __version__, connect
+from ailake._native import HAS_S3, Catalog, Table, WriteLease, WrittenFile, __version__, analyze, connect
 from ailake.errors import (
     AilakeError,
     AlreadyExistsError,
@@ -32,6 +35,7 @@ from ailake.errors import (
 
 __all__ = [
     "connect",
+    "analyze",
     "Catalog",
     "Table",
     "WrittenFile",

@@ -75,6 +75,10 @@ class Snapshot(TypedDict):
     summary: Dict[str, str]
     current: bool
 
+def analyze(text: str, analyzer: str = "simple") -> List[str]:
+    """The terms ``analyzer`` (``"simple"`` or ``"english"``) makes of ``text``, in order: what a
+    text index holds for a document and what a query is matched by."""
+
 def connect(
     warehouse: Optional[str] = None,
     catalog: Optional[str] = None,
@@ -108,11 +112,14 @@ class Catalog:
         schema: Union[pa.Schema, pa.Table, pa.RecordBatch],
         vector_columns: VectorColumns,
         exist_ok: bool = False,
+        text_columns: Optional[Union[Sequence[str], Dict[str, str]]] = None,
     ) -> Table:
         """Creates ``namespace.name`` with the attribute columns of ``schema`` (vector columns
         in it are skipped) and ``vector_columns`` (``{"embedding": (384, "cosine")}``; metric
-        ``cosine``, ``l2`` or ``ip``; the first is the primary). Raises
-        ``AlreadyExistsError`` unless ``exist_ok``."""
+        ``cosine``, ``l2`` or ``ip``; the first is the primary). ``text_columns``: string
+        columns every data file carries a full-text index of (a list of names, or a dict of
+        name to analyzer: ``"simple"`` or ``"english"``). Raises ``AlreadyExistsError`` unless
+        ``exist_ok``."""
     def load_table(self, name: str) -> Table:
         """The table at its current snapshot; ``NotFoundError`` when there is none."""
     def list_tables(self, namespace: str) -> List[str]: ...
@@ -172,7 +179,7 @@ class Table:
         """Waits for this handle's background index builds, then refreshes."""
     def search(
         self,
-        query: ArrayLike,
+        query: Optional[ArrayLike] = None,
         k: int = 10,
         filter: Optional[str] = None,
         columns: Optional[Sequence[str]] = None,
@@ -182,11 +189,24 @@ class Table:
         vector_column: Optional[str] = None,
         probes: Optional[int] = None,
         blocks: Optional[bool] = None,
+        *,
+        text: Optional[str] = None,
+        text_column: Optional[str] = None,
+        fusion: str = "rrf",
+        rrf_k: float = 60.0,
+        weights: Optional[Tuple[float, float]] = None,
+        depth: Optional[int] = None,
     ) -> pa.Table:
         """The ``k`` nearest rows: ``columns`` (default all attribute columns) and
         ``_distance``, nearest first. ``_distance`` is the squared Euclidean distance for
         ``l2`` columns, 1 - cosine similarity for ``cosine`` and the negated inner product for
-        ``ip`` (as in the CLI and SQL). ``filter``: e.g. ``"lang = 'en' AND year >= 2020"``."""
+        ``ip`` (as in the CLI and SQL). ``filter``: e.g. ``"lang = 'en' AND year >= 2020"``.
+
+        ``text`` alone (terms, ``"phrases"``, ``AND`` / ``OR``): the ``k`` best BM25 matches in
+        ``text_column`` (default the first text-indexed column), with ``_score``. ``query`` and
+        ``text``: hybrid search, each list ``depth`` deep (default ``max(4k, 40)``), fused by
+        reciprocal rank (``fusion="rrf"``, ``rrf_k``) or weighted scores
+        (``fusion="weighted"``, ``weights=(vector, text)``), with ``_score``."""
     def search_batch(
         self,
         queries: ArrayLike,

@@ -28,10 +28,16 @@ fn main() -> anyhow::Result<()> {
             blocks.add_to_section(&mut b, 0)?;
         }
         // Text indexes (format 1.2) of a text column of the same rows.
-        let texts: Vec<Option<String>> =
-            (0..rows).map(|r| (r % 4 != 3).then(|| format!("row {r} of the seed {i}, row {}", r % 3))).collect();
-        let text = ailk_index::text::index_texts(texts.iter().map(|t| t.as_deref()), &Default::default()).encode();
-        b.add(SubsectionKind::TextIndexes, 0, ailk_format::TextIndexes::encode(&[(1, "text", "simple", &text)])?);
+        let texts: Vec<Option<String>> = (0..rows)
+            .map(|r| (r % 4 != 3).then(|| format!("row {r} of the seed {i}, row {}", r % 3)))
+            .collect();
+        let text =
+            ailk_index::text::index_texts(texts.iter().map(|t| t.as_deref()), &Default::default()).encode();
+        b.add(
+            SubsectionKind::TextIndexes,
+            0,
+            ailk_format::TextIndexes::encode(&[(1, "text", "simple", &text)])?,
+        );
         std::fs::write(dir.join("text_index_decode").join(format!("seed-{i}")), &text)?;
         let section = b.encode()?;
         std::fs::write(dir.join("section_decode").join(format!("seed-{i}")), &section)?;

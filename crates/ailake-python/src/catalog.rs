@@ -182,9 +182,11 @@ fn ident(py: Python<'_>, name: &str) -> PyResult<TableIdent> {
 impl PyCatalog {
     /// Creates table `name` (`namespace.name`) with the attribute columns of `schema` (a
     /// `pyarrow.Schema`; vector columns in it are skipped) and `vector_columns`
-    /// (`{"embedding": (384, "cosine")}`, the first is the primary). With `exist_ok`, an
-    /// existing table of that name is loaded instead.
-    #[pyo3(signature = (name, schema, vector_columns, exist_ok = false))]
+    /// (`{"embedding": (384, "cosine")}`, the first is the primary), and full-text indexes on
+    /// `text_columns` (string columns: a list of names, or a dict of name → analyzer,
+    /// `simple` or `english`). With `exist_ok`, an existing table of that name is loaded
+    /// instead.
+    #[pyo3(signature = (name, schema, vector_columns, exist_ok = false, text_columns = None))]
     fn create_table(
         slf: &Bound<'_, Self>,
         py: Python<'_>,
@@ -192,16 +194,19 @@ impl PyCatalog {
         schema: &Bound<'_, PyAny>,
         vector_columns: &Bound<'_, PyAny>,
         exist_ok: bool,
+        text_columns: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<PyTable> {
         let ident = ident(py, name)?;
         let specs = vector_specs(py, vector_columns)?;
+        let texts = crate::text::text_specs(py, text_columns)?;
         let schema = attribute_schema(py, schema, &specs)?;
         let catalog = slf.get().catalog.clone();
         let table = block_on(py, async move {
-            if exist_ok {
-                catalog.create_or_load_table(&ident, &schema, &specs).await
-            } else {
-                catalog.create_table(&ident, &schema, &specs).await
+            match catalog.create_table_with_text(&ident, &schema, &specs, &texts).await {
+                Err(e) if exist_ok && e.kind() == ailake::ErrorKind::AlreadyExists => {
+                    catalog.create_or_load_table(&ident, &schema, &specs).await
+                }
+                other => other,
             }
         })
         .py(py)?;

@@ -14,6 +14,7 @@ mod errors;
 mod handoff;
 mod runtime;
 mod table;
+mod text;
 
 use pyo3::prelude::*;
 
@@ -25,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handoff::PyWrittenFile>()?;
     m.add_class::<handoff::PyWriteLease>()?;
     m.add_function(wrap_pyfunction!(catalog::connect, m)?)?;
+    m.add_function(wrap_pyfunction!(text::analyze, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("HAS_S3", cfg!(feature = "s3"))?;
     Ok(())

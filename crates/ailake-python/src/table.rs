@@ -385,12 +385,18 @@ impl PyTable {
     /// partitions probed) trade speed for recall; `blocks=False` searches clustered files
     /// whole instead of through their partition blocks; `snapshot` searches an older snapshot;
     /// `vector_column` a non-primary vector column.
-    #[pyo3(signature = (query, k = 10, filter = None, columns = None, ef = None, nprobe = None, snapshot = None, vector_column = None, probes = None, blocks = None))]
+    ///
+    /// With `text` (terms, `"phrases"`, `AND` / `OR`) and no `query`: the `k` best BM25
+    /// matches in `text_column` (default the first text-indexed column) with `_score`. With
+    /// both: a hybrid search, each list `depth` deep (default `max(4k, 40)`), fused by
+    /// reciprocal rank (`fusion="rrf"`, `rrf_k`) or weighted scores (`fusion="weighted"`,
+    /// `weights=(vector, text)`), with `_score`.
+    #[pyo3(signature = (query = None, k = 10, filter = None, columns = None, ef = None, nprobe = None, snapshot = None, vector_column = None, probes = None, blocks = None, *, text = None, text_column = None, fusion = "rrf", rrf_k = 60.0, weights = None, depth = None))]
     #[allow(clippy::too_many_arguments)]
     fn search(
         &self,
         py: Python<'_>,
-        query: &Bound<'_, PyAny>,
+        query: Option<&Bound<'_, PyAny>>,
         k: i64,
         filter: Option<&str>,
         columns: Option<Vec<String>>,
@@ -400,12 +406,28 @@ impl PyTable {
         vector_column: Option<String>,
         probes: Option<usize>,
         blocks: Option<bool>,
+        text: Option<String>,
+        text_column: Option<String>,
+        fusion: &str,
+        rrf_k: f32,
+        weights: Option<(f32, f32)>,
+        depth: Option<usize>,
     ) -> PyResult<Py<PyAny>> {
         let k = check_k(py, k)?;
-        let query = query_vector(py, query)?;
-        let params = params(py, filter, columns, Knobs { ef, nprobe, probes, blocks }, vector_column)?;
+        let query = query.filter(|q| !q.is_none()).map(|q| query_vector(py, q)).transpose()?;
+        let mut params = params(py, filter, columns, Knobs { ef, nprobe, probes, blocks }, vector_column)?;
+        params.text_column = text_column;
+        let hybrid = crate::text::hybrid_params(py, fusion, rrf_k, weights, depth)?;
         let session = self.session(py, snapshot)?;
-        let hits = block_on(py, async move { session.search(&query, k, &params).await }).py(py)?;
+        let hits = match (query, text) {
+            (Some(query), None) => block_on(py, async move { session.search(&query, k, &params).await }),
+            (None, Some(text)) => block_on(py, async move { session.text_search(&text, k, &params).await }),
+            (Some(query), Some(text)) => {
+                block_on(py, async move { session.hybrid_search(&query, &text, k, &params, &hybrid).await })
+            }
+            (None, None) => return Err(invalid(py, "search needs a query vector, a text, or both")),
+        }
+        .py(py)?;
         to_pyarrow_table(py, hits)
     }
 

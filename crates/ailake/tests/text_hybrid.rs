@@ -34,7 +34,8 @@ fn rrf(lists: &[Vec<i64>], k0: f32, k: usize) -> Vec<(i64, f32)> {
             *score.entry(*id).or_insert(0f32) += 1.0 / (k0 + rank as f32 + 1.0);
         }
     }
-    let mut out: Vec<(usize, i64, f32)> = order.iter().enumerate().map(|(o, id)| (o, *id, score[id])).collect();
+    let mut out: Vec<(usize, i64, f32)> =
+        order.iter().enumerate().map(|(o, id)| (o, *id, score[id])).collect();
     out.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
     out.into_iter().take(k).map(|(_, id, s)| (id, s)).collect()
 }
@@ -48,8 +49,11 @@ async fn hybrid_equals_fusion_by_hand_with_and_without_a_filter() {
     let texts = tsv("queries.tsv");
     let (k, depth) = (10, 40);
     for filter in [None, Some(Filter::parse("id >= 1000").unwrap())] {
-        let params =
-            SearchParams { projection: Some(vec!["id".into()]), filter: filter.clone(), ..Default::default() };
+        let params = SearchParams {
+            projection: Some(vec!["id".into()]),
+            filter: filter.clone(),
+            ..Default::default()
+        };
         let mut fused_rows = 0;
         for (q, text) in queries.iter().zip(&texts) {
             let by_vector = ids_scores(&session.search(q, depth, &params).await.unwrap(), "_distance");
@@ -57,7 +61,8 @@ async fn hybrid_equals_fusion_by_hand_with_and_without_a_filter() {
             let lists = [by_vector.iter().map(|r| r.0).collect(), by_text.iter().map(|r| r.0).collect()];
             let want = rrf(&lists, 60.0, k);
             let hybrid = HybridParams { depth: Some(depth), ..Default::default() };
-            let got = ids_scores(&session.hybrid_search(q, text, k, &params, &hybrid).await.unwrap(), SCORE_COLUMN);
+            let got =
+                ids_scores(&session.hybrid_search(q, text, k, &params, &hybrid).await.unwrap(), SCORE_COLUMN);
             assert_eq!(got.len(), want.len());
             for (g, w) in got.iter().zip(&want) {
                 assert_eq!(g.0, w.0, "rrf order: got {got:?}, want {want:?}");
@@ -71,8 +76,12 @@ async fn hybrid_equals_fusion_by_hand_with_and_without_a_filter() {
             // Weighted: min-max normalized scores (vector scores are negated distances).
             let norm = |l: &[(i64, f32)], sign: f32| -> Vec<(i64, f32)> {
                 let s: Vec<f32> = l.iter().map(|r| sign * r.1).collect();
-                let (lo, hi) = s.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |a, &v| (a.0.min(v), a.1.max(v)));
-                l.iter().zip(&s).map(|(r, &v)| (r.0, if hi > lo { (v - lo) / (hi - lo) } else { 1.0 })).collect()
+                let (lo, hi) =
+                    s.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |a, &v| (a.0.min(v), a.1.max(v)));
+                l.iter()
+                    .zip(&s)
+                    .map(|(r, &v)| (r.0, if hi > lo { (v - lo) / (hi - lo) } else { 1.0 }))
+                    .collect()
             };
             let mut want: Vec<(i64, f32)> = Vec::new();
             for (list, w) in [(norm(&by_vector, -1.0), 0.3f32), (norm(&by_text, 1.0), 0.7)] {
@@ -84,9 +93,12 @@ async fn hybrid_equals_fusion_by_hand_with_and_without_a_filter() {
                 }
             }
             want.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let weighted = HybridParams { depth: Some(depth), fusion: Fusion::Weighted { vector: 0.3, text: 0.7 } };
-            let got =
-                ids_scores(&session.hybrid_search(q, text, k, &params, &weighted).await.unwrap(), SCORE_COLUMN);
+            let weighted =
+                HybridParams { depth: Some(depth), fusion: Fusion::Weighted { vector: 0.3, text: 0.7 } };
+            let got = ids_scores(
+                &session.hybrid_search(q, text, k, &params, &weighted).await.unwrap(),
+                SCORE_COLUMN,
+            );
             for (g, w) in got.iter().zip(&want) {
                 assert!((g.1 - w.1).abs() < 1e-5, "weighted scores: got {got:?}, want {want:?}");
             }
@@ -94,11 +106,15 @@ async fn hybrid_equals_fusion_by_hand_with_and_without_a_filter() {
         assert!(fused_rows > 0, "some rows are in both lists");
     }
     // A text part of stop words only: the vector list alone, fused.
-    let en = sample_table_with(dir.path(), "en", 1000, &[TextSpec::new("text").with_analyzer("english")]).await;
+    let en =
+        sample_table_with(dir.path(), "en", 1000, &[TextSpec::new("text").with_analyzer("english")]).await;
     let session = en.search().await.unwrap();
     let params = SearchParams { projection: Some(vec!["id".into()]), ..Default::default() };
     let vector_only = ids_scores(&session.search(&queries[0], 10, &params).await.unwrap(), "_distance");
-    let got = session.hybrid_search(&queries[0], "the and of", 10, &params, &HybridParams::default()).await.unwrap();
+    let got = session
+        .hybrid_search(&queries[0], "the and of", 10, &params, &HybridParams::default())
+        .await
+        .unwrap();
     let got: Vec<i64> = ids_scores(&got, SCORE_COLUMN).iter().map(|r| r.0).collect();
     assert_eq!(got, vector_only.iter().map(|r| r.0).collect::<Vec<_>>());
     let bad = HybridParams { fusion: Fusion::Rrf { k0: f32::NAN }, ..Default::default() };
@@ -108,7 +124,8 @@ async fn hybrid_equals_fusion_by_hand_with_and_without_a_filter() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_text_input_gives_typed_errors_or_defined_results() {
     let dir = tempfile::tempdir().unwrap();
-    let table = sample_table_with(dir.path(), "b", 1000, &[TextSpec::new("text").with_analyzer("english")]).await;
+    let table =
+        sample_table_with(dir.path(), "b", 1000, &[TextSpec::new("text").with_analyzer("english")]).await;
     let session = table.search().await.unwrap();
     let params = SearchParams { projection: Some(vec!["id".into(), "text".into()]), ..Default::default() };
     for empty in ["", "   \n\t"] {
@@ -135,13 +152,13 @@ async fn bad_text_input_gives_typed_errors_or_defined_results() {
     assert!(phrase.num_rows() > 0 && text.iter().flatten().all(|t| t.to_lowercase().contains("command")));
     let both = session.text_search("library AND python", 400, &params).await.unwrap();
     let text = both.column_by_name("text").unwrap().as_string::<i32>();
-    assert!(text.iter().flatten().all(|t| t.to_lowercase().contains("librar") && t.to_lowercase().contains("python")));
+    assert!(text
+        .iter()
+        .flatten()
+        .all(|t| t.to_lowercase().contains("librar") && t.to_lowercase().contains("python")));
     // A filter on the text column itself.
     let one = text.value(0).to_string();
-    let f = SearchParams {
-        filter: Some(Filter::eq("text", one.as_str())),
-        ..params.clone()
-    };
+    let f = SearchParams { filter: Some(Filter::eq("text", one.as_str())), ..params.clone() };
     let got = session.text_search("library", 10, &f).await.unwrap();
     assert_eq!(got.num_rows(), 1);
     assert_eq!(got.column_by_name("text").unwrap().as_string::<i32>().value(0), one);
@@ -158,7 +175,10 @@ async fn unindexed_columns_and_corrupt_indexes_are_scanned_and_counted() {
     let indexed = sample_table(dir.path(), "indexed", 1000).await;
     let plain = sample_table_with(dir.path(), "plain", 1000, &[]).await;
     let params = SearchParams { projection: Some(vec!["id".into()]), ..Default::default() };
-    let want = ids_scores(&indexed.search().await.unwrap().text_search("disk usage", 10, &params).await.unwrap(), SCORE_COLUMN);
+    let want = ids_scores(
+        &indexed.search().await.unwrap().text_search("disk usage", 10, &params).await.unwrap(),
+        SCORE_COLUMN,
+    );
     assert_eq!(want.len(), 10);
 
     // A table without text indexes: the default column is an error saying so; a named string
@@ -175,13 +195,9 @@ async fn unindexed_columns_and_corrupt_indexes_are_scanned_and_counted() {
     let file = indexed.live_files().await.unwrap()[1].path().to_string();
     let path = file.strip_prefix("file://").unwrap_or(&file).to_string();
     let wh = indexed.warehouse().clone();
-    let reader = ShardReader::open(
-        wh.store().clone(),
-        wh.path_of(&file).unwrap(),
-        ReadOptions::default(),
-    )
-    .await
-    .unwrap();
+    let reader = ShardReader::open(wh.store().clone(), wh.path_of(&file).unwrap(), ReadOptions::default())
+        .await
+        .unwrap();
     let loc = reader.location().unwrap();
     let entry = *reader.directory().unwrap().find(SubsectionKind::TextIndexes, 0).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();

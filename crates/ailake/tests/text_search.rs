@@ -74,7 +74,9 @@ async fn ours(session: &SearchSession, queries: &[Vec<String>]) -> Vec<Vec<(usiz
         let batch = session.text_search(&q.join(" "), 10, &params).await.unwrap();
         let ids = batch.column(0).as_primitive::<Int64Type>();
         let scores = batch.column_by_name(SCORE_COLUMN).unwrap().as_primitive::<Float32Type>();
-        out.push(ids.values().iter().zip(scores.values()).map(|(&i, &s)| (i as usize, f64::from(s))).collect());
+        out.push(
+            ids.values().iter().zip(scores.values()).map(|(&i, &s)| (i as usize, f64::from(s))).collect(),
+        );
     }
     out
 }
@@ -122,8 +124,11 @@ async fn text_search_equals_bm25s_at_1_8_and_64_files_after_deletes_and_compacti
 
     // Deletes: the statistics and the results are over the live rows only.
     let table = sample_table(dir.path(), "deleted", 500).await;
-    let gone = Filter::cmp("id", Op::Lt, 300i64)
-        .or(Filter::cmp("id", Op::Ge, 2000i64).and(Filter::cmp("id", Op::Lt, 2150i64)));
+    let gone = Filter::cmp("id", Op::Lt, 300i64).or(Filter::cmp("id", Op::Ge, 2000i64).and(Filter::cmp(
+        "id",
+        Op::Lt,
+        2150i64,
+    )));
     assert_eq!(table.delete(&gone).await.unwrap().rows_deleted, 450);
     let table = table.refresh().await.unwrap();
     let live: Vec<usize> = all.iter().copied().filter(|&r| !(r < 300 || (2000..2150).contains(&r))).collect();

@@ -66,7 +66,10 @@ pub fn check_text_specs(attributes: &ArrowSchema, specs: &[TextSpec]) -> Result<
             )));
         }
         if s.name.contains([',', ':']) {
-            return Err(CatalogError::InvalidInput(format!("text index column name {:?} holds ',' or ':'", s.name)));
+            return Err(CatalogError::InvalidInput(format!(
+                "text index column name {:?} holds ',' or ':'",
+                s.name
+            )));
         }
         if !ailk_format::TEXT_ANALYZERS.contains(&s.analyzer.as_str()) {
             return Err(CatalogError::InvalidInput(format!(

@@ -74,7 +74,8 @@ impl TextIndex {
     pub fn memory_bytes(&self) -> u64 {
         let terms: usize = self.terms.iter().map(|t| t.len() + 24).sum();
         let postings: usize =
-            self.postings.iter().flatten().map(|p| 32 + p.positions.len() * 4).sum::<usize>() + self.postings.len() * 24;
+            self.postings.iter().flatten().map(|p| 32 + p.positions.len() * 4).sum::<usize>()
+                + self.postings.len() * 24;
         (terms + postings + self.doc_len.len() * 4) as u64
     }
 

@@ -61,7 +61,8 @@ fn the_v1_2_golden_section_decodes_its_text_indexes() {
     assert_eq!((dir.major, dir.minor), (1, 2), "a section with kind 7 says 1.2");
     let s = Section::decode(AlignedBytes::copy_from(&bytes)).unwrap();
     let t = TextIndexes::decode(&s.payload(SubsectionKind::TextIndexes, 0).unwrap()).unwrap();
-    let names: Vec<_> = t.columns.iter().map(|c| (c.field_id, c.name.as_str(), c.analyzer.as_str())).collect();
+    let names: Vec<_> =
+        t.columns.iter().map(|c| (c.field_id, c.name.as_str(), c.analyzer.as_str())).collect();
     assert_eq!(names, [(3, "title", "simple"), (4, "body", "english")]);
     assert_eq!(&t.columns[0].index[..], &blob(37, 1)[..]);
     assert_eq!(&t.columns[1].index[..], &blob(130, 2)[..]);

@@ -77,7 +77,9 @@ pub(crate) async fn load_text_shard(
         let column = b.column(0);
         match column.data_type() {
             DataType::Utf8 => texts.extend(column.as_string::<i32>().iter().map(|t| t.map(str::to_owned))),
-            DataType::LargeUtf8 => texts.extend(column.as_string::<i64>().iter().map(|t| t.map(str::to_owned))),
+            DataType::LargeUtf8 => {
+                texts.extend(column.as_string::<i64>().iter().map(|t| t.map(str::to_owned)))
+            }
             DataType::Utf8View => texts.extend(column.as_string_view().iter().map(|t| t.map(str::to_owned))),
             other => {
                 return Err(SearchError::InvalidQuery(format!("text column {} is {other}", spec.name)));

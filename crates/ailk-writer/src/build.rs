@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use ailk_catalog::{IndexKind, IndexStatus, ShardSummary};
 use ailk_catalog::TextSpec;
+use ailk_catalog::{IndexKind, IndexStatus, ShardSummary};
 use ailk_format::{SectionBuilder, SubsectionKind, TextIndexes, VectorColumn};
 use ailk_index::{
     BuiltBlocks, HnswParams, IndexSpec, IvfPqCodebook, IvfPqConfig, SectionVectors, VectorIndex,

@@ -98,7 +98,8 @@ impl TableWriter {
         let rows = prepared.rows;
         let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
         let vectors = self.inner.policy.section_vectors;
-        let (section, primary) = build_off_thread(prepared, plan, vectors, self.inner.texts.clone(), &old_uri).await?;
+        let (section, primary) =
+            build_off_thread(prepared, plan, vectors, self.inner.texts.clone(), &old_uri).await?;
         self.install(Some(key), &old_uri, rows, section, &primary, kind, occupancy).await
     }
 
@@ -325,7 +326,8 @@ impl TableWriter {
             let kind = plan.kind();
             let occupancy = self.occupancy(&prepared.columns[0].index_values).await?;
             let vectors = self.inner.policy.section_vectors;
-            let (section, primary) = build_off_thread(prepared, plan, vectors, self.inner.texts.clone(), uri).await?;
+            let (section, primary) =
+                build_off_thread(prepared, plan, vectors, self.inner.texts.clone(), uri).await?;
             self.install(None, uri, rows, section, &primary, kind, occupancy).await?;
             done += 1;
             progress(report);

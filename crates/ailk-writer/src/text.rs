@@ -32,9 +32,10 @@ pub(crate) fn text_indexes(batch: &RecordBatch, rows: usize, texts: &[TextSpec])
         .iter()
         .map(|spec| {
             let analyzer = Analyzer::named(&spec.analyzer)?;
-            let (i, field) = batch.schema().column_with_name(&spec.name).map(|(i, f)| (i, f.clone())).ok_or_else(
-                || WriterError::InvalidInput(format!("the batch has no text column {}", spec.name)),
-            )?;
+            let (i, field) =
+                batch.schema().column_with_name(&spec.name).map(|(i, f)| (i, f.clone())).ok_or_else(
+                    || WriterError::InvalidInput(format!("the batch has no text column {}", spec.name)),
+                )?;
             let field_id = field_id(&field).unwrap_or(-1);
             let column = batch.column(i);
             let index = match column.data_type() {
@@ -48,7 +49,12 @@ pub(crate) fn text_indexes(batch: &RecordBatch, rows: usize, texts: &[TextSpec])
                     )))
                 }
             };
-            Ok(TextBlob { field_id, name: spec.name.clone(), analyzer: spec.analyzer.clone(), blob: index.encode() })
+            Ok(TextBlob {
+                field_id,
+                name: spec.name.clone(),
+                analyzer: spec.analyzer.clone(),
+                blob: index.encode(),
+            })
         })
         .collect()
 }

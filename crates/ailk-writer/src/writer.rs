@@ -19,13 +19,13 @@ use tokio::task::JoinHandle;
 
 use crate::blocks::{block_layout, plan_blocks};
 use crate::build::{build_section, shard_summary, summarize, IndexPlan};
-use crate::text::text_indexes;
 use crate::codebook::SharedCodebooks;
 use crate::error::{Result, WriterError};
 use crate::options::{IndexChoice, WriteOptions};
 use crate::policy::WritePolicy;
 use crate::prepare::{prepare, split_vector_columns, PreparedBatch, VectorInput};
 use crate::staging::{Entry, EntryState, Staging};
+use crate::text::text_indexes;
 
 /// A data file this writer wrote, as reported to the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,8 +29,7 @@ pub async fn sample_table_with(dir: &std::path::Path, name: &str, per: usize, te
     let (catalog, wh) = lake(dir).await;
     let catalog = Catalog::new(catalog, wh);
     let spec = VectorSpec::new("embedding", super::DIM as u32, Metric::Cosine);
-    let table =
-        catalog.create_table_with_text(&ident(name), &attributes(), &[spec], texts).await.unwrap();
+    let table = catalog.create_table_with_text(&ident(name), &attributes(), &[spec], texts).await.unwrap();
     let texts = tsv("texts.tsv");
     let (base, _) = dataset(texts.len(), 1);
     let writer = table.writer(WritePolicy::default()).unwrap();
@@ -50,4 +49,3 @@ pub fn text_batch(rows: std::ops::Range<usize>, texts: &[String]) -> arrow_array
     let text: ArrayRef = Arc::new(StringArray::from_iter_values(rows.map(|i| texts[i].clone())));
     arrow_array::RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap()
 }
-

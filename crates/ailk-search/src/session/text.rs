@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use ailk_catalog::TextSpec;
 use ailk_format::sync::lock;
-use ailk_index::text::{reciprocal_rank_fusion, weighted_fusion, Analyzer, Bm25, CollectionStats, TextQuery};
 use ailk_index::text::RRF_K0;
+use ailk_index::text::{reciprocal_rank_fusion, weighted_fusion, Analyzer, Bm25, CollectionStats, TextQuery};
 use ailk_index::Neighbor;
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, FieldRef};
@@ -107,7 +107,9 @@ impl SearchSession {
         let fused = match hybrid.fusion {
             Fusion::Rrf { k0 } => {
                 if !(k0.is_finite() && k0 >= 0.0) {
-                    return Err(SearchError::InvalidQuery(format!("rrf k0 must be finite and ≥ 0, not {k0}")));
+                    return Err(SearchError::InvalidQuery(format!(
+                        "rrf k0 must be finite and ≥ 0, not {k0}"
+                    )));
                 }
                 let lists = [by_vector.iter().map(key).collect(), by_text.iter().map(key).collect()];
                 reciprocal_rank_fusion(&lists, k0, k)
@@ -182,10 +184,15 @@ impl SearchSession {
         for (shard, deleted) in shards.iter().zip(&deleted) {
             let live = |r: u32| deleted.binary_search(&u64::from(r)).is_err();
             stats.docs += u64::from(shard.index.rows()) - deleted.len() as u64;
-            stats.total_len += shard.total_len - deleted.iter().map(|&r| u64::from(shard.index.doc_len(r as u32))).sum::<u64>();
+            stats.total_len += shard.total_len
+                - deleted.iter().map(|&r| u64::from(shard.index.doc_len(r as u32))).sum::<u64>();
             for t in &terms {
                 let postings = shard.index.postings(t);
-                let df = if deleted.is_empty() { postings.len() } else { postings.iter().filter(|p| live(p.row)).count() };
+                let df = if deleted.is_empty() {
+                    postings.len()
+                } else {
+                    postings.iter().filter(|p| live(p.row)).count()
+                };
                 *stats.df.entry(t.clone()).or_default() += df as u64;
             }
         }
@@ -193,7 +200,13 @@ impl SearchSession {
         let mut hits: Vec<(usize, Neighbor)> = Vec::new();
         for (i, (shard, deleted)) in shards.iter().zip(&deleted).enumerate() {
             let allowed = match &params.filter {
-                Some(f) if crate::filter::prune::may_match(f, &self.plan[i].file.data_file, self.table.schema()) => {
+                Some(f)
+                    if crate::filter::prune::may_match(
+                        f,
+                        &self.plan[i].file.data_file,
+                        self.table.schema(),
+                    ) =>
+                {
                     Some(self.filter_matches(&self.plan[i], f).await?)
                 }
                 Some(_) => continue,
@@ -209,7 +222,9 @@ impl SearchSession {
             let top = bm25.top(&shard.index, &terms, &stats, &live, k);
             hits.extend(top.into_iter().map(|(row, score)| (i, Neighbor { id: row, distance: score })));
         }
-        hits.sort_by(|a, b| b.1.distance.total_cmp(&a.1.distance).then(a.0.cmp(&b.0)).then(a.1.id.cmp(&b.1.id)));
+        hits.sort_by(|a, b| {
+            b.1.distance.total_cmp(&a.1.distance).then(a.0.cmp(&b.0)).then(a.1.id.cmp(&b.1.id))
+        });
         hits.truncate(k);
         Ok(hits)
     }
@@ -222,7 +237,8 @@ impl SearchSession {
             Some(s) => s,
             None => {
                 let reader = self.reader(plan.uri(), &plan.path, plan.file_size()).await?;
-                let shard = Arc::new(load_text_shard(self.cached.clone(), &plan.path, &reader, spec, field).await?);
+                let shard =
+                    Arc::new(load_text_shard(self.cached.clone(), &plan.path, &reader, spec, field).await?);
                 self.cache.insert_text(plan.uri(), &column, shard.clone());
                 shard
             }
