@@ -14,6 +14,7 @@ use crate::lake::{parse_ident, LakeArgs};
 /// Example:
 ///   ailake create docs.chunks --vector embedding:384:cosine --column id:int64! --column text:string
 ///   ailake create docs.chunks --vector embedding:384:cosine --schema-from rows.parquet
+///   ailake create docs.chunks --vector embedding:384:cosine --column text:string --text-index text
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct CreateArgs {
@@ -29,9 +30,22 @@ pub struct CreateArgs {
     /// Take the attribute columns from this Parquet file's schema (its vector columns skipped).
     #[arg(long, value_name = "FILE")]
     pub schema_from: Option<std::path::PathBuf>,
+    /// A full-text (BM25) index on string column `NAME`, built into every data file, with
+    /// analyzer `simple` (default: Unicode words, lowercased) or `english` (stop words dropped,
+    /// stemmed); `ailake search --text` searches it.
+    #[arg(long = "text-index", value_name = "NAME[:ANALYZER]")]
+    pub text_indexes: Vec<String>,
     /// Succeed without changes when the table exists.
     #[arg(long)]
     pub if_not_exists: bool,
+}
+
+/// `NAME` or `NAME:ANALYZER`.
+fn parse_text_index(s: &str) -> TextSpec {
+    match s.rsplit_once(':') {
+        Some((name, analyzer)) => TextSpec::new(name).with_analyzer(analyzer),
+        None => TextSpec::new(s),
+    }
 }
 
 /// `cosine`, `l2` or `ip`.
@@ -113,14 +127,15 @@ fn attributes(args: &CreateArgs, specs: &[VectorSpec]) -> anyhow::Result<Schema>
 
 /// A table's columns as `create` prints and compares them: `vector NAME: DIM × float32,
 /// METRIC` lines, then `column NAME: TYPE[ not null]` lines.
-fn describe(specs: &[VectorSpec], attributes: &Schema) -> Vec<String> {
+fn describe(specs: &[VectorSpec], attributes: &Schema, texts: &[TextSpec]) -> Vec<String> {
     let vectors =
         specs.iter().map(|s| format!("vector {}: {} × float32, {}", s.name, s.dim, s.metric.name()));
     let columns = attributes.fields().iter().map(|f| {
         let required = if f.is_nullable() { "" } else { " not null" };
         format!("column {}: {}{required}", f.name(), ailake::column_type_name(f.data_type()))
     });
-    vectors.chain(columns).collect()
+    let texts = texts.iter().map(|t| format!("text index on {} ({} analyzer)", t.name, t.analyzer));
+    vectors.chain(columns).chain(texts).collect()
 }
 
 /// Loads `ident`, creating it when missing; whether it existed before.
@@ -129,13 +144,14 @@ async fn load_or_create(
     ident: &TableIdent,
     schema: &Schema,
     specs: &[VectorSpec],
+    texts: &[TextSpec],
 ) -> anyhow::Result<(Table, bool)> {
     match catalog.load_table(ident).await {
         Ok(table) => return Ok((table, true)),
         Err(e) if e.kind() != ErrorKind::NotFound => return Err(e.into()),
         Err(_) => {}
     }
-    match catalog.create_table(ident, schema, specs).await {
+    match catalog.create_table_with_text(ident, schema, specs, texts).await {
         Ok(table) => Ok((table, false)),
         // Another process created it meanwhile.
         Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok((catalog.load_table(ident).await?, true)),
@@ -147,16 +163,17 @@ pub async fn run(lake: &LakeArgs, args: CreateArgs) -> anyhow::Result<()> {
     let ident = parse_ident(&args.table)?;
     let specs = args.vectors.iter().map(|v| parse_vector(v)).collect::<anyhow::Result<Vec<_>>>()?;
     let schema = attributes(&args, &specs)?;
+    let texts: Vec<TextSpec> = args.text_indexes.iter().map(|t| parse_text_index(t)).collect();
     let catalog = lake.open(true).await?;
     let (table, existed) = if args.if_not_exists {
-        load_or_create(&catalog, &ident, &schema, &specs).await?
+        load_or_create(&catalog, &ident, &schema, &specs, &texts).await?
     } else {
-        (catalog.create_table(&ident, &schema, &specs).await?, false)
+        (catalog.create_table_with_text(&ident, &schema, &specs, &texts).await?, false)
     };
-    let found = describe(&table.vector_columns()?, &table.attribute_schema()?);
+    let found = describe(&table.vector_columns()?, &table.attribute_schema()?, &table.text_columns()?);
     if existed {
         println!("table {ident} already exists at {}: left unchanged", table.location());
-        let asked = describe(&specs, &schema);
+        let asked = describe(&specs, &schema, &texts);
         if asked != found {
             eprintln!(
                 "warning: {ident} exists with other columns than asked: asked [{}], found [{}]",

@@ -1,12 +1,13 @@
 //! `ailake demo`: the quickstart on the real sample built into the binary (4,000 Debian
 //! package descriptions with MiniLM embeddings): create a table, write it through four kinds
-//! of write options, commit, search held-out queries, and print how pyiceberg and DuckDB read
-//! the same table.
+//! of write options, commit, search held-out queries (by vector, and hybrid: vector and words
+//! fused), and print how pyiceberg and DuckDB read the same table.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use ailake::prelude::*;
+use ailake::HybridParams;
 use ailk_testkit::sample::Sample;
 use anyhow::Context;
 use arrow_array::cast::AsArray;
@@ -26,8 +27,10 @@ pub const TABLE: &str = "docs.debian";
 ///
 /// Writes 4,000 Debian package descriptions with their all-MiniLM-L6-v2 embeddings to
 /// `docs.debian` with four kinds of write options (HNSW, IVF-PQ, deferred HNSW, deferred
-/// IVF-PQ with a batch id), commits, searches held-out queries, and prints the pyiceberg and
-/// DuckDB commands that read the same table. A second run finds the rows and only searches.
+/// IVF-PQ with a batch id) with a full-text index on the descriptions, commits, searches
+/// held-out queries by vector and then hybrid (vector + words, reciprocal-rank fused), and
+/// prints the pyiceberg and DuckDB commands that read the same table. A second run finds the
+/// rows and only searches.
 ///
 /// Example: ailake demo --warehouse /tmp/lake
 #[derive(Debug, Args)]
@@ -110,6 +113,18 @@ async fn write(table: &Table, s: &Sample, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One line per hit: its `score` column, id and text.
+fn print_hits(hits: &RecordBatch, score: &str) -> anyhow::Result<()> {
+    let ids = hits.column_by_name("id").context("id")?.as_primitive::<arrow_array::types::Int64Type>();
+    let found = hits.column_by_name("text").context("text")?.as_string::<i32>();
+    let scores =
+        hits.column_by_name(score).context("score")?.as_primitive::<arrow_array::types::Float32Type>();
+    for i in 0..hits.num_rows() {
+        println!("  {:.3}  #{:<6} {}", scores.value(i), ids.value(i), found.value(i));
+    }
+    Ok(())
+}
+
 pub async fn run(lake: &LakeArgs, args: DemoArgs) -> anyhow::Result<()> {
     let s = sample()?;
     if args.rows == 0 || args.rows > s.base.rows() {
@@ -129,7 +144,17 @@ pub async fn run(lake: &LakeArgs, args: DemoArgs) -> anyhow::Result<()> {
     let catalog = lake.open(true).await?;
     let ident = TableIdent::parse(TABLE)?;
     let spec = VectorSpec::new("embedding", s.base.dim as u32, Metric::Cosine);
-    let table = catalog.create_or_load_table(&ident, &attributes(), &[spec]).await?;
+    let text = TextSpec::new("text").with_analyzer("english");
+    let table = match catalog.load_table(&ident).await {
+        Ok(t) => t,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            match catalog.create_table_with_text(&ident, &attributes(), &[spec], &[text]).await {
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => catalog.load_table(&ident).await?,
+                other => other?,
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
     let existing = table.search().await?.row_count();
     if existing > 0 {
         println!(
@@ -152,15 +177,20 @@ pub async fn run(lake: &LakeArgs, args: DemoArgs) -> anyhow::Result<()> {
         let started = Instant::now();
         let hits = session.search(q, 5, &SearchParams::default()).await?;
         println!("query {text:?} ({:.1?}):", started.elapsed());
-        let ids = hits.column_by_name("id").context("id")?.as_primitive::<arrow_array::types::Int64Type>();
-        let found = hits.column_by_name("text").context("text")?.as_string::<i32>();
-        let dist = hits
-            .column_by_name(ailake::DISTANCE_COLUMN)
-            .context("distance")?
-            .as_primitive::<arrow_array::types::Float32Type>();
-        for i in 0..hits.num_rows() {
-            println!("  {:.3}  #{:<6} {}", dist.value(i), ids.value(i), found.value(i));
-        }
+        print_hits(&hits, ailake::DISTANCE_COLUMN)?;
+    }
+    // The first query by its words alone (BM25), then hybrid: its vector and its words, each
+    // list 40 deep, fused by reciprocal rank.
+    if let (Some(q), Some(text)) = (s.query_rows(1).first(), s.query_texts.first()) {
+        let started = Instant::now();
+        let hits = session.text_search(text, 5, &SearchParams::default()).await?;
+        println!("words {text:?}, BM25 ({:.1?}):", started.elapsed());
+        print_hits(&hits, ailake::SCORE_COLUMN)?;
+        let started = Instant::now();
+        let hits =
+            session.hybrid_search(q, text, 5, &SearchParams::default(), &HybridParams::default()).await?;
+        println!("hybrid: vector and words of {text:?}, fused ({:.1?}):", started.elapsed());
+        print_hits(&hits, ailake::SCORE_COLUMN)?;
     }
     let c = session.counters();
     println!(
@@ -179,7 +209,7 @@ pub async fn run(lake: &LakeArgs, args: DemoArgs) -> anyhow::Result<()> {
         println!("{line}");
     }
     println!(
-        "Search it from the command line: ailake --warehouse {} search {TABLE} --like 7 -k 5",
+        "Search it from the command line: ailake --warehouse {} search {TABLE} --like 7 -k 5 [--text 'terminal editor']",
         lake.warehouse()
     );
     Ok(())

@@ -1,11 +1,12 @@
-//! `ailake search`: the k nearest rows of one or more query vectors, filtered, at any snapshot.
+//! `ailake search`: the k nearest rows of one or more query vectors, the best BM25 matches of a
+//! text (`--text`), or both fused (hybrid), filtered, at any snapshot.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use ailake::prelude::*;
-use ailake::{Literal, Op};
+use ailake::{Fusion, HybridParams, Literal, Op};
 use arrow_array::cast::AsArray;
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{Field, Schema};
@@ -16,16 +17,20 @@ use crate::lake::{result_count, LakeArgs};
 use crate::output::{render, Format};
 use crate::progress::count;
 
-/// Search a table: the k nearest rows to a query vector, with their columns and `_distance`.
+/// Search a table: the k nearest rows to a query vector, with their columns and `_distance`;
+/// with `--text`, the best full-text (BM25) matches with `_score`; with both, a hybrid search
+/// (the two lists fused by reciprocal rank, or weighted with `--fusion weighted`).
 ///
 /// `_distance` is smaller for nearer rows: the squared Euclidean distance for `l2` columns,
 /// 1 − cosine similarity for `cosine`, and the negated inner product for `ip` (the same in
-/// Python and SQL).
+/// Python and SQL). `_score` is larger for better rows.
 ///
 /// Examples:
 ///   ailake search docs.chunks --vector '[0.1, 0.2, ...]' -k 5
 ///   ailake search docs.chunks --like 42 --filter "lang = 'en' AND year >= 2020" --format json
 ///   ailake search docs.chunks --vector-file queries.npy --columns id,text --snapshot 1234
+///   ailake search docs.chunks --text '"disk usage" OR du' --columns id,text
+///   ailake search docs.chunks --like 42 --text 'terminal emulator' -k 5
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct SearchArgs {
@@ -64,9 +69,33 @@ pub struct SearchArgs {
     /// The vector column to search (default: the table's primary).
     #[arg(long = "vector-column", value_name = "NAME")]
     pub vector_column: Option<String>,
+    /// A full-text query (terms, "phrases", AND / OR): alone, a BM25 search; with a vector
+    /// query, a hybrid search.
+    #[arg(long, value_name = "WORDS")]
+    pub text: Option<String>,
+    /// The text column to search (default: the table's first text-indexed column; a string
+    /// column without a text index is scanned).
+    #[arg(long = "text-column", value_name = "NAME")]
+    pub text_column: Option<String>,
+    /// How a hybrid search fuses its lists: rrf (reciprocal rank, k0 = 60) or weighted
+    /// (min-max normalized scores, --weights).
+    #[arg(long, value_enum, default_value_t = FusionArg::Rrf)]
+    pub fusion: FusionArg,
+    /// Weights of the vector and the text list for `--fusion weighted`.
+    #[arg(long, value_delimiter = ',', value_name = "VECTOR,TEXT", default_values_t = [0.5, 0.5])]
+    pub weights: Vec<f32>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// `--fusion`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FusionArg {
+    /// Reciprocal-rank fusion.
+    Rrf,
+    /// Weighted min-max normalized scores.
+    Weighted,
 }
 
 fn parse_json_vectors(text: &str, what: &str) -> anyhow::Result<Vec<Vec<f32>>> {
@@ -168,10 +197,16 @@ pub async fn run(lake: &LakeArgs, args: SearchArgs) -> anyhow::Result<()> {
         (Some(json), _, _) => parse_json_vectors(json, "--vector")?,
         (_, Some(path), _) => read_vector_file(path)?,
         (_, _, Some(id)) => vec![stored_vector(&session, &args, id).await?],
-        _ => return Err(invalid("give a query: --vector JSON, --vector-file FILE or --like ROW_ID")),
+        _ if args.text.is_some() => Vec::new(),
+        _ => {
+            return Err(invalid(
+                "give a query: --vector JSON, --vector-file FILE, --like ROW_ID or --text WORDS",
+            ))
+        }
     };
     let params = SearchParams {
         column: args.vector_column.clone(),
+        text_column: args.text_column.clone(),
         ef: args.ef,
         nprobe: args.nprobe.unwrap_or(SearchParams::default().nprobe),
         projection: args
@@ -184,9 +219,25 @@ pub async fn run(lake: &LakeArgs, args: SearchArgs) -> anyhow::Result<()> {
     let before = session.counters();
     let mut results = Vec::with_capacity(queries.len());
     let mut latencies = Vec::with_capacity(queries.len());
+    if args.weights.len() != 2 || args.weights.iter().any(|w| !w.is_finite()) {
+        return Err(invalid("--weights takes two finite numbers, VECTOR,TEXT"));
+    }
+    let fusion = match args.fusion {
+        FusionArg::Rrf => Fusion::default(),
+        FusionArg::Weighted => Fusion::Weighted { vector: args.weights[0], text: args.weights[1] },
+    };
+    let hybrid = HybridParams { fusion, ..HybridParams::default() };
+    if let (Some(text), true) = (&args.text, queries.is_empty()) {
+        let started = Instant::now();
+        results.push(session.text_search(text, args.k as usize, &params).await?);
+        latencies.push(started.elapsed());
+    }
     for (i, q) in queries.iter().enumerate() {
         let started = Instant::now();
-        let hits = session.search(q, args.k as usize, &params).await?;
+        let hits = match &args.text {
+            Some(text) => session.hybrid_search(q, text, args.k as usize, &params, &hybrid).await?,
+            None => session.search(q, args.k as usize, &params).await?,
+        };
         latencies.push(started.elapsed());
         results.push(if queries.len() > 1 { with_query_column(hits, i)? } else { hits });
     }
@@ -196,7 +247,7 @@ pub async fn run(lake: &LakeArgs, args: SearchArgs) -> anyhow::Result<()> {
         let c = session.counters();
         eprintln!(
             "{} on snapshot {} ({}, {}) in {:.1?} (+{:.1?} to open): {} searched by index, {} scanned exactly, {} pruned{}",
-            count(queries.len() as u64, "query", "queries"),
+            count(latencies.len() as u64, "query", "queries"),
             session.snapshot_id().map_or("none".into(), |s| s.to_string()),
             count(session.shard_count() as u64, "shard", "shards"),
             count(session.row_count(), "row", "rows"),
@@ -208,6 +259,10 @@ pub async fn run(lake: &LakeArgs, args: SearchArgs) -> anyhow::Result<()> {
             match c.blocks_scanned - before.blocks_scanned {
                 0 => String::new(),
                 n => format!(", {} of compacted files", count(n, "partition block", "partition blocks")),
+            } + &match (c.text_shards_searched - before.text_shards_searched, c.text_shards_scanned - before.text_shards_scanned) {
+                (0, _) => String::new(),
+                (n, 0) => format!("; text: {} by their text index", count(n, "shard", "shards")),
+                (n, s) => format!("; text: {}, {s} without a text index (column scanned)", count(n, "shard", "shards")),
             }
         );
     }
