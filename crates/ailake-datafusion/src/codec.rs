@@ -27,10 +27,12 @@ use serde::{Deserialize, Serialize};
 use crate::exec::merge::VectorMergeExec;
 use crate::exec::scan::AilakeScanExec;
 use crate::exec::search::VectorSearchExec;
+use crate::exec::text::TextSearchExec;
 use crate::filter_expr::FilterWire;
 use crate::options::{SearchOptions, SearchQuery};
 use crate::provider::search::VectorSearchTable;
 use crate::provider::table::AilakeTable;
+use crate::provider::text::{TextSearchQuery, TextSearchTable};
 use crate::source::TableSource;
 
 /// Marks ailake's encodings (anything else goes to the wrapped codec).
@@ -54,6 +56,7 @@ struct QueryWire {
 enum ProviderWire {
     Table(TableWire),
     Search { table: TableWire, query: QueryWire, vector_columns: Vec<String> },
+    Text { table: TableWire, query: TextSearchQuery, vector_columns: Vec<String> },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,11 +78,18 @@ enum ExecWire {
     Merge {
         k: usize,
     },
+    Text {
+        table: TableWire,
+        query: TextSearchQuery,
+        filter: Option<FilterWire>,
+        schema: Vec<u8>,
+    },
 }
 
-/// Encodes and decodes ailake's table providers ([`AilakeTable`], `vector_search` results)
-/// and execution nodes ([`AilakeScanExec`], [`VectorSearchExec`], [`VectorMergeExec`]); other
-/// nodes go to the wrapped codecs.
+/// Encodes and decodes ailake's table providers ([`AilakeTable`], `vector_search`,
+/// `text_search` and `hybrid_search` results) and execution nodes ([`AilakeScanExec`],
+/// [`VectorSearchExec`], [`VectorMergeExec`], [`TextSearchExec`]); other nodes go to the
+/// wrapped codecs.
 #[derive(Debug, Clone)]
 pub struct AilakeCodec {
     catalog: Catalog,
@@ -190,6 +200,9 @@ impl LogicalExtensionCodec for AilakeCodec {
                     param: None,
                 })
             }
+            ProviderWire::Text { table, query, vector_columns } => {
+                Arc::new(TextSearchTable { source: self.source(&table)?, query, schema, vector_columns })
+            }
         })
     }
 
@@ -212,6 +225,14 @@ impl LogicalExtensionCodec for AilakeCodec {
                 table: table_wire(&s.source),
                 query: query_wire(&s.query),
                 vector_columns: s.vector_columns.clone(),
+            };
+            return encode(&wire, buf);
+        }
+        if let Some(t) = node.as_any().downcast_ref::<TextSearchTable>() {
+            let wire = ProviderWire::Text {
+                table: table_wire(&t.source),
+                query: t.query.clone(),
+                vector_columns: t.vector_columns.clone(),
             };
             return encode(&wire, buf);
         }
@@ -250,6 +271,12 @@ impl PhysicalExtensionCodec for AilakeCodec {
                 })?;
                 Arc::new(VectorMergeExec::new(input.clone(), k))
             }
+            ExecWire::Text { table, query, filter, schema } => Arc::new(TextSearchExec::new(
+                self.source(&table)?,
+                query,
+                filter_of(filter)?,
+                schema_of(&schema)?,
+            )),
         })
     }
 
@@ -276,6 +303,15 @@ impl PhysicalExtensionCodec for AilakeCodec {
         }
         if let Some(m) = node.as_any().downcast_ref::<VectorMergeExec>() {
             return encode(&ExecWire::Merge { k: m.k }, buf);
+        }
+        if let Some(t) = node.as_any().downcast_ref::<TextSearchExec>() {
+            let wire = ExecWire::Text {
+                table: table_wire(&t.source),
+                query: t.query.clone(),
+                filter: t.filter.as_ref().map(FilterWire::from),
+                schema: schema_bytes(&t.schema)?,
+            };
+            return encode(&wire, buf);
         }
         self.physical.try_encode(node, buf)
     }

@@ -20,6 +20,7 @@ use crate::options::{SearchOptions, SearchQuery};
 use crate::provider::search::{search_schema, VectorSearchTable};
 use crate::provider::table::AilakeTable;
 use crate::source::TableSource;
+use crate::text_functions::{HybridSearchFunction, TextSearchFunction};
 
 /// The ailake tables a DataFusion context knows, by SQL name, and the table functions that
 /// read them:
@@ -31,6 +32,9 @@ use crate::source::TableSource;
 ///   (partitions probed), `blocks` (`on`/`off`: partition blocks of clustered files) and
 ///   `snapshot` (time travel). The query may be a parameter (`$1`) of a statement prepared
 ///   with [`crate::PreparedSearch`]: parsed and planned once, run per query vector.
+/// - `text_search(table, column, 'words', k [, options])` and `hybrid_search(table,
+///   vector_column, query, text_column, 'words', k [, options])`: full-text (BM25) and hybrid
+///   search with `_score` (see the `text_functions` module).
 /// - `ailake_scan(table, snapshot_id)`: the rows of an earlier snapshot.
 ///
 /// A registered table reads the snapshot it had when registered; register it again (or call
@@ -50,6 +54,8 @@ impl AilakeSql {
     pub fn register_functions(&self, ctx: &SessionContext) {
         ctx.register_udtf("vector_search", Arc::new(VectorSearchFunction { sql: self.clone() }));
         ctx.register_udtf("ailake_scan", Arc::new(ScanFunction { sql: self.clone() }));
+        ctx.register_udtf("text_search", Arc::new(TextSearchFunction { sql: self.clone() }));
+        ctx.register_udtf("hybrid_search", Arc::new(HybridSearchFunction { sql: self.clone() }));
     }
 
     /// Registers `table` (the snapshot it reads) on `ctx` as `name`, for plain SQL scans and for
@@ -77,7 +83,7 @@ impl AilakeSql {
         Ok(())
     }
 
-    fn table(&self, function: &str, name: &str) -> Result<Table> {
+    pub(crate) fn table(&self, function: &str, name: &str) -> Result<Table> {
         sync::read(&self.tables).get(name).cloned().ok_or_else(|| {
             DataFusionError::Plan(format!(
                 "{function}: unknown table {name:?} (register it with AilakeSql::register_table)"
@@ -177,7 +183,7 @@ impl TableFunctionImpl for ScanFunction {
     }
 }
 
-fn string_arg(e: &Expr, what: &str) -> Result<String> {
+pub(crate) fn string_arg(e: &Expr, what: &str) -> Result<String> {
     match e {
         Expr::Literal(
             ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)),
@@ -187,7 +193,7 @@ fn string_arg(e: &Expr, what: &str) -> Result<String> {
     }
 }
 
-fn integer_arg(e: &Expr) -> Option<i64> {
+pub(crate) fn integer_arg(e: &Expr) -> Option<i64> {
     match e {
         Expr::Literal(v, _) if v.data_type().is_integer() => {
             v.cast_to(&DataType::Int64)

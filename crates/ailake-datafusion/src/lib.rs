@@ -9,6 +9,9 @@
 //! - `vector_search(table, column, query, k [, options])` ([`AilakeSql`]): the `k` nearest
 //!   rows with `_distance`, planned as one search node per group of the shards the query
 //!   visits ([`VectorSearchExec`]) and a global merge of their top-k ([`VectorMergeExec`]).
+//! - `text_search(table, column, 'words', k [, options])` and `hybrid_search(table,
+//!   vector_column, query, text_column, 'words', k [, options])`: full-text (BM25) and hybrid
+//!   search with `_score`, one node running the session's search ([`TextSearchExec`]).
 //! - [`PreparedSearch`]: a statement taking the query vector as a
 //!   parameter (`vector_search('t', 'embedding', $1, 10)`), planned once, run per vector.
 //! - [`AilakeCodec`]: the plans' ailake nodes as bytes, so a Ballista scheduler ships them to
@@ -44,6 +47,7 @@ mod prepared;
 mod provider;
 mod schema;
 mod source;
+mod text_functions;
 
 #[cfg(feature = "ballista")]
 pub use ballista::{ballista_config, remote_context, start_local_cluster};
@@ -52,9 +56,11 @@ pub use error::to_df;
 pub use exec::merge::VectorMergeExec;
 pub use exec::scan::AilakeScanExec;
 pub use exec::search::VectorSearchExec;
+pub use exec::text::TextSearchExec;
 pub use filter_expr::{conjunction, to_filter};
 pub use functions::AilakeSql;
 pub use options::SearchOptions;
 pub use prepared::{vector_param, PreparedSearch};
 pub use provider::search::VectorSearchTable;
 pub use provider::table::AilakeTable;
+pub use provider::text::TextSearchTable;

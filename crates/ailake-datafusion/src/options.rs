@@ -21,6 +21,18 @@ pub struct SearchOptions {
     pub partition_blocks: Option<bool>,
     /// The snapshot searched (`snapshot`; the registered table's when absent).
     pub snapshot: Option<i64>,
+    /// How `hybrid_search` fuses its lists (`fusion=rrf|weighted`; rrf by default).
+    #[serde(default)]
+    pub fusion: Option<String>,
+    /// The `k0` of reciprocal-rank fusion (`rrf_k`; 60 by default).
+    #[serde(default)]
+    pub rrf_k: Option<f32>,
+    /// Weights of the vector and the text list for weighted fusion (`weights=0.3:0.7`).
+    #[serde(default)]
+    pub weights: Option<(f32, f32)>,
+    /// Rows taken from each list before fusing (`depth`; `max(4k, 40)` by default).
+    #[serde(default)]
+    pub depth: Option<usize>,
 }
 
 impl SearchOptions {
@@ -54,6 +66,31 @@ impl SearchOptions {
                         }
                     })
                 }
+                "fusion" => {
+                    if !matches!(value, "rrf" | "weighted") {
+                        return Err(DataFusionError::Plan(format!(
+                            "hybrid_search: option fusion must be rrf or weighted, not {value:?}"
+                        )));
+                    }
+                    out.fusion = Some(value.to_string());
+                }
+                "rrf_k" => {
+                    out.rrf_k = Some(value.parse().ok().filter(|v: &f32| v.is_finite() && *v >= 0.0).ok_or_else(
+                        || DataFusionError::Plan(format!("hybrid_search: rrf_k must be a number ≥ 0, not {value:?}")),
+                    )?)
+                }
+                "weights" => {
+                    let parsed = value
+                        .split_once(':')
+                        .and_then(|(v, t)| Some((v.parse::<f32>().ok()?, t.parse::<f32>().ok()?)))
+                        .filter(|(v, t)| v.is_finite() && t.is_finite());
+                    out.weights = Some(parsed.ok_or_else(|| {
+                        DataFusionError::Plan(format!(
+                            "hybrid_search: weights must be VECTOR:TEXT numbers like 0.3:0.7, not {value:?}"
+                        ))
+                    })?)
+                }
+                "depth" => out.depth = Some(number(value)?),
                 "snapshot" => {
                     out.snapshot = Some(value.parse().map_err(|_| {
                         DataFusionError::Plan(format!(
@@ -63,7 +100,8 @@ impl SearchOptions {
                 }
                 _ => {
                     return Err(DataFusionError::Plan(format!(
-                        "vector_search: unknown option {key:?} (known: ef, nprobe, refine, probes, blocks, snapshot)"
+                        "vector_search: unknown option {key:?} (known: ef, nprobe, refine, probes, blocks, snapshot; \
+                         hybrid_search also fusion, rrf_k, weights, depth)"
                     )))
                 }
             }
@@ -90,6 +128,18 @@ impl SearchOptions {
             filter,
             ..defaults
         }
+    }
+
+    /// How `hybrid_search` fuses its lists, from the options.
+    pub(crate) fn hybrid(&self) -> ailake::HybridParams {
+        let fusion = match (self.fusion.as_deref(), self.weights) {
+            (Some("weighted"), w) => {
+                let (vector, text) = w.unwrap_or((0.5, 0.5));
+                ailake::Fusion::Weighted { vector, text }
+            }
+            _ => ailake::Fusion::Rrf { k0: self.rrf_k.unwrap_or(ailake::index::text::RRF_K0) },
+        };
+        ailake::HybridParams { fusion, depth: self.depth }
     }
 }
 

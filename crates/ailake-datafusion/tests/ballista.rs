@@ -45,6 +45,20 @@ async fn a_ballista_cluster_answers_as_the_session() {
         b.sort_unstable();
         assert_eq!(a, b);
     }
+    // Full-text and hybrid search through the cluster (`lang` has no text index: scanned).
+    let text_params = SearchParams {
+        projection: Some(vec!["id".into()]),
+        text_column: Some("lang".into()),
+        ..Default::default()
+    };
+    let got = run(&ctx, "SELECT id, _score FROM text_search('t', 'lang', 'fr OR de', 10)").await;
+    let want = session.text_search("fr OR de", 10, &text_params).await.unwrap();
+    assert_eq!(i64s(&got, "id"), i64s(&want, "id"));
+    let (literal, parsed) = sql_vector(&all[..d]);
+    let got = run(&ctx, &format!("SELECT id, _score FROM hybrid_search('t', 'embedding', {literal}, 'lang', 'fr', 10) WHERE n < 50")).await;
+    let hybrid_params = SearchParams { filter: Some(Filter::parse("n < 50").unwrap()), ..text_params };
+    let want = session.hybrid_search(&parsed, "fr", 10, &hybrid_params, &Default::default()).await.unwrap();
+    assert_eq!(i64s(&got, "id"), i64s(&want, "id"));
     // A scan through the cluster: every live row once.
     let got = run(&ctx, "SELECT count(*) AS c, min(id) AS lo FROM t WHERE lang = 'en'").await;
     let live = (0..ROWS).filter(|i| i % 100 != 3 && lang(*i) == "en").count();

@@ -4,3 +4,4 @@
 pub(crate) mod merge;
 pub(crate) mod scan;
 pub(crate) mod search;
+pub(crate) mod text;

@@ -3,3 +3,4 @@
 
 pub(crate) mod search;
 pub(crate) mod table;
+pub(crate) mod text;
