@@ -5,7 +5,7 @@
 //!   feature against a live moto server, the Python package (installed into the project venv,
 //!   its pytest suite run), and a short coverage-guided run of each fuzz target from
 //!   `fuzz/seeds` that fails on any crash.
-//! - `bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|bigtable|python|objstore|engine|sql|rest]`: peers side by side, criterion benchmarks (`benches/`).
+//! - `bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|bigtable|python|objstore|engine|sql|rest|ray|text]`: peers side by side, criterion benchmarks (`benches/`).
 //! - `fuzz-seeds [DIR]`: writes valid sections and shard files as the seed corpus (default
 //!   `fuzz/seeds`, committed; rerun after a format change).
 //! - `fuzz-smoke`: the fuzz step of `ci` alone.
@@ -36,7 +36,7 @@ fn main() -> Result<()> {
         Some("fuzz-smoke") => fuzz_smoke(),
         Some("sample") => sample::sample(&root()),
         _ => bail!(
-            "usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|bigtable|python|objstore|engine|sql|rest] | fuzz-seeds [DIR] | fuzz-smoke | sample>"
+            "usage: cargo xtask <ci | bench [--quick] [--dataset NAME|PATH] [--only filtered|scale|bigtable|python|objstore|engine|sql|rest|ray|text] | fuzz-seeds [DIR] | fuzz-smoke | sample>"
         ),
     }
 }

@@ -24,6 +24,7 @@ mod scale;
 mod sql;
 mod steps;
 mod tables;
+mod text;
 
 use steps::Steps;
 
@@ -111,6 +112,10 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
             let v = run.bigtable()?;
             run.json.push(serde_json::json!({"bigtable": v}));
             Vec::new()
+        } else if section == "text" {
+            let v = run.text(&datasets)?;
+            run.json.push(serde_json::json!({"text": v}));
+            Vec::new()
         } else {
             datasets
         };
@@ -126,7 +131,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
                 "ray" => run.ray(ds)?,
                 other => {
                     bail!(
-                        "--only knows the sections filtered, scale, bigtable, python, objstore, engine, sql, rest and ray, not {other}"
+                        "--only knows the sections filtered, scale, bigtable, python, objstore, engine, sql, rest, ray and text, not {other}"
                     )
                 }
             };
@@ -142,6 +147,7 @@ pub fn bench(opts: BenchOptions) -> Result<()> {
             "sql" => "SQL: DataFusion and Ballista",
             "rest" => "Catalogs: Iceberg REST vs SQLite",
             "ray" => "Ray Data: distributed ingest and batch search",
+            "text" => "Full-text and hybrid search",
             _ => "Filtered search and deletes",
         };
         let path = root.join(format!("docs/benchmarks-{section}.md"));

@@ -60,6 +60,7 @@ mod scale;
 mod session;
 mod sql;
 mod table;
+mod text;
 
 /// Each query sweep point runs the whole query set this many times; the fastest pass counts
 /// (the peers' scripts do the same), which keeps one-off machine noise out of the ratios.
@@ -103,8 +104,10 @@ fn main() -> Result<()> {
         #[cfg(feature = "cuda")]
         Some("cuda") => cuda::cuda(&args),
         Some("gt") => gt(&args),
+        Some("text-data") => text::text_data(&args),
+        Some("text") => text::text(&args),
         _ => {
-            bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|bigtable|session|files|sql|rest|objstore> …")
+            bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|bigtable|session|files|sql|rest|objstore|text-data|text> …")
         }
     }
 }
