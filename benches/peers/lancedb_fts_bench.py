@@ -49,7 +49,7 @@ def main():
 
         def run(q):
             t = time.perf_counter()
-            table.search(q, query_type="fts").limit(10).select(["id"]).to_arrow()
+            table.search(q, query_type="fts").limit(10).select(["id", "_score"]).to_arrow()
             return (time.perf_counter() - t) * 1e3
 
         for q in queries:

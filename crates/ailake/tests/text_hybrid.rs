@@ -213,3 +213,47 @@ async fn unindexed_columns_and_corrupt_indexes_are_scanned_and_counted() {
     let (_, queries) = dataset(4000, 1);
     assert_eq!(session.search(&queries[0], 10, &params).await.unwrap().num_rows(), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_writes_get_their_text_index_with_their_vector_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let indexed = sample_table(dir.path(), "now", 1000).await;
+    let params = SearchParams { projection: Some(vec!["id".into()]), ..Default::default() };
+    let want = ids_scores(
+        &indexed.search().await.unwrap().text_search("network daemon", 10, &params).await.unwrap(),
+        SCORE_COLUMN,
+    );
+
+    let (catalog, wh) = common::lake(dir.path()).await;
+    let catalog = Catalog::new(catalog, wh);
+    let spec = VectorSpec::new("embedding", common::DIM as u32, Metric::Cosine);
+    let table = catalog
+        .create_table_with_text(
+            &common::ident("later"),
+            &common::attributes(),
+            &[spec],
+            &[TextSpec::new("text")],
+        )
+        .await
+        .unwrap();
+    let texts = tsv("texts.tsv");
+    let (base, _) = dataset(texts.len(), 1);
+    let writer = table.writer(WritePolicy::default()).unwrap();
+    for start in (0..4000).step_by(1000) {
+        let batch = common::text::text_batch(start..start + 1000, &texts);
+        let values: Vec<f32> = base[start..start + 1000].iter().flatten().copied().collect();
+        writer
+            .write_flat(&batch, &[("embedding", &values)], &WriteOptions::default().deferred())
+            .await
+            .unwrap();
+    }
+    writer.commit().await.unwrap();
+    writer.wait_indexed().await.unwrap();
+    let session = table.refresh().await.unwrap().search().await.unwrap();
+    assert_eq!(
+        ids_scores(&session.text_search("network daemon", 10, &params).await.unwrap(), SCORE_COLUMN),
+        want
+    );
+    let c = session.counters();
+    assert_eq!(c.text_shards_scanned, 0, "the background builds wrote the text indexes: {c:?}");
+}

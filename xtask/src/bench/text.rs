@@ -16,12 +16,18 @@ use super::{read_json, Dataset, Run};
 impl Run {
     /// The text section over the dataset that has texts and a synthetic corpus.
     pub(super) fn text(&mut self, datasets: &[Dataset]) -> Result<Value> {
-        let real = datasets.iter().find(|d| d.dir.join("texts.tsv").exists()).context("no dataset with texts.tsv")?;
+        let real = datasets
+            .iter()
+            .find(|d| d.dir.join("texts.tsv").exists())
+            .context("no dataset with texts.tsv")?;
         let docs = if self.quick { "100000" } else { "1000000" };
         let zipf = self.results.join(format!("zipf-{docs}"));
         let zipf_s = zipf.display().to_string();
         self.steps.add(1);
-        self.ours(&format!("synthetic corpus of {docs} documents"), &["text-data", "--out", &zipf_s, "--docs", docs])?;
+        self.ours(
+            &format!("synthetic corpus of {docs} documents"),
+            &["text-data", "--out", &zipf_s, "--docs", docs],
+        )?;
         let rounds = if self.quick { 1 } else { 2 };
         let real_dir = real.dir.display().to_string();
         let corpora: [(String, String, Option<String>, &str); 2] = [
@@ -34,8 +40,21 @@ impl Run {
                 let texts = format!("{dir}/texts.tsv");
                 let queries = format!("{dir}/queries.tsv");
                 let ours = self.results.join(format!("text-{name}-ours-{round}.json")).display().to_string();
-                let peer = self.results.join(format!("text-{name}-lancedb-{round}.json")).display().to_string();
-                let mut args = vec!["text", "--texts", &texts, "--queries", &queries, "--shard-rows", shard_rows, "--nq", "300", "--out", &ours];
+                let peer =
+                    self.results.join(format!("text-{name}-lancedb-{round}.json")).display().to_string();
+                let mut args = vec![
+                    "text",
+                    "--texts",
+                    &texts,
+                    "--queries",
+                    &queries,
+                    "--shard-rows",
+                    shard_rows,
+                    "--nq",
+                    "300",
+                    "--out",
+                    &ours,
+                ];
                 if let Some(v) = vectors {
                     args.extend(["--vectors", v.as_str()]);
                 }
@@ -67,10 +86,12 @@ fn text_table(points: &[Value], corpora: &[String]) -> String {
          |---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for name in corpora {
-        let ps: Vec<&Value> = points.iter().filter(|p| &p["corpus"].as_str().unwrap_or("").to_string() == name).collect();
+        let ps: Vec<&Value> =
+            points.iter().filter(|p| &p["corpus"].as_str().unwrap_or("").to_string() == name).collect();
         let o = |k: &str, sub: &str| ps.iter().map(|p| f(&p["ours"][k], sub)).collect::<Vec<_>>();
         let l = |k: &str, sub: &str| ps.iter().map(|p| f(&p["lancedb"][k], sub)).collect::<Vec<_>>();
-        let ratio: Vec<f64> = o("warm", "p50_ms").iter().zip(l("warm", "p50_ms")).map(|(a, b)| a / b).collect();
+        let ratio: Vec<f64> =
+            o("warm", "p50_ms").iter().zip(l("warm", "p50_ms")).map(|(a, b)| a / b).collect();
         let first = ps.first().map(|p| p["ours"].clone()).unwrap_or(Value::Null);
         let docs = f(&first, "docs");
         let lance_bytes: Vec<f64> = ps.iter().map(|p| f(&p["lancedb"], "index_bytes") / docs).collect();

@@ -55,7 +55,7 @@ pub(crate) fn text_data(args: &Args) -> anyhow::Result<()> {
     }
     let words: Vec<String> = (0..vocab).map(word).collect();
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut draw = |rng: &mut rand::rngs::StdRng| {
+    let draw = |rng: &mut rand::rngs::StdRng| {
         let x = rng.random::<f64>() * acc;
         cdf.partition_point(|&c| c < x).min(vocab - 1)
     };
@@ -79,7 +79,10 @@ pub(crate) fn text_data(args: &Args) -> anyhow::Result<()> {
 }
 
 fn tsv(path: &Path) -> anyhow::Result<Vec<String>> {
-    Ok(std::fs::read_to_string(path)?.lines().map(|l| l.split_once('\t').map_or("", |x| x.1).to_string()).collect())
+    Ok(std::fs::read_to_string(path)?
+        .lines()
+        .map(|l| l.split_once('\t').map_or("", |x| x.1).to_string())
+        .collect())
 }
 
 fn ms(d: Duration) -> f64 {
@@ -103,7 +106,10 @@ pub(crate) fn text(args: &Args) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let tmp = tempfile::tempdir_in(args.get("--tmp").unwrap_or("/tmp"))?;
     let (base, qvecs) = match &vectors {
-        Some(dir) => (Some(read_fvecs(dir.join("base.fvecs"), None)?), Some(read_fvecs(dir.join("query.fvecs"), None)?)),
+        Some(dir) => (
+            Some(read_fvecs(dir.join("base.fvecs"), None)?),
+            Some(read_fvecs(dir.join("query.fvecs"), None)?),
+        ),
         None => (None, None),
     };
     let dim = base.as_ref().map_or(4, |b| b.dim);
@@ -116,16 +122,27 @@ pub(crate) fn text(args: &Args) -> anyhow::Result<()> {
     let table = rt.block_on(async {
         let catalog = Catalog::local(tmp.path().join("catalog.db"), "default", tmp.path().join("wh")).await?;
         let table = catalog
-            .create_table_with_text(&TableIdent::new("bench", "text")?, &attrs, &[spec], &[TextSpec::new("text")])
+            .create_table_with_text(
+                &TableIdent::new("bench", "text")?,
+                &attrs,
+                &[spec],
+                &[TextSpec::new("text")],
+            )
             .await?;
         let writer = table.writer(WritePolicy::default())?;
         // Without real embeddings the vectors are placeholders (flat files, never searched).
-        let opts = if base.is_some() { WriteOptions::default() } else { WriteOptions::default().index(IndexChoice::Flat) };
+        let opts = if base.is_some() {
+            WriteOptions::default()
+        } else {
+            WriteOptions::default().index(IndexChoice::Flat)
+        };
         for start in (0..texts.len()).step_by(shard_rows) {
             let end = (start + shard_rows).min(texts.len());
-            let id: arrow_array::ArrayRef = Arc::new(arrow_array::Int64Array::from_iter_values(start as i64..end as i64));
-            let t: arrow_array::ArrayRef =
-                Arc::new(arrow_array::StringArray::from_iter_values(texts[start..end].iter().map(String::as_str)));
+            let id: arrow_array::ArrayRef =
+                Arc::new(arrow_array::Int64Array::from_iter_values(start as i64..end as i64));
+            let t: arrow_array::ArrayRef = Arc::new(arrow_array::StringArray::from_iter_values(
+                texts[start..end].iter().map(String::as_str),
+            ));
             let rows = arrow_array::RecordBatch::try_new(Arc::new(attrs.clone()), vec![id, t])?;
             let values: Vec<f32> = match &base {
                 Some(b) => b.data[start * dim..end * dim].to_vec(),
@@ -142,10 +159,20 @@ pub(crate) fn text(args: &Args) -> anyhow::Result<()> {
     let (mut index_bytes, mut column_bytes) = (0u64, 0u64);
     for f in rt.block_on(table.live_files())?.iter() {
         let wh = table.warehouse();
-        let r = rt.block_on(ShardReader::open(wh.store().clone(), wh.path_of(f.path())?, ReadOptions::default()))?;
-        index_bytes += r.directory().and_then(|d| d.find(SubsectionKind::TextIndexes, 0)).map_or(0, |e| e.length);
+        let r = rt.block_on(ShardReader::open(
+            wh.store().clone(),
+            wh.path_of(f.path())?,
+            ReadOptions::default(),
+        ))?;
+        index_bytes +=
+            r.directory().and_then(|d| d.find(SubsectionKind::TextIndexes, 0)).map_or(0, |e| e.length);
         for rg in r.metadata().row_groups() {
-            column_bytes += rg.columns().iter().filter(|c| c.column_path().string() == "text").map(|c| c.compressed_size() as u64).sum::<u64>();
+            column_bytes += rg
+                .columns()
+                .iter()
+                .filter(|c| c.column_path().string() == "text")
+                .map(|c| c.compressed_size() as u64)
+                .sum::<u64>();
         }
     }
 
@@ -210,15 +237,19 @@ pub(crate) fn text(args: &Args) -> anyhow::Result<()> {
         }
         None => serde_json::Value::Null,
     };
+    let files = rt.block_on(table.live_files())?.len();
+    cold_bytes.sort_by(f64::total_cmp);
+    cold_requests.sort_by(f64::total_cmp);
+    let (cold_bytes_p50, cold_requests_p50) = (percentile(&cold_bytes, 0.5), percentile(&cold_requests, 0.5));
     let out = json!({
-        "docs": texts.len(), "files": rt.block_on(table.live_files())?.len(), "shard_rows": shard_rows,
+        "docs": texts.len(), "files": files, "shard_rows": shard_rows,
         "build_s": build_s, "first_query_ms": first,
         "index_bytes": index_bytes, "text_column_bytes": column_bytes,
         "index_bytes_per_row": index_bytes as f64 / texts.len() as f64,
         "warm": stats(warm), "nq": nq,
         "cold": stats(cold), "cold_queries": cold_n,
-        "cold_bytes_p50": { let mut b = cold_bytes; b.sort_by(f64::total_cmp); percentile(&b, 0.5) },
-        "cold_requests_p50": { let mut r = cold_requests; r.sort_by(f64::total_cmp); percentile(&r, 0.5) },
+        "cold_bytes_p50": cold_bytes_p50,
+        "cold_requests_p50": cold_requests_p50,
         "hybrid": hybrid,
     });
     std::fs::write(args.req("--out")?, serde_json::to_string_pretty(&out)?)?;
