@@ -29,10 +29,10 @@ use crate::exec::scan::AilakeScanExec;
 use crate::exec::search::VectorSearchExec;
 use crate::exec::text::TextSearchExec;
 use crate::filter_expr::FilterWire;
-use crate::options::{SearchOptions, SearchQuery};
+use crate::options::{SearchOptions, SearchQuery, TextSearchQuery};
 use crate::provider::search::VectorSearchTable;
 use crate::provider::table::AilakeTable;
-use crate::provider::text::{TextSearchQuery, TextSearchTable};
+use crate::provider::text::TextSearchTable;
 use crate::source::TableSource;
 
 /// Marks ailake's encodings (anything else goes to the wrapped codec).

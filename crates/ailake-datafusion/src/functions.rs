@@ -6,21 +6,18 @@ use std::sync::{Arc, RwLock};
 
 use ailake::sync;
 use ailake::Table;
-use datafusion::arrow::array::{Array, Float32Array};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
 use datafusion::catalog::{TableFunctionImpl, TableProvider};
-use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::SessionContext;
 
+use crate::args::{integer_arg, string_arg, vector_arg};
 use crate::error::to_df;
 use crate::options::{SearchOptions, SearchQuery};
 use crate::provider::search::{search_schema, VectorSearchTable};
 use crate::provider::table::AilakeTable;
 use crate::source::TableSource;
-use crate::text_functions::{HybridSearchFunction, TextSearchFunction};
+use crate::text_functions::{HybridSearchFunction, TableLookup, TextSearchFunction};
 
 /// The ailake tables a DataFusion context knows, by SQL name, and the table functions that
 /// read them:
@@ -54,8 +51,10 @@ impl AilakeSql {
     pub fn register_functions(&self, ctx: &SessionContext) {
         ctx.register_udtf("vector_search", Arc::new(VectorSearchFunction { sql: self.clone() }));
         ctx.register_udtf("ailake_scan", Arc::new(ScanFunction { sql: self.clone() }));
-        ctx.register_udtf("text_search", Arc::new(TextSearchFunction { sql: self.clone() }));
-        ctx.register_udtf("hybrid_search", Arc::new(HybridSearchFunction { sql: self.clone() }));
+        let sql = self.clone();
+        let tables: TableLookup = Arc::new(move |function: &str, name: &str| sql.table(function, name));
+        ctx.register_udtf("text_search", Arc::new(TextSearchFunction { tables: tables.clone() }));
+        ctx.register_udtf("hybrid_search", Arc::new(HybridSearchFunction { tables }));
     }
 
     /// Registers `table` (the snapshot it reads) on `ctx` as `name`, for plain SQL scans and for
@@ -83,7 +82,7 @@ impl AilakeSql {
         Ok(())
     }
 
-    pub(crate) fn table(&self, function: &str, name: &str) -> Result<Table> {
+    fn table(&self, function: &str, name: &str) -> Result<Table> {
         sync::read(&self.tables).get(name).cloned().ok_or_else(|| {
             DataFusionError::Plan(format!(
                 "{function}: unknown table {name:?} (register it with AilakeSql::register_table)"
@@ -181,58 +180,4 @@ impl TableFunctionImpl for ScanFunction {
         };
         Ok(Arc::new(AilakeTable::new(&table)?))
     }
-}
-
-pub(crate) fn string_arg(e: &Expr, what: &str) -> Result<String> {
-    match e {
-        Expr::Literal(
-            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)),
-            _,
-        ) => Ok(s.clone()),
-        _ => Err(DataFusionError::Plan(format!("{what} must be a string literal, got {e}"))),
-    }
-}
-
-pub(crate) fn integer_arg(e: &Expr) -> Option<i64> {
-    match e {
-        Expr::Literal(v, _) if v.data_type().is_integer() => {
-            v.cast_to(&DataType::Int64)
-                .ok()
-                .and_then(|v| if let ScalarValue::Int64(i) = v { i } else { None })
-        }
-        _ => None,
-    }
-}
-
-/// The query vector: an array literal of numbers (`[0.1, -2, 3e-1]`), as `f32`.
-pub(crate) fn vector_arg(e: &Expr) -> Result<Vec<f32>> {
-    let bad = || {
-        DataFusionError::Plan(format!(
-            "vector_search: the query must be an array literal of numbers like [0.1, 0.2], got {e}"
-        ))
-    };
-    let values = match e {
-        Expr::Literal(ScalarValue::List(a), _) => a.values().clone(),
-        Expr::Literal(ScalarValue::LargeList(a), _) => a.values().clone(),
-        Expr::Literal(ScalarValue::FixedSizeList(a), _) => a.values().clone(),
-        _ => return Err(bad()),
-    };
-    if !(values.data_type().is_numeric()) {
-        return Err(bad());
-    }
-    if values.null_count() > 0 {
-        return Err(DataFusionError::Plan("vector_search: the query vector holds a null".into()));
-    }
-    let floats = cast(&values, &DataType::Float32)?;
-    let floats = floats.as_any().downcast_ref::<Float32Array>().ok_or_else(bad)?;
-    let out: Vec<f32> = floats.values().to_vec();
-    if out.iter().any(|v| !v.is_finite()) {
-        return Err(DataFusionError::Plan(
-            "vector_search: the query vector holds NaN or infinity (or a value beyond f32)".into(),
-        ));
-    }
-    if out.is_empty() {
-        return Err(DataFusionError::Plan("vector_search: the query vector is empty".into()));
-    }
-    Ok(out)
 }

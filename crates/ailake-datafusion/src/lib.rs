@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod args;
 #[cfg(feature = "ballista")]
 mod ballista;
 mod codec;

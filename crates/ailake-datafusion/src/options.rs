@@ -137,7 +137,7 @@ impl SearchOptions {
                 let (vector, text) = w.unwrap_or((0.5, 0.5));
                 ailake::Fusion::Weighted { vector, text }
             }
-            _ => ailake::Fusion::Rrf { k0: self.rrf_k.unwrap_or(ailake::index::text::RRF_K0) },
+            _ => ailake::Fusion::Rrf { k0: self.rrf_k.unwrap_or(ailake::RRF_K0) },
         };
         ailake::HybridParams { fusion, depth: self.depth }
     }
@@ -150,6 +150,30 @@ pub(crate) struct SearchQuery {
     pub(crate) vector: Vec<f32>,
     pub(crate) k: usize,
     pub(crate) options: SearchOptions,
+}
+
+/// What one `text_search` / `hybrid_search` call searches for (also its wire form in plans).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct TextSearchQuery {
+    /// The text column.
+    pub(crate) text_column: String,
+    /// The full-text query.
+    pub(crate) text: String,
+    /// The vector column and query vector of a hybrid search.
+    pub(crate) vector: Option<(String, Vec<f32>)>,
+    pub(crate) k: usize,
+    pub(crate) options: SearchOptions,
+}
+
+impl TextSearchQuery {
+    /// The SQL function this query came from (for messages).
+    pub(crate) fn function(&self) -> &'static str {
+        if self.vector.is_some() {
+            "hybrid_search"
+        } else {
+            "text_search"
+        }
+    }
 }
 
 #[cfg(test)]

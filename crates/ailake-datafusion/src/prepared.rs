@@ -22,7 +22,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan, TableScan};
 use datafusion::physical_plan::{collect, ExecutionPlan};
 use datafusion::prelude::SessionContext;
 
-use crate::functions::vector_arg;
+use crate::args::vector_arg;
 use crate::provider::search::VectorSearchTable;
 
 /// A statement prepared once and executed with parameter values (see the module docs).

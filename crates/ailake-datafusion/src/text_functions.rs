@@ -14,20 +14,36 @@ use datafusion::catalog::{TableFunctionImpl, TableProvider};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Expr;
 
+use ailake::Table;
+
+use crate::args::{integer_arg, string_arg, vector_arg};
 use crate::error::to_df;
-use crate::functions::{integer_arg, string_arg, vector_arg, AilakeSql};
-use crate::options::SearchOptions;
-use crate::provider::text::{text_search_schema, TextSearchQuery, TextSearchTable};
+use crate::options::{SearchOptions, TextSearchQuery};
+use crate::provider::text::{text_search_schema, TextSearchTable};
 use crate::source::TableSource;
 
-#[derive(Debug)]
+/// Finds a registered table: `(function, name)` → the table (a plan error naming `function`
+/// when unknown).
+pub(crate) type TableLookup = Arc<dyn Fn(&str, &str) -> Result<Table> + Send + Sync>;
+
 pub(crate) struct TextSearchFunction {
-    pub(crate) sql: AilakeSql,
+    pub(crate) tables: TableLookup,
 }
 
-#[derive(Debug)]
 pub(crate) struct HybridSearchFunction {
-    pub(crate) sql: AilakeSql,
+    pub(crate) tables: TableLookup,
+}
+
+impl std::fmt::Debug for TextSearchFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TextSearchFunction")
+    }
+}
+
+impl std::fmt::Debug for HybridSearchFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HybridSearchFunction")
+    }
 }
 
 impl TableFunctionImpl for TextSearchFunction {
@@ -42,7 +58,7 @@ impl TableFunctionImpl for TextSearchFunction {
         let k = k_arg("text_search", &args[3])?;
         let options = options_arg("text_search", args.get(4))?;
         provider(
-            &self.sql,
+            &self.tables,
             "text_search",
             &name,
             TextSearchQuery { text_column, text, vector: None, k, options },
@@ -64,7 +80,7 @@ impl TableFunctionImpl for HybridSearchFunction {
         let k = k_arg("hybrid_search", &args[5])?;
         let options = options_arg("hybrid_search", args.get(6))?;
         let query = TextSearchQuery { text_column, text, vector: Some((vector_column, vector)), k, options };
-        provider(&self.sql, "hybrid_search", &name, query)
+        provider(&self.tables, "hybrid_search", &name, query)
     }
 }
 
@@ -85,7 +101,7 @@ fn options_arg(function: &str, e: Option<&Expr>) -> Result<SearchOptions> {
 
 /// The search table of `query` over registered table `name`, its columns checked.
 fn provider(
-    sql: &AilakeSql,
+    tables: &TableLookup,
     function: &str,
     name: &str,
     query: TextSearchQuery,
@@ -93,7 +109,7 @@ fn provider(
     if query.text.trim().is_empty() {
         return Err(DataFusionError::Plan(format!("{function}: the text query is empty")));
     }
-    let mut table = sql.table(function, name)?;
+    let mut table = tables(function, name)?;
     if let Some(id) = query.options.snapshot {
         table = table.at_snapshot(id).map_err(to_df)?;
     }

@@ -3,8 +3,7 @@
 //! reciprocal rank (`fusion="rrf"`, `rrf_k`) or by weighted scores (`fusion="weighted"`,
 //! `weights=(vector, text)`). `create_table(text_columns=...)` names the indexed columns.
 
-use ailake::index::text::Analyzer;
-use ailake::{Fusion, HybridParams, TextSpec};
+use ailake::{Fusion, HybridParams, TextAnalyzer, TextSpec};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -69,6 +68,6 @@ pub(crate) fn text_specs(py: Python<'_>, text_columns: Option<&Bound<'_, PyAny>>
 #[pyfunction]
 #[pyo3(signature = (text, analyzer = "simple"))]
 pub(crate) fn analyze(py: Python<'_>, text: &str, analyzer: &str) -> PyResult<Vec<String>> {
-    let analyzer = Analyzer::named(analyzer).map_err(|e| invalid(py, e.to_string()))?;
+    let analyzer = TextAnalyzer::named(analyzer).map_err(|e| invalid(py, e.to_string()))?;
     Ok(analyzer.terms(text))
 }

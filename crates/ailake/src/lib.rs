@@ -50,6 +50,8 @@ pub use ailk_search::{
     HybridParams, Literal, Op, SearchParams, SearchSession, SessionCache, SessionKey, DISTANCE_COLUMN,
     SCORE_COLUMN,
 };
+// Full-text analysis (what a text index holds for a text, and what a query is matched by).
+pub use ailk_index::text::{Analyzer as TextAnalyzer, RRF_K0};
 // Writing and maintenance.
 pub use ailk_writer::{
     CommitFilesOutcome, CompactOptions, CompactOutcome, CompactProgress, DeleteOutcome, IndexChoice,

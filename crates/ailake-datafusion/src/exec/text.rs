@@ -17,7 +17,7 @@ use datafusion::physical_plan::{
 };
 
 use crate::error::to_df;
-use crate::provider::text::TextSearchQuery;
+use crate::options::TextSearchQuery;
 use crate::schema::conform;
 use crate::source::TableSource;
 

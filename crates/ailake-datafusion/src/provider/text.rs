@@ -24,32 +24,8 @@ use datafusion::physical_plan::ExecutionPlan;
 
 use crate::exec::text::TextSearchExec;
 use crate::filter_expr::to_filter;
-use crate::options::SearchOptions;
+use crate::options::TextSearchQuery;
 use crate::source::TableSource;
-
-/// What one `text_search` / `hybrid_search` call searches for (also its wire form in plans).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct TextSearchQuery {
-    /// The text column.
-    pub(crate) text_column: String,
-    /// The full-text query.
-    pub(crate) text: String,
-    /// The vector column and query vector of a hybrid search.
-    pub(crate) vector: Option<(String, Vec<f32>)>,
-    pub(crate) k: usize,
-    pub(crate) options: SearchOptions,
-}
-
-impl TextSearchQuery {
-    /// The SQL function this query came from (for messages).
-    pub(crate) fn function(&self) -> &'static str {
-        if self.vector.is_some() {
-            "hybrid_search"
-        } else {
-            "text_search"
-        }
-    }
-}
 
 /// The result of one `text_search` / `hybrid_search` call: the table's columns plus `_score`.
 #[derive(Debug, Clone)]
