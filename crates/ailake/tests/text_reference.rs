@@ -4,22 +4,13 @@
 //! `bm25s` (Lucene method, one index over the live rows) for the sample's 100 queries: ≥ 99%
 //! of the top-10 results and their scores within 1e-4.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use ailake::index::text::{index_texts, Analyzer, Bm25, CollectionStats, TextIndex, TextQuery};
-use ailk_testkit::python;
+
+mod common;
+
+use common::text::{reference, tsv};
 
 const FILES: usize = 8;
-
-fn tsv(name: &str) -> Vec<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample").join(name);
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| l.split_once('\t').map_or("", |(_, t)| t).to_string())
-        .collect()
-}
 
 #[test]
 fn bm25_over_split_files_equals_bm25s_over_the_live_rows() {
@@ -60,31 +51,11 @@ fn bm25_over_split_files_equals_bm25s_over_the_live_rows() {
 
     // The reference over the live rows only (its document numbers map back to rows).
     let live_rows: Vec<usize> = (0..texts.len()).filter(|&r| live(r)).collect();
-    let docs: Vec<Vec<String>> = live_rows.iter().map(|&r| analyzer.terms(&texts[r])).collect();
-    let input = serde_json::json!({"docs": docs, "queries": query_terms, "k": 10});
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/bm25_reference.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "bm25s failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-
+    let want_all = reference(&texts, &live_rows, &query_terms);
     let (mut same, mut total, mut worst) = (0usize, 0usize, 0f64);
-    for (q, want) in reference["results"].as_array().unwrap().iter().enumerate() {
-        let want: Vec<(usize, f64)> = want
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| (live_rows[p[0].as_u64().unwrap() as usize], p[1].as_f64().unwrap()))
-            .collect();
+    for (q, want) in want_all.iter().enumerate() {
         total += want.len();
-        for (row, score) in &want {
+        for (row, score) in want {
             if let Some((_, s)) = ours[q].iter().find(|(r, _)| r == row) {
                 same += 1;
                 worst = worst.max((f64::from(*s) - score).abs() / score.abs().max(1.0));

@@ -7,17 +7,14 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use ailake::index::text::Analyzer;
 use ailake::prelude::*;
 use ailake::search::Op;
 use ailake::SCORE_COLUMN;
-use ailk_testkit::python;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Int64Type};
-use common::text::{sample_table, tsv};
+use common::text::{reference, sample_table, tsv};
 
 /// Each query's distinct terms (the reference sums each token once).
 fn query_terms(queries: &[String]) -> Vec<Vec<String>> {
@@ -27,37 +24,6 @@ fn query_terms(queries: &[String]) -> Vec<Vec<String>> {
         .map(|q| {
             let mut seen = HashSet::new();
             analyzer.terms(q).into_iter().filter(|t| seen.insert(t.clone())).collect()
-        })
-        .collect()
-}
-
-/// `bm25s`'s top 10 of each query over the rows `live` (as (row, score)).
-fn reference(texts: &[String], live: &[usize], queries: &[Vec<String>]) -> Vec<Vec<(usize, f64)>> {
-    let analyzer = Analyzer::default();
-    let docs: Vec<Vec<String>> = live.iter().map(|&r| analyzer.terms(&texts[r])).collect();
-    let input = serde_json::json!({"docs": docs, "queries": queries, "k": 10});
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/bm25_reference.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "bm25s failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|p| (live[p[0].as_u64().unwrap() as usize], p[1].as_f64().unwrap()))
-                .collect()
         })
         .collect()
 }

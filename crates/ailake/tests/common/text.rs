@@ -49,3 +49,34 @@ pub fn text_batch(rows: std::ops::Range<usize>, texts: &[String]) -> arrow_array
     let text: ArrayRef = Arc::new(StringArray::from_iter_values(rows.map(|i| texts[i].clone())));
     arrow_array::RecordBatch::try_new(Arc::new(attributes()), vec![id, text]).unwrap()
 }
+
+/// `bm25s`'s top 10 of each query over the rows `live` (as (row, score)).
+pub fn reference(texts: &[String], live: &[usize], queries: &[Vec<String>]) -> Vec<Vec<(usize, f64)>> {
+    let analyzer = ailake::index::text::Analyzer::default();
+    let docs: Vec<Vec<String>> = live.iter().map(|&r| analyzer.terms(&texts[r])).collect();
+    let input = serde_json::json!({"docs": docs, "queries": queries, "k": 10});
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/bm25_reference.py");
+    let mut child = std::process::Command::new(ailk_testkit::python())
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "bm25s failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (live[p[0].as_u64().unwrap() as usize], p[1].as_f64().unwrap()))
+                .collect()
+        })
+        .collect()
+}
