@@ -36,6 +36,7 @@ pub mod shard_writer;
 pub mod simulated;
 pub mod store;
 pub mod sync;
+pub mod text_blob;
 pub mod text_index;
 pub mod text_section;
 pub mod thrift_guard;
@@ -51,7 +52,7 @@ pub use error_kind::ErrorKind;
 pub use kinds::{
     HnswGraph, HnswGraphRef, HnswMeta, IvfCentroids, IvfLists, PqCodebook, RawVectors, VectorData,
 };
-pub use payload::{ArrayElement, ArrayType, Payload, PayloadBuilder};
+pub use payload::{ArrayElement, ArrayType, Payload, PayloadBuilder, PayloadHead};
 pub use resection::{resection_bytes, resection_object, resection_parts, ResectionedFile};
 pub use section::{
     Section, SectionBuilder, SectionDirectory, SubsectionEntry, VectorColumn, FORMAT_MAJOR, FORMAT_MINOR,
@@ -64,8 +65,9 @@ pub use shard_writer::{
 };
 pub use simulated::{Fault, FaultTarget, LatencyProfile, SimulatedSnapshot, SimulatedStats, SimulatedStore};
 pub use store::{local_store, memory_store, CountingStore, IoCounters};
+pub use text_blob::{parse_trailer, TermBlockRef, TermEntry, TextHead, TEXT_TRAILER_BYTES};
 pub use text_index::{Posting, TextIndex, MAX_TERM_BYTES};
-pub use text_section::{TextColumnIndex, TextColumnParts, TextIndexes, TEXT_ANALYZERS};
+pub use text_section::{TextColumnIndex, TextColumnName, TextColumnParts, TextIndexes, TEXT_ANALYZERS};
 pub use types::{column_type_name, ElementType, Metric, SubsectionKind};
 pub use vector_rows::{vector_rows, BadVector, VectorRows};
 

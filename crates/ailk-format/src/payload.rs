@@ -187,48 +187,7 @@ pub struct Payload {
 impl Payload {
     /// Parses and validates a payload. Never panics; corrupt bytes give a typed error.
     pub fn decode(bytes: AlignedBytes) -> Result<Self> {
-        let mut r = LeReader::new(&bytes, "payload header");
-        let meta_len = r.u32()?;
-        let count = r.u32()?;
-        if meta_len > MAX_META_BYTES {
-            return Err(FormatError::AbsurdSize {
-                what: "payload metadata",
-                size: meta_len.into(),
-                limit: MAX_META_BYTES.into(),
-            });
-        }
-        if count > MAX_ARRAYS {
-            return Err(FormatError::AbsurdSize {
-                what: "payload array count",
-                size: count.into(),
-                limit: MAX_ARRAYS.into(),
-            });
-        }
-        let meta_len = meta_len as usize;
-        r.skip(meta_len.next_multiple_of(8))?;
-        let mut arrays = Vec::with_capacity(count as usize);
-        let mut next_free = (8 + meta_len.next_multiple_of(8) + count as usize * DESCRIPTOR_BYTES) as u64;
-        for i in 0..count {
-            let ty = ArrayType::from_code(r.u8()?)?;
-            r.skip(7)?;
-            let offset = r.u64()?;
-            let elems = r.u64()?;
-            let len = elems.checked_mul(ty.size() as u64);
-            let end = len.and_then(|l| offset.checked_add(l));
-            let Some(end) = end.filter(|&e| e <= bytes.len() as u64) else {
-                return Err(FormatError::layout(format!(
-                    "array {i}: {elems} elements at offset {offset} exceed the {}-byte payload",
-                    bytes.len()
-                )));
-            };
-            if !offset.is_multiple_of(ALIGN as u64) || offset < next_free {
-                return Err(FormatError::layout(format!(
-                    "array {i}: offset {offset} is unaligned or overlaps"
-                )));
-            }
-            next_free = end;
-            arrays.push(ArrayDesc { ty, offset: offset as usize, count: elems as usize });
-        }
+        let (meta_len, arrays) = parse_header(&bytes, bytes.len() as u64)?;
         Ok(Payload { bytes, meta_len, arrays })
     }
 
@@ -275,6 +234,94 @@ impl Payload {
     /// The whole encoded payload.
     pub fn bytes(&self) -> &AlignedBytes {
         &self.bytes
+    }
+}
+
+/// The header of a payload whose first bytes are `bytes` and whose length is `total`: the
+/// metadata length and the array descriptors, checked against `total`.
+fn parse_header(bytes: &[u8], total: u64) -> Result<(usize, Vec<ArrayDesc>)> {
+    let mut r = LeReader::new(bytes, "payload header");
+    let meta_len = r.u32()?;
+    let count = r.u32()?;
+    if meta_len > MAX_META_BYTES {
+        return Err(FormatError::AbsurdSize {
+            what: "payload metadata",
+            size: meta_len.into(),
+            limit: MAX_META_BYTES.into(),
+        });
+    }
+    if count > MAX_ARRAYS {
+        return Err(FormatError::AbsurdSize {
+            what: "payload array count",
+            size: count.into(),
+            limit: MAX_ARRAYS.into(),
+        });
+    }
+    let meta_len = meta_len as usize;
+    r.skip(meta_len.next_multiple_of(8))?;
+    let mut arrays = Vec::with_capacity(count as usize);
+    let mut next_free = (8 + meta_len.next_multiple_of(8) + count as usize * DESCRIPTOR_BYTES) as u64;
+    for i in 0..count {
+        let ty = ArrayType::from_code(r.u8()?)?;
+        r.skip(7)?;
+        let offset = r.u64()?;
+        let elems = r.u64()?;
+        let len = elems.checked_mul(ty.size() as u64);
+        let end = len.and_then(|l| offset.checked_add(l));
+        let Some(end) = end.filter(|&e| e <= total) else {
+            return Err(FormatError::layout(format!(
+                "array {i}: {elems} elements at offset {offset} exceed the {total}-byte payload"
+            )));
+        };
+        if !offset.is_multiple_of(ALIGN as u64) || offset < next_free {
+            return Err(FormatError::layout(format!("array {i}: offset {offset} is unaligned or overlaps")));
+        }
+        next_free = end;
+        arrays.push(ArrayDesc { ty, offset: offset as usize, count: elems as usize });
+    }
+    Ok((meta_len, arrays))
+}
+
+/// A payload's header read on its own (its first bytes), to locate arrays and read them with
+/// ranged reads instead of the whole payload (no CRC covers a part: what is read that way
+/// carries its own checks).
+#[derive(Debug, Clone)]
+pub struct PayloadHead {
+    meta: Vec<u8>,
+    arrays: Vec<ArrayDesc>,
+}
+
+impl PayloadHead {
+    /// Bytes of the header (lengths, metadata, descriptors) as its first 8 bytes declare it,
+    /// `None` when `first` holds fewer than 8 bytes.
+    pub fn header_len(first: &[u8]) -> Option<u64> {
+        let word = |at: usize| first.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let (meta, count) = (u64::from(word(0)?), u64::from(word(4)?));
+        Some(8 + meta.next_multiple_of(8) + count * DESCRIPTOR_BYTES as u64)
+    }
+
+    /// Decodes the header from `prefix` (at least [`PayloadHead::header_len`] bytes) of a
+    /// `total`-byte payload.
+    pub fn decode(prefix: &[u8], total: u64) -> Result<Self> {
+        let (meta_len, arrays) = parse_header(prefix, total)?;
+        Ok(Self { meta: prefix[8..8 + meta_len].to_vec(), arrays })
+    }
+
+    /// The kind-specific metadata bytes.
+    pub fn meta(&self) -> &[u8] {
+        &self.meta
+    }
+
+    /// Number of arrays declared.
+    pub fn array_count(&self) -> usize {
+        self.arrays.len()
+    }
+
+    /// Bytes of array `index`, relative to the payload's start.
+    pub fn array_range(&self, index: usize) -> Result<std::ops::Range<u64>> {
+        let d = self.arrays.get(index).ok_or_else(|| FormatError::layout(format!("payload has no array {index}")))?;
+        let start = d.offset as u64;
+        Ok(start..start + (d.count * d.ty.size()) as u64)
     }
 }
 

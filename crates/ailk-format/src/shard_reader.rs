@@ -244,6 +244,12 @@ impl ShardReader {
         Ok(got.pop().unwrap_or_default())
     }
 
+    /// Reads byte ranges of the file in one batch (each served from the prefetched tail when
+    /// inside it).
+    pub async fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        self.fetch(ranges).await
+    }
+
     /// Reads and verifies the payloads of the requested `(kind, column)` pairs only, in one
     /// batched range request. Missing pairs are an error.
     pub async fn load(&self, wanted: &[(SubsectionKind, u16)]) -> Result<Vec<(SubsectionEntry, Payload)>> {

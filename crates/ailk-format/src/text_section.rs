@@ -35,6 +35,50 @@ pub struct TextColumnIndex {
     pub index: TypedArray<u8>,
 }
 
+/// Which column a text index covers, from the payload's metadata alone (array `i` of the
+/// payload is the index of the `i`-th name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextColumnName {
+    /// Parquet / Iceberg field id of the text column, `-1` when it has none.
+    pub field_id: i32,
+    /// Column name in the Parquet schema.
+    pub name: String,
+    /// Analyzer the index was built with.
+    pub analyzer: String,
+}
+
+impl TextColumnName {
+    /// The columns a payload's metadata `meta` names, checked against its `arrays` count.
+    pub fn decode_all(meta: &[u8], arrays: usize) -> Result<Vec<Self>> {
+        let mut r = LeReader::new(meta, "text indexes metadata");
+        let count = r.u32()? as usize;
+        if count == 0 || count > MAX_TEXT_COLUMNS || count != arrays {
+            return Err(bad(format!("{count} columns for {arrays} arrays")));
+        }
+        let mut columns: Vec<Self> = Vec::with_capacity(count);
+        for _ in 0..count {
+            let field_id = r.i32()?;
+            let alen = usize::from(r.u8()?);
+            let nlen = usize::from(r.u16()?);
+            let analyzer = utf8(r.take(alen)?, "analyzer name")?;
+            let name = utf8(r.take(nlen)?, "column name")?;
+            if columns.iter().any(|c| c.name == name) {
+                return Err(bad(format!("column {name:?} twice")));
+            }
+            columns.push(Self { field_id, name, analyzer });
+        }
+        Ok(columns)
+    }
+
+    /// The position of the column named `name` (or, when `field_id` is not -1, with that id).
+    pub fn find(columns: &[Self], name: &str, field_id: i32) -> Option<usize> {
+        columns
+            .iter()
+            .position(|c| field_id != -1 && c.field_id == field_id)
+            .or_else(|| columns.iter().position(|c| c.name == name))
+    }
+}
+
 /// The text indexes of one file.
 #[derive(Debug, Clone, Default)]
 pub struct TextIndexes {
@@ -75,32 +119,25 @@ impl TextIndexes {
 
     /// Views a payload as text indexes (the blobs are not decoded here).
     pub fn decode(p: &Payload) -> Result<Self> {
-        let mut r = LeReader::new(p.meta(), "text indexes metadata");
-        let count = r.u32()? as usize;
-        if count == 0 || count > MAX_TEXT_COLUMNS || count != p.array_count() {
-            return Err(bad(format!("{count} columns for {} arrays", p.array_count())));
-        }
-        let mut columns: Vec<TextColumnIndex> = Vec::with_capacity(count);
-        for i in 0..count {
-            let field_id = r.i32()?;
-            let alen = usize::from(r.u8()?);
-            let nlen = usize::from(r.u16()?);
-            let analyzer = utf8(r.take(alen)?, "analyzer name")?;
-            let name = utf8(r.take(nlen)?, "column name")?;
-            if columns.iter().any(|c| c.name == name) {
-                return Err(bad(format!("column {name:?} twice")));
-            }
-            columns.push(TextColumnIndex { field_id, name, analyzer, index: p.array(i)? });
-        }
+        let names = TextColumnName::decode_all(p.meta(), p.array_count())?;
+        let columns = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                Ok(TextColumnIndex { field_id: n.field_id, name: n.name, analyzer: n.analyzer, index: p.array(i)? })
+            })
+            .collect::<Result<_>>()?;
         Ok(Self { columns })
     }
 
     /// The index of the column named `name` (or, when `field_id` is not -1, with that id).
     pub fn column(&self, name: &str, field_id: i32) -> Option<&TextColumnIndex> {
-        self.columns
+        let names: Vec<TextColumnName> = self
+            .columns
             .iter()
-            .find(|c| field_id != -1 && c.field_id == field_id)
-            .or_else(|| self.columns.iter().find(|c| c.name == name))
+            .map(|c| TextColumnName { field_id: c.field_id, name: c.name.clone(), analyzer: c.analyzer.clone() })
+            .collect();
+        TextColumnName::find(&names, name, field_id).map(|i| &self.columns[i])
     }
 }
 

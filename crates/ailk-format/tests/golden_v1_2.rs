@@ -91,16 +91,42 @@ fn text_index() -> ailk_format::TextIndex {
     }))
 }
 
-#[test]
-fn the_text_index_blob_keeps_its_v1_2_bytes() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.2/text-index.aitx");
+/// The blob's golden bytes at `name`, blessed from `encode` when missing.
+fn golden_blob(name: &str, encode: impl Fn() -> Vec<u8>) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.2").join(name);
     if std::env::var_os("AILAKE_BLESS").is_some() && !path.exists() {
-        std::fs::write(&path, text_index().encode()).unwrap();
+        std::fs::write(&path, encode()).unwrap();
     }
     let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(text_index().encode() == golden, "the encoder no longer writes text-index.aitx");
+    assert!(encode() == golden, "the encoder no longer writes {name}");
+    golden
+}
+
+#[test]
+fn the_text_index_blob_keeps_its_v1_bytes() {
+    let golden = golden_blob("text-index.aitx", || text_index().encode_v1());
+    assert_eq!(golden[4], 1);
     let decoded = ailk_format::TextIndex::decode(&golden).unwrap();
     assert_eq!(decoded, text_index());
     assert_eq!((decoded.rows(), decoded.doc_len(3), decoded.doc_len(6)), (7, 0, 7));
     assert_eq!(decoded.postings("disk").iter().map(|p| p.row).collect::<Vec<_>>(), [0, 2, 4, 5, 6]);
+}
+
+#[test]
+fn the_text_index_blob_keeps_its_v2_bytes() {
+    let golden = golden_blob("text-index-v2.aitx", || text_index().encode());
+    assert_eq!((&golden[..4], golden[4]), (&b"AITX"[..], 2));
+    let decoded = ailk_format::TextIndex::decode(&golden).unwrap();
+    assert_eq!(decoded, text_index());
+    // The head, read from the end as a search does, locates "disk"'s postings.
+    let n = golden.len() as u64;
+    let (range, crc) = ailk_format::parse_trailer(&golden[golden.len() - 12..], n).unwrap();
+    let head = ailk_format::TextHead::decode(&golden[range.start as usize..range.end as usize], &range, crc).unwrap();
+    assert_eq!((head.rows, head.total_len, head.term_count), (7, 24, 5));
+    let b = head.block_of("disk").unwrap();
+    let block = &head.blocks[b];
+    let entries = head.decode_block(b, &golden[block.range.start as usize..block.range.end as usize]).unwrap();
+    let disk = entries.iter().find(|e| e.term == "disk").unwrap();
+    let rows = head.decode_rows(disk, &golden[disk.rows.start as usize..disk.rows.end as usize]).unwrap();
+    assert_eq!(rows.iter().map(|p| p.row).collect::<Vec<_>>(), [0, 2, 4, 5, 6]);
 }
