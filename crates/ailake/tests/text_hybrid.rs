@@ -191,24 +191,17 @@ async fn unindexed_columns_and_corrupt_indexes_are_scanned_and_counted() {
     assert_eq!(got, want);
     assert_eq!(session.counters().text_shards_scanned, 4);
 
-    // A corrupt text index: that file is scanned instead (counted), the answer unchanged.
-    let file = indexed.live_files().await.unwrap()[1].path().to_string();
-    let path = file.strip_prefix("file://").unwrap_or(&file).to_string();
-    let wh = indexed.warehouse().clone();
-    let reader = ShardReader::open(wh.store().clone(), wh.path_of(&file).unwrap(), ReadOptions::default())
-        .await
-        .unwrap();
-    let loc = reader.location().unwrap();
-    let entry = *reader.directory().unwrap().find(SubsectionKind::TextIndexes, 0).unwrap();
-    let mut bytes = std::fs::read(&path).unwrap();
-    let at = (loc.offset + entry.offset + entry.length / 2) as usize;
-    bytes[at] ^= 0x5A;
-    std::fs::write(&path, &bytes).unwrap();
+    // Corrupt text indexes: one file's head (found when the file is opened), another's
+    // dictionary block holding "disk" (found when the query reads it). Each file is scanned
+    // instead (counted), the answer unchanged.
+    let files = indexed.live_files().await.unwrap();
+    corrupt_text_piece(&indexed, files[1].path(), |head| head.start).await;
+    corrupt_text_piece(&indexed, files[2].path(), |_| 0).await;
     let session = SearchSession::with_cache(&indexed, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
     let got = ids_scores(&session.text_search("disk usage", 10, &params).await.unwrap(), SCORE_COLUMN);
     assert_eq!(got, want);
     let c = session.counters();
-    assert_eq!((c.text_shards_scanned, c.text_indexes_corrupt), (1, 1), "{c:?}");
+    assert_eq!((c.text_shards_scanned, c.text_indexes_corrupt), (2, 2), "{c:?}");
     // Vector search of the same file still works (its vector payloads are intact).
     let (_, queries) = dataset(4000, 1);
     assert_eq!(session.search(&queries[0], 10, &params).await.unwrap().num_rows(), 10);
@@ -263,4 +256,31 @@ async fn deferred_writes_get_their_text_index_with_their_vector_index() {
     assert_eq!(above(&got), above(&want));
     let c = session.counters();
     assert_eq!(c.text_shards_scanned, 0, "the background builds wrote the text indexes: {c:?}");
+}
+
+/// Flips a byte of the text index blob of `file`: at the blob offset `pick` chooses from its
+/// head's range, or (when `pick` says 0) inside the dictionary block that holds "disk".
+async fn corrupt_text_piece(table: &Table, file: &str, pick: impl Fn(std::ops::Range<u64>) -> u64) {
+    use ailake::format::{parse_trailer, AlignedBytes, Payload, TextHead};
+    let wh = table.warehouse().clone();
+    let reader =
+        ShardReader::open(wh.store().clone(), wh.path_of(file).unwrap(), ReadOptions::default()).await.unwrap();
+    let loc = reader.location().unwrap();
+    let entry = *reader.directory().unwrap().find(SubsectionKind::TextIndexes, 0).unwrap();
+    let path = file.strip_prefix("file://").unwrap_or(file).to_string();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let start = (loc.offset + entry.offset) as usize;
+    let payload = &bytes[start..start + entry.length as usize];
+    let payload = Payload::decode(AlignedBytes::copy_from(payload)).unwrap();
+    let blob = payload.array::<u8>(0).unwrap();
+    let blob_at = start as u64 + payload.array_offset(0).unwrap();
+    let n = blob.len() as u64;
+    let (range, crc) = parse_trailer(&blob[blob.len() - 12..], n).unwrap();
+    let head = TextHead::decode(&blob[range.start as usize..range.end as usize], &range, crc).unwrap();
+    let mut at = pick(range);
+    if at == 0 {
+        at = head.blocks[head.block_of("disk").unwrap()].range.start + 1;
+    }
+    bytes[(blob_at + at) as usize] ^= 0x5A;
+    std::fs::write(&path, &bytes).unwrap();
 }

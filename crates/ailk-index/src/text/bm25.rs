@@ -92,7 +92,7 @@ impl Bm25 {
                     continue;
                 }
                 let tf = p.tf() as f32;
-                let norm = 1.0 - self.b + self.b * index.doc_len(row) as f32 / avg.max(f32::MIN_POSITIVE);
+                let norm = 1.0 - self.b + self.b * p.len as f32 / avg.max(f32::MIN_POSITIVE);
                 *scores.entry(row).or_default() += idf * tf / (tf + self.k1 * norm);
             }
         }
@@ -119,7 +119,7 @@ impl Bm25 {
             let idf = self.idf(stats, t);
             for p in index.postings(t).iter().filter(|p| live(p.row)) {
                 let tf = p.tf() as f32;
-                let norm = 1.0 - self.b + self.b * index.doc_len(p.row) as f32 / avg;
+                let norm = 1.0 - self.b + self.b * p.len as f32 / avg;
                 *scores.entry(p.row).or_default() += idf * tf / (tf + self.k1 * norm);
             }
         }

@@ -109,6 +109,15 @@ impl TextQuery {
         }
     }
 
+    /// Whether matching needs the terms' positions (the query holds a phrase).
+    pub fn needs_positions(&self) -> bool {
+        match self {
+            TextQuery::Term(_) => false,
+            TextQuery::Phrase(_) => true,
+            TextQuery::All(cs) | TextQuery::Any(cs) => cs.iter().any(TextQuery::needs_positions),
+        }
+    }
+
     /// The rows of `index` the query matches, ascending.
     pub fn matches(&self, index: &TextIndex) -> BTreeSet<u32> {
         match self {

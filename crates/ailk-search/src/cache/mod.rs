@@ -19,7 +19,7 @@ use ailk_index::CodeBlock;
 
 use crate::cache::disk::DiskCache;
 use crate::shard::LoadedShard;
-use crate::text_shard::TextShard;
+use crate::text_shard::{TextPart, TextShard};
 
 pub(crate) mod disk;
 pub(crate) mod sessions;
@@ -48,6 +48,19 @@ enum Key {
     Block(String, u64),
     /// A file's full-text index of a text column: (file URI, column).
     Text(String, String),
+    /// A piece of a file's text index read for queries: (file URI, column, piece).
+    TextPart(String, String, TextPartKey),
+}
+
+/// Which piece of a file's version 2 text index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum TextPartKey {
+    /// Dictionary block `i`.
+    Block(usize),
+    /// A term's postings; `true`: with positions.
+    Postings(String, bool),
+    /// Every row's length.
+    DocLens,
 }
 
 /// What an entry holds.
@@ -60,6 +73,7 @@ pub(crate) enum Cached {
     Column(ArrayRef),
     Block(Arc<CodeBlock>),
     Text(Arc<TextShard>),
+    TextPart(Arc<TextPart>),
 }
 
 /// What a cache did so far.
@@ -282,6 +296,25 @@ impl ShardCache {
     pub(crate) fn insert_text(&self, uri: &str, column: &str, text: Arc<TextShard>) {
         let bytes = text.memory_bytes() + (uri.len() + column.len()) as u64;
         self.put(Key::Text(uri.to_string(), column.to_string()), Cached::Text(text), bytes);
+    }
+
+    /// The cached pieces `parts` of `column`'s text index of the file at `uri`.
+    pub(crate) fn get_text_parts(
+        &self,
+        uri: &str,
+        column: &str,
+        parts: impl Iterator<Item = TextPartKey>,
+    ) -> Vec<Option<Arc<TextPart>>> {
+        self.lookup_all(parts.map(|p| Key::TextPart(uri.to_string(), column.to_string(), p)), |c| match c {
+            Cached::TextPart(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// Keeps a checked piece of a file's text index.
+    pub(crate) fn insert_text_part(&self, uri: &str, column: &str, key: TextPartKey, part: Arc<TextPart>) {
+        let bytes = part.memory_bytes() + (uri.len() + column.len()) as u64 + 64;
+        self.put(Key::TextPart(uri.to_string(), column.to_string(), key), Cached::TextPart(part), bytes);
     }
 
     fn lookup(&self, key: &Key) -> Option<Cached> {

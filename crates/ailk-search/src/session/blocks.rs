@@ -465,7 +465,7 @@ impl SearchSession {
 
 /// The bytes of `ranges` of `path` (in any order), read in one wave of concurrent requests:
 /// ranges less than `gap` apart share a request; nothing else is read.
-async fn read_coalesced(
+pub(super) async fn read_coalesced(
     store: &dyn ObjectStore,
     path: &Path,
     ranges: &[Range<u64>],

@@ -32,6 +32,7 @@ mod load;
 mod plan;
 mod subset;
 mod text;
+mod text_read;
 
 pub use subset::ShardCandidate;
 pub use text::{Fusion, HybridParams, SCORE_COLUMN};

@@ -21,6 +21,7 @@ use super::SearchSession;
 use crate::error::{Result, SearchError};
 use crate::filter::rows::filter_fields;
 use crate::params::{SearchCounters, SearchParams};
+use super::text_read::column_key;
 use crate::text_shard::{load_text_shard, TextShard, TextSource};
 
 /// Name of the score column of full-text and hybrid results (higher is better).
@@ -180,14 +181,17 @@ impl SearchSession {
             .try_collect()
             .await?;
         let deleted: Vec<&[u64]> = self.plan.iter().map(|p| self.deletes.deleted(p.uri())).collect();
+        let mut distinct = terms.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let views = self.term_views(shards, spec, &field, &distinct, query.needs_positions(), &deleted).await?;
         let mut stats = CollectionStats::default();
-        for (shard, deleted) in shards.iter().zip(&deleted) {
+        for (view, deleted) in views.iter().zip(&deleted) {
             let live = |r: u32| deleted.binary_search(&u64::from(r)).is_err();
-            stats.docs += u64::from(shard.index.rows()) - deleted.len() as u64;
-            stats.total_len += shard.total_len
-                - deleted.iter().map(|&r| u64::from(shard.index.doc_len(r as u32))).sum::<u64>();
-            for t in &terms {
-                let postings = shard.index.postings(t);
+            stats.docs += u64::from(view.rows()) - deleted.len() as u64;
+            stats.total_len += view.total_len() - view.deleted_len;
+            for t in &distinct {
+                let postings = view.index().postings(t);
                 let df = if deleted.is_empty() {
                     postings.len()
                 } else {
@@ -198,7 +202,8 @@ impl SearchSession {
         }
         let bm25 = Bm25::default();
         let mut hits: Vec<(usize, Neighbor)> = Vec::new();
-        for (i, (shard, deleted)) in shards.iter().zip(&deleted).enumerate() {
+        for (i, (view, deleted)) in views.iter().zip(&deleted).enumerate() {
+            let index = view.index();
             let allowed = match &params.filter {
                 Some(f)
                     if crate::filter::prune::may_match(
@@ -212,14 +217,14 @@ impl SearchSession {
                 Some(_) => continue,
                 None => None,
             };
-            let matched = (!query.is_disjunction_of_terms()).then(|| query.matches(&shard.index));
+            let matched = (!query.is_disjunction_of_terms()).then(|| query.matches(index));
             let live = |r: u32| {
                 deleted.binary_search(&u64::from(r)).is_err()
                     && allowed.as_ref().is_none_or(|a| a.binary_search(&r).is_ok())
                     && matched.as_ref().is_none_or(|m| m.contains(&r))
             };
             SearchCounters::add(&self.counters.text_shards_searched, 1);
-            let top = bm25.top(&shard.index, &terms, &stats, &live, k);
+            let top = bm25.top(index, &terms, &stats, &live, k);
             hits.extend(top.into_iter().map(|(row, score)| (i, Neighbor { id: row, distance: score })));
         }
         hits.sort_by(|a, b| {
@@ -232,7 +237,7 @@ impl SearchSession {
     /// Shard `i`'s index of `spec`'s column: from the cache, the file's section, or a scan.
     async fn text_shard(&self, i: usize, spec: &TextSpec, field: &FieldRef) -> Result<Arc<TextShard>> {
         let plan = &self.plan[i];
-        let column = format!("{}:{}", spec.name, spec.analyzer);
+        let column = column_key(spec);
         let shard = match self.cache.get_text(plan.uri(), &column) {
             Some(s) => s,
             None => {
