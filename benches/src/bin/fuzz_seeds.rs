@@ -31,8 +31,10 @@ fn main() -> anyhow::Result<()> {
         let texts: Vec<Option<String>> = (0..rows)
             .map(|r| (r % 4 != 3).then(|| format!("row {r} of the seed {i}, row {}", r % 3)))
             .collect();
-        let text =
-            ailk_index::text::index_texts(texts.iter().map(|t| t.as_deref()), &Default::default()).encode();
+        let index = ailk_index::text::index_texts(texts.iter().map(|t| t.as_deref()), &Default::default());
+        let text = index.encode();
+        // The version 1 blob too (still read).
+        std::fs::write(dir.join("text_index_decode").join(format!("seed-v1-{i}")), index.encode_v1())?;
         b.add(
             SubsectionKind::TextIndexes,
             0,

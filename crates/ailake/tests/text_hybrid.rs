@@ -197,11 +197,15 @@ async fn unindexed_columns_and_corrupt_indexes_are_scanned_and_counted() {
     let files = indexed.live_files().await.unwrap();
     corrupt_text_piece(&indexed, files[1].path(), |head| head.start).await;
     corrupt_text_piece(&indexed, files[2].path(), |_| 0).await;
+    for pieces in [false, true] {
+        let session = SearchSession::with_cache(&indexed, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
+        let p = SearchParams { text_pieces: Some(pieces), ..params.clone() };
+        let got = ids_scores(&session.text_search("disk usage", 10, &p).await.unwrap(), SCORE_COLUMN);
+        assert_eq!(got, want, "pieces: {pieces}");
+        let c = session.counters();
+        assert_eq!((c.text_shards_scanned, c.text_indexes_corrupt), (2, 2), "pieces: {pieces}: {c:?}");
+    }
     let session = SearchSession::with_cache(&indexed, Arc::new(ShardCache::new(1 << 30))).await.unwrap();
-    let got = ids_scores(&session.text_search("disk usage", 10, &params).await.unwrap(), SCORE_COLUMN);
-    assert_eq!(got, want);
-    let c = session.counters();
-    assert_eq!((c.text_shards_scanned, c.text_indexes_corrupt), (2, 2), "{c:?}");
     // Vector search of the same file still works (its vector payloads are intact).
     let (_, queries) = dataset(4000, 1);
     assert_eq!(session.search(&queries[0], 10, &params).await.unwrap().num_rows(), 10);

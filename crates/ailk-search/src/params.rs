@@ -23,6 +23,10 @@ pub struct SearchParams {
     /// Text column a full-text search (or the text half of a hybrid one) searches (default:
     /// the table's first text-indexed column).
     pub text_column: Option<String>,
+    /// How a full-text search reads a file's text index: `Some(true)` in pieces (its head, then
+    /// the dictionary blocks and postings of the query's terms), `Some(false)` whole; `None`:
+    /// whole up to 1 MiB (one read serves every later query), in pieces above.
+    pub text_pieces: Option<bool>,
     /// Vector column to search (the table's primary column when `None`).
     pub column: Option<String>,
     /// HNSW candidate list size (the index's default when `None`).
@@ -80,6 +84,7 @@ impl Default for SearchParams {
             rerank_in_one_wave: None,
             partition_probes: None,
             partition_blocks: true,
+            text_pieces: None,
             concurrency: 4,
             io_concurrency: None,
             strict: false,

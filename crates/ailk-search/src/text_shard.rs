@@ -28,6 +28,8 @@ use crate::rows::read_conformed;
 /// single column's head lies) in the first request.
 const PAYLOAD_PREFIX: u64 = 4 << 10;
 const PAYLOAD_SUFFIX: u64 = 64 << 10;
+/// Text payloads up to this size are read and decoded whole unless told otherwise.
+const WHOLE_TEXT_BYTES: u64 = 1 << 20;
 
 /// How a [`TextShard`] was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,13 +114,14 @@ pub(crate) async fn load_text_shard(
     reader: &ShardReader,
     spec: &TextSpec,
     field: &FieldRef,
+    pieces: Option<bool>,
 ) -> Result<TextShard> {
     let analyzer = Analyzer::named(&spec.analyzer)?;
     let field_id = ailk_format::vector_column::field_id(field).unwrap_or(-1);
     let has_kind = reader.directory().is_some_and(|d| d.find(SubsectionKind::TextIndexes, 0).is_some());
     let mut source = TextSource::Scanned;
     if has_kind {
-        match section_text(reader, spec, field_id, &analyzer).await {
+        match section_text(reader, spec, field_id, &analyzer, pieces).await {
             Ok(Some(body)) => return Ok(TextShard { body, source: TextSource::Section }),
             Ok(None) => {}
             Err(e) if matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::Unsupported) => {
@@ -183,10 +186,14 @@ async fn section_text(
     spec: &TextSpec,
     field_id: i32,
     analyzer: &Analyzer,
+    pieces: Option<bool>,
 ) -> Result<Option<TextBody>> {
     let (Some(dir), Some(loc)) = (reader.directory(), reader.location()) else { return Ok(None) };
     let Some(entry) = dir.find(SubsectionKind::TextIndexes, 0) else { return Ok(None) };
     let (start, len) = (loc.offset + entry.offset, entry.length);
+    if !pieces.unwrap_or(len > WHOLE_TEXT_BYTES) {
+        return whole_text(reader, spec, field_id, analyzer).await;
+    }
     let (prefix, suffix) = (start..start + len.min(PAYLOAD_PREFIX), start + len - len.min(PAYLOAD_SUFFIX)..start + len);
     let got = reader.read_ranges(&[prefix.clone(), suffix.clone()]).await?;
     let pieces = Pieces(vec![(prefix.start, got[0].clone()), (suffix.start, got[1].clone())]);
@@ -203,15 +210,7 @@ async fn section_text(
     let rows = reader.metadata().file_metadata().num_rows();
     let version = pieces.get(reader, blob_start..blob_start + blob_len.min(5)).await?;
     if version.get(4) == Some(&1) {
-        // Version 1: the whole payload, checked by its CRC.
-        let (_, payload) = reader.load(&[(SubsectionKind::TextIndexes, 0)]).await?.remove(0);
-        let indexes = TextIndexes::decode(&payload)?;
-        let column = indexes.column(&spec.name, field_id).ok_or_else(|| bad("column"))?;
-        let index = TextIndex::decode(&column.index)?;
-        if i64::from(index.rows()) != rows {
-            return Err(rows_mismatch(spec, index.rows(), rows));
-        }
-        return Ok(Some(TextBody::Whole(index)));
+        return whole_text(reader, spec, field_id, analyzer).await;
     }
     let blob_end = blob_start + blob_len;
     let trailer = pieces.get(reader, blob_end.saturating_sub(TEXT_TRAILER_BYTES).max(blob_start)..blob_end).await?;
@@ -222,6 +221,27 @@ async fn section_text(
         return Err(rows_mismatch(spec, head.rows, rows));
     }
     Ok(Some(TextBody::Lazy { head, blob_start }))
+}
+
+/// The whole payload (checked by its CRC) and the column's index decoded whole.
+async fn whole_text(
+    reader: &ShardReader,
+    spec: &TextSpec,
+    field_id: i32,
+    analyzer: &Analyzer,
+) -> Result<Option<TextBody>> {
+    let (_, payload) = reader.load(&[(SubsectionKind::TextIndexes, 0)]).await?.remove(0);
+    let indexes = TextIndexes::decode(&payload)?;
+    let Some(column) = indexes.column(&spec.name, field_id) else { return Ok(None) };
+    if Analyzer::named(&column.analyzer).ok().as_ref() != Some(analyzer) {
+        return Ok(None);
+    }
+    let index = TextIndex::decode(&column.index)?;
+    let rows = reader.metadata().file_metadata().num_rows();
+    if i64::from(index.rows()) != rows {
+        return Err(rows_mismatch(spec, index.rows(), rows));
+    }
+    Ok(Some(TextBody::Whole(index)))
 }
 
 fn bad(what: &str) -> SearchError {

@@ -176,7 +176,7 @@ impl SearchSession {
         let field: FieldRef = Arc::new(self.schema.field_with_name(&spec.name)?.clone());
         // Every live file counts in the statistics, whatever the filter.
         let shards: Vec<Arc<TextShard>> = futures::stream::iter(0..self.plan.len())
-            .map(|i| self.text_shard(i, spec, &field))
+            .map(|i| self.text_shard(i, spec, &field, params.text_pieces))
             .buffered(TEXT_LOAD_CONCURRENCY)
             .try_collect()
             .await?;
@@ -235,7 +235,13 @@ impl SearchSession {
     }
 
     /// Shard `i`'s index of `spec`'s column: from the cache, the file's section, or a scan.
-    async fn text_shard(&self, i: usize, spec: &TextSpec, field: &FieldRef) -> Result<Arc<TextShard>> {
+    async fn text_shard(
+        &self,
+        i: usize,
+        spec: &TextSpec,
+        field: &FieldRef,
+        pieces: Option<bool>,
+    ) -> Result<Arc<TextShard>> {
         let plan = &self.plan[i];
         let column = column_key(spec);
         let shard = match self.cache.get_text(plan.uri(), &column) {
@@ -243,7 +249,7 @@ impl SearchSession {
             None => {
                 let reader = self.reader(plan.uri(), &plan.path, plan.file_size()).await?;
                 let shard =
-                    Arc::new(load_text_shard(self.cached.clone(), &plan.path, &reader, spec, field).await?);
+                    Arc::new(load_text_shard(self.cached.clone(), &plan.path, &reader, spec, field, pieces).await?);
                 self.cache.insert_text(plan.uri(), &column, shard.clone());
                 shard
             }
