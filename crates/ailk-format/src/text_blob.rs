@@ -32,6 +32,9 @@ pub const TEXT_TRAILER_BYTES: u64 = 12;
 const BODY_START: u64 = 5;
 /// Longest term length a decoder accepts (a term is cut to 64 bytes by the analyzers).
 const MAX_TERM_FIELD: u64 = MAX_TERM_BYTES as u64 * 4;
+/// A term whose two streams together take at most this many bytes has them in its
+/// dictionary entry (covered by the block's CRC) instead of the postings region.
+pub const INLINE_POSTING_BYTES: u64 = 64;
 
 /// One dictionary block as the head locates it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,12 +76,14 @@ pub struct TermEntry {
     pub term: String,
     /// Rows holding it.
     pub df: u32,
-    /// Its rows stream, relative to the blob's start.
+    /// Its rows stream, relative to the blob's start (empty when inline).
     pub rows: Range<u64>,
-    /// Its positions stream (right after the rows stream).
+    /// Its positions stream (right after the rows stream; empty when inline).
     pub positions: Range<u64>,
     rows_crc: u32,
     positions_crc: u32,
+    /// The postings (with positions) of a term whose streams are stored in its block.
+    pub inline: Option<Arc<[Posting]>>,
 }
 
 /// Where the head of a `blob_len`-byte version 2 blob lies (relative to the blob's start) and
@@ -162,20 +167,30 @@ impl TextHead {
                 return Err(corrupt("block terms out of order"));
             }
             let df = c.count(u64::from(self.rows))? as u32;
-            let rows_len = c.count(self.dictionary_start)? as u64;
-            let positions_len = c.count(self.dictionary_start)? as u64;
-            let (rows_crc, positions_crc) = (c.u32()?, c.u32()?);
-            let rows = at..at + rows_len;
-            let positions = rows.end..rows.end + positions_len;
+            // Inline streams lie in the block, others in the postings: bounds checked below.
+            let rows_len = c.count(u64::from(u32::MAX))? as u64;
+            let positions_len = c.count(u64::from(u32::MAX))? as u64;
             // A posting takes at least three bytes of rows stream and one of positions.
             if df == 0 || rows_len < 3 * u64::from(df) || positions_len < u64::from(df) {
                 return Err(corrupt("a term's postings are too short for its frequency"));
             }
+            if rows_len + positions_len <= INLINE_POSTING_BYTES {
+                let rows = c.take(rows_len as usize)?;
+                let positions = c.take(positions_len as usize)?;
+                let mut list = self.rows_stream(df, rows)?;
+                positions_stream(positions, &mut list)?;
+                let (none, inline) = (at..at, Some(list.into()));
+                entries.push(TermEntry { term, df, rows: none.clone(), positions: none, rows_crc: 0, positions_crc: 0, inline });
+                continue;
+            }
+            let (rows_crc, positions_crc) = (c.u32()?, c.u32()?);
+            let rows = at..at + rows_len;
+            let positions = rows.end..rows.end + positions_len;
             at = positions.end;
             if at > self.dictionary_start {
                 return Err(corrupt("a term's postings run past the postings"));
             }
-            entries.push(TermEntry { term, df, rows, positions, rows_crc, positions_crc });
+            entries.push(TermEntry { term, df, rows, positions, rows_crc, positions_crc, inline: None });
         }
         let next = self.blocks.get(i + 1).map_or(self.dictionary_start, |b| b.postings_start);
         if c.left() != 0 || at != next {
@@ -185,15 +200,23 @@ impl TextHead {
     }
 
     /// Decodes and checks a term's rows stream (`bytes` at `entry.rows`): its postings
-    /// without positions.
+    /// without positions (an inline term's postings, with them, whatever `bytes`).
     pub fn decode_rows(&self, entry: &TermEntry, bytes: &[u8]) -> Result<Vec<Posting>> {
+        if let Some(inline) = &entry.inline {
+            return Ok(inline.to_vec());
+        }
         if bytes.len() as u64 != entry.rows.end - entry.rows.start || crc32c::crc32c(bytes) != entry.rows_crc {
             return Err(corrupt("a rows stream fails its check"));
         }
+        self.rows_stream(entry.df, bytes)
+    }
+
+    /// The `df` postings of a rows stream, checked against the head's row count.
+    fn rows_stream(&self, df: u32, bytes: &[u8]) -> Result<Vec<Posting>> {
         let mut c = Reader::new(bytes);
-        let mut list = Vec::with_capacity(entry.df as usize);
+        let mut list = Vec::with_capacity(df as usize);
         let mut row = 0u64;
-        for i in 0..entry.df {
+        for i in 0..df {
             let delta = c.count(u64::from(self.rows))? as u64;
             if i > 0 && delta == 0 {
                 return Err(corrupt("a row repeats in a posting list"));
@@ -218,19 +241,15 @@ impl TextHead {
     /// Fills `postings` (from [`TextHead::decode_rows`] of `entry`) with their positions from
     /// the positions stream `bytes`.
     pub fn decode_positions(&self, entry: &TermEntry, bytes: &[u8], postings: &mut [Posting]) -> Result<()> {
+        if entry.inline.is_some() {
+            return Ok(());
+        }
         if bytes.len() as u64 != entry.positions.end - entry.positions.start
             || crc32c::crc32c(bytes) != entry.positions_crc
         {
             return Err(corrupt("a positions stream fails its check"));
         }
-        let mut c = Reader::new(bytes);
-        for p in postings.iter_mut() {
-            p.positions = read_positions(&mut c, p.tf as usize, u64::from(p.len))?;
-        }
-        if c.left() != 0 {
-            return Err(corrupt("trailing bytes in a positions stream"));
-        }
-        Ok(())
+        positions_stream(bytes, postings)
     }
 
     /// Decodes and checks the row lengths (`bytes` at `self.doc_lens`).
@@ -252,6 +271,18 @@ impl TextHead {
     }
 }
 
+/// Fills `postings` with their positions from a positions stream.
+fn positions_stream(bytes: &[u8], postings: &mut [Posting]) -> Result<()> {
+    let mut c = Reader::new(bytes);
+    for p in postings.iter_mut() {
+        p.positions = read_positions(&mut c, p.tf as usize, u64::from(p.len))?;
+    }
+    if c.left() != 0 {
+        return Err(corrupt("trailing bytes in a positions stream"));
+    }
+    Ok(())
+}
+
 fn term(c: &mut Reader<'_>) -> Result<String> {
     let len = c.count(MAX_TERM_FIELD)?;
     std::str::from_utf8(c.take(len)?).map(str::to_owned).map_err(|_| corrupt("a term is not UTF-8"))
@@ -269,35 +300,44 @@ pub(crate) fn encode(index: &TextIndex) -> Vec<u8> {
     index.doc_lens().iter().for_each(|&l| put(&mut out, u64::from(l)));
     let doc_bytes = out.len() as u64 - BODY_START;
     let doc_crc = crc32c::crc32c(&out[BODY_START as usize..]);
-    // Postings: per term its rows stream, then its positions stream.
+    // Postings: per term its rows stream, then its positions stream — in the postings region,
+    // or in the term's dictionary entry when both are small.
     let mut entries = Vec::with_capacity(index.term_count());
     for (term, postings) in index.terms() {
-        let rows_start = out.len();
+        let (mut rows, mut positions) = (Vec::new(), Vec::new());
         let mut prev = 0u32;
         for (i, p) in postings.iter().enumerate() {
-            put(&mut out, u64::from(if i == 0 { p.row } else { p.row - prev }));
-            put(&mut out, u64::from(p.tf));
-            put(&mut out, u64::from(p.len));
+            put(&mut rows, u64::from(if i == 0 { p.row } else { p.row - prev }));
+            put(&mut rows, u64::from(p.tf));
+            put(&mut rows, u64::from(p.len));
+            put_positions(&mut positions, &p.positions);
             prev = p.row;
         }
-        let positions_start = out.len();
-        postings.iter().for_each(|p| put_positions(&mut out, &p.positions));
-        let end = out.len();
-        let crcs = (crc32c::crc32c(&out[rows_start..positions_start]), crc32c::crc32c(&out[positions_start..end]));
-        entries.push((term, postings.len(), rows_start, positions_start, end, crcs));
+        let inline = (rows.len() + positions.len()) as u64 <= INLINE_POSTING_BYTES;
+        let start = out.len();
+        if !inline {
+            out.extend_from_slice(&rows);
+            out.extend_from_slice(&positions);
+        }
+        entries.push((term, postings.len(), start, rows, positions, inline));
     }
     let dictionary_start = out.len();
     let mut blocks = Vec::new();
     for chunk in entries.chunks(TERMS_PER_BLOCK) {
         let start = out.len();
-        for &(term, df, rows, positions, end, (rows_crc, positions_crc)) in chunk {
+        for (term, df, _, rows, positions, inline) in chunk {
             put(&mut out, term.len() as u64);
             out.extend_from_slice(term.as_bytes());
-            put(&mut out, df as u64);
-            put(&mut out, (positions - rows) as u64);
-            put(&mut out, (end - positions) as u64);
-            out.extend_from_slice(&rows_crc.to_le_bytes());
-            out.extend_from_slice(&positions_crc.to_le_bytes());
+            put(&mut out, *df as u64);
+            put(&mut out, rows.len() as u64);
+            put(&mut out, positions.len() as u64);
+            if *inline {
+                out.extend_from_slice(rows);
+                out.extend_from_slice(positions);
+            } else {
+                out.extend_from_slice(&crc32c::crc32c(rows).to_le_bytes());
+                out.extend_from_slice(&crc32c::crc32c(positions).to_le_bytes());
+            }
         }
         blocks.push((chunk[0].0, chunk.len(), out.len() - start, chunk[0].2, crc32c::crc32c(&out[start..])));
     }
@@ -339,16 +379,22 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<TextIndex> {
     let mut postings: Vec<Arc<[Posting]>> = Vec::with_capacity(terms.capacity());
     for (i, block) in head.blocks.iter().enumerate() {
         for entry in head.decode_block(i, slice(bytes, &block.range)?)? {
-            let mut list = head.decode_rows(&entry, slice(bytes, &entry.rows)?)?;
-            head.decode_positions(&entry, slice(bytes, &entry.positions)?, &mut list)?;
-            for p in &list {
+            let list = match &entry.inline {
+                Some(inline) => inline.clone(),
+                None => {
+                    let mut list = head.decode_rows(&entry, slice(bytes, &entry.rows)?)?;
+                    head.decode_positions(&entry, slice(bytes, &entry.positions)?, &mut list)?;
+                    list.into()
+                }
+            };
+            for p in list.iter() {
                 if doc_len[p.row as usize] != p.len {
                     return Err(corrupt("a posting's row length is not the row's"));
                 }
                 seen[p.row as usize] += u64::from(p.tf);
             }
             terms.push(entry.term);
-            postings.push(list.into());
+            postings.push(list);
         }
     }
     if seen.iter().zip(&doc_len).any(|(&s, &l)| s != u64::from(l)) {

@@ -64,7 +64,13 @@ impl TextPart {
     /// Estimated bytes held.
     pub fn memory_bytes(&self) -> u64 {
         match self {
-            TextPart::Block(entries) => entries.iter().map(|e| e.term.len() as u64 + 80).sum(),
+            TextPart::Block(entries) => entries
+                .iter()
+                .map(|e| {
+                    let inline = e.inline.as_ref().map_or(0, |l| l.iter().map(|p| 40 + 4 * p.positions.len() as u64).sum());
+                    e.term.len() as u64 + 96 + inline
+                })
+                .sum(),
             TextPart::Postings(list) => list.iter().map(|p| 40 + 4 * p.positions.len() as u64).sum(),
             TextPart::DocLens(lens) => 4 * lens.len() as u64,
         }

@@ -1,7 +1,8 @@
 //! Reading what a full-text query needs of each file's version 2 text index: the dictionary
-//! blocks that may hold its terms, then those terms' postings (rows streams; positions too for
-//! a phrase) and, for a file with deleted rows, its row lengths — each wave one coalesced
-//! ranged read per file, all files at once. Pieces are checked on their own (CRC-32C, counts)
+//! blocks that may hold its terms (a rare term's postings are stored in its block), then the
+//! other terms' postings (rows streams; positions too for a phrase) and, for a file with
+//! deleted rows, its row lengths — each wave one coalesced ranged read per file, all files at
+//! once. Pieces are checked on their own (CRC-32C, counts)
 //! and kept in the `ShardCache`; a piece that fails its check sends that file to the scan of
 //! its text column (logged and counted), never to a wrong answer.
 
@@ -150,7 +151,9 @@ impl SearchSession {
             }
         }
 
-        // Wave 2: the terms' postings and, with deleted rows, the row lengths.
+        // Wave 2: the terms' postings (but those inline in their blocks) and, with deleted
+        // rows, the row lengths.
+        let (inline, entries): (Vec<&TermEntry>, Vec<&TermEntry>) = entries.into_iter().partition(|e| e.inline.is_some());
         let keys = entries.iter().map(|e| TextPartKey::Postings(e.term.clone(), true));
         let mut lists = self.cache.get_text_parts(uri, &column, keys);
         if !positions {
@@ -197,12 +200,14 @@ impl SearchSession {
                 lists[j] = Some(part);
             }
         }
-        let mut parts: Vec<(String, Arc<[Posting]>)> = Vec::with_capacity(entries.len());
+        let mut parts: Vec<(String, Arc<[Posting]>)> = Vec::with_capacity(entries.len() + inline.len());
         for (e, l) in entries.iter().zip(lists) {
             if let Some(TextPart::Postings(list)) = l.as_deref() {
                 parts.push((e.term.clone(), list.clone()));
             }
         }
+        parts.extend(inline.iter().filter_map(|e| Some((e.term.clone(), e.inline.clone()?))));
+        parts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let deleted_len = match lens.as_deref() {
             Some(TextPart::DocLens(lens)) => {
                 deleted.iter().map(|&r| lens.get(r as usize).map_or(0, |&l| u64::from(l))).sum()
