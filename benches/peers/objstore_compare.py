@@ -1,8 +1,10 @@
-"""The real-protocol half of `cargo xtask bench --only objstore`: ailake and LanceDB on the
-same S3 store — a moto server on loopback, read through a proxy that adds the same
-first-byte latency to every request for both. Each writes the same rows straight to moto,
-then is measured through the proxy: cold queries (empty caches, planning not timed) and warm
-ones. Runs in the project venv (moto); LanceDB runs in .venv-bench."""
+"""The real-protocol half of `cargo xtask bench --only objstore` (and, `--mode text`, of
+`--only text`): ailake and LanceDB on the same S3 store — a moto server on loopback, read
+through a proxy that adds the same first-byte latency to every request for both. Each writes
+the same rows straight to moto, then is measured through the proxy: cold queries (empty
+caches, planning not timed) and warm ones — vector search (`--data`), or full-text search
+(`--texts`, `--query-texts`, `--shard-rows`: ailake's `text_search` against LanceDB's native
+FTS). Runs in the project venv (moto); LanceDB runs in .venv-bench."""
 import argparse
 import json
 import logging
@@ -17,8 +19,12 @@ from latency_proxy import LatencyProxy
 
 def main():
     p = argparse.ArgumentParser()
-    for name in ["--peer-bench", "--bench-python", "--data", "--out"]:
+    for name in ["--peer-bench", "--bench-python", "--out"]:
         p.add_argument(name, required=True)
+    p.add_argument("--mode", choices=["vectors", "text"], default="vectors")
+    for name in ["--data", "--texts", "--query-texts"]:
+        p.add_argument(name)
+    p.add_argument("--shard-rows", default="100000")
     p.add_argument("--metric", default="l2")
     p.add_argument("--files", default="10")
     p.add_argument("--latency-ms", type=float, default=30.0)
@@ -35,16 +41,22 @@ def main():
                      aws_secret_access_key="test").create_bucket(Bucket="bench")
         proxy = LatencyProxy(host, port, a.latency_ms / 1e3).start()
         through = f"http://127.0.0.1:{proxy.port}"
-        common = ["--data", a.data, "--metric", a.metric, "--queries", a.queries, "--cold-queries", a.cold_queries,
-                  "--write-endpoint", moto, "--read-endpoint", through]
+        endpoints = ["--cold-queries", a.cold_queries, "--write-endpoint", moto, "--read-endpoint", through]
+        if a.mode == "vectors":
+            common = ["--data", a.data, "--metric", a.metric, "--queries", a.queries, *endpoints]
+            ours = ["objstore-s3", "--files", a.files, "--ef", "64", *common]
+            lance = ["lancedb_s3_bench.py", *common]
+        else:
+            common = ["--texts", a.texts, "--queries", a.query_texts, "--nq", a.queries, *endpoints]
+            ours = ["text-s3", "--shard-rows", a.shard_rows, *common]
+            lance = ["lancedb_fts_s3_bench.py", *common]
         ours_out, lance_out = a.out + ".ailake", a.out + ".lancedb"
         before = proxy.requests
-        subprocess.run([a.peer_bench, "objstore-s3", "--uri", "s3://bench/ailake", "--files", a.files,
-                        "--ef", "64", "--out", ours_out, *common], check=True)
+        subprocess.run([a.peer_bench, *ours, "--uri", "s3://bench/ailake", "--out", ours_out], check=True)
         ours_requests = proxy.requests - before
         before = proxy.requests
-        subprocess.run([a.bench_python, "lancedb_s3_bench.py", "--uri", "s3://bench/lance", "--out", lance_out,
-                        *common], check=True, cwd=sys.path[0])
+        subprocess.run([a.bench_python, *lance, "--uri", "s3://bench/lance", "--out", lance_out],
+                       check=True, cwd=sys.path[0])
         lance_requests = proxy.requests - before
         proxy.stop()
     finally:

@@ -237,12 +237,13 @@ async fn text_search_answers_from_s3() {
     use ailake::{TextSpec, SCORE_COLUMN};
     use arrow_array::cast::AsArray;
     use arrow_array::types::Float32Type;
-    let texts: Vec<String> = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/texts.tsv"))
-        .unwrap()
-        .lines()
-        .take(2000)
-        .map(|l| l.split_once('\t').map_or("", |(_, t)| t).to_string())
-        .collect();
+    let texts: Vec<String> =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/texts.tsv"))
+            .unwrap()
+            .lines()
+            .take(2000)
+            .map(|l| l.split_once('\t').map_or("", |(_, t)| t).to_string())
+            .collect();
     let schema = arrow_schema::Schema::new(vec![
         arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false),
         arrow_schema::Field::new("text", arrow_schema::DataType::Utf8, true),
@@ -254,8 +255,10 @@ async fn text_search_answers_from_s3() {
     let mut tables = Vec::new();
     for catalog in [&remote, &local] {
         let specs = [VectorSpec::new("embedding", DIM, Metric::L2)];
-        let table =
-            catalog.create_table_with_text(&ident("t"), &schema, &specs, &[TextSpec::new("text")]).await.unwrap();
+        let table = catalog
+            .create_table_with_text(&ident("t"), &schema, &specs, &[TextSpec::new("text")])
+            .await
+            .unwrap();
         let writer = table.writer(WritePolicy::default()).unwrap();
         for start in (0..texts.len()).step_by(500) {
             let ids: arrow_array::ArrayRef =

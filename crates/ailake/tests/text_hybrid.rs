@@ -267,8 +267,9 @@ async fn deferred_writes_get_their_text_index_with_their_vector_index() {
 async fn corrupt_text_piece(table: &Table, file: &str, pick: impl Fn(std::ops::Range<u64>) -> u64) {
     use ailake::format::{parse_trailer, AlignedBytes, Payload, TextHead};
     let wh = table.warehouse().clone();
-    let reader =
-        ShardReader::open(wh.store().clone(), wh.path_of(file).unwrap(), ReadOptions::default()).await.unwrap();
+    let reader = ShardReader::open(wh.store().clone(), wh.path_of(file).unwrap(), ReadOptions::default())
+        .await
+        .unwrap();
     let loc = reader.location().unwrap();
     let entry = *reader.directory().unwrap().find(SubsectionKind::TextIndexes, 0).unwrap();
     let path = file.strip_prefix("file://").unwrap_or(file).to_string();

@@ -319,7 +319,10 @@ impl PayloadHead {
 
     /// Bytes of array `index`, relative to the payload's start.
     pub fn array_range(&self, index: usize) -> Result<std::ops::Range<u64>> {
-        let d = self.arrays.get(index).ok_or_else(|| FormatError::layout(format!("payload has no array {index}")))?;
+        let d = self
+            .arrays
+            .get(index)
+            .ok_or_else(|| FormatError::layout(format!("payload has no array {index}")))?;
         let start = d.offset as u64;
         Ok(start..start + (d.count * d.ty.size()) as u64)
     }

@@ -18,7 +18,9 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::error::Result;
-use crate::text_index::{corrupt, put, put_positions, read_positions, Posting, Reader, TextIndex, MAGIC, MAX_TERM_BYTES};
+use crate::text_index::{
+    corrupt, put, put_positions, read_positions, Posting, Reader, TextIndex, MAGIC, MAX_TERM_BYTES,
+};
 
 /// The blob version this module writes and reads.
 pub(crate) const VERSION: u8 = 2;
@@ -180,7 +182,15 @@ impl TextHead {
                 let mut list = self.rows_stream(df, rows)?;
                 positions_stream(positions, &mut list)?;
                 let (none, inline) = (at..at, Some(list.into()));
-                entries.push(TermEntry { term, df, rows: none.clone(), positions: none, rows_crc: 0, positions_crc: 0, inline });
+                entries.push(TermEntry {
+                    term,
+                    df,
+                    rows: none.clone(),
+                    positions: none,
+                    rows_crc: 0,
+                    positions_crc: 0,
+                    inline,
+                });
                 continue;
             }
             let (rows_crc, positions_crc) = (c.u32()?, c.u32()?);
@@ -205,7 +215,8 @@ impl TextHead {
         if let Some(inline) = &entry.inline {
             return Ok(inline.to_vec());
         }
-        if bytes.len() as u64 != entry.rows.end - entry.rows.start || crc32c::crc32c(bytes) != entry.rows_crc {
+        if bytes.len() as u64 != entry.rows.end - entry.rows.start || crc32c::crc32c(bytes) != entry.rows_crc
+        {
             return Err(corrupt("a rows stream fails its check"));
         }
         self.rows_stream(entry.df, bytes)

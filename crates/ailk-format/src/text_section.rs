@@ -124,7 +124,12 @@ impl TextIndexes {
             .into_iter()
             .enumerate()
             .map(|(i, n)| {
-                Ok(TextColumnIndex { field_id: n.field_id, name: n.name, analyzer: n.analyzer, index: p.array(i)? })
+                Ok(TextColumnIndex {
+                    field_id: n.field_id,
+                    name: n.name,
+                    analyzer: n.analyzer,
+                    index: p.array(i)?,
+                })
             })
             .collect::<Result<_>>()?;
         Ok(Self { columns })
@@ -135,7 +140,11 @@ impl TextIndexes {
         let names: Vec<TextColumnName> = self
             .columns
             .iter()
-            .map(|c| TextColumnName { field_id: c.field_id, name: c.name.clone(), analyzer: c.analyzer.clone() })
+            .map(|c| TextColumnName {
+                field_id: c.field_id,
+                name: c.name.clone(),
+                analyzer: c.analyzer.clone(),
+            })
             .collect();
         TextColumnName::find(&names, name, field_id).map(|i| &self.columns[i])
     }

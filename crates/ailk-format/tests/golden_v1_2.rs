@@ -121,11 +121,13 @@ fn the_text_index_blob_keeps_its_v2_bytes() {
     // The head, read from the end as a search does, locates "disk"'s postings.
     let n = golden.len() as u64;
     let (range, crc) = ailk_format::parse_trailer(&golden[golden.len() - 12..], n).unwrap();
-    let head = ailk_format::TextHead::decode(&golden[range.start as usize..range.end as usize], &range, crc).unwrap();
+    let head = ailk_format::TextHead::decode(&golden[range.start as usize..range.end as usize], &range, crc)
+        .unwrap();
     assert_eq!((head.rows, head.total_len, head.term_count), (7, 24, 5));
     let b = head.block_of("disk").unwrap();
     let block = &head.blocks[b];
-    let entries = head.decode_block(b, &golden[block.range.start as usize..block.range.end as usize]).unwrap();
+    let entries =
+        head.decode_block(b, &golden[block.range.start as usize..block.range.end as usize]).unwrap();
     let disk = entries.iter().find(|e| e.term == "disk").unwrap();
     let rows = head.decode_rows(disk, &golden[disk.rows.start as usize..disk.rows.end as usize]).unwrap();
     assert_eq!(rows.iter().map(|p| p.row).collect::<Vec<_>>(), [0, 2, 4, 5, 6]);

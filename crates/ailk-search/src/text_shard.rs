@@ -12,8 +12,8 @@ use ailk_catalog::TextSpec;
 use ailk_format::object_store::path::Path;
 use ailk_format::object_store::ObjectStore;
 use ailk_format::{
-    parse_trailer, ErrorKind, PayloadHead, Posting, TermEntry, ShardReader, SubsectionKind, TextColumnName, TextHead,
-    TextIndexes, TEXT_TRAILER_BYTES,
+    parse_trailer, ErrorKind, PayloadHead, Posting, ShardReader, SubsectionKind, TermEntry, TextColumnName,
+    TextHead, TextIndexes, TEXT_TRAILER_BYTES,
 };
 use ailk_index::text::{index_texts, Analyzer, TextIndex};
 use arrow_array::cast::AsArray;
@@ -67,7 +67,10 @@ impl TextPart {
             TextPart::Block(entries) => entries
                 .iter()
                 .map(|e| {
-                    let inline = e.inline.as_ref().map_or(0, |l| l.iter().map(|p| 40 + 4 * p.positions.len() as u64).sum());
+                    let inline = e
+                        .inline
+                        .as_ref()
+                        .map_or(0, |l| l.iter().map(|p| 40 + 4 * p.positions.len() as u64).sum());
                     e.term.len() as u64 + 96 + inline
                 })
                 .sum(),
@@ -200,7 +203,8 @@ async fn section_text(
     if !pieces.unwrap_or(len > WHOLE_TEXT_BYTES) {
         return whole_text(reader, spec, field_id, analyzer).await;
     }
-    let (prefix, suffix) = (start..start + len.min(PAYLOAD_PREFIX), start + len - len.min(PAYLOAD_SUFFIX)..start + len);
+    let (prefix, suffix) =
+        (start..start + len.min(PAYLOAD_PREFIX), start + len - len.min(PAYLOAD_SUFFIX)..start + len);
     let got = reader.read_ranges(&[prefix.clone(), suffix.clone()]).await?;
     let pieces = Pieces(vec![(prefix.start, got[0].clone()), (suffix.start, got[1].clone())]);
     let header_len = PayloadHead::header_len(&got[0]).filter(|&l| l <= len).ok_or_else(|| bad("header"))?;
@@ -219,7 +223,8 @@ async fn section_text(
         return whole_text(reader, spec, field_id, analyzer).await;
     }
     let blob_end = blob_start + blob_len;
-    let trailer = pieces.get(reader, blob_end.saturating_sub(TEXT_TRAILER_BYTES).max(blob_start)..blob_end).await?;
+    let trailer =
+        pieces.get(reader, blob_end.saturating_sub(TEXT_TRAILER_BYTES).max(blob_start)..blob_end).await?;
     let (range, crc) = parse_trailer(&trailer, blob_len)?;
     let bytes = pieces.get(reader, blob_start + range.start..blob_start + range.end).await?;
     let head = TextHead::decode(&bytes, &range, crc)?;

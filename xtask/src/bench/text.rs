@@ -3,7 +3,8 @@
 //! `benches/peers/lancedb_fts_bench.py`), on the real dataset's 30k Debian descriptions and a
 //! synthetic 1M-document Zipfian corpus (`peer_bench text-data`); warm on a local disk, cold on
 //! the simulated store (ours), hybrid against its two lists, index bytes per row. Rounds
-//! interleave ours and LanceDB's.
+//! interleave ours and LanceDB's. Then both on a real S3 protocol (moto behind a latency
+//! proxy, `benches/peers/objstore_compare.py --mode text`), cold and warm.
 
 use std::path::Path;
 
@@ -69,7 +70,47 @@ impl Run {
             }
         }
         self.sections.push(text_table(&points, &corpora.iter().map(|c| c.0.clone()).collect::<Vec<_>>()));
-        Ok(json!({"text": points}))
+
+        // Both on a real S3 protocol: moto behind the latency proxy, cold and warm.
+        let project_python = super::root().join(".venv/bin/python");
+        let script = super::root().join("benches/peers/objstore_compare.py").display().to_string();
+        let mut on_s3 = Vec::new();
+        for (name, dir, _, shard_rows) in &corpora {
+            let out = self.results.join(format!("text-{name}-s3.json")).display().to_string();
+            let (texts, queries) = (format!("{dir}/texts.tsv"), format!("{dir}/queries.tsv"));
+            let (peer_bench, python) = (self.peer_bench.clone(), self.python.clone());
+            self.steps.add(1);
+            self.steps.run(
+                &format!("ailake vs LanceDB full-text on moto S3 + latency proxy, {name}"),
+                &project_python.display().to_string(),
+                &[
+                    &script,
+                    "--mode",
+                    "text",
+                    "--peer-bench",
+                    &peer_bench,
+                    "--bench-python",
+                    &python,
+                    "--texts",
+                    &texts,
+                    "--query-texts",
+                    &queries,
+                    "--shard-rows",
+                    shard_rows,
+                    "--latency-ms",
+                    "30",
+                    "--queries",
+                    "100",
+                    "--cold-queries",
+                    "10",
+                    "--out",
+                    &out,
+                ],
+            )?;
+            on_s3.push(json!({"corpus": name, "result": read_json(Path::new(&out))?}));
+        }
+        self.sections.push(s3_table(&on_s3));
+        Ok(json!({"text": points, "s3": on_s3}))
     }
 }
 
@@ -116,6 +157,32 @@ fn text_table(points: &[Value], corpora: &[String]) -> String {
         let h = &p["ours"]["hybrid"];
         let (v, t, b) = (f(&h["vector"], "p50_ms"), f(&h["text"], "p50_ms"), f(&h["hybrid"], "p50_ms"));
         s += &format!("| {} | {v:.3} | {t:.3} | {b:.3} | {:.2} |\n", f(p, "round") + 1.0, b / v.max(t));
+    }
+    s
+}
+
+fn s3_table(runs: &[Value]) -> String {
+    let mut s = String::from(
+        "### On S3: ailake `text_search` vs LanceDB FTS, cold and warm\n\n\
+         Both tables on one moto S3 server, written straight to it, read through a proxy that adds \
+         30 ms before every request (bandwidth not limited): the same texts and queries, top-10. Cold: \
+         a new session (ours; planning not timed) or a new connection and `open_table` (LanceDB) per \
+         query, 10 queries; warm: 100 queries after a warm-up pass.\n\n\
+         | corpus | ours cold p50 (ms) | LanceDB cold p50 (ms) | ours warm p50 (ms) | LanceDB warm p50 (ms) | ours requests | LanceDB requests |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for r in runs {
+        let (o, l) = (&r["result"]["ailake"], &r["result"]["lancedb"]);
+        s += &format!(
+            "| {} | {:.1} | {:.1} | {:.2} | {:.2} | {} | {} |\n",
+            r["corpus"].as_str().unwrap_or(""),
+            f(&o["cold"], "p50_ms"),
+            f(&l["cold"], "p50_ms"),
+            f(&o["warm"], "p50_ms"),
+            f(&l["warm"], "p50_ms"),
+            f(o, "proxy_requests"),
+            f(l, "proxy_requests"),
+        );
     }
     s
 }

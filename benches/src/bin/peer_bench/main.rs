@@ -61,6 +61,8 @@ mod session;
 mod sql;
 mod table;
 mod text;
+#[cfg(feature = "s3")]
+mod text_s3;
 
 /// Each query sweep point runs the whole query set this many times; the fastest pass counts
 /// (the peers' scripts do the same), which keeps one-off machine noise out of the ratios.
@@ -106,8 +108,10 @@ fn main() -> Result<()> {
         Some("gt") => gt(&args),
         Some("text-data") => text::text_data(&args),
         Some("text") => text::text(&args),
+        #[cfg(feature = "s3")]
+        Some("text-s3") => text_s3::text_s3(&args),
         _ => {
-            bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|bigtable|session|files|sql|rest|objstore|text-data|text> …")
+            bail!("usage: peer_bench <data|gt|hnsw|ivfpq|table|filtered|scale|bigtable|session|files|sql|rest|objstore|text-data|text|text-s3> …")
         }
     }
 }

@@ -78,18 +78,60 @@ pub(crate) fn text_data(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn tsv(path: &Path) -> anyhow::Result<Vec<String>> {
+/// `id`, `text`: the rows of a text table (plus its `embedding`).
+pub(crate) fn text_schema() -> arrow_schema::Schema {
+    arrow_schema::Schema::new(vec![
+        arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false),
+        arrow_schema::Field::new("text", arrow_schema::DataType::Utf8, true),
+    ])
+}
+
+/// Writes `texts` into `table` in files of `shard_rows`, one commit; `base`: their embeddings
+/// (else 4-d placeholders in flat sections, never searched).
+pub(crate) async fn write_texts(
+    table: &Table,
+    texts: &[String],
+    shard_rows: usize,
+    base: Option<&ailk_testkit::texmex::Matrix<f32>>,
+) -> anyhow::Result<()> {
+    let attrs = text_schema();
+    let dim = base.map_or(4, |b| b.dim);
+    let writer = table.writer(WritePolicy::default())?;
+    let opts = if base.is_some() {
+        WriteOptions::default()
+    } else {
+        WriteOptions::default().index(IndexChoice::Flat)
+    };
+    for start in (0..texts.len()).step_by(shard_rows) {
+        let end = (start + shard_rows).min(texts.len());
+        let id: arrow_array::ArrayRef =
+            Arc::new(arrow_array::Int64Array::from_iter_values(start as i64..end as i64));
+        let t: arrow_array::ArrayRef = Arc::new(arrow_array::StringArray::from_iter_values(
+            texts[start..end].iter().map(String::as_str),
+        ));
+        let rows = arrow_array::RecordBatch::try_new(Arc::new(attrs.clone()), vec![id, t])?;
+        let values: Vec<f32> = match base {
+            Some(b) => b.data[start * dim..end * dim].to_vec(),
+            None => (start..end).flat_map(|i| [1.0, (i % 7) as f32, 0.5, 2.0]).collect(),
+        };
+        writer.write_flat(&rows, &[("embedding", &values)], &opts).await?;
+    }
+    writer.commit().await?;
+    Ok(())
+}
+
+pub(crate) fn tsv(path: &Path) -> anyhow::Result<Vec<String>> {
     Ok(std::fs::read_to_string(path)?
         .lines()
         .map(|l| l.split_once('\t').map_or("", |x| x.1).to_string())
         .collect())
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-fn stats(mut v: Vec<f64>) -> serde_json::Value {
+pub(crate) fn stats(mut v: Vec<f64>) -> serde_json::Value {
     v.sort_by(f64::total_cmp);
     let total: f64 = v.iter().sum();
     json!({"p50_ms": percentile(&v, 0.5), "p99_ms": percentile(&v, 0.99), "qps": v.len() as f64 / (total / 1e3)})
@@ -113,10 +155,6 @@ pub(crate) fn text(args: &Args) -> anyhow::Result<()> {
         None => (None, None),
     };
     let dim = base.as_ref().map_or(4, |b| b.dim);
-    let attrs = arrow_schema::Schema::new(vec![
-        arrow_schema::Field::new("id", arrow_schema::DataType::Int64, false),
-        arrow_schema::Field::new("text", arrow_schema::DataType::Utf8, true),
-    ]);
     let spec = VectorSpec::new("embedding", dim as u32, Metric::Cosine);
     let build = Instant::now();
     let table = rt.block_on(async {
@@ -124,33 +162,12 @@ pub(crate) fn text(args: &Args) -> anyhow::Result<()> {
         let table = catalog
             .create_table_with_text(
                 &TableIdent::new("bench", "text")?,
-                &attrs,
+                &text_schema(),
                 &[spec],
                 &[TextSpec::new("text")],
             )
             .await?;
-        let writer = table.writer(WritePolicy::default())?;
-        // Without real embeddings the vectors are placeholders (flat files, never searched).
-        let opts = if base.is_some() {
-            WriteOptions::default()
-        } else {
-            WriteOptions::default().index(IndexChoice::Flat)
-        };
-        for start in (0..texts.len()).step_by(shard_rows) {
-            let end = (start + shard_rows).min(texts.len());
-            let id: arrow_array::ArrayRef =
-                Arc::new(arrow_array::Int64Array::from_iter_values(start as i64..end as i64));
-            let t: arrow_array::ArrayRef = Arc::new(arrow_array::StringArray::from_iter_values(
-                texts[start..end].iter().map(String::as_str),
-            ));
-            let rows = arrow_array::RecordBatch::try_new(Arc::new(attrs.clone()), vec![id, t])?;
-            let values: Vec<f32> = match &base {
-                Some(b) => b.data[start * dim..end * dim].to_vec(),
-                None => (start..end).flat_map(|i| [1.0, (i % 7) as f32, 0.5, 2.0]).collect(),
-            };
-            writer.write_flat(&rows, &[("embedding", &values)], &opts).await?;
-        }
-        writer.commit().await?;
+        write_texts(&table, &texts, shard_rows, base.as_ref()).await?;
         anyhow::Ok(table.refresh().await?)
     })?;
     let build_s = build.elapsed().as_secs_f64();

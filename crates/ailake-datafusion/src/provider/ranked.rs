@@ -64,7 +64,9 @@ impl Ranked<'_> {
                     return Ok(TableProviderFilterPushDown::Unsupported);
                 }
                 let refs = f.column_refs();
-                if let Some(c) = refs.iter().find(|c| c.name == score || self.vector_columns.contains(&c.name)) {
+                if let Some(c) =
+                    refs.iter().find(|c| c.name == score || self.vector_columns.contains(&c.name))
+                {
                     return Err(DataFusionError::Plan(if c.name == score {
                         format!(
                             "{function}: the filter {f} mixes {score} with the table's columns; filters on \
@@ -107,11 +109,8 @@ impl Ranked<'_> {
     pub fn output(&self, projection: Option<&Vec<usize>>) -> Result<Output> {
         let wanted: Vec<usize> =
             projection.cloned().unwrap_or_else(|| (0..self.schema.fields().len()).collect());
-        let columns: Vec<String> = wanted
-            .iter()
-            .map(|&i| self.schema.field(i).name().clone())
-            .filter(|n| n != self.score)
-            .collect();
+        let columns: Vec<String> =
+            wanted.iter().map(|&i| self.schema.field(i).name().clone()).filter(|n| n != self.score).collect();
         let mut fields: Vec<Field> =
             columns.iter().map(|c| self.schema.field_with_name(c).cloned()).collect::<Result<_, _>>()?;
         fields.push(Field::new(self.score, DataType::Float32, true));

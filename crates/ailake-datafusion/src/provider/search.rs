@@ -119,8 +119,13 @@ impl TableProvider for VectorSearchTable {
         for (i, c) in candidates.into_iter().enumerate() {
             groups[i % parts].push(c.uri);
         }
-        let exec =
-            Arc::new(VectorSearchExec::new(self.source.clone(), q.clone(), filter, out.schema.clone(), groups));
+        let exec = Arc::new(VectorSearchExec::new(
+            self.source.clone(),
+            q.clone(),
+            filter,
+            out.schema.clone(),
+            groups,
+        ));
         let merged: Arc<dyn ExecutionPlan> =
             if parts == 1 { exec } else { Arc::new(VectorMergeExec::new(exec, q.k)) };
         ranked.project(&out, merged)

@@ -78,7 +78,12 @@ impl TableProvider for TextSearchTable {
         let ranked = self.ranked();
         let filter = ranked.filter(filters)?;
         let out = ranked.output(projection)?;
-        let exec = Arc::new(TextSearchExec::new(self.source.clone(), self.query.clone(), filter, out.schema.clone()));
+        let exec = Arc::new(TextSearchExec::new(
+            self.source.clone(),
+            self.query.clone(),
+            filter,
+            out.schema.clone(),
+        ));
         ranked.project(&out, exec)
     }
 }

@@ -17,11 +17,11 @@ use arrow_array::RecordBatch;
 use arrow_schema::{DataType, FieldRef};
 use futures::{StreamExt, TryStreamExt};
 
+use super::text_read::column_key;
 use super::SearchSession;
 use crate::error::{Result, SearchError};
 use crate::filter::rows::filter_fields;
 use crate::params::{SearchCounters, SearchParams};
-use super::text_read::column_key;
 use crate::text_shard::{load_text_shard, TextShard, TextSource};
 
 /// Name of the score column of full-text and hybrid results (higher is better).
@@ -184,7 +184,8 @@ impl SearchSession {
         let mut distinct = terms.clone();
         distinct.sort_unstable();
         distinct.dedup();
-        let views = self.term_views(shards, spec, &field, &distinct, query.needs_positions(), &deleted).await?;
+        let views =
+            self.term_views(shards, spec, &field, &distinct, query.needs_positions(), &deleted).await?;
         let mut stats = CollectionStats::default();
         for (view, deleted) in views.iter().zip(&deleted) {
             let live = |r: u32| deleted.binary_search(&u64::from(r)).is_err();
@@ -248,8 +249,9 @@ impl SearchSession {
             Some(s) => s,
             None => {
                 let reader = self.reader(plan.uri(), &plan.path, plan.file_size()).await?;
-                let shard =
-                    Arc::new(load_text_shard(self.cached.clone(), &plan.path, &reader, spec, field, pieces).await?);
+                let shard = Arc::new(
+                    load_text_shard(self.cached.clone(), &plan.path, &reader, spec, field, pieces).await?,
+                );
                 self.cache.insert_text(plan.uri(), &column, shard.clone());
                 shard
             }

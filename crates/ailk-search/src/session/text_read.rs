@@ -98,7 +98,14 @@ impl SearchSession {
                 let plan = &self.plan[i];
                 tracing::warn!(file = %plan.uri(), column = %spec.name, error = %e, "text index piece unusable; scanning the file's text column");
                 let reader = self.reader(plan.uri(), &plan.path, plan.file_size()).await?;
-                let scanned = scan_text_shard(self.cached.clone(), &plan.path, &reader, spec, field, TextSource::Corrupt);
+                let scanned = scan_text_shard(
+                    self.cached.clone(),
+                    &plan.path,
+                    &reader,
+                    spec,
+                    field,
+                    TextSource::Corrupt,
+                );
                 let scanned = Arc::new(scanned.await?);
                 self.cache.insert_text(plan.uri(), &column_key(spec), scanned.clone());
                 SearchCounters::add(&self.counters.text_shards_scanned, 1);
@@ -128,7 +135,8 @@ impl SearchSession {
         let file = |r: &Range<u64>| blob_start + r.start..blob_start + r.end;
 
         // Wave 1: the dictionary blocks that may hold the terms.
-        let blocks: Vec<usize> = terms.iter().filter_map(|t| head.block_of(t)).collect::<BTreeSet<_>>().into_iter().collect();
+        let blocks: Vec<usize> =
+            terms.iter().filter_map(|t| head.block_of(t)).collect::<BTreeSet<_>>().into_iter().collect();
         let mut got = self.cache.get_text_parts(uri, &column, blocks.iter().map(|&b| TextPartKey::Block(b)));
         let missing: Vec<usize> = (0..blocks.len()).filter(|&j| got[j].is_none()).collect();
         if !missing.is_empty() {
@@ -143,7 +151,8 @@ impl SearchSession {
         let mut entries: Vec<&TermEntry> = Vec::new();
         for t in terms {
             let Some(b) = head.block_of(t) else { continue };
-            let Some(TextPart::Block(block)) = blocks.binary_search(&b).ok().and_then(|j| got[j].as_deref()) else {
+            let Some(TextPart::Block(block)) = blocks.binary_search(&b).ok().and_then(|j| got[j].as_deref())
+            else {
                 continue;
             };
             if let Ok(at) = block.binary_search_by(|e| e.term.as_str().cmp(t)) {
@@ -153,7 +162,8 @@ impl SearchSession {
 
         // Wave 2: the terms' postings (but those inline in their blocks) and, with deleted
         // rows, the row lengths.
-        let (inline, entries): (Vec<&TermEntry>, Vec<&TermEntry>) = entries.into_iter().partition(|e| e.inline.is_some());
+        let (inline, entries): (Vec<&TermEntry>, Vec<&TermEntry>) =
+            entries.into_iter().partition(|e| e.inline.is_some());
         let keys = entries.iter().map(|e| TextPartKey::Postings(e.term.clone(), true));
         let mut lists = self.cache.get_text_parts(uri, &column, keys);
         if !positions {
@@ -190,13 +200,19 @@ impl SearchSession {
             for (&j, bytes) in missing.iter().zip(bytes) {
                 let e = entries[j];
                 let split = (e.rows.end - e.rows.start) as usize;
-                let rows = bytes.get(..split).ok_or_else(|| SearchError::Corrupt("a short postings read".into()))?;
+                let rows =
+                    bytes.get(..split).ok_or_else(|| SearchError::Corrupt("a short postings read".into()))?;
                 let mut list = head.decode_rows(e, rows)?;
                 if positions {
                     head.decode_positions(e, &bytes[split..], &mut list)?;
                 }
                 let part = Arc::new(TextPart::Postings(list.into()));
-                self.cache.insert_text_part(uri, &column, TextPartKey::Postings(e.term.clone(), positions), part.clone());
+                self.cache.insert_text_part(
+                    uri,
+                    &column,
+                    TextPartKey::Postings(e.term.clone(), positions),
+                    part.clone(),
+                );
                 lists[j] = Some(part);
             }
         }
