@@ -19,11 +19,12 @@ use std::sync::Arc;
 
 use crate::error::Result;
 use crate::text_index::{
-    corrupt, put, put_positions, read_positions, Posting, Reader, TextIndex, MAGIC, MAX_TERM_BYTES,
+    corrupt, decode_v1, put, put_positions, read_positions, Posting, Reader, TextIndex, MAGIC,
+    MAX_TERM_BYTES, VERSION_1,
 };
 
 /// The blob version this module writes and reads.
-pub(crate) const VERSION: u8 = 2;
+const VERSION: u8 = 2;
 /// Terms per dictionary block the writer puts (readers accept up to [`MAX_BLOCK_TERMS`]).
 pub const TERMS_PER_BLOCK: usize = 64;
 /// Most terms one dictionary block may hold.
@@ -303,8 +304,27 @@ fn slice<'a>(bytes: &'a [u8], r: &Range<u64>) -> Result<&'a [u8]> {
     bytes.get(r.start as usize..r.end as usize).ok_or_else(|| corrupt("a range past the blob"))
 }
 
+impl TextIndex {
+    /// The binary form (version 2). A partial index has none.
+    pub fn encode(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Decodes either version's bytes, checking every count, order and sum.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        match bytes.get(..5) {
+            Some([m0, m1, m2, m3, v]) if [*m0, *m1, *m2, *m3] == *MAGIC => match *v {
+                VERSION_1 => decode_v1(bytes),
+                VERSION => decode(bytes),
+                v => Err(corrupt(&format!("version {v}, this build reads 1 and 2"))),
+            },
+            _ => Err(corrupt("bad magic")),
+        }
+    }
+}
+
 /// The version 2 form of a whole index.
-pub(crate) fn encode(index: &TextIndex) -> Vec<u8> {
+fn encode(index: &TextIndex) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + index.doc_lens().len() + index.term_count() * 16);
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
@@ -379,7 +399,7 @@ pub(crate) fn encode(index: &TextIndex) -> Vec<u8> {
 /// Decodes a whole version 2 blob through the same pieces a partial read uses, then checks
 /// what only the whole shows: every posting's row length is the row's, and every row's
 /// frequencies sum to its length.
-pub(crate) fn decode(bytes: &[u8]) -> Result<TextIndex> {
+fn decode(bytes: &[u8]) -> Result<TextIndex> {
     let blob_len = bytes.len() as u64;
     let trailer_at = blob_len.checked_sub(TEXT_TRAILER_BYTES).ok_or_else(|| corrupt("blob too short"))?;
     let (range, crc) = parse_trailer(slice(bytes, &(trailer_at..blob_len))?, blob_len)?;

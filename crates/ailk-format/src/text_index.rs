@@ -1,7 +1,7 @@
 //! [`TextIndex`]: the inverted index of one file's text column — sorted terms, each with its
 //! postings (row, term frequency, the row's length and the term's positions in it) in row
 //! order, and every row's length in terms — and its binary forms: version 2 (written;
-//! [`crate::text_blob`]: a term dictionary in blocks and a small head at the end, so a search
+//! `text_blob.rs`: a term dictionary in blocks and a small head at the end, so a search
 //! reads only its terms' postings) and version 1 (still read; varints, rows and positions
 //! delta-coded; both specified in `docs/format.md`). Decoding checks every count against the
 //! bytes present: a corrupt or hostile blob is `FormatError::InvalidLayout`, never a panic.
@@ -19,7 +19,7 @@ use crate::error::{FormatError, Result};
 pub const MAX_TERM_BYTES: usize = 64;
 
 pub(crate) const MAGIC: &[u8; 4] = b"AITX";
-const VERSION_1: u8 = 1;
+pub(crate) const VERSION_1: u8 = 1;
 
 /// One row holding a term: where, how often, the row's length and (when loaded) the term's
 /// positions in it.
@@ -165,11 +165,6 @@ impl TextIndex {
         }
     }
 
-    /// The binary form (version 2, [`crate::text_blob`]). A partial index has none.
-    pub fn encode(&self) -> Vec<u8> {
-        crate::text_blob::encode(self)
-    }
-
     /// The version 1 binary form (what 1.2 sections held before version 2; kept so that
     /// readers of it stay tested).
     pub fn encode_v1(&self) -> Vec<u8> {
@@ -192,18 +187,6 @@ impl TextIndex {
             }
         }
         out
-    }
-
-    /// Decodes either version's bytes, checking every count, order and sum.
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        match bytes.get(..5) {
-            Some([m0, m1, m2, m3, v]) if [*m0, *m1, *m2, *m3] == *MAGIC => match *v {
-                VERSION_1 => decode_v1(bytes),
-                crate::text_blob::VERSION => crate::text_blob::decode(bytes),
-                v => Err(corrupt(&format!("version {v}, this build reads 1 and 2"))),
-            },
-            _ => Err(corrupt("bad magic")),
-        }
     }
 }
 
@@ -234,7 +217,8 @@ pub(crate) fn read_positions(c: &mut Reader<'_>, tf: usize, len: u64) -> Result<
     Ok(positions)
 }
 
-fn decode_v1(bytes: &[u8]) -> Result<TextIndex> {
+/// Decodes a version 1 blob (magic and version already checked).
+pub(crate) fn decode_v1(bytes: &[u8]) -> Result<TextIndex> {
     let mut c = Reader::new(&bytes[5..]);
     let rows = c.count(u32::MAX as u64)? as u32;
     let term_count = c.count(u32::MAX as u64)?;
