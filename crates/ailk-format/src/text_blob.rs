@@ -487,6 +487,12 @@ mod tests {
     }
 
     #[test]
+    fn a_v1_term_without_postings_is_refused() {
+        // Found by the fuzzer: version 1, one row of no terms, one empty term of no postings.
+        assert!(TextIndex::decode(b"AITX\x01\x01\x01\x00\x00\x00").is_err());
+    }
+
+    #[test]
     fn an_index_of_empty_rows_round_trips() {
         let index = index(&[vec![], vec![]]);
         assert_eq!(TextIndex::decode(&index.encode()).unwrap(), index);

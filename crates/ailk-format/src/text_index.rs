@@ -237,6 +237,9 @@ pub(crate) fn decode_v1(bytes: &[u8]) -> Result<TextIndex> {
             return Err(corrupt("terms out of order"));
         }
         let df = c.count(u64::from(rows))?;
+        if df == 0 {
+            return Err(corrupt("a term without postings"));
+        }
         let mut list = Vec::with_capacity(df.min(c.left()));
         let mut row = 0u64;
         for i in 0..df {
