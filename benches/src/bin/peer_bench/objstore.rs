@@ -184,6 +184,22 @@ pub(crate) fn objstore(args: &Args) -> anyhow::Result<()> {
 /// to `--uri` through `--write-endpoint` (the moto server), then read through
 /// `--read-endpoint` (a latency proxy in front of it); `--files` files, one table. Needs the
 /// `s3` feature.
+/// A catalog in the SQLite file `db` whose warehouse is `uri` on the S3 server at `endpoint`
+/// (moto's test credentials).
+#[cfg(feature = "s3")]
+pub(crate) async fn moto_catalog(db: &std::path::Path, uri: &str, endpoint: &str) -> anyhow::Result<Catalog> {
+    let options = [
+        ("aws_endpoint", endpoint),
+        ("aws_allow_http", "true"),
+        ("aws_region", "us-east-1"),
+        ("aws_access_key_id", "test"),
+        ("aws_secret_access_key", "test"),
+    ];
+    let warehouse = Warehouse::s3(uri, &options)?;
+    let provider = SqlCatalog::open(db, "default").await?;
+    Ok(Catalog::new(Arc::new(provider), warehouse))
+}
+
 #[cfg(feature = "s3")]
 pub(crate) fn objstore_s3(args: &Args) -> anyhow::Result<()> {
     let dir = std::path::PathBuf::from(args.req("--data")?);
@@ -203,18 +219,7 @@ pub(crate) fn objstore_s3(args: &Args) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     let tmp = tempfile::tempdir()?;
     let db = tmp.path().join("catalog.db");
-    let catalog = |endpoint: &str| -> anyhow::Result<Catalog> {
-        let options = [
-            ("aws_endpoint", endpoint),
-            ("aws_allow_http", "true"),
-            ("aws_region", "us-east-1"),
-            ("aws_access_key_id", "test"),
-            ("aws_secret_access_key", "test"),
-        ];
-        let warehouse = Warehouse::s3(uri, &options)?;
-        let provider = rt.block_on(SqlCatalog::open(&db, "default"))?;
-        Ok(Catalog::new(Arc::new(provider), warehouse))
-    };
+    let catalog = |endpoint: &str| rt.block_on(moto_catalog(&db, uri, endpoint));
     let ident = TableIdent::new("bench", "s3")?;
     let writing = catalog(args.req("--write-endpoint")?)?;
     let table = rt.block_on(writing.create_table(&ident, &attributes(), std::slice::from_ref(&spec)))?;

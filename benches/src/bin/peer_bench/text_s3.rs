@@ -13,6 +13,7 @@ use ailake::search::ShardCache;
 use ailake::TextSpec;
 use serde_json::json;
 
+use crate::objstore::moto_catalog;
 use crate::text::{ms, stats, text_schema, tsv, write_texts};
 use crate::Args;
 
@@ -26,17 +27,7 @@ pub(crate) fn text_s3(args: &Args) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let tmp = tempfile::tempdir()?;
     let db = tmp.path().join("catalog.db");
-    let catalog = |endpoint: &str| -> anyhow::Result<Catalog> {
-        let options = [
-            ("aws_endpoint", endpoint),
-            ("aws_allow_http", "true"),
-            ("aws_region", "us-east-1"),
-            ("aws_access_key_id", "test"),
-            ("aws_secret_access_key", "test"),
-        ];
-        let provider = rt.block_on(SqlCatalog::open(&db, "default"))?;
-        Ok(Catalog::new(Arc::new(provider), Warehouse::s3(uri, &options)?))
-    };
+    let catalog = |endpoint: &str| rt.block_on(moto_catalog(&db, uri, endpoint));
     let ident = TableIdent::new("bench", "text")?;
     let writing = catalog(args.req("--write-endpoint")?)?;
     let spec = VectorSpec::new("embedding", 4, Metric::Cosine);
