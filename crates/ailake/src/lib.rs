@@ -54,8 +54,9 @@ pub use ailk_search::{
 pub use ailk_index::text::{Analyzer as TextAnalyzer, RRF_K0};
 // Writing and maintenance.
 pub use ailk_writer::{
-    CommitFilesOutcome, CompactOptions, CompactOutcome, CompactProgress, DeleteOutcome, IndexChoice,
-    IndexProgress, MultiVectorBatch, StagedFile, TableWriter, WriteOptions, WritePolicy, WrittenFile,
+    BlockCode, CommitFilesOutcome, CompactOptions, CompactOutcome, CompactProgress, DeleteOutcome,
+    IndexChoice, IndexProgress, MultiVectorBatch, StagedFile, TableWriter, WriteOptions, WritePolicy,
+    WrittenFile,
 };
 
 /// The object store trait every ailake component reads and writes through.

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use ailake::prelude::*;
 use ailake::search::ShardCache;
+use ailake::BlockCode;
 use common::*;
 
 const ROWS: usize = 4000;
@@ -67,6 +68,7 @@ async fn blocks_answer_with_recall_reading_only_probed_partitions_whatever_the_c
     eprintln!("blocks: recall {recall:.3}, {c:?}, index bytes {index_bytes}");
     assert!(recall >= 0.95, "recall@10 {recall:.3}");
     assert!(c.blocks_scanned > 0 && c.rows_reranked > 0);
+    assert!(c.rows_refined > c.rows_reranked, "the 4-bit codes leave fewer rows to re-rank: {c:?}");
     assert_eq!(c.shards_visited, 0, "no shard was loaded whole");
     assert_eq!(c.blocks_corrupt, 0);
     let per_query = c.bytes_read as f64 / queries.len() as f64;
@@ -92,6 +94,39 @@ async fn blocks_answer_with_recall_reading_only_probed_partitions_whatever_the_c
     let none = SearchParams { partition_probes: Some(0), ..Default::default() };
     let err = big.search(&queries[0], 10, &none).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+}
+
+/// Blocks of 1-bit codes alone (format 1.1, `BlockCode::OneBit`) still answer, and 4-bit
+/// codes (the default) answer at least as well while reading fewer exact vectors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bit_blocks_answer_and_four_bit_codes_rerank_fewer_rows() {
+    let (base, queries) = dataset(ROWS, 40);
+    let truth: Vec<Vec<i64>> = queries.iter().map(|q| exact(&base, q, 10)).collect();
+    let mut seen = Vec::new();
+    for code in [BlockCode::OneBit, BlockCode::Ex4] {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Catalog::local(dir.path().join("catalog.db"), "default", dir.path().join("warehouse"))
+            .await
+            .unwrap();
+        let spec = VectorSpec::new("embedding", DIM as u32, Metric::Cosine);
+        let table = catalog.create_table(&ident("b"), &attributes(), &[spec]).await.unwrap();
+        let order: Vec<usize> = (0..ROWS).map(|i| (i * 7919) % ROWS).collect();
+        write_files(&table, &base, &order, FILE_ROWS).await;
+        let policy = WritePolicy { block_code: code, ..Default::default() };
+        let opts = CompactOptions { target_rows: 600, ..Default::default() };
+        ailake::writer::compact(&table, policy, &opts).await.unwrap();
+        let table = table.refresh().await.unwrap();
+        let session = session_with(&table, 1 << 30).await;
+        let recall = recall_of(&top10(&session, &queries, &SearchParams::default()).await, &truth);
+        let c = session.counters();
+        eprintln!("{code:?}: recall {recall:.3}, {} re-ranked, {} refined", c.rows_reranked, c.rows_refined);
+        assert!(recall >= 0.95, "{code:?}: recall@10 {recall:.3}");
+        assert_eq!(c.shards_visited, 0, "{code:?}: answered by blocks");
+        assert_eq!(c.rows_refined > 0, code == BlockCode::Ex4);
+        seen.push((recall, c.rows_reranked));
+    }
+    assert!(seen[1].0 >= seen[0].0 - 0.01, "{seen:?}");
+    assert!(seen[1].1 * 2 < seen[0].1, "4-bit codes re-rank under half the rows: {seen:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,9 @@ pub const BLOCK_MAGIC: [u8; 4] = *b"AIPB";
 pub const BLOCK_HEADER_BYTES: usize = 64;
 /// Code kind 1: one sign bit per rotated coordinate (RaBitQ).
 pub const CODE_RABITQ_1BIT: u8 = 1;
+/// Code kind 2 (format 1.3): kind 1's sign bits plus a 4-bit code per rotated coordinate
+/// (extended RaBitQ) that refines the estimates of the rows a scan keeps.
+pub const CODE_RABITQ_EX4: u8 = 2;
 /// Most rows one block may hold.
 pub const MAX_BLOCK_ROWS: u32 = 1 << 24;
 
@@ -34,14 +37,25 @@ pub fn vector_crc(values: &[f32]) -> u32 {
     crc32c::crc32c(bytemuck::cast_slice(values))
 }
 
-/// Bytes of a block of `rows` rows of a `dim`-d column coded in `padded` bits per row.
-pub fn block_length(rows: u32, dim: u32, padded: u32) -> u64 {
+/// Bytes of a block of code kind `code` holding `rows` rows of a `dim`-d column coded in
+/// `padded` bits per row (0 for an unknown code).
+pub fn block_length(code: u8, rows: u32, dim: u32, padded: u32) -> u64 {
     let (n, d, p) = (rows as u64, dim as u64, padded as u64);
     let a = ALIGN as u64;
-    BLOCK_HEADER_BYTES as u64
+    let one_bit = BLOCK_HEADER_BYTES as u64
         + (4 * d).next_multiple_of(a)
         + (n * p / 8).next_multiple_of(a)
-        + 3 * (4 * n).next_multiple_of(a)
+        + 3 * (4 * n).next_multiple_of(a);
+    match code {
+        CODE_RABITQ_1BIT => one_bit,
+        CODE_RABITQ_EX4 => one_bit + (n * p / 2).next_multiple_of(a) + (4 * n).next_multiple_of(a),
+        _ => 0,
+    }
+}
+
+/// Whether `code` is a code kind this crate reads.
+pub fn known_code(code: u8) -> bool {
+    matches!(code, CODE_RABITQ_1BIT | CODE_RABITQ_EX4)
 }
 
 /// Whether `padded` is a valid code width for `dim`: a multiple of 64 at least `dim`, at most
@@ -54,6 +68,8 @@ pub fn valid_padded_dim(dim: u32, padded: u32) -> bool {
 /// partition, coded against the block's own centroid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodeBlockParts {
+    /// Code kind ([`CODE_RABITQ_1BIT`] or [`CODE_RABITQ_EX4`]).
+    pub code: u8,
     /// The table partition the rows fall in.
     pub partition: u32,
     /// First row of the file the block holds.
@@ -74,6 +90,12 @@ pub struct CodeBlockParts {
     /// Per row, CRC-32C of its `RawVectors` row (`dim` little-endian `f32`s): checks a vector
     /// read apart from its payload for re-ranking.
     pub vector_crcs: Vec<u32>,
+    /// Code kind 2 only (else empty): `rows × padded / 2` bytes, per row a 4-bit code `u` per
+    /// rotated coordinate (coordinate `2j` in the low nibble of byte `j`, `2j + 1` in the high
+    /// one) standing for `u − 7.5`; `u ≥ 8` exactly where the row's sign bit is set.
+    pub ex_codes: Vec<u8>,
+    /// Code kind 2 only (else empty): per row, the 4-bit code's cosine with the unit residual.
+    pub ex_factors: Vec<f32>,
 }
 
 impl CodeBlockParts {
@@ -94,10 +116,16 @@ impl CodeBlockParts {
             return Err(FormatError::ChecksumMismatch { what: "partition block".into(), stored, computed });
         }
         let (partition, row_start, rows, dim, padded) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?, r.u32()?);
+        // Byte 28 names the code kind; blocks of kind 1 (format 1.1) leave it 0.
+        let code = match r.u8()? {
+            0 => CODE_RABITQ_1BIT,
+            CODE_RABITQ_EX4 => CODE_RABITQ_EX4,
+            other => return Err(bad(format!("unknown code kind {other}"))),
+        };
         if rows > MAX_BLOCK_ROWS || !valid_padded_dim(dim, padded) {
             return Err(bad(format!("{rows} rows of {dim}-d in {padded} bits")));
         }
-        if bytes.len() as u64 != block_length(rows, dim, padded) {
+        if bytes.len() as u64 != block_length(code, rows, dim, padded) {
             return Err(bad(format!("block of {rows} rows is {} bytes", bytes.len())));
         }
         let (n, d, words) = (rows as usize, dim as usize, padded as usize / 64);
@@ -122,7 +150,15 @@ impl CodeBlockParts {
             .chunks_exact(4)
             .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
             .collect();
+        at += pad(4 * n);
+        let (mut ex_codes, mut ex_factors) = (Vec::new(), Vec::new());
+        if code == CODE_RABITQ_EX4 {
+            ex_codes = bytes[at..at + n * words * 32].to_vec();
+            at += pad(n * words * 32);
+            ex_factors = f32s(n, &mut at);
+        }
         let parts = CodeBlockParts {
+            code,
             partition,
             row_start,
             dim,
@@ -132,8 +168,11 @@ impl CodeBlockParts {
             norms,
             factors,
             vector_crcs,
+            ex_codes,
+            ex_factors,
         };
-        if parts.centroid.iter().chain(&parts.norms).chain(&parts.factors).any(|v| !v.is_finite()) {
+        let floats = parts.centroid.iter().chain(&parts.norms).chain(&parts.factors).chain(&parts.ex_factors);
+        if floats.clone().any(|v| !v.is_finite()) {
             return Err(bad("a centroid, norm or factor is not finite"));
         }
         Ok(parts)
@@ -144,16 +183,20 @@ impl CodeBlockParts {
 pub fn encode_code_block(parts: &CodeBlockParts) -> Result<Vec<u8>> {
     let (n, d) = (parts.norms.len(), parts.dim as usize);
     let words = parts.padded as usize / 64;
-    if !valid_padded_dim(parts.dim, parts.padded)
+    let ex = if parts.code == CODE_RABITQ_EX4 { (n * words * 32, n) } else { (0, 0) };
+    if !known_code(parts.code)
+        || !valid_padded_dim(parts.dim, parts.padded)
         || parts.centroid.len() != d
         || parts.codes.len() != n * words
         || parts.factors.len() != n
         || parts.vector_crcs.len() != n
+        || (parts.ex_codes.len(), parts.ex_factors.len()) != ex
         || n > MAX_BLOCK_ROWS as usize
     {
         return Err(FormatError::InvalidInput("partition block parts of inconsistent lengths".into()));
     }
-    let mut out = Vec::with_capacity(block_length(n as u32, parts.dim, parts.padded) as usize);
+    let length = block_length(parts.code, n as u32, parts.dim, parts.padded);
+    let mut out = Vec::with_capacity(length as usize);
     out.extend_from_slice(&BLOCK_MAGIC);
     out.put_u32(0); // CRC, filled in below
     out.put_u32(parts.partition);
@@ -161,6 +204,7 @@ pub fn encode_code_block(parts: &CodeBlockParts) -> Result<Vec<u8>> {
     out.put_u32(n as u32);
     out.put_u32(parts.dim);
     out.put_u32(parts.padded);
+    out.put_u8(if parts.code == CODE_RABITQ_1BIT { 0 } else { parts.code });
     out.resize(BLOCK_HEADER_BYTES, 0);
     parts.centroid.iter().for_each(|&v| out.put_f32(v));
     out.pad_to(ALIGN);
@@ -172,9 +216,15 @@ pub fn encode_code_block(parts: &CodeBlockParts) -> Result<Vec<u8>> {
     }
     parts.vector_crcs.iter().for_each(|&c| out.put_u32(c));
     out.pad_to(ALIGN);
+    if parts.code == CODE_RABITQ_EX4 {
+        out.extend_from_slice(&parts.ex_codes);
+        out.pad_to(ALIGN);
+        parts.ex_factors.iter().for_each(|&v| out.put_f32(v));
+        out.pad_to(ALIGN);
+    }
     let crc = crc32c::crc32c(&out[8..]);
     out[4..8].copy_from_slice(&crc.to_le_bytes());
-    debug_assert_eq!(out.len() as u64, block_length(n as u32, parts.dim, parts.padded));
+    debug_assert_eq!(out.len() as u64, length);
     Ok(out)
 }
 
@@ -191,7 +241,7 @@ pub struct BlocksMeta {
     pub seed: u64,
     /// The column's metric.
     pub metric: Metric,
-    /// Code kind ([`CODE_RABITQ_1BIT`]).
+    /// Code kind ([`CODE_RABITQ_1BIT`] or [`CODE_RABITQ_EX4`]).
     pub code: u8,
 }
 
@@ -220,7 +270,7 @@ impl PartitionBlocks {
         len: usize,
     ) -> Result<()> {
         let b = partitions.len();
-        if meta.code != CODE_RABITQ_1BIT || !valid_padded_dim(meta.dim, meta.padded) {
+        if !known_code(meta.code) || !valid_padded_dim(meta.dim, meta.padded) {
             return Err(bad(format!("code kind {} over {}-d in {} bits", meta.code, meta.dim, meta.padded)));
         }
         if row_starts.len() != b + 1 || offsets.len() != b + 1 || b == 0 {
@@ -234,7 +284,7 @@ impl PartitionBlocks {
         }
         for (i, w) in offsets.windows(2).enumerate() {
             let rows = row_starts[i + 1] - row_starts[i];
-            if w[1] < w[0] || w[1] - w[0] != block_length(rows, meta.dim, meta.padded) {
+            if w[1] < w[0] || w[1] - w[0] != block_length(meta.code, rows, meta.dim, meta.padded) {
                 return Err(bad(format!("block {i} of {rows} rows has the wrong length")));
             }
         }
@@ -309,6 +359,7 @@ mod tests {
 
     fn parts(rows: usize) -> CodeBlockParts {
         CodeBlockParts {
+            code: CODE_RABITQ_1BIT,
             partition: 7,
             row_start: 3,
             dim: 5,
@@ -318,22 +369,42 @@ mod tests {
             norms: vec![1.0; rows],
             factors: vec![0.8; rows],
             vector_crcs: vec![9; rows],
+            ex_codes: Vec::new(),
+            ex_factors: Vec::new(),
+        }
+    }
+
+    fn ex_parts(rows: usize) -> CodeBlockParts {
+        CodeBlockParts {
+            code: CODE_RABITQ_EX4,
+            ex_codes: (0..rows * 32).map(|i| (i * 37 % 256) as u8).collect(),
+            ex_factors: vec![0.97; rows],
+            ..parts(rows)
         }
     }
 
     #[test]
     fn a_block_round_trips_and_any_flipped_byte_is_refused() {
-        let enc = encode_code_block(&parts(3)).unwrap();
-        assert_eq!(enc.len() as u64, block_length(3, 5, 64));
-        assert_eq!(CodeBlockParts::parse(&enc).unwrap(), parts(3));
-        for i in 0..enc.len() {
-            let mut bad = enc.clone();
-            bad[i] ^= 0x10;
-            assert!(CodeBlockParts::parse(&bad).is_err(), "byte {i}");
+        for (parts, code) in [(parts(3), CODE_RABITQ_1BIT), (ex_parts(3), CODE_RABITQ_EX4)] {
+            let enc = encode_code_block(&parts).unwrap();
+            assert_eq!(enc.len() as u64, block_length(code, 3, 5, 64));
+            assert_eq!(CodeBlockParts::parse(&enc).unwrap(), parts);
+            for i in 0..enc.len() {
+                let mut bad = enc.clone();
+                bad[i] ^= 0x10;
+                assert!(CodeBlockParts::parse(&bad).is_err(), "code {code}, byte {i}");
+            }
+            for cut in [0, 7, 63, enc.len() - 1] {
+                assert!(CodeBlockParts::parse(&enc[..cut]).is_err());
+            }
         }
-        for cut in [0, 7, 63, enc.len() - 1] {
-            assert!(CodeBlockParts::parse(&enc[..cut]).is_err());
-        }
+        // Kind 1 leaves the header's code byte 0 (the 1.1 bytes); kind 2 names itself.
+        assert_eq!(encode_code_block(&parts(1)).unwrap()[28], 0);
+        assert_eq!(encode_code_block(&ex_parts(1)).unwrap()[28], CODE_RABITQ_EX4);
+        let wrong = CodeBlockParts { ex_factors: Vec::new(), ..ex_parts(2) };
+        assert!(encode_code_block(&wrong).is_err(), "a kind-2 block needs its 4-bit codes");
+        let unknown = CodeBlockParts { code: 9, ..parts(2) };
+        assert!(encode_code_block(&unknown).is_err());
     }
 
     #[test]
@@ -354,5 +425,22 @@ mod tests {
         assert!(PartitionBlocks::encode(&meta, &[7, 7], &[0, 3, 5], &[0, 64, bytes.len() as u64], &bytes)
             .is_err());
         assert!(PartitionBlocks::encode(&meta, &[7], &[0, 3], &offsets[..2], &bytes).is_err());
+        let ex_meta = BlocksMeta { code: CODE_RABITQ_EX4, ..meta };
+        assert!(
+            PartitionBlocks::encode(&ex_meta, &[7, 7], &[0, 3, 5], &offsets, &bytes).is_err(),
+            "kind-1 blocks are not the lengths of kind 2"
+        );
+        let ex = [encode_code_block(&ex_parts(3)).unwrap(), encode_code_block(&ex_parts(2)).unwrap()];
+        let ex_offsets = [0, ex[0].len() as u64, (ex[0].len() + ex[1].len()) as u64];
+        let ex_bytes = ex.concat();
+        assert!(PartitionBlocks::encode(&ex_meta, &[7, 7], &[0, 3, 5], &ex_offsets, &ex_bytes).is_ok());
+        assert!(PartitionBlocks::encode(
+            &BlocksMeta { code: 3, ..meta },
+            &[7, 7],
+            &[0, 3, 5],
+            &offsets,
+            &bytes
+        )
+        .is_err());
     }
 }

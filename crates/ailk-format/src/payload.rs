@@ -103,6 +103,11 @@ impl<'a> PayloadBuilder<'a> {
         PayloadBuilder { meta, arrays: Vec::new() }
     }
 
+    /// The payload's fixed metadata bytes.
+    pub(crate) fn meta_bytes(&self) -> &[u8] {
+        &self.meta
+    }
+
     /// Appends an array; arrays are addressed by their position.
     pub fn array<T: ArrayElement>(mut self, values: &'a [T]) -> Self {
         self.arrays.push((T::TYPE, Cow::Borrowed(bytemuck::cast_slice(values))));

@@ -12,10 +12,11 @@ pub const MAGIC: [u8; 4] = *b"AILK";
 /// The major version this crate writes and the only one it reads.
 pub const FORMAT_MAJOR: u16 = 1;
 /// The newest minor version this crate writes (readers accept any minor of their major): a
-/// section is written as the lowest minor that holds its kinds — 1.2 with
-/// [`SubsectionKind::TextIndexes`], 1.1 with [`SubsectionKind::PartitionBlocks`], else 1.0 — so
-/// files without the newer kinds stay byte-identical to older files.
-pub const FORMAT_MINOR: u16 = 2;
+/// section is written as the lowest minor that holds its kinds — 1.3 with
+/// [`SubsectionKind::PartitionBlocks`] of code kind 2, 1.2 with
+/// [`SubsectionKind::TextIndexes`], 1.1 with [`SubsectionKind::PartitionBlocks`], else 1.0 —
+/// so files without the newer kinds stay byte-identical to older files.
+pub const FORMAT_MINOR: u16 = 3;
 /// Size of the fixed header.
 pub const HEADER_BYTES: usize = 64;
 const COLUMN_BYTES: usize = 32;
@@ -444,7 +445,14 @@ impl<'a> SectionBuilder<'a> {
         out.extend_from_slice(&MAGIC);
         out.put_u16(FORMAT_MAJOR);
         let has = |kind| self.payloads.iter().any(|(k, _, _)| *k == kind);
-        let minor = if has(SubsectionKind::TextIndexes) {
+        // Kind 6's metadata names its code kind at byte 25.
+        let ex_blocks = self.payloads.iter().any(|(k, _, p)| {
+            *k == SubsectionKind::PartitionBlocks
+                && p.meta_bytes().get(25) == Some(&crate::blocks::CODE_RABITQ_EX4)
+        });
+        let minor = if ex_blocks {
+            3
+        } else if has(SubsectionKind::TextIndexes) {
             2
         } else if has(SubsectionKind::PartitionBlocks) {
             1

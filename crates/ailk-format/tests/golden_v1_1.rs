@@ -34,6 +34,7 @@ fn parts(b: usize) -> CodeBlockParts {
     let (partition, n) = RUNS[b];
     let v = vectors();
     CodeBlockParts {
+        code: 1,
         partition,
         row_start: start,
         dim: DIM,
@@ -45,6 +46,8 @@ fn parts(b: usize) -> CodeBlockParts {
         vector_crcs: (start..start + n)
             .map(|r| vector_crc(&v[(r * DIM) as usize..((r + 1) * DIM) as usize]))
             .collect(),
+        ex_codes: Vec::new(),
+        ex_factors: Vec::new(),
     }
 }
 

@@ -12,6 +12,28 @@ pub fn blocks_seed(version: u32) -> u64 {
     0x4149_4C4B_0000_0000 | u64::from(version)
 }
 
+/// The codes a writer puts in partition blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlockCode {
+    /// 1 bit per rotated coordinate (RaBitQ; format 1.1): the smallest blocks.
+    OneBit,
+    /// The 1-bit codes plus 4 bits per rotated coordinate (extended RaBitQ; format 1.3):
+    /// blocks ~3.4× larger, estimates tight enough that a query re-ranks a small fraction of
+    /// the rows the 1-bit bound keeps (fewer exact vectors read).
+    #[default]
+    Ex4,
+}
+
+impl BlockCode {
+    /// The format's code kind.
+    pub fn kind(self) -> u8 {
+        match self {
+            BlockCode::OneBit => ailk_format::CODE_RABITQ_1BIT,
+            BlockCode::Ex4 => ailk_format::CODE_RABITQ_EX4,
+        }
+    }
+}
+
 /// A file's blocks, built: the payload's arrays (see `ailk_format::PartitionBlocks`).
 #[derive(Debug, Clone)]
 pub struct BuiltBlocks {
@@ -38,7 +60,9 @@ impl BuiltBlocks {
         metric: Metric,
         assignment: &[u32],
         partitions_version: u32,
+        code: BlockCode,
     ) -> Result<Option<Self>> {
+        let code = code.kind();
         let rows = assignment.len();
         if dim == 0 || vectors.len() != rows * dim || rows == 0 || rows > u32::MAX as usize {
             return Err(IndexError::InvalidParams(format!(
@@ -65,7 +89,7 @@ impl BuiltBlocks {
             partitions_version,
             seed: rotation.seed(),
             metric,
-            code: ailk_format::blocks::CODE_RABITQ_1BIT,
+            code,
         };
         let mut built = BuiltBlocks {
             meta,
@@ -76,7 +100,7 @@ impl BuiltBlocks {
         };
         for (i, &(p, start)) in runs.iter().enumerate() {
             let end = runs.get(i + 1).map_or(rows, |r| r.1);
-            let parts = encode_block(&vectors[start * dim..end * dim], p, start as u32, &rotation);
+            let parts = encode_block(&vectors[start * dim..end * dim], p, start as u32, &rotation, code);
             built.bytes.extend(ailk_format::encode_code_block(&parts)?);
             built.partitions.push(p);
             built.row_starts.push(start as u32);
@@ -116,7 +140,7 @@ mod tests {
         let dim = 16;
         let vectors: Vec<f32> = (0..40 * dim).map(|i| ((i * 7) % 11) as f32 * 0.1).collect();
         let runs: Vec<u32> = (0..40).map(|r| [4u32, 1, 9][r / 15]).collect();
-        let built = BuiltBlocks::build(&vectors, dim, Metric::L2, &runs, 2).unwrap().unwrap();
+        let built = BuiltBlocks::build(&vectors, dim, Metric::L2, &runs, 2, BlockCode::Ex4).unwrap().unwrap();
         assert_eq!(
             (built.partitions.clone(), built.row_starts.clone()),
             (vec![4, 1, 9], vec![0, 15, 30, 40])
@@ -131,6 +155,7 @@ mod tests {
         for b in 0..blocks.len() {
             let parts = CodeBlockParts::parse(blocks.block(b).unwrap()).unwrap();
             let block = crate::rabitq::CodeBlock::new(parts, &rotation).unwrap();
+            assert!(block.refines(), "4-bit codes were asked for");
             assert_eq!(block.row_range(), built.row_starts[b]..built.row_starts[b + 1]);
             let mut out = Vec::new();
             block.scan(
@@ -141,7 +166,9 @@ mod tests {
             assert_eq!(out.len(), block.rows());
         }
         let scattered: Vec<u32> = (0..40).map(|r| r % 3).collect();
-        assert!(BuiltBlocks::build(&vectors, dim, Metric::L2, &scattered, 2).unwrap().is_none());
-        assert!(BuiltBlocks::build(&vectors[1..], dim, Metric::L2, &runs, 2).is_err());
+        assert!(BuiltBlocks::build(&vectors, dim, Metric::L2, &scattered, 2, BlockCode::OneBit)
+            .unwrap()
+            .is_none());
+        assert!(BuiltBlocks::build(&vectors[1..], dim, Metric::L2, &runs, 2, BlockCode::Ex4).is_err());
     }
 }

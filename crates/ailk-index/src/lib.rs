@@ -20,6 +20,7 @@ pub mod knobs;
 pub mod partitions;
 pub mod pq;
 pub mod rabitq;
+mod rabitq_ex;
 pub mod row_filter;
 pub mod sq8;
 pub mod text;
@@ -36,7 +37,7 @@ pub fn cuda_available() -> bool {
     #[cfg(not(feature = "cuda"))]
     false
 }
-pub use blocks::{blocks_seed, BuiltBlocks};
+pub use blocks::{blocks_seed, BlockCode, BuiltBlocks};
 pub use error::{IndexError, Result};
 pub use flat::{flat_search, ground_truth, FlatIndex};
 pub use hnsw::{HnswIndex, HnswParams, Traversal};

@@ -51,6 +51,9 @@ pub struct SearchParams {
     /// block, estimates re-ranked exactly) rather than through their whole-file index;
     /// `false` forces the whole-file path (comparisons, diagnosis).
     pub partition_blocks: bool,
+    /// Refine block estimates with the blocks' 4-bit codes (code kind 2) before re-ranking;
+    /// `false` ranks by the 1-bit codes alone (comparisons, diagnosis).
+    pub refine_block_codes: bool,
     /// Whether a block query whose re-ranking vectors must be read takes, in its first round,
     /// every candidate its error bound may still admit (one wave of reads settles it: fewer
     /// round trips, more bytes) rather than re-ranking in rounds; `None`: on object storage
@@ -84,6 +87,7 @@ impl Default for SearchParams {
             rerank_in_one_wave: None,
             partition_probes: None,
             partition_blocks: true,
+            refine_block_codes: true,
             text_pieces: None,
             concurrency: 4,
             io_concurrency: None,
@@ -109,6 +113,7 @@ pub struct SearchCounters {
     pub(crate) blocks_read: AtomicU64,
     pub(crate) blocks_corrupt: AtomicU64,
     pub(crate) rows_reranked: AtomicU64,
+    pub(crate) rows_refined: AtomicU64,
     pub(crate) text_shards_searched: AtomicU64,
     pub(crate) text_shards_scanned: AtomicU64,
     pub(crate) text_indexes_corrupt: AtomicU64,
@@ -148,6 +153,9 @@ pub struct CounterSnapshot {
     pub blocks_corrupt: u64,
     /// Rows whose exact vector was read to re-rank block estimates.
     pub rows_reranked: u64,
+    /// Rows whose block estimate was refined with the block's 4-bit codes (code kind 2)
+    /// because its 1-bit bound might beat the k-th distance.
+    pub rows_refined: u64,
     /// Files a full-text search scored (through their text index or a scan).
     pub text_shards_searched: u64,
     /// Files without a usable text index whose text column was read and analyzed instead
@@ -182,6 +190,7 @@ impl SearchCounters {
             blocks_read: self.blocks_read.load(Ordering::Relaxed),
             blocks_corrupt: self.blocks_corrupt.load(Ordering::Relaxed),
             rows_reranked: self.rows_reranked.load(Ordering::Relaxed),
+            rows_refined: self.rows_refined.load(Ordering::Relaxed),
             text_shards_searched: self.text_shards_searched.load(Ordering::Relaxed),
             text_shards_scanned: self.text_shards_scanned.load(Ordering::Relaxed),
             text_indexes_corrupt: self.text_indexes_corrupt.load(Ordering::Relaxed),

@@ -26,7 +26,14 @@ pub(crate) fn plan_blocks(
     }
     let assignment = p.assign(&primary.index_values);
     let dim = primary.spec.dim as usize;
-    Ok(BuiltBlocks::build(&primary.index_values, dim, primary.spec.metric, &assignment, p.version)?)
+    Ok(BuiltBlocks::build(
+        &primary.index_values,
+        dim,
+        primary.spec.metric,
+        &assignment,
+        p.version,
+        policy.block_code,
+    )?)
 }
 
 /// Where `built`'s blocks and the primary column's raw vectors lie in a file whose section

@@ -32,6 +32,7 @@ mod staging;
 mod text;
 mod writer;
 
+pub use ailk_index::BlockCode;
 pub use compact::{compact, CompactOptions, CompactOutcome, CompactProgress};
 pub use deferred::IndexProgress;
 pub use delete::{delete_matching, DeleteOutcome};

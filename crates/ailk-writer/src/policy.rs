@@ -1,6 +1,6 @@
 //! How a [`crate::TableWriter`] builds indexes.
 
-use ailk_index::{HnswParams, SectionVectors};
+use ailk_index::{BlockCode, HnswParams, SectionVectors};
 
 /// Index-building policy of a writer.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +19,8 @@ pub struct WritePolicy {
     /// output) also gets partition blocks of compressed codes (AILK 1.1), which let a search
     /// read only the partitions it probes.
     pub partition_blocks: bool,
+    /// The codes of those blocks (default: 1-bit plus 4-bit codes, format 1.3).
+    pub block_code: BlockCode,
 }
 
 impl Default for WritePolicy {
@@ -29,6 +31,7 @@ impl Default for WritePolicy {
             auto_min_cores: 8,
             section_vectors: SectionVectors::default(),
             partition_blocks: true,
+            block_code: BlockCode::default(),
         }
     }
 }

@@ -186,7 +186,7 @@ pub(super) fn blocks_table(name: &str, ours: &Value, faiss: &Value, lance_rq: &V
     let index = f(b, "index_bytes");
     let line = |label: &str, cache: &str, v: &Value| {
         format!(
-            "| {label} | {cache} | {} | {:.3} | {:.3} | {:.3} | {:.0} | {:.3}% | {:.1} | {:.1} |\n",
+            "| {label} | {cache} | {} | {:.3} | {:.3} | {:.3} | {:.0} | {:.3}% | {:.1} | {:.0} | {:.1} |\n",
             v["probes"].as_u64().map_or("—".to_string(), |p| p.to_string()),
             f(v, "recall"),
             f(v, "p50_ms"),
@@ -194,6 +194,7 @@ pub(super) fn blocks_table(name: &str, ours: &Value, faiss: &Value, lance_rq: &V
             f(v, "bytes_per_query"),
             100.0 * f(v, "bytes_per_query") / index,
             f(v, "blocks_per_query"),
+            f(v, "refined_per_query"),
             f(v, "reranked_per_query"),
         )
     };
@@ -201,19 +202,21 @@ pub(super) fn blocks_table(name: &str, ours: &Value, faiss: &Value, lance_rq: &V
     let mut s = format!(
         "#### `{name}`, compacted: partition blocks vs the whole-file path ({} of the files have blocks; \
          index {:.1} MB, raw vectors {:.1} MB)\n\n\
-         | path | cache | probes | recall@10 | p50 ms | p99 ms | bytes read / query | of the index | blocks / query | rows re-ranked / query |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         | path | cache | probes | recall@10 | p50 ms | p99 ms | bytes read / query | of the index | blocks / query | rows refined (4-bit) / query | rows re-ranked / query |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
         b["files_with_blocks"],
         index / 1e6,
         f(b, "raw_vector_bytes") / 1e6
     );
     s += &line("blocks", "whole index", &b["in_cache"]);
+    s += &line("blocks, 1-bit estimates only", "whole index", &b["in_cache_one_bit"]);
     s += &line("blocks", &budget, &b["out_of_cache"]["blocks"]);
+    s += &line("blocks, 1-bit estimates only", &budget, &b["out_of_cache"]["one_bit"]);
     s += &line("whole file (HNSW)", &budget, &b["out_of_cache"]["whole_file"]);
     let fb = &faiss["best"];
     if !fb.is_null() {
         s += &format!(
-            "| FAISS {} `IndexIVFRaBitQ` ({} lists, 4-bit queries, refine {}) | in memory (ids only) | {} | {:.3} | {:.3} | {:.3} | — | — | — | {} |\n",
+            "| FAISS {} `IndexIVFRaBitQ` ({} lists, 4-bit queries, refine {}) | in memory (ids only) | {} | {:.3} | {:.3} | {:.3} | — | — | — | — | {} |\n",
             faiss["version"].as_str().unwrap_or("?"),
             faiss["nlist"],
             fb["refine"],
@@ -227,7 +230,7 @@ pub(super) fn blocks_table(name: &str, ours: &Value, faiss: &Value, lance_rq: &V
     let rq = fastest_at_recall(lance_rq);
     if let Some(p) = &rq {
         s += &format!(
-            "| LanceDB {} IVF_RQ ({} lists, 1-bit codes, refine {}) | its own cache (local table) | {} | {:.3} | {:.3} | {:.3} | — | — | — | {} |\n",
+            "| LanceDB {} IVF_RQ ({} lists, 1-bit codes, refine {}) | its own cache (local table) | {} | {:.3} | {:.3} | {:.3} | — | — | — | — | {} |\n",
             lance_rq["version"].as_str().unwrap_or("?"),
             lance_rq["nlist"],
             p["refine"],

@@ -55,6 +55,7 @@ pub(crate) fn pass(
         "requests_per_query": (c.read_requests - before.read_requests) as f64 / n,
         "blocks_per_query": (c.blocks_scanned - before.blocks_scanned) as f64 / n,
         "reranked_per_query": (c.rows_reranked - before.rows_reranked) as f64 / n,
+        "refined_per_query": (c.rows_refined - before.rows_refined) as f64 / n,
         "shards_per_query": (c.shards_visited - before.shards_visited) as f64 / n,
     });
     eprintln!("  {out}");
@@ -102,13 +103,18 @@ pub(crate) fn blocks(
     let budget = index_bytes / 10;
     let small_blocks = pass(rt, &table, l, nq, &at, Arc::new(ShardCache::new(budget)), true)?;
     let small_whole = pass(rt, &table, l, nq, &whole, Arc::new(ShardCache::new(budget)), true)?;
+    // The same blocks ranked by their 1-bit codes alone (the 4-bit codes read but unused).
+    let one_bit = SearchParams { refine_block_codes: false, ..at.clone() };
+    let in_cache_1bit = pass(rt, &table, l, nq, &one_bit, big(), true)?;
+    let small_1bit = pass(rt, &table, l, nq, &one_bit, Arc::new(ShardCache::new(budget)), true)?;
 
     let cold = cold(rt, dir, &table, l, nq, &at)?;
     Ok(json!({
         "files_with_blocks": with_blocks, "index_bytes": index_bytes, "raw_vector_bytes": raw_bytes,
         "partitions": partitions,
         "in_cache": in_cache, "sweep": sweep, "cache_budget": budget,
-        "out_of_cache": {"blocks": small_blocks, "whole_file": small_whole}, "cold_simulated": cold,
+        "out_of_cache": {"blocks": small_blocks, "whole_file": small_whole, "one_bit": small_1bit},
+        "in_cache_one_bit": in_cache_1bit, "cold_simulated": cold,
     }))
 }
 

@@ -144,6 +144,8 @@ impl SearchSession {
         let mut queries: Vec<(u64, RotatedQuery)> = Vec::new();
         let mut scanned = Scanned::new();
         let mut found = Vec::new();
+        // Per scanned block: its query's index in `queries` and its rows' span of `estimates`.
+        let mut spans: Vec<(Arc<CodeBlock>, usize, Range<usize>)> = Vec::new();
         for (job, block) in jobs.iter().zip(&blocks) {
             let layout = self.plan[job.shard].blocks.as_ref().expect("a job's shard has blocks");
             if let std::collections::hash_map::Entry::Vacant(slot) = allowed.entry(job.shard) {
@@ -162,7 +164,9 @@ impl SearchSession {
                     };
                     found.clear();
                     block.scan(&queries[at].1, rows, &mut found);
+                    let start = estimates.len();
                     estimates.extend(found.iter().map(|&e| (job.shard, e)));
+                    spans.push((block.clone(), at, start..estimates.len()));
                     scanned.entry(job.shard).or_default().push(block.clone());
                     SearchCounters::add(&self.counters.blocks_scanned, 1);
                 }
@@ -176,8 +180,42 @@ impl SearchSession {
                 }
             }
         }
+        if params.refine_block_codes {
+            self.refine(k, &queries, &spans, &mut estimates);
+        }
         let hits = self.rerank(q, k, spec, params, Found { estimates, exact, scanned, read }).await?;
         Ok(BlockResult { hits, shards })
+    }
+
+    /// Refines, with their blocks' 4-bit codes, the estimates whose 1-bit lower bound is below
+    /// the k-th smallest upper bound (the others cannot be among the k nearest, w.h.p.).
+    fn refine(
+        &self,
+        k: usize,
+        queries: &[(u64, RotatedQuery)],
+        spans: &[(Arc<CodeBlock>, usize, Range<usize>)],
+        estimates: &mut [(usize, Estimate)],
+    ) {
+        if !spans.iter().any(|(b, _, _)| b.refines()) {
+            return;
+        }
+        let Some(threshold) = kth_upper(estimates, k) else { return };
+        let (mut picked, mut refined) = (Vec::new(), 0u64);
+        for (block, at, span) in spans.iter().filter(|(b, _, _)| b.refines()) {
+            let rows = &mut estimates[span.clone()];
+            picked.clear();
+            picked.extend(rows.iter().filter(|(_, e)| e.lower <= threshold).map(|(_, e)| *e));
+            if picked.is_empty() {
+                continue;
+            }
+            block.refine(&queries[*at].1, &mut picked);
+            refined += picked.len() as u64;
+            let mut next = picked.iter();
+            for (_, e) in rows.iter_mut().filter(|(_, e)| e.lower <= threshold) {
+                *e = *next.next().expect("one refined estimate per picked row");
+            }
+        }
+        SearchCounters::add(&self.counters.rows_refined, refined);
     }
 
     /// The decoded blocks of `jobs` (`None` for one that fails its checks): from the cache,
