@@ -21,9 +21,11 @@ fn main() -> anyhow::Result<()> {
         b.column(VectorColumn::summarize(2, "embedding", Metric::L2, dim, &v)?);
         b.add(SubsectionKind::RawVectors, 0, RawVectors::encode_f32(dim, &v)?);
         b.add(SubsectionKind::IvfCentroids, 0, IvfCentroids::encode(dim, &v[..dim as usize])?);
-        // Partition blocks (format 1.1): rows in runs of 10 of one partition each.
+        // Partition blocks (format 1.1 codes for seed 1, 1.3 for the others): rows in runs of
+        // 10 of one partition each.
         let runs: Vec<u32> = (0..rows as u32).map(|r| r / 10).collect();
-        let blocks = ailk_index::BuiltBlocks::build(&v, dim as usize, Metric::L2, &runs, 1)?;
+        let code = if i == 1 { ailk_index::BlockCode::OneBit } else { ailk_index::BlockCode::Ex4 };
+        let blocks = ailk_index::BuiltBlocks::build(&v, dim as usize, Metric::L2, &runs, 1, code)?;
         if let Some(blocks) = &blocks {
             blocks.add_to_section(&mut b, 0)?;
         }

@@ -89,6 +89,25 @@ async fn blocks_answer_with_recall_reading_only_probed_partitions_whatever_the_c
     let whole = SearchParams { partition_blocks: false, ..Default::default() };
     let whole_recall = recall_of(&top10(&big, &queries, &whole).await, &truth);
     eprintln!("whole-file path: recall {whole_recall:.3}");
+
+    // The planner: on a session whose files' whole indexes are in memory (a whole-file pass
+    // loaded them) and whose blocks are not, the loaded indexes answer — no byte read.
+    let planned = session_with(&table, 1 << 30).await;
+    top10(&planned, &queries, &whole).await;
+    let before = planned.counters();
+    let got_planned = top10(&planned, &queries, &SearchParams::default()).await;
+    let c = planned.counters();
+    assert_eq!(c.bytes_read, before.bytes_read, "the loaded indexes answered");
+    assert!(c.shards_planned_whole > 0 && c.blocks_read == 0, "{c:?}");
+    assert!(recall_of(&got_planned, &truth) >= 0.95);
+    // Where the probed blocks are in memory too, the blocks answer (cheaper than the graph).
+    let warm = session_with(&table, 1 << 30).await;
+    top10(&warm, &queries, &SearchParams::default()).await;
+    top10(&warm, &queries, &whole).await;
+    let before = warm.counters();
+    assert_eq!(top10(&warm, &queries, &SearchParams::default()).await, got);
+    assert_eq!(warm.counters().shards_planned_whole, before.shards_planned_whole);
+
     let all = SearchParams { partition_probes: Some(100_000), ..Default::default() };
     assert!(recall_of(&top10(&big, &queries, &all).await, &truth) >= 0.99);
     let none = SearchParams { partition_probes: Some(0), ..Default::default() };

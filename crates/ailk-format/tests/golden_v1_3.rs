@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use ailk_format::{
-    encode_code_block, vector_crc, AlignedBytes, CODE_RABITQ_EX4, BlocksMeta, CodeBlockParts, Metric, PartitionBlocks,
-    RawVectors, Section, SectionBuilder, SectionDirectory, SubsectionKind, VectorColumn,
+    encode_code_block, vector_crc, AlignedBytes, BlocksMeta, CodeBlockParts, Metric, PartitionBlocks,
+    RawVectors, Section, SectionBuilder, SectionDirectory, SubsectionKind, VectorColumn, CODE_RABITQ_EX4,
 };
 
 const DIM: u32 = 8;

@@ -114,6 +114,7 @@ pub struct SearchCounters {
     pub(crate) blocks_corrupt: AtomicU64,
     pub(crate) rows_reranked: AtomicU64,
     pub(crate) rows_refined: AtomicU64,
+    pub(crate) shards_planned_whole: AtomicU64,
     pub(crate) text_shards_searched: AtomicU64,
     pub(crate) text_shards_scanned: AtomicU64,
     pub(crate) text_indexes_corrupt: AtomicU64,
@@ -156,6 +157,9 @@ pub struct CounterSnapshot {
     /// Rows whose block estimate was refined with the block's 4-bit codes (code kind 2)
     /// because its 1-bit bound might beat the k-th distance.
     pub rows_refined: u64,
+    /// Block files the planner sent to the whole-file path (their whole index was in memory
+    /// and some probed block was not).
+    pub shards_planned_whole: u64,
     /// Files a full-text search scored (through their text index or a scan).
     pub text_shards_searched: u64,
     /// Files without a usable text index whose text column was read and analyzed instead
@@ -191,6 +195,7 @@ impl SearchCounters {
             blocks_corrupt: self.blocks_corrupt.load(Ordering::Relaxed),
             rows_reranked: self.rows_reranked.load(Ordering::Relaxed),
             rows_refined: self.rows_refined.load(Ordering::Relaxed),
+            shards_planned_whole: self.shards_planned_whole.load(Ordering::Relaxed),
             text_shards_searched: self.text_shards_searched.load(Ordering::Relaxed),
             text_shards_scanned: self.text_shards_scanned.load(Ordering::Relaxed),
             text_indexes_corrupt: self.text_indexes_corrupt.load(Ordering::Relaxed),

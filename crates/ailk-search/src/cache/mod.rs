@@ -278,6 +278,12 @@ impl ShardCache {
         })
     }
 
+    /// Whether every block at `offsets` of file `uri` is cached (no LRU stamp).
+    pub(crate) fn contains_blocks(&self, uri: &str, offsets: impl Iterator<Item = u64>) -> bool {
+        let lru = lock(&self.lru);
+        offsets.into_iter().all(|o| lru.entries.contains_key(&Key::Block(uri.to_string(), o)))
+    }
+
     /// Keeps a decoded (and checked) partition block.
     pub(crate) fn insert_block(&self, uri: &str, offset: u64, block: Arc<CodeBlock>) {
         let bytes = block.memory_bytes() + uri.len() as u64 + 64;

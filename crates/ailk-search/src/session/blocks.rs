@@ -34,6 +34,9 @@ pub(super) struct BlockResult {
     pub(super) hits: Vec<(usize, Neighbor)>,
     /// Shards the block path answered for (every shard with blocks of the current version).
     pub(super) shards: HashSet<usize>,
+    /// Block shards holding probed partitions that the planner left to the whole-file path:
+    /// it must visit them as probed shards.
+    pub(super) whole: HashSet<usize>,
 }
 
 /// The blocks a query scanned, by shard (their rows' vector CRCs check re-ranking reads).
@@ -83,10 +86,10 @@ impl SearchSession {
         probes: usize,
     ) -> Result<BlockResult> {
         let Some(partitions) = self.partitions.as_ref() else {
-            return Ok(BlockResult { hits: Vec::new(), shards: HashSet::new() });
+            return Ok(BlockResult { hits: Vec::new(), shards: HashSet::new(), whole: HashSet::new() });
         };
         let version = partitions.version;
-        let mut shards = HashSet::new();
+        let (mut shards, mut whole) = (HashSet::new(), HashSet::new());
         let mut candidates = Vec::new();
         for (i, plan) in self.plan.iter().enumerate() {
             if plan.blocks.as_ref().is_none_or(|b| b.version != version) {
@@ -135,6 +138,12 @@ impl SearchSession {
             );
             if jobs.len() == before {
                 SearchCounters::add(&self.counters.shards_pruned_by_partition, 1);
+            } else if self.whole_is_cheaper(i, spec, &jobs[before..]) {
+                // Left to the whole-file path, which visits it as any probed shard.
+                jobs.truncate(before);
+                shards.remove(&i);
+                whole.insert(i);
+                SearchCounters::add(&self.counters.shards_planned_whole, 1);
             }
         }
         let (blocks, read) = self.load_blocks(&jobs).await?;
@@ -184,7 +193,7 @@ impl SearchSession {
             self.refine(k, &queries, &spans, &mut estimates);
         }
         let hits = self.rerank(q, k, spec, params, Found { estimates, exact, scanned, read }).await?;
-        Ok(BlockResult { hits, shards })
+        Ok(BlockResult { hits, shards, whole })
     }
 
     /// Refines, with their blocks' 4-bit codes, the estimates whose 1-bit lower bound is below
@@ -216,6 +225,15 @@ impl SearchSession {
             }
         }
         SearchCounters::add(&self.counters.rows_refined, refined);
+    }
+
+    /// The planner's choice for one block shard: its whole-file index when that is in memory
+    /// already and some of its probed blocks (`jobs`) would have to be read — a search of the
+    /// loaded index costs no I/O — else its blocks (in memory, a block scan costs less).
+    fn whole_is_cheaper(&self, shard: usize, spec: &VectorSpec, jobs: &[Job]) -> bool {
+        let uri = self.plan[shard].uri();
+        self.cache.contains(&(uri.to_string(), spec.name.clone()))
+            && !self.cache.contains_blocks(uri, jobs.iter().map(|j| j.entry.offset))
     }
 
     /// The decoded blocks of `jobs` (`None` for one that fails its checks): from the cache,

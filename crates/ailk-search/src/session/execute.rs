@@ -59,6 +59,9 @@ impl SearchSession {
         if only.is_none() {
             if let Some(probes) = self.block_probes(spec, params) {
                 let blocks = self.search_blocks(q, k, spec, params, probes).await?;
+                for v in order.iter_mut().filter(|v| blocks.whole.contains(&v.shard)) {
+                    v.rank = v.rank.min(OUTSIDE_PROBES - 1);
+                }
                 best = blocks.hits;
                 if best.len() >= k {
                     order.retain(|v| !blocks.shards.contains(&v.shard));
