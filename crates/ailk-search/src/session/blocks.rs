@@ -1,9 +1,11 @@
 //! The partition-block path: for clustered files (their summaries record a [`BlockLayout`] of
 //! the table's current partitions version), a query reads only the blocks of the partitions it
 //! probes — from the block cache, else one wave of ranged reads across files (coalesced per
-//! file) — scans their RaBitQ codes, and re-ranks the candidates whose error bound may still
+//! file) — scans their RaBitQ codes, refines the estimates the 1-bit bound keeps with the
+//! blocks' 4-bit codes (code kind 2), and re-ranks the candidates whose error bound may still
 //! beat the k-th exact distance with exact vectors read row by row (each checked against the
-//! CRC its block records). A block or vector that fails its check is never used: those rows
+//! CRC its block records). A file whose whole index is in memory while some probed block is
+//! not is left to the whole-file path (the planner: no I/O beats a read). A block or vector that fails its check is never used: those rows
 //! are searched exactly through the whole shard instead, and counted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
