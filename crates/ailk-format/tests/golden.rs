@@ -201,18 +201,12 @@ fn shard_file() -> Vec<u8> {
 const SHARD: &str = "shard-hnsw-l2.parquet";
 
 fn read(name: &str) -> Vec<u8> {
-    let path = dir().join(name);
-    if std::env::var_os("AILAKE_BLESS").is_some() && !path.exists() {
-        std::fs::create_dir_all(dir()).unwrap();
-        let bytes = if name == SHARD {
+    common::golden_files::golden(&dir().join(name), || {
+        if name == SHARD {
             shard_file()
         } else {
             sections().into_iter().find(|(n, _)| *n == name).unwrap().1
-        };
-        std::fs::write(&path, bytes).unwrap();
-    }
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e} (new golden files are written with AILAKE_BLESS=1)", path.display())
+        }
     })
 }
 

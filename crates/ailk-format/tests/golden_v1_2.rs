@@ -4,7 +4,7 @@
 //! own golden file in ailk-index). `AILAKE_BLESS=1 cargo test -p ailk-format --test
 //! golden_v1_2` writes a missing file — never rewrite an existing one.
 
-use std::path::PathBuf;
+mod common;
 
 use ailk_format::{
     AlignedBytes, Metric, RawVectors, Section, SectionBuilder, SectionDirectory, SubsectionKind, TextIndexes,
@@ -13,10 +13,6 @@ use ailk_format::{
 
 const DIM: u32 = 4;
 const ROWS: u32 = 6;
-
-fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.2/text-l2.ailk")
-}
 
 fn vectors() -> Vec<f32> {
     (0..ROWS * DIM).map(|i| ((i * 7 + 1) % 11) as f32 * 0.25 - 1.0).collect()
@@ -41,12 +37,7 @@ fn section() -> Vec<u8> {
 }
 
 fn golden() -> Vec<u8> {
-    let path = path();
-    if std::env::var_os("AILAKE_BLESS").is_some() && !path.exists() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, section()).unwrap();
-    }
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (bless with AILAKE_BLESS=1)", path.display()))
+    common::golden_files::golden(&common::golden_files::fixture("v1.2/text-l2.ailk"), section)
 }
 
 #[test]
@@ -93,11 +84,8 @@ fn text_index() -> ailk_format::TextIndex {
 
 /// The blob's golden bytes at `name`, blessed from `encode` when missing.
 fn golden_blob(name: &str, encode: impl Fn() -> Vec<u8>) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.2").join(name);
-    if std::env::var_os("AILAKE_BLESS").is_some() && !path.exists() {
-        std::fs::write(&path, encode()).unwrap();
-    }
-    let golden = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let golden =
+        common::golden_files::golden(&common::golden_files::fixture(&format!("v1.2/{name}")), &encode);
     assert!(encode() == golden, "the encoder no longer writes {name}");
     golden
 }

@@ -1,6 +1,8 @@
 //! Shared builders for the ailk-format integration tests.
 #![allow(dead_code)]
 
+pub mod golden_files;
+
 use std::sync::Arc;
 
 use ailk_format::vector_column::{vector_field, vectors_to_array, with_field_id};
