@@ -15,21 +15,45 @@ pub fn blocks_seed(version: u32) -> u64 {
 /// The codes a writer puts in partition blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BlockCode {
+    /// By dimension (the default): [`BlockCode::Ex4`] up to [`EX4_MAX_PADDED`] rotated
+    /// coordinates, [`BlockCode::OneBit`] above (see [`BlockCode::resolve`]).
+    #[default]
+    Auto,
     /// 1 bit per rotated coordinate (RaBitQ; format 1.1): the smallest blocks.
     OneBit,
     /// The 1-bit codes plus 4 bits per rotated coordinate (extended RaBitQ; format 1.3):
-    /// blocks ~3.4× larger, estimates tight enough that a query re-ranks a small fraction of
-    /// the rows the 1-bit bound keeps (fewer exact vectors read).
-    #[default]
+    /// blocks 3.4–4.4× larger, estimates tight enough that a query re-ranks a small fraction
+    /// of the rows the 1-bit bound keeps (fewer exact vectors read).
     Ex4,
 }
 
+/// The most rotated coordinates (`padded`) for which [`BlockCode::Auto`] writes 4-bit codes.
+///
+/// The 1-bit estimate's error falls as `1/√padded`, so the rows its bound keeps fall with the
+/// dimension while the 4-bit codes' bytes grow with it. Measured (`cargo xtask bench --only
+/// scale`, 2026-12-07): 100k × 128 (padded 128, 12 of 632 partitions probed) re-ranked 265 →
+/// 19 rows per query, out of cache 3.06 → 1.07 ms and 538 → 105 KB read; MiniLM 30k × 384
+/// (padded 512, 96 of 346 probed) re-ranked only 41 → 12 rows while its blocks grew from 76
+/// to 336 B per row, out of the 1/10-of-the-index cache, bytes per query 80 KB (1-bit blocks
+/// fit the cache) → 1.1 MB, p50 1.26 → 5.19 ms.
+pub const EX4_MAX_PADDED: usize = 256;
+
 impl BlockCode {
-    /// The format's code kind.
-    pub fn kind(self) -> u8 {
+    /// The code written for vectors of dimension `dim`: [`BlockCode::Auto`] resolved by the
+    /// padded dimension, the others as they are.
+    pub fn resolve(self, dim: usize) -> BlockCode {
         match self {
-            BlockCode::OneBit => ailk_format::CODE_RABITQ_1BIT,
+            BlockCode::Auto if crate::rabitq::padded_dim(dim) <= EX4_MAX_PADDED => BlockCode::Ex4,
+            BlockCode::Auto => BlockCode::OneBit,
+            code => code,
+        }
+    }
+
+    /// The format's code kind for vectors of dimension `dim`.
+    pub fn kind(self, dim: usize) -> u8 {
+        match self.resolve(dim) {
             BlockCode::Ex4 => ailk_format::CODE_RABITQ_EX4,
+            _ => ailk_format::CODE_RABITQ_1BIT,
         }
     }
 }
@@ -62,7 +86,7 @@ impl BuiltBlocks {
         partitions_version: u32,
         code: BlockCode,
     ) -> Result<Option<Self>> {
-        let code = code.kind();
+        let code = code.kind(dim);
         let rows = assignment.len();
         if dim == 0 || vectors.len() != rows * dim || rows == 0 || rows > u32::MAX as usize {
             return Err(IndexError::InvalidParams(format!(
@@ -134,6 +158,21 @@ mod tests {
     use ailk_format::{
         AlignedBytes, CodeBlockParts, PartitionBlocks, Section, SectionBuilder, SubsectionKind, VectorColumn,
     };
+
+    #[test]
+    fn auto_writes_4_bit_codes_up_to_256_rotated_coordinates() {
+        for (dim, want) in [(8, 2), (128, 2), (256, 2), (257, 1), (384, 1), (768, 1)] {
+            assert_eq!(BlockCode::Auto.kind(dim), want, "dimension {dim}");
+            assert_eq!(BlockCode::OneBit.kind(dim), 1);
+            assert_eq!(BlockCode::Ex4.kind(dim), 2);
+        }
+        let (dim, rows) = (300, 6);
+        let vectors: Vec<f32> = (0..rows * dim).map(|i| ((i * 13) % 17) as f32 * 0.1).collect();
+        let runs = [0u32, 0, 0, 1, 1, 1];
+        let built =
+            BuiltBlocks::build(&vectors, dim, Metric::L2, &runs, 1, BlockCode::Auto).unwrap().unwrap();
+        assert_eq!(built.meta.code, 1, "300 dimensions pad to 512: 1-bit codes alone");
+    }
 
     #[test]
     fn runs_become_blocks_that_decode_and_scan_and_scattered_rows_do_not() {

@@ -37,7 +37,7 @@ pub fn cuda_available() -> bool {
     #[cfg(not(feature = "cuda"))]
     false
 }
-pub use blocks::{blocks_seed, BlockCode, BuiltBlocks};
+pub use blocks::{blocks_seed, BlockCode, BuiltBlocks, EX4_MAX_PADDED};
 pub use error::{IndexError, Result};
 pub use flat::{flat_search, ground_truth, FlatIndex};
 pub use hnsw::{HnswIndex, HnswParams, Traversal};

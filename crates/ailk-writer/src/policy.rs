@@ -19,7 +19,8 @@ pub struct WritePolicy {
     /// output) also gets partition blocks of compressed codes (AILK 1.1), which let a search
     /// read only the partitions it probes.
     pub partition_blocks: bool,
-    /// The codes of those blocks (default: 1-bit plus 4-bit codes, format 1.3).
+    /// The codes of those blocks (default: by dimension — 1-bit plus 4-bit codes, format 1.3,
+    /// up to 256 rotated coordinates; 1-bit codes alone, format 1.1, above).
     pub block_code: BlockCode,
 }
 
