@@ -185,8 +185,9 @@ impl ShardReader {
     }
 
     /// The footer with the page offset index loaded (one read of the index, once per
-    /// reader, and shared by its clones), so that a row selection reads only the pages
-    /// holding the selected rows; the plain footer when the file has no offset index.
+    /// reader, and shared by its clones — none when the prefetched tail holds it: it lies
+    /// just before the footer), so that a row selection reads only the pages holding the
+    /// selected rows; the plain footer when the file has no offset index.
     pub async fn paged_metadata(&self) -> Result<Arc<ParquetMetaData>> {
         if let Some(m) = self.paged.get() {
             return Ok(m.clone());
@@ -198,14 +199,11 @@ impl ShardReader {
             .flat_map(|rg| rg.columns())
             .any(|c| c.offset_index_offset().is_some());
         let meta = if has_index {
-            let mut object =
-                parquet::arrow::async_reader::ParquetObjectReader::new(self.store.clone(), self.path.clone())
-                    .with_file_size(self.file_size);
             let mut reader =
                 parquet::file::metadata::ParquetMetaDataReader::new_with_metadata((*self.metadata).clone())
                     .with_column_index_policy(parquet::file::metadata::PageIndexPolicy::Skip)
                     .with_offset_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
-            reader.load_page_index(&mut object).await?;
+            reader.load_page_index(TailFetch(self)).await?;
             Arc::new(reader.finish()?)
         } else {
             self.metadata.clone()
@@ -442,4 +440,17 @@ fn check_row_counts(metadata: &ParquetMetaData) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The page index reads of [`ShardReader::paged_metadata`], served from the prefetched tail
+/// when it holds them.
+struct TailFetch<'a>(&'a ShardReader);
+
+impl parquet::arrow::async_reader::MetadataFetch for TailFetch<'_> {
+    fn fetch(&mut self, range: Range<u64>) -> futures::future::BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        let reader = self.0;
+        Box::pin(async move {
+            reader.read_range(range).await.map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+        })
+    }
 }

@@ -187,6 +187,36 @@ async fn loading_reads_no_more_than_footer_and_section_bytes() {
     }
 }
 
+#[tokio::test]
+async fn the_page_index_comes_from_the_prefetched_tail_when_it_holds_it() {
+    // 20k rows × 64 dims: the vectors' pages are listed in an offset index that the writer
+    // puts just before the footer.
+    let (dim, rows) = (64, 20_000u32);
+    let schema = shard_schema(dim);
+    let vectors = random_vectors(rows as usize, dim as usize, 5);
+    let batch = shard_batch(&schema, dim, 0, &vectors);
+    let (file, _) = write_shard_bytes(schema, &[batch], None, None).unwrap();
+    let inner = memory_store();
+    let path = put(&inner, "p.parquet", file.clone()).await;
+    let mut indexes = Vec::new();
+    for (prefetch, requests) in [(64 * 1024, 0), (0, 1)] {
+        let counting = Arc::new(CountingStore::new(inner.clone()));
+        let opts = ReadOptions { file_size: Some(file.len() as u64), prefetch };
+        let reader = ShardReader::open(counting.clone(), path.clone(), opts).await.unwrap();
+        let (before, _) = counting.counters().snapshot();
+        let paged = reader.paged_metadata().await.unwrap();
+        let (after, _) = counting.counters().snapshot();
+        assert_eq!(after - before, requests, "prefetch {prefetch}: page index requests");
+        let index = paged.offset_index().expect("an offset index");
+        assert!(index[0].iter().any(|c| c.page_locations().len() > 1), "the vectors span several pages");
+        // Loaded once per reader: a second call reads nothing.
+        reader.paged_metadata().await.unwrap();
+        assert_eq!(counting.counters().snapshot().0, after);
+        indexes.push(format!("{index:?}"));
+    }
+    assert_eq!(indexes[0], indexes[1], "the tail and the store give the same index");
+}
+
 #[test]
 fn resectioning_keeps_pages_byte_for_byte() {
     let f = fixture(400);

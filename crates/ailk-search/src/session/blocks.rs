@@ -13,7 +13,6 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use ailk_format::object_store::path::Path;
-use ailk_format::object_store::{ObjectStore, ObjectStoreExt};
 use bytes::Bytes;
 
 use ailk_catalog::{BlockEntry, BlockLayout, VectorSpec};
@@ -268,7 +267,7 @@ impl SearchSession {
                 .collect();
             // The file's footer in the same wave: the row fetch of the winners needs it.
             let (bytes, _) = futures::future::join(
-                read_coalesced(self.store.as_ref(), &plan.path, &ranges, BLOCK_GAP),
+                self.read_coalesced(&plan.path, &ranges, BLOCK_GAP),
                 self.footer(shard),
             )
             .await;
@@ -489,8 +488,8 @@ const VECTOR_GAP: u64 = 4 << 10;
 const FOOTER_PREFETCH: u64 = 16 << 10;
 
 impl SearchSession {
-    /// Opens shard `shard`'s footer when no session has it yet (errors are left to the row
-    /// fetch, which opens it again).
+    /// Opens shard `shard`'s footer and page index when no session has them yet (errors are
+    /// left to the row fetch, which opens it again).
     async fn footer(&self, shard: usize) {
         let plan = &self.plan[shard];
         if self.cache.get_reader(plan.uri()).is_some() {
@@ -498,6 +497,9 @@ impl SearchSession {
         }
         let opts = ailk_format::ReadOptions { file_size: Some(plan.file_size()), prefetch: FOOTER_PREFETCH };
         if let Ok(r) = ailk_format::ShardReader::open(self.cached.clone(), plan.path.clone(), opts).await {
+            // The page offset index too (it lies just before the footer, in the tail read):
+            // the row fetch of a large file's winners then reads their pages at once.
+            let _ = r.paged_metadata().await;
             self.cache.insert_reader(plan.uri(), Arc::new(r.without_tail()));
         }
     }
@@ -510,7 +512,7 @@ impl SearchSession {
         let missing: Vec<Range<u64>> =
             ranges.iter().zip(&out).filter(|(_, b)| b.is_none()).map(|(r, _)| r.clone()).collect();
         if !missing.is_empty() {
-            let mut read = read_coalesced(self.store.as_ref(), path, &missing, VECTOR_GAP).await?.into_iter();
+            let mut read = self.read_coalesced(path, &missing, VECTOR_GAP).await?.into_iter();
             for (slot, r) in out.iter_mut().zip(ranges).filter(|(s, _)| s.is_none()) {
                 let bytes = read.next().unwrap_or_default();
                 self.cache.insert_range(&key, r.start, r.end, bytes.clone(), None);
@@ -519,39 +521,6 @@ impl SearchSession {
         }
         Ok(out.into_iter().map(Option::unwrap_or_default).collect())
     }
-}
-
-/// The bytes of `ranges` of `path` (in any order), read in one wave of concurrent requests:
-/// ranges less than `gap` apart share a request; nothing else is read.
-pub(super) async fn read_coalesced(
-    store: &dyn ObjectStore,
-    path: &Path,
-    ranges: &[Range<u64>],
-    gap: u64,
-) -> Result<Vec<Bytes>> {
-    let mut order: Vec<usize> = (0..ranges.len()).collect();
-    order.sort_by_key(|&i| ranges[i].start);
-    let mut merged: Vec<(Range<u64>, Vec<usize>)> = Vec::new();
-    for i in order {
-        let r = &ranges[i];
-        match merged.last_mut() {
-            Some((m, members)) if r.start <= m.end.saturating_add(gap) => {
-                m.end = m.end.max(r.end);
-                members.push(i);
-            }
-            _ => merged.push((r.clone(), vec![i])),
-        }
-    }
-    let reads = merged.iter().map(|(m, _)| store.get_range(path, m.clone()));
-    let mut out = vec![Bytes::new(); ranges.len()];
-    for ((m, members), got) in merged.iter().zip(futures::future::join_all(reads).await) {
-        let got = got.map_err(ailk_format::FormatError::from)?;
-        for &i in members {
-            let (s, e) = ((ranges[i].start - m.start) as usize, (ranges[i].end - m.start) as usize);
-            out[i] = if e <= got.len() { got.slice(s..e) } else { Bytes::new() };
-        }
-    }
-    Ok(out)
 }
 
 /// The k-th smallest upper bound (estimate plus its error) of `estimates`, when there are k.

@@ -30,6 +30,7 @@ mod execute;
 mod fetch;
 mod load;
 mod plan;
+mod ranges;
 mod subset;
 mod text;
 mod text_read;

@@ -16,7 +16,6 @@ use ailk_index::text::TextIndex;
 use arrow_schema::FieldRef;
 use futures::{StreamExt, TryStreamExt};
 
-use super::blocks::read_coalesced;
 use super::SearchSession;
 use crate::cache::TextPartKey;
 use crate::error::{Result, SearchError};
@@ -141,7 +140,7 @@ impl SearchSession {
         let missing: Vec<usize> = (0..blocks.len()).filter(|&j| got[j].is_none()).collect();
         if !missing.is_empty() {
             let ranges: Vec<_> = missing.iter().map(|&j| file(&head.blocks[blocks[j]].range)).collect();
-            let bytes = read_coalesced(self.store.as_ref(), &plan.path, &ranges, TEXT_GAP).await?;
+            let bytes = self.read_coalesced(&plan.path, &ranges, TEXT_GAP).await?;
             for (&j, bytes) in missing.iter().zip(bytes) {
                 let part = Arc::new(TextPart::Block(head.decode_block(blocks[j], &bytes)?));
                 self.cache.insert_text_part(uri, &column, TextPartKey::Block(blocks[j]), part.clone());
@@ -190,7 +189,7 @@ impl SearchSession {
             if want_lens {
                 ranges.push(file(&head.doc_lens));
             }
-            let mut bytes = read_coalesced(self.store.as_ref(), &plan.path, &ranges, TEXT_GAP).await?;
+            let mut bytes = self.read_coalesced(&plan.path, &ranges, TEXT_GAP).await?;
             if want_lens {
                 let bytes = bytes.pop().unwrap_or_default();
                 let part = Arc::new(TextPart::DocLens(head.decode_doc_lens(&bytes)?));
