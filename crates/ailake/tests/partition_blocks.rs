@@ -334,7 +334,12 @@ async fn a_cold_block_query_costs_three_round_trips() {
         let session = session_with(&table, 1 << 30).await;
         let before = sim.stats().snapshot();
         let hits = session.search(q, 10, &params).await.unwrap();
-        trips.push((sim.stats().snapshot() - before).round_trips);
+        let d = sim.stats().snapshot() - before;
+        trips.push(d.round_trips);
+        // What the store sent is what the search asked for (no merged gaps: an object store
+        // client's `get_ranges` merges ranges up to 1 MiB apart).
+        let asked = session.counters().bytes_read;
+        assert!(d.bytes_read <= asked + asked / 4, "the store sent {} bytes for {asked} asked", d.bytes_read);
         // The one wave re-ranks a superset of what rounds usually take: where an error bound
         // fails, it may find a row the rounds missed (never the reverse in practice).
         let got = ids(&hits);

@@ -31,6 +31,8 @@ pub struct Warehouse {
     store: Arc<dyn ObjectStore>,
     root: String,
     registration: Arc<Registration>,
+    /// Made by [`Warehouse::local`] or [`Warehouse::memory`]: reads are served in process.
+    in_process: bool,
 }
 
 /// A warehouse's entry in the store registry, removed when the last clone of the warehouse
@@ -68,7 +70,7 @@ impl Warehouse {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let key = NEXT.fetch_add(1, Ordering::Relaxed);
         lock(registry()).insert(key, store.clone());
-        Ok(Self { store, root, registration: Arc::new(Registration(key)) })
+        Ok(Self { store, root, registration: Arc::new(Registration(key)), in_process: false })
     }
 
     /// A warehouse in a local directory (created if missing), rooted at its `file://` URI.
@@ -78,7 +80,7 @@ impl Warehouse {
         std::fs::create_dir_all(dir).map_err(io)?;
         let abs = dir.canonicalize().map_err(io)?;
         let store = ailk_format::local_store(&abs)?;
-        Self::new(store, format!("file://{}", abs.display()))
+        Ok(Self { in_process: true, ..Self::new(store, format!("file://{}", abs.display()))? })
     }
 
     /// A warehouse at `uri` (`s3://bucket` or `s3://bucket/prefix`) on an S3-compatible store,
@@ -116,7 +118,16 @@ impl Warehouse {
 
     /// A fresh in-memory warehouse (tests).
     pub fn memory() -> Self {
-        Self::new(ailk_format::memory_store(), "memory:///warehouse").expect("static URI is valid")
+        let w = Self::new(ailk_format::memory_store(), "memory:///warehouse").expect("static URI is valid");
+        Self { in_process: true, ..w }
+    }
+
+    /// Whether the store is this machine's disk or memory as [`Warehouse::local`] and
+    /// [`Warehouse::memory`] make it: reads cost no round trip, and a batch of ranges is read
+    /// as asked (object storage clients merge nearby ranges into larger reads). `false` for
+    /// a store given to [`Warehouse::new`], whatever its root says.
+    pub fn in_process(&self) -> bool {
+        self.in_process
     }
 
     /// The object store.
@@ -313,6 +324,17 @@ impl FileWrite for BufferedWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_local_and_memory_warehouses_read_in_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = Warehouse::local(dir.path()).unwrap();
+        assert!(local.in_process() && Warehouse::memory().in_process());
+        // The same directory behind a store given by the caller (a wrapper, a simulated
+        // remote): its root says file://, its reads may not be local.
+        let given = Warehouse::new(local.store().clone(), local.root()).unwrap();
+        assert!(!given.in_process() && given.clone().root().starts_with("file://"));
+    }
 
     #[test]
     fn dropped_warehouses_leave_the_registry() {

@@ -13,14 +13,16 @@ use crate::error::Result;
 
 impl SearchSession {
     /// The bytes of `ranges` of `path` through the session's store: [`read_coalesced`], in
-    /// one call on a local disk (one file open and one blocking task, not one per range).
+    /// one call on a local disk (one file open and one blocking task, not one per range) —
+    /// only for a warehouse made local ([`ailk_catalog::Warehouse::in_process`]): an object
+    /// store client's `get_ranges` merges ranges up to 1 MiB apart, reading the gaps.
     pub(super) async fn read_coalesced(
         &self,
         path: &Path,
         ranges: &[Range<u64>],
         gap: u64,
     ) -> Result<Vec<Bytes>> {
-        read_coalesced(self.store.as_ref(), path, ranges, gap, self.on_local_store()).await
+        read_coalesced(self.store.as_ref(), path, ranges, gap, self.table.warehouse().in_process()).await
     }
 }
 
