@@ -5,8 +5,9 @@
 //! blocks' 4-bit codes (code kind 2), and re-ranks the candidates whose error bound may still
 //! beat the k-th exact distance with exact vectors read row by row (each checked against the
 //! CRC its block records). A file whose whole index is in memory while some probed block is
-//! not is left to the whole-file path (the planner: no I/O beats a read). A block or vector that fails its check is never used: those rows
-//! are searched exactly through the whole shard instead, and counted.
+//! not is left to the whole-file path (the planner: no I/O beats a read). A block or vector
+//! that fails its check is never used: those rows are searched exactly through the whole shard
+//! instead, and counted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
