@@ -96,6 +96,7 @@ fn main() -> Result<()> {
         Some("scale") => scale::scale(&args),
         Some("bigtable") => bigtable::bigtable(&args),
         Some("bigtable-compact") => bigtable::compact_child(&args),
+        Some("bigtable-search") => bigtable::search_child(&args),
         Some("session") => session::session(&args),
         Some("files") => files::files(&args),
         Some("sql") => sql::sql(&args),
