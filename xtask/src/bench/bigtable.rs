@@ -18,6 +18,8 @@ impl Run {
         let data = self.results.join("bigtable-data");
         let rows = if self.quick { "1000000" } else { "10000000" };
         let files = if self.quick { "20" } else { "100" };
+        // The writing kill comes after this many of the ~8 (1M) or ~80 (10M) output files.
+        let kill_after = if self.quick { "3" } else { "10" };
         let data_arg = data.display().to_string();
         self.ours(
             "ailake: a table larger than memory",
@@ -32,7 +34,7 @@ impl Run {
                 "--target-rows",
                 "100000",
                 "--kill-after",
-                "10",
+                kill_after,
                 "--queries",
                 "100",
                 "--peer-data",
