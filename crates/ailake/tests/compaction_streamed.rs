@@ -238,3 +238,45 @@ async fn a_missing_spill_directory_is_a_typed_error_and_the_next_call_compacts()
     assert_eq!(out.rows, expected_ids().len() as u64);
     assert_same(&all_ids(&t).await, &expected_ids(), "after the second call");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_streamed_training_sample_covers_rows_written_in_a_cycle() {
+    // Rows written cycling through 8 clusters (row i in cluster i % 8), 16 partitions trained
+    // on a sample of 1,024 of the 8,192 rows: every 8th row (a stride) would be cluster 0's
+    // alone; the partitions must cover every cluster.
+    let (dim, clusters, rows) = (16usize, 8usize, 8192usize);
+    let centre = |c: usize| -> Vec<f32> { (0..dim).map(|d| if d == c { 10.0 } else { 0.0 }).collect() };
+    let base: Vec<Vec<f32>> = (0..rows)
+        .map(|i| {
+            let noise = |d: usize| ((i * 31 + d * 17) % 97) as f32 / 97.0 * 0.2 - 0.1;
+            centre(i % clusters).iter().enumerate().map(|(d, x)| x + noise(d)).collect()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog =
+        Catalog::local(dir.path().join("catalog.db"), "default", dir.path().join("wh")).await.unwrap();
+    let spec = VectorSpec::new("embedding", dim as u32, Metric::L2);
+    let table = catalog.create_table(&ident("cycle"), &attributes(), &[spec]).await.unwrap();
+    write_files(&table, &base, &(0..rows).collect::<Vec<_>>(), 1024).await;
+    let opts = CompactOptions {
+        target_rows: 2048,
+        partitions: Some(16),
+        memory_bytes: 64 << 10, // the streamed path
+        ..Default::default()
+    };
+    let (reports, progress) = recorder();
+    table.compact(&CompactOptions { progress: Some(progress), ..opts }).await.unwrap();
+    assert!(reports.lock().unwrap().iter().any(|p| p.files_planned == 0), "the streamed path");
+    let table = table.refresh().await.unwrap();
+    let parts = ailake::load_partitions(&table, "embedding").await.unwrap().expect("trained");
+    assert_eq!(parts.len(), 16);
+    for c in 0..clusters {
+        let want = centre(c);
+        let nearest = parts
+            .centroids
+            .chunks_exact(dim)
+            .map(|p| p.iter().zip(&want).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt())
+            .fold(f32::INFINITY, f32::min);
+        assert!(nearest < 1.0, "cluster {c}: the nearest partition centre is {nearest} away");
+    }
+}
