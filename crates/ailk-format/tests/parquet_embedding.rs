@@ -217,6 +217,30 @@ async fn the_page_index_comes_from_the_prefetched_tail_when_it_holds_it() {
     assert_eq!(indexes[0], indexes[1], "the tail and the store give the same index");
 }
 
+#[tokio::test]
+async fn a_page_holds_at_most_4096_rows_so_a_winner_fetch_decodes_little() {
+    // A search fetches its winners' rows page by page from large files: every column's
+    // pages stay small, whatever the default of the Parquet writer (20,000 rows).
+    let (dim, rows) = (8, 20_000u32);
+    let schema = shard_schema(dim);
+    let vectors = random_vectors(rows as usize, dim as usize, 6);
+    let batch = shard_batch(&schema, dim, 0, &vectors);
+    let (file, _) = write_shard_bytes(schema, &[batch], None, None).unwrap();
+    let inner = memory_store();
+    let path = put(&inner, "small-pages.parquet", file.clone()).await;
+    let opts = ReadOptions { file_size: Some(file.len() as u64), prefetch: 64 * 1024 };
+    let reader = ShardReader::open(inner, path, opts).await.unwrap();
+    let paged = reader.paged_metadata().await.unwrap();
+    let index = paged.offset_index().expect("an offset index");
+    for (c, column) in index[0].iter().enumerate() {
+        let firsts: Vec<i64> = column.page_locations().iter().map(|p| p.first_row_index).collect();
+        let largest =
+            firsts.windows(2).map(|w| w[1] - w[0]).chain([rows as i64 - firsts[firsts.len() - 1]]).max();
+        assert!(largest <= Some(4096), "column {c}: a page of {largest:?} rows");
+        assert!(firsts.len() >= 5, "column {c}: {} pages for {rows} rows", firsts.len());
+    }
+}
+
 #[test]
 fn resectioning_keeps_pages_byte_for_byte() {
     let f = fixture(400);
