@@ -57,14 +57,15 @@ pub struct SearchParams {
     /// Whether a block query whose re-ranking vectors must be read takes, in its first round,
     /// every candidate its error bound may still admit (one wave of reads settles it: fewer
     /// round trips, more bytes) rather than re-ranking in rounds; `None`: on object storage
-    /// (a warehouse that is not `file://` or `memory://`).
+    /// (any warehouse but those `Warehouse::local` and `Warehouse::memory` make).
     pub rerank_in_one_wave: Option<bool>,
     /// Shards searched at once (their indexes in memory).
     pub concurrency: usize,
     /// Shards loaded at once when their indexes are not in memory yet. On object storage a
     /// cold query costs a round trip per wave of loads, so waves of cold shards are wider
-    /// there; `None`: 32 on an object store, `concurrency` on local disk (where loading
-    /// fewer shards and pruning the rest costs less).
+    /// there; `None`: 32 on an object store, `concurrency` on a warehouse made by
+    /// `Warehouse::local` or `Warehouse::memory` (where loading fewer shards and pruning the
+    /// rest costs less).
     pub io_concurrency: Option<usize>,
     /// Fail the search when a shard cannot be read at all (a malformed file another engine
     /// wrote). Off by default: such a shard is skipped, logged and counted

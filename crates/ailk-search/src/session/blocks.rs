@@ -349,7 +349,7 @@ impl SearchSession {
     ) -> Result<Vec<(usize, Neighbor)>> {
         let Found { mut estimates, mut exact, scanned, read } = found;
         // Round trips are dear on object storage; on a local disk fewer rows win.
-        let one_wave = params.rerank_in_one_wave.unwrap_or(!self.on_local_store());
+        let one_wave = params.rerank_in_one_wave.unwrap_or(!self.in_process_store());
         let first = k.saturating_mul(params.refine_factor.max(1)).max(k + 8);
         // The best `first` estimates in order; the rest (later rounds take those whose bound
         // still allows them) need no order.
@@ -415,9 +415,11 @@ impl SearchSession {
         Ok(exact)
     }
 
-    /// Whether the table's warehouse is on the local disk or in memory (not object storage).
-    pub(super) fn on_local_store(&self) -> bool {
-        ["file://", "memory://"].iter().any(|s| self.table.warehouse().root().starts_with(s))
+    /// Whether the table's warehouse reads in process: made by `Warehouse::local` or
+    /// `Warehouse::memory` (a store given by the caller is treated as remote, whatever its root
+    /// says: it may be a wrapper, a cache or a simulated object store).
+    pub(super) fn in_process_store(&self) -> bool {
+        self.table.warehouse().in_process()
     }
 
     /// Whether the exact vector of candidate `(shard, estimate)` is in memory (its shard's

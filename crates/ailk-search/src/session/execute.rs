@@ -71,7 +71,7 @@ impl SearchSession {
             }
         }
         let wave = params.concurrency.max(1);
-        let local = self.on_local_store();
+        let local = self.in_process_store();
         let io_wave =
             params.io_concurrency.unwrap_or(if local { wave } else { REMOTE_IO_CONCURRENCY }).max(wave);
         let mut next = 0;
