@@ -232,3 +232,52 @@ fn every_subcommand_writes_what_the_xtask_reads() {
         assert!(p["recall"].as_f64().unwrap() >= 0.9 && p["qps"].as_f64().unwrap() > 0.0, "{p}");
     }
 }
+
+#[test]
+fn bigtable_kills_the_compaction_at_every_phase_then_resumes_and_searches() {
+    let dir = tempfile::tempdir().unwrap();
+    let (work, peer) = (dir.path().join("work"), dir.path().join("peer"));
+    std::fs::create_dir_all(&work).unwrap();
+    let out = dir.path().join("bigtable.json").display().to_string();
+    // 20,000 rows × 16 in 200 KB of row memory: the streamed compaction, spilling.
+    let v = peer_bench(&[
+        "bigtable",
+        "--rows",
+        "20000",
+        "--dim",
+        "16",
+        "--files",
+        "4",
+        "--target-rows",
+        "2000",
+        "--memory",
+        "200000",
+        "--kill-after",
+        "2",
+        "--queries",
+        "20",
+        "--work",
+        work.to_str().unwrap(),
+        "--peer-data",
+        peer.to_str().unwrap(),
+        "--out",
+        &out,
+    ]);
+    let runs = v["compaction"]["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 7, "{v}");
+    let trained: Vec<_> = runs[..6].iter().map(|r| r["partitions_trained"].as_bool()).collect();
+    assert_eq!(trained, [false, false, true, true, true, true].map(Some), "{v}");
+    let resumed = v["compaction"]["files_already_written"].as_u64().unwrap();
+    assert_eq!(resumed, v["compaction"]["files_added"].as_u64().unwrap(), "the last run only committed: {v}");
+    assert!(resumed > 2, "{v}");
+    assert_eq!(v["files_with_blocks"], v["compaction"]["files_added"], "{v}");
+    assert!(v["in_cache"]["recall"].as_f64().unwrap() >= 0.9, "{v}");
+    assert!(v["out_of_cache"]["bytes_per_query"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(v["out_of_cache"]["recall"].as_f64().unwrap() >= 0.9, "{v}");
+    assert!(v["cold_simulated"]["round_trips"].as_f64().unwrap() >= 1.0, "{v}");
+    assert!(v["out_of_cache_peak_rss_mib"].as_f64().unwrap() > 0.0, "{v}");
+    let base = std::fs::metadata(peer.join("base.fvecs")).unwrap().len();
+    assert_eq!(base, 20_000 * (16 + 1) * 4, "the peers' copy of the rows");
+    assert!(peer.join("gt.ivecs").exists() && peer.join("query.fvecs").exists());
+    assert_eq!(std::fs::read_dir(&work).unwrap().count(), 0, "the table's directory is removed");
+}

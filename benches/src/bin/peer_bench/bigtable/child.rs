@@ -1,5 +1,5 @@
 //! The big table's child processes: `bigtable-compact` (one compaction, reporting each step
-//! on stdout so the parent can kill it at a chosen phase) and `bigtable-search` (the
+//! on stdout and stopping at a chosen point for the parent to kill it) and `bigtable-search` (the
 //! out-of-cache and cold passes in a fresh process, so its peak RSS is the search's alone).
 
 use std::io::{BufRead, BufReader};
@@ -20,12 +20,43 @@ use super::{catalog, table_ident};
 use crate::blocks::{cold, pass};
 use crate::{Args, Loaded};
 
+/// Where a compaction child stops and waits to be killed (`--hold-at`): at the first `READ`
+/// line of reading pass `pass` (0: sample, then assign, then route; the sample pass only
+/// while the table has no partitions) with at least `rows` rows read, after `files` output
+/// files, or after the last output file (before the commit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hold {
+    Read { pass: usize, rows: u64 },
+    Files(usize),
+    LastFile,
+}
+
+impl Hold {
+    fn arg(self) -> String {
+        match self {
+            Hold::Read { pass, rows } => format!("read:{pass}:{rows}"),
+            Hold::Files(n) => format!("file:{n}"),
+            Hold::LastFile => "last-file".to_string(),
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        let parts: Vec<&str> = s.split(':').collect();
+        Ok(match parts.as_slice() {
+            ["read", pass, rows] => Hold::Read { pass: pass.parse()?, rows: rows.parse()? },
+            ["file", n] => Hold::Files(n.parse()?),
+            ["last-file"] => Hold::LastFile,
+            _ => bail!("--hold-at {s}: expected read:PASS:ROWS, file:N or last-file"),
+        })
+    }
+}
+
 /// The child: one compaction of the table in `--dir`, reporting on stdout (`READ`, `FILE`,
-/// `DONE` lines ending with the process's peak RSS in MiB). With `--hold-at-last-file` it
-/// stops after reporting its last output file, before the commit, and waits to be killed.
+/// `DONE` lines ending with the process's peak RSS in MiB). With `--hold-at` it stops where
+/// it says ([`Hold`]), prints `HOLD` and waits to be killed.
 pub(crate) fn compact_child(args: &Args) -> Result<()> {
     let dir = PathBuf::from(args.req("--dir")?);
-    let hold = args.0.iter().any(|a| a == "--hold-at-last-file");
+    let hold = args.get("--hold-at").map(Hold::parse).transpose()?;
     let rt = tokio::runtime::Runtime::new()?;
     let table = rt.block_on(async {
         catalog(&dir).await?.load_table(&table_ident()?).await.map_err(anyhow::Error::from)
@@ -36,18 +67,31 @@ pub(crate) fn compact_child(args: &Args) -> Result<()> {
         println!("{line} {:.0}", memory::peak_mib());
         std::io::Write::flush(&mut std::io::stdout()).ok();
     };
+    // (reading passes so far, rows the last READ line reported)
+    let passes = std::sync::Mutex::new((0usize, 0u64));
     let opts = CompactOptions {
         target_rows: args.num("--target-rows", 100_000usize)?,
         index: IndexChoice::Flat,
         memory_bytes: args.num("--memory", 1usize << 30)?,
         spill_dir: Some(spill),
         progress: Some(Arc::new(move |p: CompactProgress| {
-            if p.files_planned == 0 {
+            let stop = if p.files_planned == 0 {
                 say(format!("READ {} {}", p.rows_read, p.rows_planned));
-                return;
-            }
-            say(format!("FILE {} {}", p.files_written, p.files_planned));
-            if hold && p.files_written == p.files_planned {
+                let mut state = passes.lock().unwrap_or_else(|e| e.into_inner());
+                if p.rows_read < state.1 {
+                    state.0 += 1;
+                }
+                state.1 = p.rows_read;
+                matches!(hold, Some(Hold::Read { pass, rows }) if pass == state.0 && p.rows_read >= rows)
+            } else {
+                say(format!("FILE {} {}", p.files_written, p.files_planned));
+                match hold {
+                    Some(Hold::Files(n)) => p.files_written >= n,
+                    Some(Hold::LastFile) => p.files_written == p.files_planned,
+                    _ => false,
+                }
+            };
+            if stop {
                 say("HOLD".to_string());
                 loop {
                     std::thread::sleep(Duration::from_secs(3600));
@@ -69,15 +113,12 @@ pub(super) struct ChildRun {
     pub lines: Vec<String>,
 }
 
-/// Runs one compaction child, killed at the first line for which `kill_when(line, pass)`
-/// holds (`pass` counts the reading passes so far from 0: sample, assign, route — the sample
-/// pass only while the table has no partitions).
+/// Runs one compaction child; with `hold`, kills it once it says it holds there.
 pub(super) fn run_child(
     dir: &Path,
     target: usize,
     memory_bytes: usize,
-    hold_at_last_file: bool,
-    kill_when: impl Fn(&str, usize) -> bool,
+    hold: Option<Hold>,
 ) -> Result<ChildRun> {
     let clock = Instant::now();
     let mut cmd = Command::new(std::env::current_exe()?);
@@ -87,29 +128,23 @@ pub(super) fn run_child(
         "--memory",
         &memory_bytes.to_string(),
     ]);
-    if hold_at_last_file {
-        cmd.arg("--hold-at-last-file");
+    if let Some(h) = hold {
+        cmd.args(["--hold-at", &h.arg()]);
     }
     let mut child = cmd.stdout(Stdio::piped()).spawn()?;
-    let (mut lines, mut peak, mut passes, mut last_read) = (Vec::new(), 0f64, 0usize, 0u64);
+    let (mut lines, mut peak) = (Vec::new(), 0f64);
     for line in BufReader::new(child.stdout.take().context("child stdout")?).lines() {
         let line = line?;
         let fields: Vec<&str> = line.split_whitespace().collect();
         peak = peak.max(fields.last().and_then(|v| v.parse().ok()).unwrap_or(0.0));
-        if fields.first() == Some(&"READ") {
-            let read: u64 = fields[1].parse().unwrap_or(0);
-            if read < last_read {
-                passes += 1;
-            }
-            last_read = read;
-        }
-        let kill = kill_when(&line, passes);
+        let kill = line.starts_with("HOLD");
         lines.push(line);
         if kill {
             child.kill()?;
             child.wait()?;
             let seconds = clock.elapsed().as_secs_f64();
-            eprintln!("  killed after {seconds:.0} s: {}", lines.last().map_or("", |s| s.as_str()));
+            let at = lines.iter().rev().nth(1).map_or("", |s| s.as_str());
+            eprintln!("  killed after {seconds:.0} s, held after: {at}");
             return Ok(ChildRun { completed: false, seconds, peak_rss_mib: peak, lines });
         }
     }

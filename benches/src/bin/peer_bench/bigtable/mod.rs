@@ -2,8 +2,8 @@
 //! machine. A streamed Gaussian mixture (`--rows` × `--dim`, L2) is written as `--files`
 //! unindexed files with its exact top-10 computed on the way (never all in memory; with
 //! `--peer-data DIR` also as a TEXMEX directory for the peers). Then compacted by child
-//! processes (`bigtable-compact`), killed one after another at each phase — half-way through
-//! the sample pass, while training the partitions, half-way through the assign pass and the
+//! processes (`bigtable-compact`), each stopped at a phase and killed there — half-way through
+//! the sample pass, after it (before training), half-way through the assign pass and the
 //! route pass, after `--kill-after` output files, after the last output file before the
 //! commit — and the last run resumes and commits. Every kill leaves the table at its
 //! snapshot; the end holds every id exactly once. Then searched through the partition blocks:
@@ -28,6 +28,7 @@ use crate::{Args, Loaded};
 mod build;
 mod child;
 
+use child::Hold;
 pub(crate) use child::{compact_child, search_child};
 
 const CLUSTERS: usize = 1000;
@@ -76,15 +77,6 @@ fn dir_bytes(dir: &Path) -> u64 {
     })
 }
 
-/// One phase a compaction child is killed at: its label and when to kill (see
-/// [`child::run_child`]).
-type Phase<'a> = (&'a str, bool, Box<dyn Fn(&str, usize) -> bool + 'a>);
-
-fn read_at_least(line: &str, rows: usize) -> bool {
-    line.starts_with("READ ")
-        && line.split_whitespace().nth(1).and_then(|r| r.parse::<usize>().ok()) >= Some(rows)
-}
-
 pub(crate) fn bigtable(args: &Args) -> Result<()> {
     let rows: usize = args.num("--rows", 10_000_000)?;
     let dim: usize = args.num("--dim", 128)?;
@@ -106,45 +98,22 @@ pub(crate) fn bigtable(args: &Args) -> Result<()> {
     let snapshot = table.snapshot_id();
 
     // The kills, in order (the sample pass exists until a run has trained the partitions).
-    let half = rows / 2;
-    let phases: Vec<Phase> = vec![
+    // Each child stops where it is told and is killed there: the same points on every run.
+    let half = (rows / 2) as u64;
+    let phases = [
+        ("killed half-way through the sample pass", Hold::Read { pass: 0, rows: half }),
         (
-            "killed half-way through the sample pass",
-            false,
-            Box::new(|l, pass| pass == 0 && read_at_least(l, half)),
+            "killed after the sample pass, before training the partitions",
+            Hold::Read { pass: 0, rows: rows as u64 },
         ),
-        (
-            "killed while training the partitions",
-            false,
-            Box::new(|l, pass| pass == 0 && read_at_least(l, rows)),
-        ),
-        (
-            "killed half-way through the assign pass",
-            false,
-            Box::new(|l, pass| pass == 1 && read_at_least(l, half)),
-        ),
-        (
-            "killed half-way through the route pass (rows spilled)",
-            false,
-            Box::new(|l, pass| pass == 1 && read_at_least(l, half)),
-        ),
-        (
-            "killed after some output files",
-            false,
-            Box::new(|l, _| {
-                l.starts_with("FILE ")
-                    && l.split_whitespace().nth(1).and_then(|f| f.parse::<usize>().ok()) >= Some(kill_after)
-            }),
-        ),
-        (
-            "killed after its last output file, before the commit",
-            true,
-            Box::new(|l, _| l.starts_with("HOLD")),
-        ),
+        ("killed half-way through the assign pass", Hold::Read { pass: 1, rows: half }),
+        ("killed half-way through the route pass (rows spilled)", Hold::Read { pass: 1, rows: half }),
+        ("killed after some output files", Hold::Files(kill_after)),
+        ("killed after its last output file, before the commit", Hold::LastFile),
     ];
     let (mut runs, mut peak_disk) = (Vec::new(), 0u64);
-    for (label, hold, kill_when) in &phases {
-        let r = child::run_child(dir, target, memory_bytes, *hold, kill_when)?;
+    for (label, hold) in phases {
+        let r = child::run_child(dir, target, memory_bytes, Some(hold))?;
         if r.completed {
             bail!("the compaction child finished where it should have been killed ({label})");
         }
@@ -155,10 +124,14 @@ pub(crate) fn bigtable(args: &Args) -> Result<()> {
         peak_disk = peak_disk.max(dir_bytes(dir));
         let trained =
             rt.block_on(ailake::load_partitions(&rt.block_on(table.refresh())?, "embedding"))?.is_some();
-        runs.push(json!({"ends": label, "seconds": r.seconds, "peak_rss_mib": r.peak_rss_mib, "partitions_trained": trained}));
+        let ends = match hold {
+            Hold::Files(n) => format!("killed after {n} output files"),
+            _ => label.to_string(),
+        };
+        runs.push(json!({"ends": ends, "seconds": r.seconds, "peak_rss_mib": r.peak_rss_mib, "partitions_trained": trained}));
     }
     // The last run resumes and commits.
-    let last = child::run_child(dir, target, memory_bytes, false, |_, _| false)?;
+    let last = child::run_child(dir, target, memory_bytes, None)?;
     anyhow::ensure!(last.completed, "the last compaction did not finish");
     let resumed_with = last
         .lines
