@@ -17,8 +17,9 @@ use crate::shard_reader::{ReadOptions, ShardReader};
 use crate::vector_column::field_id;
 use crate::vector_rows::{vector_rows, VectorRows};
 
-/// Column chunks above this size are read page by page for a row selection: 2 MiB.
-const PAGED_CHUNK_MIN: u64 = 2 << 20;
+/// Column chunks above this size (compressed) are read page by page for a row selection;
+/// smaller ones are read whole, every page decompressed: 2 MiB.
+pub const PAGED_CHUNK_MIN: u64 = 2 << 20;
 
 /// Streams `columns` of the rows in `selection` (all rows when `None`) of the shard at `path`.
 pub async fn read_columns(

@@ -49,7 +49,9 @@ pub use blocks::{
     block_length, encode_code_block, known_code, vector_crc, BlocksMeta, CodeBlockParts, PartitionBlocks,
     CODE_RABITQ_1BIT, CODE_RABITQ_EX4,
 };
-pub use columns::{read_columns, read_vector_column, read_vector_rows, read_vectors, resolve_columns};
+pub use columns::{
+    read_columns, read_vector_column, read_vector_rows, read_vectors, resolve_columns, PAGED_CHUNK_MIN,
+};
 pub use error::{FormatError, Result};
 pub use error_kind::ErrorKind;
 pub use kinds::{
