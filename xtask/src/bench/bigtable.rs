@@ -55,7 +55,7 @@ impl Run {
                 "--nlist",
                 &nlist,
                 "--nprobes",
-                "64,128,256,512",
+                "8,16,32,64,128,256",
                 "--refines",
                 "16,64",
                 "--queries",

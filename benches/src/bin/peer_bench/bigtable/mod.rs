@@ -157,7 +157,7 @@ pub(crate) fn bigtable(args: &Args) -> Result<()> {
     };
     let rss_search = memory::reset_peak();
     let mut sweep = Vec::new();
-    for probes in [16usize, 32, 64, 128, 256, 512] {
+    for probes in [8usize, 16, 32, 64, 128, 256, 512] {
         let params = SearchParams { partition_probes: Some(probes), ..SearchParams::default() };
         sweep.push(pass(&rt, &table, &l, nq, &params, Arc::new(ShardCache::new(64 << 30)), true)?);
     }
