@@ -14,12 +14,17 @@ use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_handle_reads_metadata_once_and_plans_once() {
+/// An in-memory catalog over a store that counts its requests (the counters).
+fn counting_catalog() -> (Catalog, Arc<ailake::format::IoCounters>) {
     let counting = Arc::new(CountingStore::new(ailake::memory_store()));
     let counters = counting.counters();
-    let catalog =
-        Catalog::new(Arc::new(MemoryCatalog::new()), Warehouse::new(counting, "memory:///wh").unwrap());
+    let warehouse = Warehouse::new(counting, "memory:///wh").unwrap();
+    (Catalog::new(Arc::new(MemoryCatalog::new()), warehouse), counters)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_reads_metadata_once_and_plans_once() {
+    let (catalog, counters) = counting_catalog();
     let spec = VectorSpec::new("embedding", DIM, Metric::L2);
     let table = catalog.create_table(&ident("reads"), &attributes(), &[spec]).await.unwrap();
     let writer = table.writer(WritePolicy::default()).unwrap();
@@ -89,10 +94,7 @@ async fn a_large_file_s_id_column_is_decoded_once_then_searches_read_nothing() {
     // well under 2 MiB compressed (read whole by a row selection anyway). The first search
     // reads and keeps it decoded; the next ones read and decode nothing (they used to take
     // the chunk's bytes from the cache and decompress it all again for every fetch).
-    let counting = Arc::new(CountingStore::new(ailake::memory_store()));
-    let counters = counting.counters();
-    let catalog =
-        Catalog::new(Arc::new(MemoryCatalog::new()), Warehouse::new(counting, "memory:///wh").unwrap());
+    let (catalog, counters) = counting_catalog();
     let n = 150_000usize;
     let schema = Schema::new(vec![Field::new("id", DataType::Int64, false)]);
     let spec = VectorSpec::new("embedding", 2, Metric::L2);

@@ -187,17 +187,23 @@ async fn loading_reads_no_more_than_footer_and_section_bytes() {
     }
 }
 
+/// A shard of `rows` random `dim`-wide rows (`seed`), put at `name` in a fresh memory store:
+/// the store, the object's path and the file's bytes.
+async fn put_shard(dim: u32, rows: u32, seed: u64, name: &str) -> (Arc<dyn ObjectStore>, Path, Vec<u8>) {
+    let schema = shard_schema(dim);
+    let vectors = random_vectors(rows as usize, dim as usize, seed);
+    let batch = shard_batch(&schema, dim, 0, &vectors);
+    let (file, _) = write_shard_bytes(schema, &[batch], None, None).unwrap();
+    let store = memory_store();
+    let path = put(&store, name, file.clone()).await;
+    (store, path, file)
+}
+
 #[tokio::test]
 async fn the_page_index_comes_from_the_prefetched_tail_when_it_holds_it() {
     // 20k rows × 64 dims: the vectors' pages are listed in an offset index that the writer
     // puts just before the footer.
-    let (dim, rows) = (64, 20_000u32);
-    let schema = shard_schema(dim);
-    let vectors = random_vectors(rows as usize, dim as usize, 5);
-    let batch = shard_batch(&schema, dim, 0, &vectors);
-    let (file, _) = write_shard_bytes(schema, &[batch], None, None).unwrap();
-    let inner = memory_store();
-    let path = put(&inner, "p.parquet", file.clone()).await;
+    let (inner, path, file) = put_shard(64, 20_000, 5, "p.parquet").await;
     let mut indexes = Vec::new();
     for (prefetch, requests) in [(64 * 1024, 0), (0, 1)] {
         let counting = Arc::new(CountingStore::new(inner.clone()));
@@ -221,13 +227,8 @@ async fn the_page_index_comes_from_the_prefetched_tail_when_it_holds_it() {
 async fn a_page_holds_at_most_4096_rows_so_a_winner_fetch_decodes_little() {
     // A search fetches its winners' rows page by page from large files: every column's
     // pages stay small, whatever the default of the Parquet writer (20,000 rows).
-    let (dim, rows) = (8, 20_000u32);
-    let schema = shard_schema(dim);
-    let vectors = random_vectors(rows as usize, dim as usize, 6);
-    let batch = shard_batch(&schema, dim, 0, &vectors);
-    let (file, _) = write_shard_bytes(schema, &[batch], None, None).unwrap();
-    let inner = memory_store();
-    let path = put(&inner, "small-pages.parquet", file.clone()).await;
+    let rows = 20_000u32;
+    let (inner, path, file) = put_shard(8, rows, 6, "small-pages.parquet").await;
     let opts = ReadOptions { file_size: Some(file.len() as u64), prefetch: 64 * 1024 };
     let reader = ShardReader::open(inner, path, opts).await.unwrap();
     let paged = reader.paged_metadata().await.unwrap();

@@ -22,7 +22,7 @@ impl SearchSession {
         ranges: &[Range<u64>],
         gap: u64,
     ) -> Result<Vec<Bytes>> {
-        read_coalesced(self.store.as_ref(), path, ranges, gap, self.table.warehouse().in_process()).await
+        read_coalesced(self.store.as_ref(), path, ranges, gap, self.in_process_store()).await
     }
 }
 

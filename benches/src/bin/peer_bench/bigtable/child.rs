@@ -16,7 +16,7 @@ use ailk_testkit::texmex::{read_fvecs, read_ivecs, Matrix};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 
-use super::{catalog, table_ident};
+use super::load;
 use crate::blocks::{cold, pass};
 use crate::{Args, Loaded};
 
@@ -58,9 +58,7 @@ pub(crate) fn compact_child(args: &Args) -> Result<()> {
     let dir = PathBuf::from(args.req("--dir")?);
     let hold = args.get("--hold-at").map(Hold::parse).transpose()?;
     let rt = tokio::runtime::Runtime::new()?;
-    let table = rt.block_on(async {
-        catalog(&dir).await?.load_table(&table_ident()?).await.map_err(anyhow::Error::from)
-    })?;
+    let table = load(&rt, &dir)?;
     let spill = dir.join("spill");
     std::fs::create_dir_all(&spill)?;
     let say = |line: String| {
@@ -164,9 +162,7 @@ pub(crate) fn search_child(args: &Args) -> Result<()> {
     let dir = PathBuf::from(args.req("--dir")?);
     let rss_before = memory::reset_peak();
     let rt = tokio::runtime::Runtime::new()?;
-    let table = rt.block_on(async {
-        catalog(&dir).await?.load_table(&table_ident()?).await.map_err(anyhow::Error::from)
-    })?;
+    let table = load(&rt, &dir)?;
     let queries = read_fvecs(dir.join("query.fvecs"), None)?;
     let gt = read_ivecs(dir.join("gt.ivecs"), None)?;
     let truth = (0..gt.rows()).map(|i| gt.row(i).iter().map(|&x| x as u32).collect()).collect();

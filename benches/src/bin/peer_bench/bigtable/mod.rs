@@ -43,6 +43,11 @@ async fn catalog(dir: &Path) -> Result<Catalog> {
     Ok(Catalog::local(dir.join("catalog.db"), "default", dir.join("wh")).await?)
 }
 
+/// The big table of the catalog in `dir`.
+fn load(rt: &tokio::runtime::Runtime, dir: &Path) -> Result<Table> {
+    rt.block_on(async { Ok(catalog(dir).await?.load_table(&table_ident()?).await?) })
+}
+
 /// Every id of the table's live files, checked to be 0..rows exactly once.
 fn check_ids(rt: &tokio::runtime::Runtime, table: &Table, rows: usize) -> Result<()> {
     let table = rt.block_on(table.refresh())?;
@@ -92,9 +97,7 @@ pub(crate) fn bigtable(args: &Args) -> Result<()> {
     eprintln!("bigtable: {rows} × {dim} as {files} files in {}", dir.display());
     let built = build::build(&rt, dir, (rows, dim, files), nq, peer_data.as_deref())?;
     let source_bytes = dir_bytes(&dir.join("wh"));
-    let table = rt.block_on(async {
-        catalog(dir).await?.load_table(&table_ident()?).await.map_err(anyhow::Error::from)
-    })?;
+    let table = load(&rt, dir)?;
     let snapshot = table.snapshot_id();
 
     // The kills, in order (the sample pass exists until a run has trained the partitions).
